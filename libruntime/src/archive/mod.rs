@@ -1,0 +1,126 @@
+//! Image archives in and out: docker-archive (`docker save`) and oci-archive (an OCI
+//! image layout in a tar), as podman, skopeo and docker write and read them.
+
+pub mod docker;
+pub mod oci;
+pub mod tar_index;
+mod writer;
+
+use crate::error::{Context, Error, Result};
+use crate::layer::{Compression, ExtractOptions};
+use crate::store::{ImageRecord, Store};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use tar_index::TarIndex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    DockerArchive,
+    OciArchive,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format> {
+        match s {
+            "docker-archive" => Ok(Format::DockerArchive),
+            "oci-archive" => Ok(Format::OciArchive),
+            other => Err(Error::InvalidArgument(format!(
+                "unsupported format {other:?}: use docker-archive or oci-archive"
+            ))),
+        }
+    }
+}
+
+/// An image about to be written into an archive, with the names it goes under.
+pub struct SaveItem {
+    pub image: ImageRecord,
+    pub names: Vec<String>,
+}
+
+/// Loads every image in the archive at `path` (either format, gzip or not). On error
+/// the store keeps no part of what was read.
+pub fn load(store: &Store, path: &Path, opts: ExtractOptions) -> Result<Vec<ImageRecord>> {
+    let plain = plain_tar(store, path)?;
+    let result = (|| {
+        let idx = TarIndex::open(plain.path())?;
+        if idx.has("manifest.json") {
+            docker::load(store, &idx, opts)
+        } else if idx.has("index.json") {
+            oci::load(store, &idx, opts)
+        } else {
+            Err(Error::InvalidArchive(
+                "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)".into(),
+            ))
+        }
+    })();
+    if result.is_err() {
+        store.discard_unreferenced()?;
+    }
+    result
+}
+
+/// The archive as a seekable plain tar: the file itself, or a decompressed copy.
+enum PlainTar {
+    Original(PathBuf),
+    Temp(PathBuf),
+}
+
+impl PlainTar {
+    fn path(&self) -> &Path {
+        match self {
+            PlainTar::Original(p) | PlainTar::Temp(p) => p,
+        }
+    }
+}
+
+impl Drop for PlainTar {
+    fn drop(&mut self) {
+        if let PlainTar::Temp(p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
+    let f = std::fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
+    let mut br = BufReader::new(f);
+    let head = br.fill_buf().ctx(|| format!("reading {}", path.display()))?.to_vec();
+    if head.is_empty() {
+        return Err(Error::InvalidArchive(format!("{} is empty", path.display())));
+    }
+    if Compression::sniff(&head) == Compression::None {
+        return Ok(PlainTar::Original(path.to_path_buf()));
+    }
+    let (mut r, _) = crate::layer::decompressed(br)?;
+    let tmp = store.staging_path("archive");
+    let out = PlainTar::Temp(tmp.clone());
+    let mut w = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    std::io::copy(&mut r, &mut w).map_err(|e| Error::InvalidArchive(format!("decompressing {}: {e}", path.display())))?;
+    Ok(out)
+}
+
+/// Copies stdin to a staging file so that it can be read like any archive file.
+pub fn spool(store: &Store, src: &mut dyn Read) -> Result<SpooledFile> {
+    let tmp = store.staging_path("spool");
+    let mut f = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    let guard = SpooledFile(tmp);
+    std::io::copy(src, &mut f).ctx(|| "reading standard input".into())?;
+    Ok(guard)
+}
+
+/// A staging file removed when dropped.
+pub struct SpooledFile(PathBuf);
+
+impl SpooledFile {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SpooledFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub use writer::save;

@@ -1,0 +1,25 @@
+//! libruntime: everything skiff does, usable without the CLI.
+
+pub mod archive;
+pub mod cgroups;
+pub mod container;
+pub mod digest;
+pub mod error;
+pub mod fsutil;
+pub mod graph;
+pub mod image_config;
+pub mod import;
+pub mod info;
+pub mod layer;
+pub mod lock;
+pub mod log;
+pub mod paths;
+pub mod platform;
+pub mod reference;
+pub mod store;
+pub mod time;
+pub mod userns;
+
+pub use error::{Error, Result};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,76 @@
+//! Where skiff keeps its state: the storage root (images, layers, containers) and the
+//! runtime root (sockets, pid files, anything that must vanish on reboot).
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub root: PathBuf,
+    pub runroot: PathBuf,
+    /// True when the invoking user is not root: files are owned through a user namespace.
+    pub rootless: bool,
+}
+
+impl Paths {
+    /// Defaults for the calling user, overridden by `--root` / `--runroot`.
+    pub fn resolve(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Paths {
+        let uid = nix::unistd::geteuid().as_raw();
+        let rootless = uid != 0;
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let root = root.unwrap_or_else(|| {
+            if !rootless {
+                return PathBuf::from("/var/lib/skiff");
+            }
+            env("XDG_DATA_HOME")
+                .or_else(|| env("HOME").map(|h| h.join(".local/share")))
+                .unwrap_or_else(|| PathBuf::from(format!("/tmp/skiff-data-{uid}")))
+                .join("skiff")
+        });
+        let runroot = runroot.unwrap_or_else(|| {
+            if !rootless {
+                return PathBuf::from("/run/skiff");
+            }
+            env("XDG_RUNTIME_DIR")
+                .map(|d| d.join("skiff"))
+                .unwrap_or_else(|| PathBuf::from(format!("/tmp/skiff-run-{uid}")))
+        });
+        Paths {
+            root: absolute(root),
+            runroot: absolute(runroot),
+            rootless,
+        }
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("storage.lock")
+    }
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs/sha256")
+    }
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+    pub fn images_file(&self) -> PathBuf {
+        self.root.join("images.json")
+    }
+    pub fn containers_dir(&self) -> PathBuf {
+        self.root.join("containers")
+    }
+    /// Staging area on the same file system as the store, so renames are atomic.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+}
+
+fn absolute(p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        return p;
+    }
+    std::env::current_dir()
+        .map(|d| d.join(&p))
+        .unwrap_or(p)
+}
+
+pub fn display(p: &Path) -> String {
+    p.display().to_string()
+}

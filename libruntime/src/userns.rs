@@ -1,0 +1,225 @@
+//! The storage user namespace of a rootless user: container uid 0 is the user, the rest
+//! comes from /etc/subuid and /etc/subgid through newuidmap/newgidmap. Layers are
+//! unpacked inside it so files keep their in-image owners; `skiff unshare` exposes it.
+
+use crate::error::{Context, Error, Result};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, getgid, getuid, pipe, read, write, ForkResult, Gid, Group, Uid, User};
+use serde::Serialize;
+use std::process::Command;
+
+/// One line of a uid_map or gid_map: `size` ids from `container` map to `host`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdMapping {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IdMaps {
+    pub uids: Vec<IdMapping>,
+    pub gids: Vec<IdMapping>,
+}
+
+impl IdMaps {
+    /// The maps for the calling user. The warning is set when a file has no range for
+    /// the user and a single-id map is used instead.
+    pub fn for_current_user() -> (IdMaps, Option<String>) {
+        let uid = getuid();
+        let gid = getgid();
+        let name = User::from_uid(uid).ok().flatten().map(|u| u.name);
+        let group = Group::from_gid(gid).ok().flatten().map(|g| g.name);
+        let uids = subordinate_ranges("/etc/subuid", uid.as_raw(), name.as_deref());
+        let gids = subordinate_ranges("/etc/subgid", uid.as_raw(), name.as_deref())
+            .or_else(|| subordinate_ranges("/etc/subgid", gid.as_raw(), group.as_deref()));
+        let mut warning = None;
+        let mut build = |own: u32, ranges: Option<Vec<(u32, u32)>>, file: &str| {
+            let mut maps = vec![IdMapping { container_id: 0, host_id: own, size: 1 }];
+            match ranges {
+                Some(r) if !r.is_empty() => {
+                    let mut next = 1;
+                    for (start, count) in r {
+                        maps.push(IdMapping { container_id: next, host_id: start, size: count });
+                        next += count;
+                    }
+                }
+                _ => {
+                    warning = Some(format!(
+                        "no subordinate ids for {} in {file}: using a single-id map (files owned by other ids cannot be stored)",
+                        name.as_deref().unwrap_or("this user")
+                    ))
+                }
+            }
+            maps
+        };
+        let uids = build(uid.as_raw(), uids, "/etc/subuid");
+        let gids = build(gid.as_raw(), gids, "/etc/subgid");
+        (IdMaps { uids, gids }, warning)
+    }
+
+    /// The identity maps of the initial namespace, as root sees it.
+    pub fn host() -> IdMaps {
+        let all = vec![IdMapping { container_id: 0, host_id: 0, size: u32::MAX }];
+        IdMaps { uids: all.clone(), gids: all }
+    }
+
+    pub fn is_single(&self) -> bool {
+        self.uids.len() == 1 || self.gids.len() == 1
+    }
+
+    /// Host uid of a container uid, if mapped.
+    pub fn host_uid(&self, id: u32) -> Option<u32> {
+        map_id(&self.uids, id)
+    }
+
+    pub fn host_gid(&self, id: u32) -> Option<u32> {
+        map_id(&self.gids, id)
+    }
+}
+
+fn map_id(maps: &[IdMapping], id: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| id >= m.container_id && (id - m.container_id) < m.size)
+        .map(|m| m.host_id + (id - m.container_id))
+}
+
+/// Ranges for the user from a subuid/subgid file, matched by name or by numeric id.
+fn subordinate_ranges(file: &str, id: u32, name: Option<&str>) -> Option<Vec<(u32, u32)>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    Some(parse_subordinate(&text, id, name))
+}
+
+fn parse_subordinate(text: &str, id: u32, name: Option<&str>) -> Vec<(u32, u32)> {
+    let id_str = id.to_string();
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.trim().split(':');
+            let (who, start, count) = (f.next()?, f.next()?, f.next()?);
+            let matches = who == id_str || Some(who) == name;
+            if !matches {
+                return None;
+            }
+            Some((start.parse().ok()?, count.parse().ok()?))
+        })
+        .filter(|&(_, count)| count > 0)
+        .collect()
+}
+
+/// Moves the calling process into a new user namespace (and a mount namespace when
+/// `mount_ns`) where it is root, mapped by `maps`. Must run while the process is still
+/// single-threaded: the kernel refuses CLONE_NEWUSER otherwise.
+pub fn enter(maps: &IdMaps, mount_ns: bool) -> Result<()> {
+    let flags = if mount_ns {
+        CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS
+    } else {
+        CloneFlags::CLONE_NEWUSER
+    };
+    if maps.is_single() {
+        unshare(flags).ctx(|| "creating user namespace".into())?;
+        return write_single_maps(maps);
+    }
+    // newuidmap must write our maps from outside the namespace, so a helper forked
+    // before the unshare does it once we say we are ready.
+    let (ready_r, ready_w) = pipe().ctx(|| "pipe".into())?;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the process is single-threaded here (documented precondition), so the
+    // child may run arbitrary code, including spawning newuidmap.
+    match unsafe { fork() }.ctx(|| "fork".into())? {
+        ForkResult::Child => {
+            drop(ready_w);
+            let mut b = [0u8; 1];
+            let ok = matches!(read(&ready_r, &mut b), Ok(1))
+                && run_mapper("newuidmap", parent.as_raw(), &maps.uids)
+                && run_mapper("newgidmap", parent.as_raw(), &maps.gids);
+            // SAFETY: _exit skips the parent's atexit handlers and buffered state, which
+            // belong to the parent.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+        }
+        ForkResult::Parent { child } => {
+            drop(ready_r);
+            let unshared = unshare(flags).ctx(|| "creating user namespace".into());
+            if unshared.is_ok() {
+                let _ = write(&ready_w, b"1");
+            }
+            drop(ready_w);
+            let status = waitpid(child, None).ctx(|| "waiting for newuidmap".into())?;
+            unshared?;
+            if !matches!(status, WaitStatus::Exited(_, 0)) {
+                return Err(Error::UserNamespace(
+                    "newuidmap/newgidmap failed to write the id maps (is the uidmap package installed and are /etc/subuid and /etc/subgid ranges valid?)".into(),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_mapper(prog: &str, pid: i32, maps: &[IdMapping]) -> bool {
+    let mut cmd = Command::new(prog);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([m.container_id.to_string(), m.host_id.to_string(), m.size.to_string()]);
+    }
+    match cmd.status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("Error: running {prog}: {e} (install the uidmap package)");
+            false
+        }
+    }
+}
+
+fn write_single_maps(maps: &IdMaps) -> Result<()> {
+    let w = |file: &str, data: String| {
+        std::fs::write(file, data).ctx(|| format!("writing {file}"))
+    };
+    w("/proc/self/uid_map", format!("0 {} 1\n", maps.uids[0].host_id))?;
+    w("/proc/self/setgroups", "deny".into())?;
+    w("/proc/self/gid_map", format!("0 {} 1\n", maps.gids[0].host_id))?;
+    Ok(())
+}
+
+/// True when this process already runs in a user namespace other than the initial one.
+pub fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| !m.split_whitespace().eq(["0", "0", "4294967295"]))
+        .unwrap_or(false)
+}
+
+pub fn current_uid() -> Uid {
+    getuid()
+}
+
+pub fn current_gid() -> Gid {
+    getgid()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ranges_by_name_and_id() {
+        let text = "alice:100000:65536\n1001:200000:1000\nbob:x:1\n";
+        assert_eq!(parse_subordinate(text, 1000, Some("alice")), vec![(100000, 65536)]);
+        assert_eq!(parse_subordinate(text, 1001, Some("carol")), vec![(200000, 1000)]);
+        assert!(parse_subordinate(text, 5, Some("bob")).is_empty());
+    }
+
+    #[test]
+    fn maps_ids() {
+        let maps = IdMaps {
+            uids: vec![
+                IdMapping { container_id: 0, host_id: 1000, size: 1 },
+                IdMapping { container_id: 1, host_id: 100000, size: 65536 },
+            ],
+            gids: vec![],
+        };
+        assert_eq!(maps.host_uid(0), Some(1000));
+        assert_eq!(maps.host_uid(1), Some(100000));
+        assert_eq!(maps.host_uid(65536), Some(165535));
+        assert_eq!(maps.host_uid(65537), None);
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Installs what skiff and its tests need, creates the unprivileged test user, and
+# relaxes /dev/net/tun and /dev/fuse to the modes distributions ship.
+# Idempotent: safe to run every time. As a non-root user it only checks.
+set -euo pipefail
+
+TEST_USER=${SKIFF_TEST_USER:-skiff-test}
+PACKAGES=(
+  uidmap fuse-overlayfs fuse3 slirp4netns passt busybox-static iproute2
+  docker-registry skopeo podman buildah umoci apache2-utils openssl
+  tar gzip zstd jq curl ca-certificates procps util-linux hyperfine
+  build-essential pkg-config
+)
+# Programs that prove each package is really there (a package can be half-installed).
+CHECK_BINS=(newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip
+  docker-registry skopeo podman buildah umoci htpasswd openssl jq curl hyperfine cc)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
+check_only() {
+  local miss bins=() b
+  miss=$(missing_packages | tr '\n' ' ')
+  for b in "${CHECK_BINS[@]}"; do command -v "$b" >/dev/null 2>&1 || bins+=("$b"); done
+  if [ -z "$miss" ] && [ ${#bins[@]} -eq 0 ]; then
+    say "everything skiff needs is installed"
+    return 0
+  fi
+  [ -n "$miss" ] && say "missing packages: $miss"
+  [ ${#bins[@]} -gt 0 ] && say "missing programs: ${bins[*]}"
+  say "fix with: sudo scripts/setup.sh"
+  return 1
+}
+
+install_packages() {
+  local miss
+  miss=$(missing_packages)
+  if [ -n "$miss" ]; then
+    say "installing: $(echo $miss)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $miss >/dev/null
+  fi
+  # Debian's docker-registry package starts a system service on port 5000; the tests
+  # start their own registries on ports they choose, so keep the packaged one off.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q docker-registry 2>/dev/null; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null 2>&1 || { say "cargo not found: install a Rust toolchain (rustup)"; exit 1; }
+}
+
+ensure_test_user() {
+  if ! id "$TEST_USER" >/dev/null 2>&1; then
+    say "creating user $TEST_USER"
+    useradd --create-home --shell /bin/bash "$TEST_USER"
+  fi
+  local f
+  for f in /etc/subuid /etc/subgid; do
+    touch "$f"
+    grep -q "^$TEST_USER:" "$f" || {
+      # Pick a range past every range already handed out.
+      local start
+      start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+      echo "$TEST_USER:$start:65536" >>"$f"
+    }
+  done
+  # The user's runtime dir, as logind would make it.
+  local uid
+  uid=$(id -u "$TEST_USER")
+  install -d -m 0700 -o "$TEST_USER" -g "$TEST_USER" "/run/user/$uid"
+}
+
+relax_devices() {
+  local d
+  for d in /dev/net/tun /dev/fuse; do
+    [ -c "$d" ] || continue
+    [ "$(stat -c %a "$d")" = 666 ] || chmod 0666 "$d"
+  done
+}
+
+# Rootless user namespaces must be allowed (Debian kernels may gate them).
+allow_userns() {
+  local f=/proc/sys/kernel/unprivileged_userns_clone
+  if [ -w "$f" ] && [ "$(cat "$f")" != 1 ]; then echo 1 >"$f"; fi
+  f=/proc/sys/user/max_user_namespaces
+  if [ -w "$f" ] && [ "$(cat "$f")" = 0 ]; then echo 15000 >"$f"; fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+  check_only
+  exit $?
+fi
+
+install_packages
+ensure_cargo
+ensure_test_user
+relax_devices
+allow_userns
+check_only
