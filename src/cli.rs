@@ -1,0 +1,230 @@
+//! The command line: verbs and flags as podman and docker spell them.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "skiff", version, about = "A daemonless, rootless container engine", disable_help_subcommand = true)]
+pub struct Cli {
+    /// Storage root (images, layers, containers)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Runtime state root (sockets, pid files)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runroot: Option<PathBuf>,
+    /// Log messages at this level and above: debug, info, warn, error
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List images in local storage
+    Images(ImagesArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Display the configuration of images
+    Inspect(InspectArgs),
+    /// Add names to an image
+    Tag(TagArgs),
+    /// Remove images
+    Rmi(RmiArgs),
+    /// Load images from an archive (docker-archive or oci-archive)
+    Load(LoadArgs),
+    /// Save images to an archive
+    Save(SaveArgs),
+    /// Create an image from a root file system tarball
+    Import(ImportArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Display information about the host and the store
+    Info(FormatArgs),
+    /// Display version information
+    Version(FormatArgs),
+    /// Run a command in the storage user namespace (rootless)
+    Unshare(UnshareArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// List images in local storage
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    /// Display the configuration of images
+    Inspect(InspectArgs),
+    /// Add names to an image
+    Tag(TagArgs),
+    /// Remove images
+    Rm(RmiArgs),
+    /// Remove unused images
+    Prune(PruneArgs),
+    /// Load images from an archive
+    Load(LoadArgs),
+    /// Save images to an archive
+    Save(SaveArgs),
+    /// Create an image from a tarball
+    Import(ImportArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FormatArgs {
+    /// Output format: json or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// Show all images (intermediate images too)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show only image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Do not print the header
+    #[arg(short, long)]
+    pub noheading: bool,
+    /// Filter: dangling=true|false, reference=NAME
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Only images matching this reference
+    pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Output format: json or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// What to inspect: image (containers come later)
+    #[arg(short, long, name = "type")]
+    pub r#type: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    pub image: String,
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmiArgs {
+    /// Remove all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Remove images even if containers use them
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not error on images that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Remove all unused images, not only dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Read from this archive instead of standard input
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Print only the loaded image names
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// Write to this file instead of standard output
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// docker-archive (default) or oci-archive
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    /// Allow several images in one docker-archive (always allowed; accepted for podman compatibility)
+    #[arg(short = 'm', long)]
+    pub multi_image_archive: bool,
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Commit message for the history
+    #[arg(short, long)]
+    pub message: Option<String>,
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Tarball path, or - for standard input
+    pub source: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show only IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Sizes and dates in human units
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub human: bool,
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UnshareArgs {
+    /// The command to run; $SHELL by default
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+impl Command {
+    /// Rootless commands that write layer files owned by subordinate ids must run in
+    /// the storage user namespace.
+    pub fn needs_user_namespace(&self) -> bool {
+        match self {
+            Command::Rmi(_) | Command::Load(_) | Command::Import(_) | Command::Unshare(_) => true,
+            Command::Image(c) => matches!(
+                c,
+                ImageCommand::Rm(_) | ImageCommand::Prune(_) | ImageCommand::Load(_) | ImageCommand::Import(_)
+            ),
+            _ => false,
+        }
+    }
+}

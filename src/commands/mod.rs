@@ -1,0 +1,3 @@
+pub mod archive;
+pub mod image;
+pub mod system;

@@ -1,0 +1,46 @@
+//! Exit codes, as podman documents them.
+
+use libruntime::Error;
+
+/// The engine itself failed.
+pub const ENGINE: i32 = 125;
+
+/// A command-specific exit code carried through anyhow.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: i32,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+pub fn with_code(code: i32, error: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Coded { code, error: error.into() })
+}
+
+pub fn code_of(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<Coded>() {
+        Some(c) => c.code,
+        None => ENGINE,
+    }
+}
+
+/// The whole error chain on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}
+
+/// rmi's documented codes: 1 for an unknown image, 2 for one in use.
+pub fn rmi_code(e: &Error) -> i32 {
+    match e {
+        Error::ImageNotFound(_) => 1,
+        Error::ImageInUse { .. } => 2,
+        _ => ENGINE,
+    }
+}

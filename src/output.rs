@@ -1,0 +1,46 @@
+//! Printing records the podman way: a default table, a Go template, or JSON.
+
+use crate::table;
+use crate::template::Template;
+use anyhow::Result;
+use serde_json::Value;
+use std::io::Write;
+
+/// Prints `rows` through `format` (a Go template, possibly `table …`), or through
+/// `default_table` when no format was given. `headers` maps field names to titles.
+pub fn print_rows(format: Option<&str>, default_table: &str, headers: &[(&str, &str)], rows: &[Value]) -> Result<()> {
+    let t = Template::parse(format.unwrap_or(default_table))?;
+    let mut lines = Vec::with_capacity(rows.len() + 1);
+    if t.table {
+        lines.push(t.header(headers));
+    }
+    for r in rows {
+        lines.push(t.render(r)?);
+    }
+    let text = if t.table { table::align(&lines) } else { lines.iter().map(|l| format!("{l}\n")).collect() };
+    write_out(&text)
+}
+
+/// Pretty JSON with podman's four-space indent.
+pub fn print_json(v: &Value) -> Result<()> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(v, &mut ser)?;
+    buf.push(b'\n');
+    write_out(&String::from_utf8_lossy(&buf))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
+pub fn write_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
+}
+
+/// Whether `format` asks for JSON rather than a template.
+pub fn is_json(format: Option<&str>) -> bool {
+    matches!(format, Some("json"))
+}
