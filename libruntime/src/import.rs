@@ -15,12 +15,17 @@ pub struct ImportOptions {
     pub names: Vec<String>,
 }
 
-pub fn import(store: &Store, src: &mut dyn Read, opts: &ImportOptions, extract: ExtractOptions) -> Result<ImageRecord> {
-    // Validate the changes before anything is stored.
+/// The image's `config` with every `--change` applied; fails on the first bad one.
+pub fn config_from_changes(changes: &[String]) -> Result<Map<String, Value>> {
     let mut cfg = Map::new();
-    for c in &opts.changes {
+    for c in changes {
         apply_change(&mut cfg, c)?;
     }
+    Ok(cfg)
+}
+
+pub fn import(store: &Store, src: &mut dyn Read, opts: &ImportOptions, extract: ExtractOptions) -> Result<ImageRecord> {
+    let cfg = config_from_changes(&opts.changes)?;
     let result = (|| {
         let layer = store.ingest_layer(LayerSource { reader: src, blob: None, diff_id: None }, extract)?;
         let now = crate::time::now_rfc3339();

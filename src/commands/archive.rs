@@ -90,6 +90,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         message: Some(a.message.clone().unwrap_or_else(|| "imported from tarball".into())),
         names,
     };
+    // Bad input is refused before the store is touched.
+    import::config_from_changes(&opts.changes)?;
     let store = Store::open_locked(&ctx.paths)?;
     let img = if a.source == "-" {
         import::import(&store, &mut std::io::stdin().lock(), &opts, ctx.extract_options())?

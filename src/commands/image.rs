@@ -42,6 +42,16 @@ fn matches_filters(img: &ImageRecord, filters: &[String], reference: Option<&str
     Ok(reference.is_none_or(|r| name_matches(img, r)))
 }
 
+fn validate_filters(filters: &[String]) -> Result<()> {
+    for f in filters {
+        match f.split_once('=') {
+            Some(("dangling" | "reference" | "id", _)) => {}
+            _ => bail!("invalid filter {f:?}: use dangling=true|false, reference=NAME or id=ID"),
+        }
+    }
+    Ok(())
+}
+
 fn name_matches(img: &ImageRecord, pattern: &str) -> bool {
     match Reference::parse(pattern) {
         Ok(r) if r.tag.is_some() => img.names.iter().any(|n| r.matches_name(n)),
@@ -55,7 +65,13 @@ fn name_matches(img: &ImageRecord, pattern: &str) -> bool {
 
 pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
     let store = Store::open(&ctx.paths);
+    if let Some(f) = &a.format {
+        if !is_json(Some(f)) {
+            crate::template::Template::parse(f)?;
+        }
+    }
     let mut images = Vec::new();
+    validate_filters(&a.filter)?;
     for img in newest_first(store.images()?) {
         if matches_filters(&img, &a.filter, a.reference.as_deref())? {
             images.push(img);

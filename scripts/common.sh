@@ -1,0 +1,21 @@
+# Shared by demo.sh, test.sh and bench.sh: set-up, build, and running as the test user.
+# shellcheck shell=bash
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TEST_USER=${SKIFF_TEST_USER:-skiff-test}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+setup_machine() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$TOP/scripts/setup.sh"
+  else
+    "$TOP/scripts/setup.sh" || { echo "run scripts/setup.sh as root first" >&2; exit 1; }
+  fi
+}
+
+# Runs a command as the unprivileged test user with its own runtime dir.
+as_user() {
+  local uid
+  uid=$(id -u "$TEST_USER")
+  runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+    XDG_RUNTIME_DIR="/run/user/$uid" PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" "$@"
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds skiff, makes the default image from the host's
+# busybox-static (no network), and shows it working rootless.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+setup_machine
+cd "$TOP"
+cargo build --release --quiet
+BIN="$TOP/target/release/skiff"
+DEMO=/tmp/skiff-demo
+rm -rf "$DEMO" && install -d -m 0755 -o "$TEST_USER" "$DEMO"
+skiff() { as_user "$BIN" --root "$DEMO/root" --runroot "$DEMO/run" "$@"; }
+
+echo "== making localhost/busybox:latest from the host's busybox-static (rootless, as $TEST_USER)"
+start=$(date +%s%N)
+as_user "$TOP/scripts/mkimage-busybox.sh" "$BIN" --root "$DEMO/root" --runroot "$DEMO/run" >/dev/null
+echo "   done in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+skiff images
+echo
+echo "== the image's files keep their in-image owners inside the storage user namespace"
+skiff unshare sh -c 'id; ls -ln "$SKIFF_ROOT"/layers/*/diff/etc/passwd'
+echo
+if "$BIN" --help | grep -q '^  run '; then
+  echo "== a rootless container"
+  skiff run --rm localhost/busybox:latest sh -c 'echo "hello from $(hostname), I am $(id -un) (uid $(id -u)) in a container"; uname -a'
+fi
+echo
+echo "== round trip through an OCI archive"
+skiff save --format oci-archive -o "$DEMO/busybox.tar" localhost/busybox:latest
+skiff rmi localhost/busybox:latest
+skiff load -i "$DEMO/busybox.tar"
+skiff history localhost/busybox:latest

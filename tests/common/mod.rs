@@ -1,0 +1,252 @@
+//! Test harness: runs the real skiff binary in its own storage, as the unprivileged
+//! test user (rootless) or as root.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_skiff");
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Rootless,
+    Root,
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+pub fn test_user() -> String {
+    std::env::var("SKIFF_TEST_USER").unwrap_or_else(|_| "skiff-test".into())
+}
+
+fn user_ids(user: &str) -> (u32, u32) {
+    let u = nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("test user {user} missing: run scripts/setup.sh as root"));
+    (u.uid.as_raw(), u.gid.as_raw())
+}
+
+pub struct Skiff {
+    pub mode: Mode,
+    pub dir: PathBuf,
+}
+
+impl Skiff {
+    /// A fresh, isolated store. Rootless when run as root means "as the test user";
+    /// when the suite itself runs unprivileged, both modes are the caller.
+    pub fn new(mode: Mode) -> Skiff {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = PathBuf::from(format!("/tmp/skiff-it-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if mode == Mode::Rootless && is_root() {
+            let (uid, gid) = user_ids(&test_user());
+            nix::unistd::chown(&dir, Some(uid.into()), Some(gid.into())).unwrap();
+        }
+        Skiff { mode, dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// A command that runs `prog` as this store's user.
+    pub fn command_for(&self, prog: &str) -> Command {
+        if self.mode == Mode::Rootless && is_root() {
+            let user = test_user();
+            let (uid, _) = user_ids(&user);
+            let mut c = Command::new("runuser");
+            c.args(["-u", &user, "--", "env", &format!("XDG_RUNTIME_DIR=/run/user/{uid}"), "HOME=/tmp"]);
+            c.arg(prog);
+            c
+        } else {
+            Command::new(prog)
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.command_for(BIN);
+        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.dir.join("run"));
+        c.args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("running skiff")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "skiff {args:?} failed ({:?}): {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects failure with `code`; returns stderr, which must be one line.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "skiff {args:?}: stdout {} stderr {err}", String::from_utf8_lossy(&out.stdout));
+        let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("WARN")).collect();
+        assert_eq!(lines.len(), 1, "error must be one line: {err:?}");
+        assert!(lines[0].starts_with("Error: "), "{err}");
+        err
+    }
+
+    /// A file the store's user can read.
+    pub fn share(&self, name: &str, data: &[u8]) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    /// Makes localhost/busybox:latest with the project's script.
+    pub fn busybox(&self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mkimage-busybox.sh");
+        let mut c = self.command_for(script);
+        c.arg(BIN).arg("--root").arg(self.root()).arg("--runroot").arg(self.dir.join("run"));
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "mkimage-busybox: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// A snapshot of everything stored: names of files and their sizes.
+    pub fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.root(), &self.root(), &mut out);
+        out.retain(|p| !p.starts_with("tmp/") && p != "storage.lock");
+        out.sort();
+        out
+    }
+
+    pub fn image_ids(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.ok(&["images", "-q", "--no-trunc"]).lines().map(String::from).collect();
+        v.sort();
+        v
+    }
+}
+
+fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(p) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        let rel = path.strip_prefix(base).unwrap().display().to_string();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            out.push(format!("{rel}/"));
+            walk(base, &path, out);
+        } else {
+            out.push(format!("{rel} {}", meta.len()));
+        }
+    }
+}
+
+impl Drop for Skiff {
+    fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.dir).is_err() {
+            // Rootless layers hold files of subordinate ids: remove them from inside.
+            let _ = self
+                .command_for(BIN)
+                .args(["unshare", "rm", "-rf"])
+                .arg(&self.dir)
+                .status();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Both modes when the suite runs as root; otherwise only what the caller can do.
+pub fn modes() -> Vec<Mode> {
+    if is_root() {
+        vec![Mode::Rootless, Mode::Root]
+    } else {
+        vec![Mode::Rootless]
+    }
+}
+
+/// A tar archive built entry by entry, including entries no well-behaved tool writes.
+pub struct TarBuilder {
+    data: Vec<u8>,
+}
+
+pub enum Kind<'a> {
+    File(&'a [u8]),
+    Dir,
+    Symlink(&'a str),
+    Hardlink(&'a str),
+    Char(u32, u32),
+}
+
+impl TarBuilder {
+    pub fn new() -> Self {
+        TarBuilder { data: Vec::new() }
+    }
+
+    /// Adds an entry with the raw `name`, bypassing the tar crate's path checks.
+    pub fn entry(mut self, name: &str, kind: Kind<'_>, uid: u64) -> Self {
+        let mut h = tar::Header::new_gnu();
+        let (ty, body, mode): (tar::EntryType, &[u8], u32) = match &kind {
+            Kind::File(b) => (tar::EntryType::Regular, b, 0o644),
+            Kind::Dir => (tar::EntryType::Directory, &[], 0o755),
+            Kind::Symlink(_) => (tar::EntryType::Symlink, &[], 0o777),
+            Kind::Hardlink(_) => (tar::EntryType::Link, &[], 0o644),
+            Kind::Char(_, _) => (tar::EntryType::Char, &[], 0o666),
+        };
+        h.set_entry_type(ty);
+        h.set_size(body.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(uid);
+        h.set_mtime(1_700_000_000);
+        let raw = h.as_old_mut();
+        raw.name[..name.len()].copy_from_slice(name.as_bytes());
+        if let Kind::Symlink(t) | Kind::Hardlink(t) = &kind {
+            raw.linkname[..t.len()].copy_from_slice(t.as_bytes());
+        }
+        if let Kind::Char(maj, min) = kind {
+            h.set_device_major(maj).unwrap();
+            h.set_device_minor(min).unwrap();
+        }
+        h.set_cksum();
+        self.data.extend_from_slice(h.as_bytes());
+        self.data.extend_from_slice(body);
+        let pad = (512 - body.len() % 512) % 512;
+        self.data.extend(std::iter::repeat_n(0u8, pad));
+        self
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.data.extend(std::iter::repeat_n(0u8, 1024));
+        self.data
+    }
+}
+
+/// Reads the members of a tar file into (name, bytes).
+pub fn tar_members(path: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = tar::Archive::new(std::fs::File::open(path).unwrap());
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push((name, data));
+    }
+    out
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
