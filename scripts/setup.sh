@@ -9,11 +9,11 @@ PACKAGES=(
   uidmap fuse-overlayfs fuse3 slirp4netns passt busybox-static iproute2
   docker-registry skopeo podman buildah umoci apache2-utils openssl
   tar gzip zstd jq curl ca-certificates procps util-linux hyperfine
-  build-essential pkg-config runc
+  build-essential pkg-config runc bc file
 )
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip
-  docker-registry skopeo podman buildah umoci htpasswd openssl jq curl hyperfine cc runc)
+  docker-registry skopeo podman buildah umoci htpasswd openssl jq curl hyperfine cc runc bc)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -4,7 +4,12 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "skiff", version, about = "A daemonless, rootless container engine", disable_help_subcommand = true)]
+#[command(
+    name = "skiff",
+    version,
+    about = "A daemonless, rootless container engine",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Storage root (images, layers, containers)
     #[arg(long, global = true, value_name = "DIR")]
@@ -222,7 +227,10 @@ impl Command {
             Command::Rmi(_) | Command::Load(_) | Command::Import(_) | Command::Unshare(_) => true,
             Command::Image(c) => matches!(
                 c,
-                ImageCommand::Rm(_) | ImageCommand::Prune(_) | ImageCommand::Load(_) | ImageCommand::Import(_)
+                ImageCommand::Rm(_)
+                    | ImageCommand::Prune(_)
+                    | ImageCommand::Load(_)
+                    | ImageCommand::Import(_)
             ),
             _ => false,
         }

@@ -21,7 +21,10 @@ impl std::fmt::Display for Coded {
 impl std::error::Error for Coded {}
 
 pub fn with_code(code: i32, error: impl Into<anyhow::Error>) -> anyhow::Error {
-    anyhow::Error::new(Coded { code, error: error.into() })
+    anyhow::Error::new(Coded {
+        code,
+        error: error.into(),
+    })
 }
 
 pub fn code_of(e: &anyhow::Error) -> i32 {

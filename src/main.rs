@@ -22,7 +22,9 @@ pub struct Ctx {
 impl Ctx {
     /// Extraction options for this store: a single-id map cannot own other ids.
     pub fn extract_options(&self) -> libruntime::layer::ExtractOptions {
-        libruntime::layer::ExtractOptions { ignore_chown_errors: self.paths.rootless && self.maps.is_single() }
+        libruntime::layer::ExtractOptions {
+            ignore_chown_errors: self.paths.rootless && self.maps.is_single(),
+        }
     }
 }
 
@@ -36,7 +38,11 @@ fn main() {
                 std::process::exit(0);
             }
             let msg = e.to_string();
-            let first = msg.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let first = msg
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
             eprintln!("Error: {first} (see 'skiff --help')");
             std::process::exit(exit::ENGINE);
         }
@@ -52,8 +58,12 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let level = libruntime::log::parse_level(&cli.log_level)
-        .ok_or_else(|| anyhow::anyhow!("invalid --log-level {:?}: use debug, info, warn or error", cli.log_level))?;
+    let level = libruntime::log::parse_level(&cli.log_level).ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid --log-level {:?}: use debug, info, warn or error",
+            cli.log_level
+        )
+    })?;
     libruntime::log::set_level(level);
     let paths = Paths::resolve(cli.root.clone(), cli.runroot.clone());
     let maps = if paths.rootless {
@@ -65,7 +75,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     } else {
         IdMaps::host()
     };
-    if paths.rootless && cli.command.needs_user_namespace() && !libruntime::userns::in_user_namespace() {
+    if paths.rootless
+        && cli.command.needs_user_namespace()
+        && !libruntime::userns::in_user_namespace()
+    {
         let mount_ns = matches!(cli.command, Command::Unshare(_));
         libruntime::userns::enter(&maps, mount_ns)?;
     }

@@ -8,7 +8,12 @@ use std::io::Write;
 
 /// Prints `rows` through `format` (a Go template, possibly `table …`), or through
 /// `default_table` when no format was given. `headers` maps field names to titles.
-pub fn print_rows(format: Option<&str>, default_table: &str, headers: &[(&str, &str)], rows: &[Value]) -> Result<()> {
+pub fn print_rows(
+    format: Option<&str>,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+) -> Result<()> {
     let t = Template::parse(format.unwrap_or(default_table))?;
     let mut lines = Vec::with_capacity(rows.len() + 1);
     if t.table {
@@ -17,7 +22,11 @@ pub fn print_rows(format: Option<&str>, default_table: &str, headers: &[(&str, &
     for r in rows {
         lines.push(t.render(r)?);
     }
-    let text = if t.table { table::align(&lines) } else { lines.iter().map(|l| format!("{l}\n")).collect() };
+    let text = if t.table {
+        table::align(&lines)
+    } else {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    };
     write_out(&text)
 }
 

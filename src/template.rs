@@ -14,7 +14,10 @@ enum Arg {
 #[derive(Debug, Clone)]
 enum Segment {
     Text(String),
-    Action { func: Option<String>, args: Vec<Arg> },
+    Action {
+        func: Option<String>,
+        args: Vec<Arg>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,8 +40,14 @@ impl Template {
             if start > 0 {
                 segments.push(Segment::Text(rest[..start].to_string()));
             }
-            let end = rest[start..].find("}}").ok_or_else(|| anyhow::anyhow!("template: unclosed action in {format:?}"))?;
-            let action = rest[start + 2..start + end].trim().trim_start_matches('-').trim_end_matches('-').trim();
+            let end = rest[start..]
+                .find("}}")
+                .ok_or_else(|| anyhow::anyhow!("template: unclosed action in {format:?}"))?;
+            let action = rest[start + 2..start + end]
+                .trim()
+                .trim_start_matches('-')
+                .trim_end_matches('-')
+                .trim();
             segments.push(parse_action(action)?);
             rest = &rest[start + end + 2..];
         }
@@ -72,7 +81,11 @@ impl Template {
                         Arg::Str(_) => None,
                     });
                     let f = field.unwrap_or_default();
-                    let h = names.iter().find(|(k, _)| *k == f).map(|(_, v)| v.to_string()).unwrap_or_else(|| f.to_uppercase());
+                    let h = names
+                        .iter()
+                        .find(|(k, _)| *k == f)
+                        .map(|(_, v)| v.to_string())
+                        .unwrap_or_else(|| f.to_uppercase());
                     out.push_str(&h);
                 }
             }
@@ -91,10 +104,19 @@ fn parse_action(action: &str) -> Result<Segment> {
         return Ok(seg);
     }
     let words = split_words(action)?;
-    let Some(first) = words.first() else { bail!("template: empty action") };
-    let (func, arg_words) = if first.starts_with('.') { (None, &words[..]) } else { (Some(first.clone()), &words[1..]) };
+    let Some(first) = words.first() else {
+        bail!("template: empty action")
+    };
+    let (func, arg_words) = if first.starts_with('.') {
+        (None, &words[..])
+    } else {
+        (Some(first.clone()), &words[1..])
+    };
     if let Some(f) = &func {
-        if !matches!(f.as_str(), "json" | "upper" | "lower" | "join" | "index" | "title" | "len") {
+        if !matches!(
+            f.as_str(),
+            "json" | "upper" | "lower" | "join" | "index" | "title" | "len"
+        ) {
             bail!("template: function {f:?} not defined");
         }
     }
@@ -160,7 +182,10 @@ fn eval(a: &Arg, data: &Value) -> Result<Value> {
 }
 
 fn call(func: Option<&str>, args: &[Arg], data: &Value) -> Result<String> {
-    let vals = args.iter().map(|a| eval(a, data)).collect::<Result<Vec<_>>>()?;
+    let vals = args
+        .iter()
+        .map(|a| eval(a, data))
+        .collect::<Result<Vec<_>>>()?;
     let first = vals.first().cloned().unwrap_or(Value::Null);
     Ok(match func {
         None => go_string(&first),
@@ -170,7 +195,9 @@ fn call(func: Option<&str>, args: &[Arg], data: &Value) -> Result<String> {
         Some("title") => {
             let s = go_string(&first);
             let mut c = s.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }
         Some("len") => match &first {
             Value::Array(a) => a.len().to_string(),
@@ -188,7 +215,11 @@ fn call(func: Option<&str>, args: &[Arg], data: &Value) -> Result<String> {
             let key = vals.get(1).cloned().unwrap_or(Value::Null);
             let v = match (&first, &key) {
                 (Value::Object(o), Value::String(k)) => o.get(k).cloned().unwrap_or(Value::Null),
-                (Value::Array(a), Value::String(k)) => k.parse::<usize>().ok().and_then(|i| a.get(i).cloned()).unwrap_or(Value::Null),
+                (Value::Array(a), Value::String(k)) => k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i).cloned())
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             };
             go_string(&v)
@@ -204,11 +235,17 @@ pub fn go_string(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::Array(a) => format!("[{}]", a.iter().map(go_string).collect::<Vec<_>>().join(" ")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(go_string).collect::<Vec<_>>().join(" ")
+        ),
         Value::Object(o) => {
             let mut keys: Vec<_> = o.keys().collect();
             keys.sort();
-            let inner: Vec<String> = keys.iter().map(|k| format!("{k}:{}", go_string(&o[*k]))).collect();
+            let inner: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_string(&o[*k])))
+                .collect();
             format!("map[{}]", inner.join(" "))
         }
     }
@@ -226,7 +263,10 @@ mod tests {
         assert_eq!(r("{{.ID}}\\t{{.Names}}"), "abc\t[a b]");
         assert_eq!(r("{{json .Names}}"), r#"["a","b"]"#);
         assert_eq!(r("{{.Labels | json}}"), r#"{"k":"v"}"#);
-        assert_eq!(r("{{index .Labels \"k\"}} {{.S.T}} {{upper .ID}}"), "v 1 ABC");
+        assert_eq!(
+            r("{{index .Labels \"k\"}} {{.S.T}} {{upper .ID}}"),
+            "v 1 ABC"
+        );
         assert_eq!(r("{{join .Names \",\"}}"), "a,b");
         assert!(Template::parse("{{.ID").is_err());
         assert!(Template::parse("{{frob .ID}}").is_err());

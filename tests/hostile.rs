@@ -19,7 +19,10 @@ fn dotdot_entries_are_refused() {
         let s = Skiff::new(m);
         s.busybox();
         let marker = s.dir.join("escaped");
-        let tar = TarBuilder::new().entry("ok", Kind::File(b"x"), 0).entry("../../../escaped", Kind::File(b"boom"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("ok", Kind::File(b"x"), 0)
+            .entry("../../../escaped", Kind::File(b"boom"), 0)
+            .finish();
         import_fails(&s, tar, "'..'");
         assert!(!marker.exists());
     }
@@ -54,10 +57,14 @@ fn hardlinks_outside_are_refused() {
     for m in modes() {
         let s = Skiff::new(m);
         s.busybox();
-        let tar = TarBuilder::new().entry("passwd", Kind::Hardlink("../../../../etc/passwd"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("passwd", Kind::Hardlink("../../../../etc/passwd"), 0)
+            .finish();
         import_fails(&s, tar, "'..'");
         // An absolute target is taken inside the layer, where it does not exist.
-        let tar = TarBuilder::new().entry("passwd", Kind::Hardlink("/etc/passwd"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("passwd", Kind::Hardlink("/etc/passwd"), 0)
+            .finish();
         let p = s.share("evil2.tar", &tar);
         let before = s.snapshot();
         s.fails(&["import", p.to_str().unwrap(), "evil"], 125);
@@ -76,12 +83,16 @@ fn absolute_paths_land_inside_the_layer() {
     for m in modes() {
         let s = Skiff::new(m);
         let name = format!("/tmp/skiff-abs-{}", std::process::id());
-        let tar = TarBuilder::new().entry(&name, Kind::File(b"inside"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry(&name, Kind::File(b"inside"), 0)
+            .finish();
         let p = s.share("abs.tar", &tar);
         s.ok(&["import", p.to_str().unwrap(), "abs"]);
-        assert!(!std::path::Path::new(&name).exists(), "absolute entry written to the host");
-        let layers = std::fs::read_dir(s.root().join("layers")).unwrap().next().unwrap().unwrap().path();
-        let inside = layers.join("diff").join(name.trim_start_matches('/'));
+        assert!(
+            !std::path::Path::new(&name).exists(),
+            "absolute entry written to the host"
+        );
+        let inside = s.only_layer().join(name.trim_start_matches('/'));
         assert_eq!(std::fs::read(&inside).unwrap(), b"inside");
     }
 }
@@ -90,14 +101,21 @@ fn absolute_paths_land_inside_the_layer() {
 fn device_nodes_need_privilege() {
     for m in modes() {
         let s = Skiff::new(m);
-        let tar = TarBuilder::new().entry("dev/", Kind::Dir, 0).entry("dev/mem", Kind::Char(1, 1), 0).entry("f", Kind::File(b"f"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("dev/", Kind::Dir, 0)
+            .entry("dev/mem", Kind::Char(1, 1), 0)
+            .entry("f", Kind::File(b"f"), 0)
+            .finish();
         let p = s.share("dev.tar", &tar);
         s.ok(&["import", p.to_str().unwrap(), "dev"]);
-        let layer = std::fs::read_dir(s.root().join("layers")).unwrap().next().unwrap().unwrap().path().join("diff");
+        let layer = s.only_layer();
         let dev = layer.join("dev/mem");
         use std::os::unix::fs::FileTypeExt;
         if m == Mode::Root && is_root() {
-            assert!(std::fs::symlink_metadata(&dev).unwrap().file_type().is_char_device());
+            assert!(std::fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_char_device());
         } else {
             assert!(!dev.exists(), "a rootless store cannot hold device nodes");
         }
@@ -116,12 +134,20 @@ fn whiteouts_become_overlay_whiteouts() {
             .finish();
         let p = s.share("wh.tar", &tar);
         s.ok(&["import", p.to_str().unwrap(), "wh"]);
-        let layer = std::fs::read_dir(s.root().join("layers")).unwrap().next().unwrap().unwrap().path().join("diff");
+        let layer = s.only_layer();
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         let gone = std::fs::symlink_metadata(layer.join("d/gone")).unwrap();
-        assert!(gone.file_type().is_char_device() && gone.rdev() == 0, "whiteout is a 0/0 char device");
+        assert!(
+            gone.file_type().is_char_device() && gone.rdev() == 0,
+            "whiteout is a 0/0 char device"
+        );
         assert!(!layer.join("d/.wh.gone").exists());
-        assert_eq!(xattr::get(layer.join("d"), "user.overlay.opaque").unwrap().as_deref(), Some(&b"y"[..]));
+        assert_eq!(
+            xattr::get(layer.join("d"), "user.overlay.opaque")
+                .unwrap()
+                .as_deref(),
+            Some(&b"y"[..])
+        );
     }
 }
 
@@ -140,7 +166,9 @@ fn truncated_and_corrupted_archives_are_refused() {
         let s = Skiff::new(m);
         let good = saved_busybox(&s);
         // Keep another image in the store to see that nothing of it changes either.
-        let tar = TarBuilder::new().entry("keep", Kind::File(b"keep"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("keep", Kind::File(b"keep"), 0)
+            .finish();
         let p = s.share("keep.tar", &tar);
         s.ok(&["import", p.to_str().unwrap(), "keep"]);
         let before = s.snapshot();
@@ -151,7 +179,10 @@ fn truncated_and_corrupted_archives_are_refused() {
             ("corrupted", {
                 // Flip bytes inside the layer's file data: the diff-id no longer matches.
                 let mut d = good.clone();
-                let at = d.windows(8).position(|w| w == b"\x7fELF\x02\x01\x01\x00").expect("busybox ELF in layer");
+                let at = d
+                    .windows(8)
+                    .position(|w| w == b"\x7fELF\x02\x01\x01\x00")
+                    .expect("busybox ELF in layer");
                 d[at + 4096] ^= 0xff;
                 d
             }),
@@ -180,7 +211,9 @@ fn config_digest_mismatch_is_refused() {
     let mut b = tar::Builder::new(Vec::new());
     for (name, mut data) in members {
         if name.ends_with(".json") && name != "manifest.json" {
-            let text = String::from_utf8(data).unwrap().replace("\"os\":\"linux\"", "\"os\":\"LINUX\"");
+            let text = String::from_utf8(data)
+                .unwrap()
+                .replace("\"os\":\"linux\"", "\"os\":\"LINUX\"");
             data = text.into_bytes();
         }
         let mut h = tar::Header::new_ustar();
@@ -210,20 +243,38 @@ fn concurrent_loads_keep_the_store_consistent() {
             } else {
                 s.cmd(&["import", q.to_str().unwrap(), &format!("x{i}")])
             };
-            c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
             children.push(c.spawn().unwrap());
         }
         for c in children {
             let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let names = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-        for n in ["localhost/busybox:latest", "localhost/x1:latest", "localhost/x3:latest", "localhost/x5:latest", "localhost/x7:latest"] {
+        for n in [
+            "localhost/busybox:latest",
+            "localhost/x1:latest",
+            "localhost/x3:latest",
+            "localhost/x5:latest",
+            "localhost/x7:latest",
+        ] {
             assert!(names.contains(n), "{names}");
         }
         // Four imports are four images (each has its own creation time) sharing one layer.
         assert_eq!(s.image_ids().len(), 5);
-        assert_eq!(std::fs::read_dir(s.root().join("layers")).unwrap().count(), 2);
-        assert_eq!(std::fs::read_dir(s.root().join("tmp")).unwrap().count(), 0, "staging left behind");
+        assert_eq!(
+            std::fs::read_dir(s.root().join("layers")).unwrap().count(),
+            2
+        );
+        assert_eq!(
+            std::fs::read_dir(s.root().join("tmp")).unwrap().count(),
+            0,
+            "staging left behind"
+        );
     }
 }

@@ -9,7 +9,10 @@ fn empty_store_prints_header() {
     for m in modes() {
         let s = Skiff::new(m);
         let out = s.ok(&["images"]);
-        assert_eq!(out.trim_end(), "REPOSITORY  TAG         IMAGE ID    CREATED     SIZE");
+        assert_eq!(
+            out.trim_end(),
+            "REPOSITORY  TAG         IMAGE ID    CREATED     SIZE"
+        );
         assert_eq!(s.ok(&["images", "-q"]), "");
         assert_eq!(s.ok(&["images", "--format", "json"]).trim(), "[]");
     }
@@ -24,21 +27,46 @@ fn default_image_lists_inspects_and_formats() {
         assert!(out.contains("localhost/busybox  latest"), "{out}");
         let id = s.ok(&["images", "-q", "--no-trunc"]);
         assert!(id.starts_with("sha256:") && id.trim().len() == 71, "{id}");
-        assert_eq!(s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]), "localhost/busybox:latest\n");
+        assert_eq!(
+            s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]),
+            "localhost/busybox:latest\n"
+        );
         let table = s.ok(&["images", "--format", "table {{.ID}}\t{{.Repository}}"]);
         assert!(table.starts_with("IMAGE ID"), "{table}");
-        let json: serde_json::Value = serde_json::from_str(&s.ok(&["images", "--format", "json"])).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&s.ok(&["images", "--format", "json"])).unwrap();
         assert_eq!(json[0]["Names"][0], "localhost/busybox:latest");
-        assert_eq!(format!("sha256:{}", json[0]["Id"].as_str().unwrap()), id.trim());
-        let insp: serde_json::Value = serde_json::from_str(&s.ok(&["image", "inspect", "busybox"])).unwrap();
+        assert_eq!(
+            format!("sha256:{}", json[0]["Id"].as_str().unwrap()),
+            id.trim()
+        );
+        let insp: serde_json::Value =
+            serde_json::from_str(&s.ok(&["image", "inspect", "busybox"])).unwrap();
         assert_eq!(insp[0]["Config"]["Cmd"][0], "sh");
         assert_eq!(insp[0]["RootFS"]["Layers"].as_array().unwrap().len(), 1);
-        assert_eq!(s.ok(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", "busybox"]).trim(), "linux/amd64");
+        assert_eq!(
+            s.ok(&[
+                "inspect",
+                "--format",
+                "{{.Os}}/{{.Architecture}}",
+                "busybox"
+            ])
+            .trim(),
+            "linux/amd64"
+        );
         let digests = s.ok(&["images", "--digests"]);
-        assert!(digests.contains("DIGEST") && digests.contains("sha256:"), "{digests}");
+        assert!(
+            digests.contains("DIGEST") && digests.contains("sha256:"),
+            "{digests}"
+        );
         let hist = s.ok(&["history", "busybox"]);
         assert!(hist.contains("busybox from the host"), "{hist}");
-        assert!(s.ok(&["info", "--format", "{{.store.graphDriverName}}"]).trim().len() > 2);
+        assert!(
+            s.ok(&["info", "--format", "{{.store.graphDriverName}}"])
+                .trim()
+                .len()
+                > 2
+        );
         let rootless = s.ok(&["info", "--format", "{{.host.security.rootless}}"]);
         assert_eq!(rootless.trim() == "true", m == Mode::Rootless || !is_root());
     }
@@ -51,7 +79,11 @@ fn tag_and_rmi_semantics() {
         s.busybox();
         s.ok(&["tag", "busybox", "other:1", "127.0.0.1:5000/x/y:z"]);
         let names = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-        for n in ["localhost/busybox:latest", "localhost/other:1", "127.0.0.1:5000/x/y:z"] {
+        for n in [
+            "localhost/busybox:latest",
+            "localhost/other:1",
+            "127.0.0.1:5000/x/y:z",
+        ] {
             assert!(names.contains(n), "{names}");
         }
         assert_eq!(s.image_ids().len(), 1);
@@ -64,9 +96,19 @@ fn tag_and_rmi_semantics() {
         // Removing by ID removes every name and the layers.
         let id = s.image_ids()[0].clone();
         let out = s.ok(&["rmi", &id]);
-        assert!(out.contains("Deleted: ") && out.contains("Untagged: localhost/busybox:latest"), "{out}");
+        assert!(
+            out.contains("Deleted: ") && out.contains("Untagged: localhost/busybox:latest"),
+            "{out}"
+        );
         assert!(s.image_ids().is_empty());
-        let left: Vec<String> = s.snapshot().into_iter().filter(|p| (p.starts_with("layers/") && p != "layers/") || (p.starts_with("blobs/sha256/") && p != "blobs/sha256/")).collect();
+        let left: Vec<String> = s
+            .snapshot()
+            .into_iter()
+            .filter(|p| {
+                (p.starts_with("layers/") && p != "layers/")
+                    || (p.starts_with("blobs/sha256/") && p != "blobs/sha256/")
+            })
+            .collect();
         assert!(left.is_empty(), "left behind: {left:?}");
         // rmi -i ignores unknown images.
         s.ok(&["rmi", "-i", "nothere"]);
@@ -108,13 +150,24 @@ fn save_load_round_trip_is_byte_identical() {
         let first = a.dir.join("one.tar");
         a.ok(&["save", "-o", first.to_str().unwrap(), "busybox"]);
         let oci = a.dir.join("one-oci.tar");
-        a.ok(&["save", "--format", "oci-archive", "-o", oci.to_str().unwrap(), "busybox"]);
+        a.ok(&[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            oci.to_str().unwrap(),
+            "busybox",
+        ]);
 
         let b = Skiff::new(m);
         std::fs::copy(&first, b.dir.join("in.tar")).unwrap();
         let out = b.ok(&["load", "-i", b.dir.join("in.tar").to_str().unwrap()]);
         assert_eq!(out, "Loaded image: localhost/busybox:latest\n");
-        assert_eq!(b.image_ids(), id, "image ID (config digest) survives the round trip");
+        assert_eq!(
+            b.image_ids(),
+            id,
+            "image ID (config digest) survives the round trip"
+        );
         let second = b.dir.join("two.tar");
         b.ok(&["save", "-o", second.to_str().unwrap(), "busybox"]);
         assert_eq!(layer_blobs(&first), layer_blobs(&second));
@@ -125,13 +178,27 @@ fn save_load_round_trip_is_byte_identical() {
         c.ok(&["load", "-i", c.dir.join("in.tar").to_str().unwrap()]);
         assert_eq!(c.image_ids(), id);
         let oci2 = c.dir.join("two-oci.tar");
-        c.ok(&["save", "--format", "oci-archive", "-o", oci2.to_str().unwrap(), "busybox"]);
+        c.ok(&[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            oci2.to_str().unwrap(),
+            "busybox",
+        ]);
         let blobs = |p: &std::path::Path| -> Vec<(String, String)> {
-            let mut v: Vec<_> = tar_members(p).into_iter().map(|(n, d)| (n, sha256_hex(&d))).collect();
+            let mut v: Vec<_> = tar_members(p)
+                .into_iter()
+                .map(|(n, d)| (n, sha256_hex(&d)))
+                .collect();
             v.sort();
             v
         };
-        assert_eq!(blobs(&oci), blobs(&oci2), "oci-archive round trip keeps every blob");
+        assert_eq!(
+            blobs(&oci),
+            blobs(&oci2),
+            "oci-archive round trip keeps every blob"
+        );
 
         // Standard input works too, and several images go into one docker-archive.
         let d = Skiff::new(m);
@@ -141,8 +208,14 @@ fn save_load_round_trip_is_byte_identical() {
         d.ok(&["tag", "busybox", "second"]);
         let multi = d.dir.join("multi.tar");
         d.ok(&["save", "-o", multi.to_str().unwrap(), "busybox", "second"]);
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&tar_members(&multi).into_iter().find(|(n, _)| n == "manifest.json").unwrap().1).unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &tar_members(&multi)
+                .into_iter()
+                .find(|(n, _)| n == "manifest.json")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
         assert_eq!(manifest.as_array().unwrap().len(), 2);
     }
 }
@@ -151,17 +224,49 @@ fn save_load_round_trip_is_byte_identical() {
 fn import_applies_changes_and_rejects_bad_ones() {
     for m in modes() {
         let s = Skiff::new(m);
-        let tar = TarBuilder::new().entry("bin/", Kind::Dir, 0).entry("bin/x", Kind::File(b"x"), 0).finish();
+        let tar = TarBuilder::new()
+            .entry("bin/", Kind::Dir, 0)
+            .entry("bin/x", Kind::File(b"x"), 0)
+            .finish();
         let p = s.share("r.tar", &tar);
         let before = s.snapshot();
-        s.fails(&["import", "--change", "FROB x", p.to_str().unwrap(), "bad"], 125);
-        s.fails(&["import", "--change", "EXPOSE nope", p.to_str().unwrap(), "bad"], 125);
+        s.fails(
+            &["import", "--change", "FROB x", p.to_str().unwrap(), "bad"],
+            125,
+        );
+        s.fails(
+            &[
+                "import",
+                "--change",
+                "EXPOSE nope",
+                p.to_str().unwrap(),
+                "bad",
+            ],
+            125,
+        );
         assert_eq!(s.snapshot(), before, "a refused import stores nothing");
         s.ok(&[
-            "import", "-c", "ENTRYPOINT [\"/bin/x\"]", "-c", "ENV A=1", "-c", "WORKDIR /srv", "-c", "USER 1:1",
-            "-c", "EXPOSE 8080", "-c", "LABEL k=v", "-c", "CMD=run", p.to_str().unwrap(), "imp:v1",
+            "import",
+            "-c",
+            "ENTRYPOINT [\"/bin/x\"]",
+            "-c",
+            "ENV A=1",
+            "-c",
+            "WORKDIR /srv",
+            "-c",
+            "USER 1:1",
+            "-c",
+            "EXPOSE 8080",
+            "-c",
+            "LABEL k=v",
+            "-c",
+            "CMD=run",
+            p.to_str().unwrap(),
+            "imp:v1",
         ]);
-        let cfg: serde_json::Value = serde_json::from_str(&s.ok(&["inspect", "--format", "{{json .Config}}", "imp:v1"])).unwrap();
+        let cfg: serde_json::Value =
+            serde_json::from_str(&s.ok(&["inspect", "--format", "{{json .Config}}", "imp:v1"]))
+                .unwrap();
         assert_eq!(cfg["Entrypoint"], serde_json::json!(["/bin/x"]));
         assert_eq!(cfg["Env"], serde_json::json!(["A=1"]));
         assert_eq!(cfg["WorkingDir"], "/srv");
@@ -179,7 +284,10 @@ fn bad_input_is_one_line_exit_125() {
     s.fails(&["images", "--format", "{{.ID"], 125);
     s.fails(&["inspect", "nothere"], 125);
     s.fails(&["save", "-o", "/tmp/x.tar", "nothere"], 125);
-    s.fails(&["save", "--format", "zip", "-o", "/tmp/x.tar", "nothere"], 125);
+    s.fails(
+        &["save", "--format", "zip", "-o", "/tmp/x.tar", "nothere"],
+        125,
+    );
     s.fails(&["load", "-i", "/nonexistent.tar"], 125);
     s.fails(&["--log-level", "loud", "images"], 125);
     s.fails(&["history", "nothere"], 125);

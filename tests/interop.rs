@@ -12,40 +12,54 @@ struct Podman {
 
 impl Podman {
     fn new(tag: &str) -> Podman {
-        let dir = std::path::PathBuf::from(format!("/tmp/skiff-podman-{}-{tag}", std::process::id()));
+        let dir =
+            std::path::PathBuf::from(format!("/tmp/skiff-podman-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         Podman { dir }
     }
 
     /// podman with its own vfs store; runc, because crun refuses this host's hybrid
-    /// cgroups, and ulimits within the sandbox's hard limits.
+    /// cgroups.
+    fn base(&self) -> Command {
+        let mut c = Command::new("podman");
+        c.arg("--root").arg(self.dir.join("root"));
+        c.arg("--runroot").arg(self.dir.join("run"));
+        c.args(["--storage-driver", "vfs", "--runtime", "runc"]);
+        c
+    }
+
     fn cmd(&self, args: &[&str]) -> String {
-        let out = Command::new("podman")
-            .arg("--root").arg(self.dir.join("root"))
-            .arg("--runroot").arg(self.dir.join("run"))
-            .args(["--storage-driver", "vfs", "--runtime", "runc"])
+        let out = self
+            .base()
             .args(args)
             .output()
             .expect("podman installed by scripts/setup.sh");
-        assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 }
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .arg("--root").arg(self.dir.join("root"))
-            .arg("--runroot").arg(self.dir.join("run"))
-            .args(["--storage-driver", "vfs", "rmi", "-af"])
-            .output();
+        let _ = self.base().args(["rmi", "-af"]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo").args(args).output().expect("skopeo installed by scripts/setup.sh");
-    assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo installed by scripts/setup.sh");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -61,15 +75,33 @@ fn podman_and_skopeo_read_what_skiff_writes() {
     }
     let s = Skiff::new(Mode::Root);
     s.busybox();
-    let id = s.ok(&["images", "-q", "--no-trunc"]).trim().trim_start_matches("sha256:").to_string();
+    let id = s
+        .ok(&["images", "-q", "--no-trunc"])
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_string();
     let docker = s.dir.join("d.tar");
     let oci = s.dir.join("o.tar");
     s.ok(&["save", "-o", docker.to_str().unwrap(), "busybox"]);
-    s.ok(&["save", "--format", "oci-archive", "-o", oci.to_str().unwrap(), "busybox"]);
+    s.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        oci.to_str().unwrap(),
+        "busybox",
+    ]);
 
-    let raw = json(&skopeo(&["inspect", "--raw", &format!("oci-archive:{}", oci.display())]));
+    let raw = json(&skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}", oci.display()),
+    ]));
     assert_eq!(raw["config"]["digest"], format!("sha256:{id}"));
-    let info = json(&skopeo(&["inspect", &format!("docker-archive:{}", docker.display())]));
+    let info = json(&skopeo(&[
+        "inspect",
+        &format!("docker-archive:{}", docker.display()),
+    ]));
     let ours = json(&s.ok(&["inspect", "busybox"]));
     assert_eq!(info["Layers"].as_array().unwrap().len(), 1);
 
@@ -81,8 +113,18 @@ fn podman_and_skopeo_read_what_skiff_writes() {
         assert_eq!(pi[0]["Id"], id.as_str(), "podman sees the same image ID");
         assert_eq!(pi[0]["RootFS"]["Layers"], ours[0]["RootFS"]["Layers"]);
         let ran = p.cmd(&[
-            "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-            "localhost/busybox:latest", "sh", "-c", "echo podman-ran-$((6*7))",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+            "localhost/busybox:latest",
+            "sh",
+            "-c",
+            "echo podman-ran-$((6*7))",
         ]);
         assert_eq!(ran.trim(), "podman-ran-42");
     }
@@ -101,19 +143,53 @@ fn skiff_reads_what_podman_and_skopeo_write() {
     let p = Podman::new("r");
     p.cmd(&["load", "-i", src.to_str().unwrap()]);
     p.cmd(&["tag", "localhost/busybox:latest", "localhost/frompodman:v1"]);
-    let pid = json(&p.cmd(&["image", "inspect", "localhost/frompodman:v1"]))[0]["Id"].as_str().unwrap().to_string();
-    let players = json(&p.cmd(&["image", "inspect", "localhost/frompodman:v1"]))[0]["RootFS"]["Layers"].clone();
+    let pid = json(&p.cmd(&["image", "inspect", "localhost/frompodman:v1"]))[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let players = json(&p.cmd(&["image", "inspect", "localhost/frompodman:v1"]))[0]["RootFS"]
+        ["Layers"]
+        .clone();
     let pd = p.dir.join("pd.tar");
     let po = p.dir.join("po.tar");
     std::fs::create_dir_all(&p.dir).unwrap();
-    p.cmd(&["save", "-o", pd.to_str().unwrap(), "localhost/frompodman:v1"]);
-    p.cmd(&["save", "--format", "oci-archive", "-o", po.to_str().unwrap(), "localhost/frompodman:v1"]);
+    p.cmd(&[
+        "save",
+        "-o",
+        pd.to_str().unwrap(),
+        "localhost/frompodman:v1",
+    ]);
+    p.cmd(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        po.to_str().unwrap(),
+        "localhost/frompodman:v1",
+    ]);
     let sk = p.dir.join("sk.tar");
-    skopeo(&["copy", "-q", &format!("docker-archive:{}", pd.display()), &format!("oci-archive:{}:localhost/fromskopeo:v2", sk.display())]);
+    skopeo(&[
+        "copy",
+        "-q",
+        &format!("docker-archive:{}", pd.display()),
+        &format!("oci-archive:{}:localhost/fromskopeo:v2", sk.display()),
+    ]);
     for f in [&pd, &po, &sk] {
-        nix::sys::stat::fchmodat(nix::fcntl::AT_FDCWD, f, nix::sys::stat::Mode::from_bits_truncate(0o644), nix::sys::stat::FchmodatFlags::FollowSymlink).unwrap();
+        nix::sys::stat::fchmodat(
+            nix::fcntl::AT_FDCWD,
+            f,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+        .unwrap();
     }
-    nix::sys::stat::fchmodat(nix::fcntl::AT_FDCWD, &p.dir, nix::sys::stat::Mode::from_bits_truncate(0o755), nix::sys::stat::FchmodatFlags::FollowSymlink).unwrap();
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        &p.dir,
+        nix::sys::stat::Mode::from_bits_truncate(0o755),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .unwrap();
 
     for m in modes() {
         let s = Skiff::new(m);
@@ -126,11 +202,18 @@ fn skiff_reads_what_podman_and_skopeo_write() {
         // oci-archive from podman and from skopeo: the manifest's config digest.
         for (archive, name) in [(&po, "frompodman:v1"), (&sk, "fromskopeo:v2")] {
             s.ok(&["rmi", "-a", "-f"]);
-            let raw = json(&skopeo(&["inspect", "--raw", &format!("oci-archive:{}", archive.display())]));
+            let raw = json(&skopeo(&[
+                "inspect",
+                "--raw",
+                &format!("oci-archive:{}", archive.display()),
+            ]));
             let out = s.ok(&["load", "-i", archive.to_str().unwrap()]);
             assert!(out.contains(name), "{out}");
             let si = json(&s.ok(&["inspect", name]));
-            assert_eq!(format!("sha256:{}", si[0]["Id"].as_str().unwrap()), raw["config"]["digest"].as_str().unwrap());
+            assert_eq!(
+                format!("sha256:{}", si[0]["Id"].as_str().unwrap()),
+                raw["config"]["digest"].as_str().unwrap()
+            );
             assert_eq!(si[0]["RootFS"]["Layers"], players, "same layer content");
         }
     }

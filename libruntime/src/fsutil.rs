@@ -26,7 +26,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let data = serde_json::to_vec_pretty(value).map_err(|e| Error::json(path.display().to_string(), e))?;
+    let data =
+        serde_json::to_vec_pretty(value).map_err(|e| Error::json(path.display().to_string(), e))?;
     write_atomic(path, &data)
 }
 
@@ -60,7 +61,9 @@ pub fn remove_tree(path: &Path) -> Result<()> {
 
 fn make_writable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(meta) = fs::symlink_metadata(path) else { return };
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return;
+    };
     if !meta.is_dir() {
         return;
     }
@@ -74,7 +77,9 @@ fn make_writable(path: &Path) {
 
 /// Total size of the regular files below `path`, not following symlinks.
 pub fn tree_size(path: &Path) -> u64 {
-    let Ok(meta) = fs::symlink_metadata(path) else { return 0 };
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
     if meta.is_dir() {
         fs::read_dir(path)
             .map(|entries| entries.flatten().map(|e| tree_size(&e.path())).sum())

@@ -8,8 +8,13 @@ use serde_json::{json, Map, Value};
 /// sits under "config" in an image config.
 pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
     let bad = |why: &str| Error::InvalidChange(change.to_string(), why.to_string());
-    let split = change.find([' ', '=']).ok_or_else(|| bad("want INSTRUCTION VALUE"))?;
-    let (word, value) = (change[..split].to_ascii_uppercase(), change[split + 1..].trim());
+    let split = change
+        .find([' ', '='])
+        .ok_or_else(|| bad("want INSTRUCTION VALUE"))?;
+    let (word, value) = (
+        change[..split].to_ascii_uppercase(),
+        change[split + 1..].trim(),
+    );
     match word.as_str() {
         "CMD" => {
             cfg.insert("Cmd".into(), command_form(value));

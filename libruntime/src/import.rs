@@ -24,10 +24,22 @@ pub fn config_from_changes(changes: &[String]) -> Result<Map<String, Value>> {
     Ok(cfg)
 }
 
-pub fn import(store: &Store, src: &mut dyn Read, opts: &ImportOptions, extract: ExtractOptions) -> Result<ImageRecord> {
+pub fn import(
+    store: &Store,
+    src: &mut dyn Read,
+    opts: &ImportOptions,
+    extract: ExtractOptions,
+) -> Result<ImageRecord> {
     let cfg = config_from_changes(&opts.changes)?;
     let result = (|| {
-        let layer = store.ingest_layer(LayerSource { reader: src, blob: None, diff_id: None }, extract)?;
+        let layer = store.ingest_layer(
+            LayerSource {
+                reader: src,
+                blob: None,
+                diff_id: None,
+            },
+            extract,
+        )?;
         let now = crate::time::now_rfc3339();
         let mut history = json!({
             "created": now,
@@ -45,7 +57,12 @@ pub fn import(store: &Store, src: &mut dyn Read, opts: &ImportOptions, extract: 
             "history": [history],
         });
         let config = serde_json::to_vec(&config).map_err(|e| Error::json("image config", e))?;
-        store.add_image(ImageSpec { config, layers: vec![layer], manifest: None, names: opts.names.clone() })
+        store.add_image(ImageSpec {
+            config,
+            layers: vec![layer],
+            manifest: None,
+            names: opts.names.clone(),
+        })
     })();
     if result.is_err() {
         store.discard_unreferenced()?;

@@ -8,7 +8,11 @@ use crate::userns::{IdMapping, IdMaps};
 use serde_json::{json, Value};
 
 pub fn collect(paths: &Paths) -> Value {
-    let maps = if paths.rootless { IdMaps::for_current_user().0 } else { IdMaps::host() };
+    let maps = if paths.rootless {
+        IdMaps::for_current_user().0
+    } else {
+        IdMaps::host()
+    };
     let map_json = |m: &[IdMapping]| -> Value {
         m.iter()
             .map(|x| json!({"container_id": x.container_id, "host_id": x.host_id, "size": x.size}))

@@ -16,7 +16,11 @@ impl Paths {
     pub fn resolve(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Paths {
         let uid = nix::unistd::geteuid().as_raw();
         let rootless = uid != 0;
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let root = root.unwrap_or_else(|| {
             if !rootless {
                 return PathBuf::from("/var/lib/skiff");
@@ -66,9 +70,7 @@ fn absolute(p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         return p;
     }
-    std::env::current_dir()
-        .map(|d| d.join(&p))
-        .unwrap_or(p)
+    std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
 }
 
 pub fn display(p: &Path) -> String {

@@ -22,6 +22,8 @@ pub fn kernel_release() -> String {
 /// (major, minor) of the running kernel.
 pub fn kernel_version() -> (u32, u32) {
     let r = kernel_release();
-    let mut it = r.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok());
+    let mut it = r
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse().ok());
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }

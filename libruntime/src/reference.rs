@@ -37,13 +37,17 @@ impl Reference {
         // A tag is after the last ':' that follows the last '/', so a port stays put.
         let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_string()),
+            ),
             None => (rest, None),
         };
         if let Some(t) = &tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
                 && !t.starts_with(['.', '-']);
             if !ok {
                 return Err(bad("bad tag"));
@@ -58,15 +62,25 @@ impl Reference {
         let path_ok = !path.is_empty()
             && path.split('/').all(|c| {
                 !c.is_empty()
-                    && c.chars()
-                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
+                    && c.chars().all(|ch| {
+                        ch.is_ascii_lowercase()
+                            || ch.is_ascii_digit()
+                            || matches!(ch, '.' | '_' | '-')
+                    })
                     && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
                     && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
             });
         if !path_ok {
-            return Err(bad("repository names must be lowercase letters, digits and separators"));
+            return Err(bad(
+                "repository names must be lowercase letters, digits and separators",
+            ));
         }
-        Ok(Reference { domain, path: path.to_string(), tag, digest })
+        Ok(Reference {
+            domain,
+            path: path.to_string(),
+            tag,
+            digest,
+        })
     }
 
     /// The fully qualified repository, e.g. `docker.io/library/busybox`.
@@ -83,7 +97,11 @@ impl Reference {
 
     /// `repository:tag`, with `latest` when no tag (and no digest) was given.
     pub fn tagged_name(&self, default: DefaultDomain) -> String {
-        format!("{}:{}", self.repository(default), self.tag.as_deref().unwrap_or(DEFAULT_TAG))
+        format!(
+            "{}:{}",
+            self.repository(default),
+            self.tag.as_deref().unwrap_or(DEFAULT_TAG)
+        )
     }
 
     /// Whether a stored full name `domain/path:tag` is what this (possibly short)
@@ -118,11 +136,20 @@ mod tests {
     #[test]
     fn normalises() {
         let r = Reference::parse("busybox").unwrap();
-        assert_eq!(r.tagged_name(DefaultDomain::DockerHub), "docker.io/library/busybox:latest");
-        assert_eq!(r.tagged_name(DefaultDomain::Localhost), "localhost/busybox:latest");
+        assert_eq!(
+            r.tagged_name(DefaultDomain::DockerHub),
+            "docker.io/library/busybox:latest"
+        );
+        assert_eq!(
+            r.tagged_name(DefaultDomain::Localhost),
+            "localhost/busybox:latest"
+        );
         let r = Reference::parse("127.0.0.1:5000/a/b:v1").unwrap();
         assert_eq!(r.domain.as_deref(), Some("127.0.0.1:5000"));
-        assert_eq!(r.tagged_name(DefaultDomain::Localhost), "127.0.0.1:5000/a/b:v1");
+        assert_eq!(
+            r.tagged_name(DefaultDomain::Localhost),
+            "127.0.0.1:5000/a/b:v1"
+        );
         assert!(Reference::parse("Busybox").is_err());
         assert!(Reference::parse("a:b:c").is_err());
         assert!(Reference::parse("x/../y").is_err());

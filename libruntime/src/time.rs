@@ -7,12 +7,16 @@ pub fn now_rfc3339() -> String {
 }
 
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Seconds since the epoch; 0 when unknown.
 pub fn unix(s: Option<&str>) -> i64 {
-    s.and_then(parse_rfc3339).map(|t| t.timestamp()).unwrap_or(0)
+    s.and_then(parse_rfc3339)
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
 }
 
 /// Go's units.HumanDuration, as docker and podman use for CREATED columns.
@@ -50,8 +54,21 @@ pub fn human_size(n: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let s = format!("{v:.prec$}", prec = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 });
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let s = format!(
+        "{v:.prec$}",
+        prec = if v >= 100.0 {
+            0
+        } else if v >= 10.0 {
+            1
+        } else {
+            2
+        }
+    );
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
     format!("{s} {}", UNITS[i])
 }
 

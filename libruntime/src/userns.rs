@@ -36,7 +36,11 @@ impl IdMaps {
             .or_else(|| subordinate_ranges("/etc/subgid", gid.as_raw(), group.as_deref()));
         let mut warning = None;
         let mut build = |own: u32, ranges: Option<Vec<(u32, u32)>>, file: &str| {
-            let mut maps = vec![IdMapping { container_id: 0, host_id: own, size: 1 }];
+            let mut maps = vec![IdMapping {
+                container_id: 0,
+                host_id: own,
+                size: 1,
+            }];
             match ranges {
                 Some(r) if !r.is_empty() => {
                     let mut next = 1;
@@ -61,8 +65,15 @@ impl IdMaps {
 
     /// The identity maps of the initial namespace, as root sees it.
     pub fn host() -> IdMaps {
-        let all = vec![IdMapping { container_id: 0, host_id: 0, size: u32::MAX }];
-        IdMaps { uids: all.clone(), gids: all }
+        let all = vec![IdMapping {
+            container_id: 0,
+            host_id: 0,
+            size: u32::MAX,
+        }];
+        IdMaps {
+            uids: all.clone(),
+            gids: all,
+        }
     }
 
     pub fn is_single(&self) -> bool {
@@ -160,7 +171,11 @@ fn run_mapper(prog: &str, pid: i32, maps: &[IdMapping]) -> bool {
     let mut cmd = Command::new(prog);
     cmd.arg(pid.to_string());
     for m in maps {
-        cmd.args([m.container_id.to_string(), m.host_id.to_string(), m.size.to_string()]);
+        cmd.args([
+            m.container_id.to_string(),
+            m.host_id.to_string(),
+            m.size.to_string(),
+        ]);
     }
     match cmd.status() {
         Ok(s) => s.success(),
@@ -172,12 +187,16 @@ fn run_mapper(prog: &str, pid: i32, maps: &[IdMapping]) -> bool {
 }
 
 fn write_single_maps(maps: &IdMaps) -> Result<()> {
-    let w = |file: &str, data: String| {
-        std::fs::write(file, data).ctx(|| format!("writing {file}"))
-    };
-    w("/proc/self/uid_map", format!("0 {} 1\n", maps.uids[0].host_id))?;
+    let w = |file: &str, data: String| std::fs::write(file, data).ctx(|| format!("writing {file}"));
+    w(
+        "/proc/self/uid_map",
+        format!("0 {} 1\n", maps.uids[0].host_id),
+    )?;
     w("/proc/self/setgroups", "deny".into())?;
-    w("/proc/self/gid_map", format!("0 {} 1\n", maps.gids[0].host_id))?;
+    w(
+        "/proc/self/gid_map",
+        format!("0 {} 1\n", maps.gids[0].host_id),
+    )?;
     Ok(())
 }
 
@@ -203,8 +222,14 @@ mod tests {
     #[test]
     fn parses_ranges_by_name_and_id() {
         let text = "alice:100000:65536\n1001:200000:1000\nbob:x:1\n";
-        assert_eq!(parse_subordinate(text, 1000, Some("alice")), vec![(100000, 65536)]);
-        assert_eq!(parse_subordinate(text, 1001, Some("carol")), vec![(200000, 1000)]);
+        assert_eq!(
+            parse_subordinate(text, 1000, Some("alice")),
+            vec![(100000, 65536)]
+        );
+        assert_eq!(
+            parse_subordinate(text, 1001, Some("carol")),
+            vec![(200000, 1000)]
+        );
         assert!(parse_subordinate(text, 5, Some("bob")).is_empty());
     }
 
@@ -212,8 +237,16 @@ mod tests {
     fn maps_ids() {
         let maps = IdMaps {
             uids: vec![
-                IdMapping { container_id: 0, host_id: 1000, size: 1 },
-                IdMapping { container_id: 1, host_id: 100000, size: 65536 },
+                IdMapping {
+                    container_id: 0,
+                    host_id: 1000,
+                    size: 1,
+                },
+                IdMapping {
+                    container_id: 1,
+                    host_id: 100000,
+                    size: 65536,
+                },
             ],
             gids: vec![],
         };

@@ -17,14 +17,23 @@ pub fn load(ctx: &Ctx, a: LoadArgs) -> Result<i32> {
         Some(p) => p.clone(),
         None => {
             if std::io::stdin().is_terminal() {
-                bail!("cannot read from terminal: use command-line redirection or the --input flag");
+                bail!(
+                    "cannot read from terminal: use command-line redirection or the --input flag"
+                );
             }
             spooled = archive::spool(&store, &mut std::io::stdin().lock())?;
             spooled.path().to_path_buf()
         }
     };
-    let images = archive::load(&store, &path, ctx.extract_options())
-        .with_context(|| format!("loading {}", a.input.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "standard input".into())))?;
+    let images = archive::load(&store, &path, ctx.extract_options()).with_context(|| {
+        format!(
+            "loading {}",
+            a.input
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "standard input".into())
+        )
+    })?;
     let mut out = String::new();
     for img in images {
         if img.names.is_empty() {
@@ -46,7 +55,13 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> Result<i32> {
         let image = store.find_image(what)?;
         // Saved by name: that name goes in the archive; saved by ID: none, like docker.
         let names = match Reference::parse(what) {
-            Ok(r) => image.names.iter().filter(|n| r.matches_name(n)).take(1).cloned().collect(),
+            Ok(r) => image
+                .names
+                .iter()
+                .filter(|n| r.matches_name(n))
+                .take(1)
+                .cloned()
+                .collect(),
             Err(_) => vec![],
         };
         items.push(SaveItem { image, names });
@@ -54,13 +69,27 @@ pub fn save(ctx: &Ctx, a: SaveArgs) -> Result<i32> {
     match &a.output {
         Some(path) => {
             // Written beside the target and renamed, so a failed save leaves no torn file.
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let tmp = dir.join(format!(".{}.skiff-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("save"), std::process::id()));
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.skiff-{}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("save"),
+                std::process::id()
+            ));
             let result = (|| -> Result<()> {
-                let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", path.display()))?;
-                let w = archive::save(&store, &items, format, std::io::BufWriter::with_capacity(1 << 20, f))?;
+                let f = std::fs::File::create(&tmp)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let w = archive::save(
+                    &store,
+                    &items,
+                    format,
+                    std::io::BufWriter::with_capacity(1 << 20, f),
+                )?;
                 w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::rename(&tmp, path)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 Ok(())
             })();
             if result.is_err() {
@@ -87,16 +116,26 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     };
     let opts = ImportOptions {
         changes: a.change.clone(),
-        message: Some(a.message.clone().unwrap_or_else(|| "imported from tarball".into())),
+        message: Some(
+            a.message
+                .clone()
+                .unwrap_or_else(|| "imported from tarball".into()),
+        ),
         names,
     };
     // Bad input is refused before the store is touched.
     import::config_from_changes(&opts.changes)?;
     let store = Store::open_locked(&ctx.paths)?;
     let img = if a.source == "-" {
-        import::import(&store, &mut std::io::stdin().lock(), &opts, ctx.extract_options())?
+        import::import(
+            &store,
+            &mut std::io::stdin().lock(),
+            &opts,
+            ctx.extract_options(),
+        )?
     } else {
-        let mut f = std::fs::File::open(&a.source).with_context(|| format!("opening {}", a.source))?;
+        let mut f =
+            std::fs::File::open(&a.source).with_context(|| format!("opening {}", a.source))?;
         import::import(&store, &mut f, &opts, ctx.extract_options())
             .with_context(|| format!("importing {}", a.source))?
     };

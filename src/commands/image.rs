@@ -28,7 +28,9 @@ fn newest_first(mut images: Vec<ImageRecord>) -> Vec<ImageRecord> {
 
 fn matches_filters(img: &ImageRecord, filters: &[String], reference: Option<&str>) -> Result<bool> {
     for f in filters {
-        let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: want KEY=VALUE"))?;
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("invalid filter {f:?}: want KEY=VALUE"))?;
         let ok = match k {
             "dangling" => (v == "true") == img.names.is_empty(),
             "reference" => name_matches(img, v),
@@ -57,7 +59,8 @@ fn name_matches(img: &ImageRecord, pattern: &str) -> bool {
         Ok(r) if r.tag.is_some() => img.names.iter().any(|n| r.matches_name(n)),
         Ok(r) => img.names.iter().any(|n| {
             let (repo, _) = split_name(n);
-            repo == r.repository(DefaultDomain::Localhost) || repo.ends_with(&format!("/{}", r.path))
+            repo == r.repository(DefaultDomain::Localhost)
+                || repo.ends_with(&format!("/{}", r.path))
         }),
         Err(_) => false,
     }
@@ -82,7 +85,16 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
         let ids: String = images
             .iter()
             .filter(|i| seen.insert(i.id.clone()))
-            .map(|i| format!("{}\n", if a.no_trunc { format!("sha256:{}", i.id) } else { i.id[..12].to_string() }))
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    if a.no_trunc {
+                        format!("sha256:{}", i.id)
+                    } else {
+                        i.id[..12].to_string()
+                    }
+                )
+            })
             .collect();
         return write_out(&ids).map(|_| 0);
     }
@@ -91,7 +103,10 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
         let list: Vec<Value> = images
             .iter()
             .map(|i| {
-                let labels = store.image_config(i).ok().and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone()));
+                let labels = store
+                    .image_config(i)
+                    .ok()
+                    .and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone()));
                 json!({
                     "Id": i.id,
                     "ParentId": "",
@@ -116,10 +131,18 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
         let names: Vec<(String, String)> = if i.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
-            i.names.iter().map(|n| split_name(n)).map(|(r, t)| (r.to_string(), t.to_string())).collect()
+            i.names
+                .iter()
+                .map(|n| split_name(n))
+                .map(|(r, t)| (r.to_string(), t.to_string()))
+                .collect()
         };
         for (repo, tag) in names {
-            let id = if a.no_trunc { format!("sha256:{}", i.id) } else { i.id[..12].to_string() };
+            let id = if a.no_trunc {
+                format!("sha256:{}", i.id)
+            } else {
+                i.id[..12].to_string()
+            };
             rows.push(json!({
                 "ID": id,
                 "Id": i.id,
@@ -149,20 +172,29 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
 }
 
 fn repo_digests(i: &ImageRecord) -> Vec<String> {
-    let mut v: Vec<String> = i.names.iter().map(|n| format!("{}@{}", split_name(n).0, i.digest)).collect();
+    let mut v: Vec<String> = i
+        .names
+        .iter()
+        .map(|n| format!("{}@{}", split_name(n).0, i.digest))
+        .collect();
     v.dedup();
     v
 }
 
 /// podman's image inspect shape, for the fields skiff has.
 fn inspect_value(store: &Store, i: &ImageRecord) -> Result<Value> {
-    let raw: Value = serde_json::from_slice(&store.read_blob(&i.config)?).context("parsing image config")?;
+    let raw: Value =
+        serde_json::from_slice(&store.read_blob(&i.config)?).context("parsing image config")?;
     let cfg = raw.get("config").cloned().unwrap_or(json!({}));
     let history = raw.get("history").cloned().unwrap_or(json!([]));
     let diff_ids: Vec<String> = i.layers.iter().map(|l| l.diff_id.to_string()).collect();
     let graph = libruntime::graph::driver_for(&store.paths);
-    let layer_dirs: Vec<String> =
-        i.layers.iter().rev().map(|l| store.layer_diff_dir(&l.diff_id).display().to_string()).collect();
+    let layer_dirs: Vec<String> = i
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_diff_dir(&l.diff_id).display().to_string())
+        .collect();
     Ok(json!({
         "Id": i.id,
         "Digest": i.digest,
@@ -239,7 +271,11 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
         bail!("name or ID of at least one image must be given (or --all, but not both)");
     }
     let store = Store::open_locked(&ctx.paths)?;
-    let targets = if a.all { store.images()?.into_iter().map(|i| i.id).collect() } else { a.images.clone() };
+    let targets = if a.all {
+        store.images()?.into_iter().map(|i| i.id).collect()
+    } else {
+        a.images.clone()
+    };
     let mut out = String::new();
     let mut first_err: Option<libruntime::Error> = None;
     for t in &targets {
@@ -263,9 +299,19 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
 }
 
 /// Removes one name, or the whole image when it is named by ID or by its last name.
-fn remove_one(ctx: &Ctx, store: &Store, what: &str, force: bool, out: &mut String) -> libruntime::Result<()> {
+fn remove_one(
+    ctx: &Ctx,
+    store: &Store,
+    what: &str,
+    force: bool,
+    out: &mut String,
+) -> libruntime::Result<()> {
     let img = store.find_image(what)?;
-    let by_name = img.names.iter().find(|n| Reference::parse(what).is_ok_and(|r| r.matches_name(n))).cloned();
+    let by_name = img
+        .names
+        .iter()
+        .find(|n| Reference::parse(what).is_ok_and(|r| r.matches_name(n)))
+        .cloned();
     if let Some(name) = &by_name {
         if img.names.len() > 1 {
             store.untag_image(&img.id, name)?;
@@ -275,7 +321,10 @@ fn remove_one(ctx: &Ctx, store: &Store, what: &str, force: bool, out: &mut Strin
     }
     if !force {
         if let Some(c) = libruntime::container::user_of_image(&ctx.paths, &img.id)? {
-            return Err(libruntime::Error::ImageInUse { image: what.to_string(), container: c.id[..12.min(c.id.len())].to_string() });
+            return Err(libruntime::Error::ImageInUse {
+                image: what.to_string(),
+                container: c.id[..12.min(c.id.len())].to_string(),
+            });
         }
     }
     for n in &img.names {
@@ -287,16 +336,20 @@ fn remove_one(ctx: &Ctx, store: &Store, what: &str, force: bool, out: &mut Strin
 }
 
 pub fn prune(ctx: &Ctx, a: PruneArgs) -> Result<i32> {
-    if !a.force && !confirm(if a.all {
-        "WARNING! This command removes all images without at least one container associated with them."
-    } else {
-        "WARNING! This command removes all dangling images."
-    })? {
+    if !a.force
+        && !confirm(if a.all {
+            "WARNING! This command removes all images without at least one container associated with them."
+        } else {
+            "WARNING! This command removes all dangling images."
+        })?
+    {
         return Ok(0);
     }
     let store = Store::open_locked(&ctx.paths)?;
-    let used: std::collections::HashSet<String> =
-        libruntime::container::list(&ctx.paths)?.into_iter().map(|c| c.image_id).collect();
+    let used: std::collections::HashSet<String> = libruntime::container::list(&ctx.paths)?
+        .into_iter()
+        .map(|c| c.image_id)
+        .collect();
     let mut out = String::new();
     for img in store.images()? {
         if used.contains(&img.id) || (!a.all && !img.names.is_empty()) {
@@ -319,16 +372,32 @@ fn confirm(warning: &str) -> Result<bool> {
 pub fn history(ctx: &Ctx, a: HistoryArgs) -> Result<i32> {
     let store = Store::open(&ctx.paths);
     let img = store.find_image(&a.image)?;
-    let raw: Value = serde_json::from_slice(&store.read_blob(&img.config)?).context("parsing image config")?;
-    let entries = raw.get("history").and_then(|h| h.as_array()).cloned().unwrap_or_default();
+    let raw: Value =
+        serde_json::from_slice(&store.read_blob(&img.config)?).context("parsing image config")?;
+    let entries = raw
+        .get("history")
+        .and_then(|h| h.as_array())
+        .cloned()
+        .unwrap_or_default();
     let mut layers = img.layers.iter();
     let mut rows = Vec::new();
     for h in &entries {
-        let empty = h.get("empty_layer").and_then(|e| e.as_bool()).unwrap_or(false);
-        let size = if empty { 0 } else { layers.next().map(|l| l.diff_size).unwrap_or(0) };
+        let empty = h
+            .get("empty_layer")
+            .and_then(|e| e.as_bool())
+            .unwrap_or(false);
+        let size = if empty {
+            0
+        } else {
+            layers.next().map(|l| l.diff_size).unwrap_or(0)
+        };
         let created = h.get("created").and_then(|c| c.as_str());
         let by = h.get("created_by").and_then(|c| c.as_str()).unwrap_or("");
-        let by = if a.no_trunc || by.chars().count() <= 45 { by.to_string() } else { format!("{}...", by.chars().take(42).collect::<String>()) };
+        let by = if a.no_trunc || by.chars().count() <= 45 {
+            by.to_string()
+        } else {
+            format!("{}...", by.chars().take(42).collect::<String>())
+        };
         rows.push(json!({
             "ID": "<missing>",
             "Created": if a.human { time::ago(created) } else { created.unwrap_or("").to_string() },
@@ -341,17 +410,35 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> Result<i32> {
     }
     rows.reverse();
     if let Some(top) = rows.first_mut() {
-        top["ID"] = json!(if a.no_trunc { img.id.clone() } else { img.id[..12].to_string() });
+        top["ID"] = json!(if a.no_trunc {
+            img.id.clone()
+        } else {
+            img.id[..12].to_string()
+        });
         top["Tags"] = json!(img.names);
     }
     if a.quiet {
-        let ids: String = rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect();
+        let ids: String = rows
+            .iter()
+            .map(|r| format!("{}\n", r["ID"].as_str().unwrap_or("")))
+            .collect();
         return write_out(&ids).map(|_| 0);
     }
     if is_json(a.format.as_deref()) {
         return print_json(&Value::Array(rows)).map(|_| 0);
     }
-    let headers = &[("ID", "ID"), ("Created", "CREATED"), ("CreatedBy", "CREATED BY"), ("Size", "SIZE"), ("Comment", "COMMENT")];
-    print_rows(a.format.as_deref(), "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers, &rows)?;
+    let headers = &[
+        ("ID", "ID"),
+        ("Created", "CREATED"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ];
+    print_rows(
+        a.format.as_deref(),
+        "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+        headers,
+        &rows,
+    )?;
     Ok(0)
 }

@@ -21,7 +21,11 @@ pub fn info(ctx: &Ctx, a: FormatArgs) -> Result<i32> {
 fn to_yaml(v: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent);
     let scalar = |v: &Value| match v {
-        Value::String(s) if s.is_empty() || s.contains(": ") || s.starts_with(['*', '&', '!', '{', '[']) => format!("{s:?}"),
+        Value::String(s)
+            if s.is_empty() || s.contains(": ") || s.starts_with(['*', '&', '!', '{', '[']) =>
+        {
+            format!("{s:?}")
+        }
         Value::String(s) => s.clone(),
         Value::Null => "null".into(),
         other => other.to_string(),
@@ -31,8 +35,12 @@ fn to_yaml(v: &Value, indent: usize) -> String {
         Value::Object(o) => {
             for (k, val) in o {
                 match val {
-                    Value::Object(m) if !m.is_empty() => out.push_str(&format!("{pad}{k}:\n{}", to_yaml(val, indent + 2))),
-                    Value::Array(a) if !a.is_empty() => out.push_str(&format!("{pad}{k}:\n{}", to_yaml(val, indent))),
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n{}", to_yaml(val, indent + 2)))
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n{}", to_yaml(val, indent)))
+                    }
                     Value::Object(_) => out.push_str(&format!("{pad}{k}: {{}}\n")),
                     Value::Array(_) => out.push_str(&format!("{pad}{k}: []\n")),
                     s => out.push_str(&format!("{pad}{k}: {}\n", scalar(s))),
@@ -86,6 +94,16 @@ pub fn unshare(ctx: &Ctx, a: UnshareArgs) -> Result<i32> {
         .env("SKIFF_RUNROOT", &ctx.paths.runroot)
         .env("SKIFF_UNSHARE", "1")
         .exec();
-    Err(err).with_context(|| format!("running {}", argv[0]))
-        .map_err(|e| crate::exit::with_code(if e.root_cause().to_string().contains("No such file") { 127 } else { 126 }, e))
+    Err(err)
+        .with_context(|| format!("running {}", argv[0]))
+        .map_err(|e| {
+            crate::exit::with_code(
+                if e.root_cause().to_string().contains("No such file") {
+                    127
+                } else {
+                    126
+                },
+                e,
+            )
+        })
 }

@@ -61,7 +61,14 @@ impl Skiff {
             let user = test_user();
             let (uid, _) = user_ids(&user);
             let mut c = Command::new("runuser");
-            c.args(["-u", &user, "--", "env", &format!("XDG_RUNTIME_DIR=/run/user/{uid}"), "HOME=/tmp"]);
+            c.args([
+                "-u",
+                &user,
+                "--",
+                "env",
+                &format!("XDG_RUNTIME_DIR=/run/user/{uid}"),
+                "HOME=/tmp",
+            ]);
             c.arg(prog);
             c
         } else {
@@ -71,7 +78,10 @@ impl Skiff {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.command_for(BIN);
-        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.dir.join("run"));
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.dir.join("run"));
         c.args(args);
         c.stdin(Stdio::null());
         c
@@ -97,7 +107,12 @@ impl Skiff {
     pub fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "skiff {args:?}: stdout {} stderr {err}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "skiff {args:?}: stdout {} stderr {err}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("WARN")).collect();
         assert_eq!(lines.len(), 1, "error must be one line: {err:?}");
         assert!(lines[0].starts_with("Error: "), "{err}");
@@ -115,9 +130,17 @@ impl Skiff {
     pub fn busybox(&self) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mkimage-busybox.sh");
         let mut c = self.command_for(script);
-        c.arg(BIN).arg("--root").arg(self.root()).arg("--runroot").arg(self.dir.join("run"));
+        c.arg(BIN)
+            .arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.dir.join("run"));
         let out = c.output().unwrap();
-        assert!(out.status.success(), "mkimage-busybox: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mkimage-busybox: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// A snapshot of everything stored: names of files and their sizes.
@@ -129,15 +152,31 @@ impl Skiff {
         out
     }
 
+    /// The diff directory of the store's single layer.
+    pub fn only_layer(&self) -> PathBuf {
+        let mut layers: Vec<PathBuf> = std::fs::read_dir(self.root().join("layers"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(layers.len(), 1, "expected one layer: {layers:?}");
+        layers.pop().unwrap().join("diff")
+    }
+
     pub fn image_ids(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.ok(&["images", "-q", "--no-trunc"]).lines().map(String::from).collect();
+        let mut v: Vec<String> = self
+            .ok(&["images", "-q", "--no-trunc"])
+            .lines()
+            .map(String::from)
+            .collect();
         v.sort();
         v
     }
 }
 
 fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(p) else { return };
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         let rel = path.strip_prefix(base).unwrap().display().to_string();
@@ -248,5 +287,8 @@ pub fn tar_members(path: &Path) -> Vec<(String, Vec<u8>)> {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -6,8 +6,8 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
 use crate::reference::{DefaultDomain, Reference};
-use crate::store::{ImageRecord, ImageSpec, Store};
 use crate::store::LayerSource;
+use crate::store::{ImageRecord, ImageSpec, Store};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -22,18 +22,30 @@ pub struct ManifestItem {
 
 pub fn load(store: &Store, idx: &TarIndex, opts: ExtractOptions) -> Result<Vec<ImageRecord>> {
     let data = idx.read_member("manifest.json")?;
-    let items: Vec<ManifestItem> =
-        serde_json::from_slice(&data).map_err(|e| Error::json("manifest.json of docker-archive", e))?;
+    let items: Vec<ManifestItem> = serde_json::from_slice(&data)
+        .map_err(|e| Error::json("manifest.json of docker-archive", e))?;
     if items.is_empty() {
         return Err(Error::InvalidArchive("manifest.json lists no image".into()));
     }
-    items.iter().map(|item| load_one(store, idx, item, opts)).collect()
+    items
+        .iter()
+        .map(|item| load_one(store, idx, item, opts))
+        .collect()
 }
 
-fn load_one(store: &Store, idx: &TarIndex, item: &ManifestItem, opts: ExtractOptions) -> Result<ImageRecord> {
+fn load_one(
+    store: &Store,
+    idx: &TarIndex,
+    item: &ManifestItem,
+    opts: ExtractOptions,
+) -> Result<ImageRecord> {
     let config = idx.read_member(&item.config)?;
     // Docker names the config after its digest; a mismatch means a corrupted archive.
-    if let Some(hex) = item.config.strip_suffix(".json").and_then(|n| n.rsplit('/').next()) {
+    if let Some(hex) = item
+        .config
+        .strip_suffix(".json")
+        .and_then(|n| n.rsplit('/').next())
+    {
         if let Ok(named) = Digest::from_hex(hex) {
             let actual = Digest::of_bytes(&config);
             if named != actual {
@@ -58,7 +70,11 @@ fn load_one(store: &Store, idx: &TarIndex, item: &ManifestItem, opts: ExtractOpt
     for (member, diff_id) in item.layers.iter().zip(diff_ids) {
         let diff_id = Digest::parse(diff_id)?;
         let mut reader = idx.open_member(member)?;
-        let src = LayerSource { reader: &mut reader, blob: None, diff_id: Some(diff_id) };
+        let src = LayerSource {
+            reader: &mut reader,
+            blob: None,
+            diff_id: Some(diff_id),
+        };
         layers.push(store.ingest_layer(src, opts)?);
     }
     let names = item
@@ -67,5 +83,10 @@ fn load_one(store: &Store, idx: &TarIndex, item: &ManifestItem, opts: ExtractOpt
         .flatten()
         .map(|t| Reference::parse(t).map(|r| r.tagged_name(DefaultDomain::DockerHub)))
         .collect::<Result<Vec<_>>>()?;
-    store.add_image(ImageSpec { config, layers, manifest: None, names })
+    store.add_image(ImageSpec {
+        config,
+        layers,
+        manifest: None,
+        names,
+    })
 }

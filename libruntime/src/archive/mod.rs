@@ -49,7 +49,8 @@ pub fn load(store: &Store, path: &Path, opts: ExtractOptions) -> Result<Vec<Imag
             oci::load(store, &idx, opts)
         } else {
             Err(Error::InvalidArchive(
-                "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)".into(),
+                "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)"
+                    .into(),
             ))
         }
     })();
@@ -84,9 +85,15 @@ impl Drop for PlainTar {
 fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
     let f = std::fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
     let mut br = BufReader::new(f);
-    let head = br.fill_buf().ctx(|| format!("reading {}", path.display()))?.to_vec();
+    let head = br
+        .fill_buf()
+        .ctx(|| format!("reading {}", path.display()))?
+        .to_vec();
     if head.is_empty() {
-        return Err(Error::InvalidArchive(format!("{} is empty", path.display())));
+        return Err(Error::InvalidArchive(format!(
+            "{} is empty",
+            path.display()
+        )));
     }
     if Compression::sniff(&head) == Compression::None {
         return Ok(PlainTar::Original(path.to_path_buf()));
@@ -95,7 +102,8 @@ fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
     let tmp = store.staging_path("archive");
     let out = PlainTar::Temp(tmp.clone());
     let mut w = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
-    std::io::copy(&mut r, &mut w).map_err(|e| Error::InvalidArchive(format!("decompressing {}: {e}", path.display())))?;
+    std::io::copy(&mut r, &mut w)
+        .map_err(|e| Error::InvalidArchive(format!("decompressing {}: {e}", path.display())))?;
     Ok(out)
 }
 

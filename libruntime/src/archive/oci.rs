@@ -32,7 +32,11 @@ pub fn load(store: &Store, idx: &TarIndex, opts: ExtractOptions) -> Result<Vec<I
 fn names_of(desc: &Descriptor) -> Result<Vec<String>> {
     let ann = desc.annotations().clone().unwrap_or_default();
     let name = ann.get(CONTAINERD_NAME).or_else(|| ann.get(REF_NAME));
-    Ok(name.and_then(|n| Reference::parse(n).ok()).map(|r| r.tagged_name(DefaultDomain::Localhost)).into_iter().collect())
+    Ok(name
+        .and_then(|n| Reference::parse(n).ok())
+        .map(|r| r.tagged_name(DefaultDomain::Localhost))
+        .into_iter()
+        .collect())
 }
 
 fn is_index(mt: &MediaType) -> bool {
@@ -47,18 +51,25 @@ fn pick_manifest(idx: &TarIndex, desc: &Descriptor) -> Result<Descriptor> {
             return Ok(desc);
         }
         let data = read_verified(idx, &desc)?;
-        let index: ImageIndex = serde_json::from_slice(&data).map_err(|e| Error::json("nested image index", e))?;
+        let index: ImageIndex =
+            serde_json::from_slice(&data).map_err(|e| Error::json("nested image index", e))?;
         let arch = crate::platform::go_arch();
         desc = index
             .manifests()
             .iter()
             .find(|m| {
-                m.platform().as_ref().is_none_or(|p| p.architecture().to_string() == arch && p.os().to_string() == "linux")
+                m.platform().as_ref().is_none_or(|p| {
+                    p.architecture().to_string() == arch && p.os().to_string() == "linux"
+                })
             })
             .cloned()
-            .ok_or_else(|| Error::InvalidArchive(format!("no image for linux/{arch} in the archive's index")))?;
+            .ok_or_else(|| {
+                Error::InvalidArchive(format!("no image for linux/{arch} in the archive's index"))
+            })?;
     }
-    Err(Error::InvalidArchive("image indexes nested too deep".into()))
+    Err(Error::InvalidArchive(
+        "image indexes nested too deep".into(),
+    ))
 }
 
 fn blob_member(d: &Digest) -> String {
@@ -70,15 +81,27 @@ fn read_verified(idx: &TarIndex, desc: &Descriptor) -> Result<Vec<u8>> {
     let data = idx.read_member(&blob_member(&d))?;
     let actual = Digest::of_bytes(&data);
     if actual != d {
-        return Err(Error::DigestMismatch { what: format!("blob {}", d.short()), expected: d.to_string(), actual: actual.to_string() });
+        return Err(Error::DigestMismatch {
+            what: format!("blob {}", d.short()),
+            expected: d.to_string(),
+            actual: actual.to_string(),
+        });
     }
     Ok(data)
 }
 
-fn load_manifest(store: &Store, idx: &TarIndex, desc: &Descriptor, names: Vec<String>, opts: ExtractOptions) -> Result<ImageRecord> {
+fn load_manifest(
+    store: &Store,
+    idx: &TarIndex,
+    desc: &Descriptor,
+    names: Vec<String>,
+    opts: ExtractOptions,
+) -> Result<ImageRecord> {
     let mt = desc.media_type().to_string();
     if !matches!(desc.media_type(), MediaType::ImageManifest) && mt != DOCKER_MANIFEST {
-        return Err(Error::InvalidArchive(format!("unsupported manifest type {mt}")));
+        return Err(Error::InvalidArchive(format!(
+            "unsupported manifest type {mt}"
+        )));
     }
     let manifest_bytes = read_verified(idx, desc)?;
     let manifest: ImageManifest =
@@ -101,8 +124,17 @@ fn load_manifest(store: &Store, idx: &TarIndex, desc: &Descriptor, names: Vec<St
         } else {
             Box::new(idx.open_member(&blob_member(&blob))?)
         };
-        let src = LayerSource { reader: &mut reader, blob: Some(blob), diff_id: Some(Digest::parse(diff_id)?) };
+        let src = LayerSource {
+            reader: &mut reader,
+            blob: Some(blob),
+            diff_id: Some(Digest::parse(diff_id)?),
+        };
         layers.push(store.ingest_layer(src, opts)?);
     }
-    store.add_image(ImageSpec { config, layers, manifest: Some(manifest_bytes), names })
+    store.add_image(ImageSpec {
+        config,
+        layers,
+        manifest: Some(manifest_bytes),
+        names,
+    })
 }

@@ -20,7 +20,9 @@ pub struct TarIndex {
 }
 
 fn clean(name: &str) -> String {
-    name.trim_start_matches("./").trim_start_matches('/').to_string()
+    name.trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 impl TarIndex {
@@ -34,15 +36,27 @@ impl TarIndex {
             let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
             let kind = entry.header().entry_type();
             let link = if kind.is_symlink() || kind.is_hard_link() {
-                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned());
                 target.map(|t| resolve_link(&name, &t, kind.is_symlink()))
             } else {
                 None
             };
             let size = entry.header().entry_size().map_err(bad)?;
-            members.insert(name, Member { offset: entry.raw_file_position(), size, link });
+            members.insert(
+                name,
+                Member {
+                    offset: entry.raw_file_position(),
+                    size,
+                    link,
+                },
+            );
         }
-        let idx = TarIndex { path: path.to_path_buf(), members };
+        let idx = TarIndex {
+            path: path.to_path_buf(),
+            members,
+        };
         idx.check_complete()?;
         Ok(idx)
     }
@@ -50,9 +64,17 @@ impl TarIndex {
     /// A truncated archive still lists its members; make sure the last one is whole.
     fn check_complete(&self) -> Result<()> {
         let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        let end = self.members.values().map(|m| m.offset + m.size).max().unwrap_or(0);
+        let end = self
+            .members
+            .values()
+            .map(|m| m.offset + m.size)
+            .max()
+            .unwrap_or(0);
         if end > len {
-            return Err(Error::InvalidArchive(format!("{} is truncated", self.path.display())));
+            return Err(Error::InvalidArchive(format!(
+                "{} is truncated",
+                self.path.display()
+            )));
         }
         Ok(())
     }
@@ -73,7 +95,9 @@ impl TarIndex {
                 None => return Ok(m),
             }
         }
-        Err(Error::InvalidArchive(format!("member {name:?}: too many links")))
+        Err(Error::InvalidArchive(format!(
+            "member {name:?}: too many links"
+        )))
     }
 
     pub fn size(&self, name: &str) -> Result<u64> {
@@ -84,14 +108,17 @@ impl TarIndex {
     pub fn open_member(&self, name: &str) -> Result<impl Read> {
         let m = self.member(name)?;
         let mut f = File::open(&self.path).ctx(|| format!("opening {}", self.path.display()))?;
-        f.seek(SeekFrom::Start(m.offset)).ctx(|| format!("reading {}", self.path.display()))?;
+        f.seek(SeekFrom::Start(m.offset))
+            .ctx(|| format!("reading {}", self.path.display()))?;
         Ok(f.take(m.size))
     }
 
     /// A small member read whole (manifests, configs, indexes), at most 32 MiB.
     pub fn read_member(&self, name: &str) -> Result<Vec<u8>> {
         if self.size(name)? > 32 << 20 {
-            return Err(Error::InvalidArchive(format!("member {name:?} is too large")));
+            return Err(Error::InvalidArchive(format!(
+                "member {name:?} is too large"
+            )));
         }
         let mut data = Vec::new();
         self.open_member(name)?

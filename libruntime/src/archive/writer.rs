@@ -15,7 +15,8 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], format: Format, out: W)
         Format::DockerArchive => write_docker(store, items, &mut tar)?,
         Format::OciArchive => write_oci(store, items, &mut tar)?,
     }
-    tar.into_inner().map_err(|e| Error::io("writing archive", e))
+    tar.into_inner()
+        .map_err(|e| Error::io("writing archive", e))
 }
 
 fn header(size: u64) -> tar::Header {
@@ -27,16 +28,26 @@ fn header(size: u64) -> tar::Header {
     h
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, name: &str, size: u64, data: impl Read) -> Result<()> {
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
     let mut h = header(size);
-    tar.append_data(&mut h, name, data).map_err(|e| Error::io(format!("writing {name} to archive"), e))
+    tar.append_data(&mut h, name, data)
+        .map_err(|e| Error::io(format!("writing {name} to archive"), e))
 }
 
 fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<()> {
     append(tar, name, data.len() as u64, data)
 }
 
-fn write_docker<W: Write>(store: &Store, items: &[SaveItem], tar: &mut tar::Builder<W>) -> Result<()> {
+fn write_docker<W: Write>(
+    store: &Store,
+    items: &[SaveItem],
+    tar: &mut tar::Builder<W>,
+) -> Result<()> {
     let mut written = HashSet::new();
     let mut manifest = Vec::new();
     for item in items {
@@ -64,7 +75,13 @@ fn write_docker<W: Write>(store: &Store, items: &[SaveItem], tar: &mut tar::Buil
 }
 
 /// docker-archive layers are uncompressed; a gzip blob is inflated on the way out.
-fn write_plain_layer<W: Write>(store: &Store, tar: &mut tar::Builder<W>, name: &str, blob: &Digest, size: u64) -> Result<()> {
+fn write_plain_layer<W: Write>(
+    store: &Store,
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    blob: &Digest,
+    size: u64,
+) -> Result<()> {
     let (r, _) = crate::layer::decompressed(store.open_blob(blob)?)?;
     let mut counted = CountingReader { inner: r, n: 0 };
     append(tar, name, size, &mut counted)?;
@@ -106,7 +123,11 @@ fn write_oci<W: Write>(store: &Store, items: &[SaveItem], tar: &mut tar::Builder
         let manifest = store.read_blob(&img.digest)?;
         let mt = serde_json::from_slice::<serde_json::Value>(&manifest)
             .ok()
-            .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(String::from))
+            .and_then(|v| {
+                v.get("mediaType")
+                    .and_then(|m| m.as_str())
+                    .map(String::from)
+            })
             .unwrap_or_else(|| crate::store::MEDIA_TYPE_MANIFEST.to_string());
         let mut desc = serde_json::json!({
             "mediaType": mt,
@@ -119,7 +140,11 @@ fn write_oci<W: Write>(store: &Store, items: &[SaveItem], tar: &mut tar::Builder
         manifests.push(desc);
     }
     let index = serde_json::json!({ "schemaVersion": 2, "manifests": manifests });
-    append_bytes(tar, "index.json", &serde_json::to_vec(&index).map_err(|e| Error::json("index.json", e))?)
+    append_bytes(
+        tar,
+        "index.json",
+        &serde_json::to_vec(&index).map_err(|e| Error::json("index.json", e))?,
+    )
 }
 
 fn blobs_of(img: &ImageRecord) -> Vec<Digest> {

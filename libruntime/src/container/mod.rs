@@ -20,10 +20,14 @@ pub struct ContainerRecord {
 
 /// Every container record that can be read; unreadable (half-written) ones are skipped.
 pub fn list(paths: &Paths) -> Result<Vec<ContainerRecord>> {
-    let Ok(entries) = std::fs::read_dir(paths.containers_dir()) else { return Ok(vec![]) };
+    let Ok(entries) = std::fs::read_dir(paths.containers_dir()) else {
+        return Ok(vec![]);
+    };
     let mut out = Vec::new();
     for e in entries.flatten() {
-        if let Ok(Some(rec)) = fsutil::read_json::<ContainerRecord>(&e.path().join("container.json")) {
+        if let Ok(Some(rec)) =
+            fsutil::read_json::<ContainerRecord>(&e.path().join("container.json"))
+        {
             out.push(rec);
         }
     }

@@ -43,7 +43,12 @@ fn open_dir_at<Fd: AsFd>(dir: Fd, name: &str) -> nix::Result<OwnedFd> {
 /// Opens the directory at `components` below `root`, creating missing directories
 /// (mode 0755) when `create`. A component that is a symlink or not a directory is an
 /// error: that is how a hostile archive would try to escape.
-pub fn open_dir<Fd: AsFd>(root: Fd, components: &[String], create: bool, entry: &str) -> Result<OwnedFd> {
+pub fn open_dir<Fd: AsFd>(
+    root: Fd,
+    components: &[String],
+    create: bool,
+    entry: &str,
+) -> Result<OwnedFd> {
     let mut cur = open_dir_at(root, ".").map_err(|e| Error::sys("opening extraction root", e))?;
     for (i, name) in components.iter().enumerate() {
         let next = match open_dir_at(&cur, name) {

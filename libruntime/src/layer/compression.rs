@@ -30,7 +30,10 @@ pub fn decompressed<'a, R: Read + 'a>(r: R) -> Result<(Box<dyn Read + 'a>, Compr
         .map_err(|e| Error::io("reading layer", e))?
         .to_vec();
     match Compression::sniff(&head) {
-        Compression::Gzip => Ok((Box::new(flate2::bufread::MultiGzDecoder::new(br)), Compression::Gzip)),
+        Compression::Gzip => Ok((
+            Box::new(flate2::bufread::MultiGzDecoder::new(br)),
+            Compression::Gzip,
+        )),
         Compression::None => Ok((Box::new(br), Compression::None)),
         Compression::Zstd => Err(Error::InvalidArchive(
             "zstd-compressed layers are not supported yet".into(),

@@ -7,7 +7,9 @@ use super::OPAQUE_XATTR;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
-use nix::sys::stat::{fchmodat, fstatat, mknodat, makedev, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{
+    fchmodat, fstatat, makedev, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags,
+};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use std::fs::File;
@@ -47,11 +49,19 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
     let mut archive = tar::Archive::new(r);
     let mut stats = ExtractStats::default();
     let mut dirs: Vec<PendingDir> = Vec::new();
-    let entries = archive.entries().map_err(|e| Error::InvalidArchive(format!("reading layer: {e}")))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| Error::InvalidArchive(format!("reading layer: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| Error::InvalidArchive(format!("reading layer: {e}")))?;
         let kind = entry.header().entry_type();
-        if matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink) {
+        if matches!(
+            kind,
+            EntryType::XGlobalHeader
+                | EntryType::XHeader
+                | EntryType::GNULongName
+                | EntryType::GNULongLink
+        ) {
             continue;
         }
         let raw_path = entry.path_bytes().into_owned();
@@ -76,11 +86,19 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
                 stats.size += write_file(&parent, file, &mut entry, &name)?;
             }
             EntryType::Directory => {
-                match nix::sys::stat::mkdirat(&parent, file.as_str(), Mode::from_bits_truncate(0o700)) {
+                match nix::sys::stat::mkdirat(
+                    &parent,
+                    file.as_str(),
+                    Mode::from_bits_truncate(0o700),
+                ) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err(Error::sys(format!("creating {name}"), e)),
                 }
-                dirs.push(PendingDir { components: comps.clone(), mode, mtime });
+                dirs.push(PendingDir {
+                    components: comps.clone(),
+                    mode,
+                    mtime,
+                });
             }
             EntryType::Symlink => {
                 let target = link_target(&entry, &name)?;
@@ -94,8 +112,14 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
                     return Err(hostile(&name, "hardlink to the layer root"));
                 };
                 let tparent = open_dir(&root, tparents, false, &name)?;
-                linkat(&tparent, tfile.as_str(), &parent, file.as_str(), AtFlags::empty())
-                    .map_err(|e| Error::sys(format!("hardlinking {name} to {target}"), e))?;
+                linkat(
+                    &tparent,
+                    tfile.as_str(),
+                    &parent,
+                    file.as_str(),
+                    AtFlags::empty(),
+                )
+                .map_err(|e| Error::sys(format!("hardlinking {name} to {target}"), e))?;
                 continue; // a hard link shares its target's metadata
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -108,7 +132,13 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
                     header.device_major().ok().flatten().unwrap_or(0) as u64,
                     header.device_minor().ok().flatten().unwrap_or(0) as u64,
                 );
-                match mknodat(&parent, file.as_str(), sflag, Mode::from_bits_truncate(mode), dev) {
+                match mknodat(
+                    &parent,
+                    file.as_str(),
+                    sflag,
+                    Mode::from_bits_truncate(mode),
+                    dev,
+                ) {
                     Ok(()) => {}
                     // Without CAP_MKNOD in the initial namespace (rootless) devices cannot
                     // be made; the container gets its /dev from the runtime anyway.
@@ -120,14 +150,21 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
                 }
             }
             other => {
-                return Err(Error::InvalidArchive(format!("entry {name:?} has unsupported type {other:?}")));
+                return Err(Error::InvalidArchive(format!(
+                    "entry {name:?} has unsupported type {other:?}"
+                )));
             }
         }
         set_owner(&parent, file, &header, opts, &name)?;
         set_xattrs(&parent, file, &mut entry, kind)?;
         if kind != EntryType::Symlink && kind != EntryType::Directory {
-            fchmodat(&parent, file.as_str(), Mode::from_bits_truncate(mode), FchmodatFlags::FollowSymlink)
-                .map_err(|e| Error::sys(format!("chmod {name}"), e))?;
+            fchmodat(
+                &parent,
+                file.as_str(),
+                Mode::from_bits_truncate(mode),
+                FchmodatFlags::FollowSymlink,
+            )
+            .map_err(|e| Error::sys(format!("chmod {name}"), e))?;
         }
         if kind != EntryType::Directory {
             set_mtime(&parent, file, mtime);
@@ -139,22 +176,31 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
     for d in dirs {
         let (file, parents) = d.components.split_last().expect("non-empty");
         let parent = open_dir(&root, parents, false, file)?;
-        fchmodat(&parent, file.as_str(), Mode::from_bits_truncate(d.mode), FchmodatFlags::FollowSymlink)
-            .map_err(|e| Error::sys(format!("chmod {}", d.components.join("/")), e))?;
+        fchmodat(
+            &parent,
+            file.as_str(),
+            Mode::from_bits_truncate(d.mode),
+            FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| Error::sys(format!("chmod {}", d.components.join("/")), e))?;
         set_mtime(&parent, file, d.mtime);
     }
     Ok(stats)
 }
 
 fn hostile(entry: &str, reason: &str) -> Error {
-    Error::HostileEntry { entry: entry.to_string(), reason: reason.to_string() }
+    Error::HostileEntry {
+        entry: entry.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn link_target<R: Read>(entry: &tar::Entry<R>, name: &str) -> Result<String> {
     let target = entry
         .link_name_bytes()
         .ok_or_else(|| Error::InvalidArchive(format!("link {name:?} has no target")))?;
-    String::from_utf8(target.into_owned()).map_err(|_| hostile(name, "link target is not valid UTF-8"))
+    String::from_utf8(target.into_owned())
+        .map_err(|_| hostile(name, "link target is not valid UTF-8"))
 }
 
 fn apply_whiteout(parent: &OwnedFd, file: &str, target: &str, entry: &str) -> Result<()> {
@@ -188,7 +234,8 @@ fn remove_existing(parent: &OwnedFd, file: &str, new_is_dir: bool, entry: &str) 
         let path = format!("/proc/self/fd/{}/{}", parent.as_raw_fd(), file);
         crate::fsutil::remove_tree(Path::new(&path))
     } else {
-        unlinkat(parent, file, UnlinkatFlags::NoRemoveDir).map_err(|e| Error::sys(format!("replacing {entry}"), e))
+        unlinkat(parent, file, UnlinkatFlags::NoRemoveDir)
+            .map_err(|e| Error::sys(format!("replacing {entry}"), e))
     }
 }
 
@@ -204,7 +251,13 @@ fn write_file<R: Read>(parent: &OwnedFd, file: &str, src: &mut R, entry: &str) -
     io::copy(src, &mut f).map_err(|e| Error::io(format!("writing {entry}"), e))
 }
 
-fn set_owner(parent: &OwnedFd, file: &str, h: &tar::Header, opts: ExtractOptions, entry: &str) -> Result<()> {
+fn set_owner(
+    parent: &OwnedFd,
+    file: &str,
+    h: &tar::Header,
+    opts: ExtractOptions,
+    entry: &str,
+) -> Result<()> {
     let uid = h.uid().unwrap_or(0) as u32;
     let gid = h.gid().unwrap_or(0) as u32;
     match fchownat(
@@ -223,19 +276,31 @@ fn set_owner(parent: &OwnedFd, file: &str, h: &tar::Header, opts: ExtractOptions
     }
 }
 
-fn set_xattrs<R: Read>(parent: &OwnedFd, file: &str, entry: &mut tar::Entry<R>, kind: EntryType) -> Result<()> {
-    let Ok(Some(exts)) = entry.pax_extensions() else { return Ok(()) };
+fn set_xattrs<R: Read>(
+    parent: &OwnedFd,
+    file: &str,
+    entry: &mut tar::Entry<R>,
+    kind: EntryType,
+) -> Result<()> {
+    let Ok(Some(exts)) = entry.pax_extensions() else {
+        return Ok(());
+    };
     let path = format!("/proc/self/fd/{}/{}", parent.as_raw_fd(), file);
     for ext in exts.flatten() {
         let Ok(key) = ext.key() else { continue };
-        let Some(name) = key.strip_prefix("SCHILY.xattr.") else { continue };
+        let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
+            continue;
+        };
         if kind == EntryType::Symlink && name.starts_with("user.") {
             continue; // the kernel allows user xattrs only on files and directories
         }
         // trusted.* and some security.* need privileges a rootless store lacks; losing
         // them is what podman does too.
         if let Err(e) = xattr::set(&path, name, ext.value_bytes()) {
-            if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOTSUP | libc::EACCES)) {
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EPERM | libc::ENOTSUP | libc::EACCES)
+            ) {
                 return Err(Error::io(format!("setting xattr {name} on {file}"), e));
             }
         }

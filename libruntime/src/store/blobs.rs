@@ -32,13 +32,19 @@ impl Store {
 
     /// Streams `src` into the store. With `expected`, a digest mismatch is an error and
     /// nothing is stored. Returns the digest and size.
-    pub fn put_blob(&self, src: &mut dyn Read, expected: Option<&Digest>, what: &str) -> Result<(Digest, u64)> {
+    pub fn put_blob(
+        &self,
+        src: &mut dyn Read,
+        expected: Option<&Digest>,
+        what: &str,
+    ) -> Result<(Digest, u64)> {
         self.assert_locked();
         let tmp = staging::path(&self.paths.tmp_dir(), "blob");
         let result = (|| {
             let f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
             let mut w = HashingWriter::new(BufWriter::with_capacity(256 * 1024, f));
-            io::copy(src, &mut w).map_err(|e| Error::InvalidArchive(format!("reading {what}: {e}")))?;
+            io::copy(src, &mut w)
+                .map_err(|e| Error::InvalidArchive(format!("reading {what}: {e}")))?;
             let (buf, digest, size) = w.finish();
             buf.into_inner()
                 .map_err(|e| e.into_error())
@@ -53,7 +59,8 @@ impl Store {
                     });
                 }
             }
-            std::fs::rename(&tmp, self.blob_path(&digest)).ctx(|| format!("storing blob {digest}"))?;
+            std::fs::rename(&tmp, self.blob_path(&digest))
+                .ctx(|| format!("storing blob {digest}"))?;
             Ok((digest, size))
         })();
         if result.is_err() {

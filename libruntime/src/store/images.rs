@@ -49,7 +49,9 @@ impl Store {
     /// Finds an image by full or short name, full or partial ID, or `name@digest`.
     pub fn find_image(&self, what: &str) -> Result<ImageRecord> {
         let images = self.images()?;
-        find_in(&images, what).cloned().ok_or_else(|| Error::ImageNotFound(what.to_string()))
+        find_in(&images, what)
+            .cloned()
+            .ok_or_else(|| Error::ImageNotFound(what.to_string()))
     }
 
     /// Stores a new image, or adds names to the same image stored before.
@@ -139,7 +141,13 @@ impl Store {
 
     pub(super) fn blob_in_use(&self, blob: &Digest) -> bool {
         self.images()
-            .map(|imgs| imgs.iter().any(|i| i.config == *blob || i.digest == *blob || i.layers.iter().any(|l| l.blob == *blob)))
+            .map(|imgs| {
+                imgs.iter().any(|i| {
+                    i.config == *blob
+                        || i.digest == *blob
+                        || i.layers.iter().any(|l| l.blob == *blob)
+                })
+            })
             .unwrap_or(true)
     }
 
@@ -191,8 +199,8 @@ fn find_in<'a>(images: &'a [ImageRecord], what: &str) -> Option<&'a ImageRecord>
     }
     if let Ok(r) = Reference::parse(what) {
         let by_name = |i: &&ImageRecord| {
-            let name_ok = r.tag.is_none() && r.digest.is_some()
-                || i.names.iter().any(|n| r.matches_name(n));
+            let name_ok =
+                r.tag.is_none() && r.digest.is_some() || i.names.iter().any(|n| r.matches_name(n));
             let digest_ok = r.digest.as_ref().is_none_or(|d| *d == i.digest);
             name_ok && digest_ok
         };

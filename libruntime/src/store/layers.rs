@@ -55,7 +55,12 @@ impl Store {
             None => "layer".to_string(),
         };
         let (blob, blob_size) = match &src.blob {
-            Some(b) if self.has_blob(b) => (b.clone(), std::fs::metadata(self.blob_path(b)).map(|m| m.len()).unwrap_or(0)),
+            Some(b) if self.has_blob(b) => (
+                b.clone(),
+                std::fs::metadata(self.blob_path(b))
+                    .map(|m| m.len())
+                    .unwrap_or(0),
+            ),
             _ => self.put_blob(src.reader, src.blob.as_ref(), &what)?,
         };
         let layer = self.layer_from_blob(&blob, blob_size, src.diff_id.as_ref(), opts);
@@ -67,13 +72,24 @@ impl Store {
 
     /// Unpacks a stored blob as a layer, unless that layer is unpacked already (then the
     /// blob must still unpack to it).
-    fn layer_from_blob(&self, blob: &Digest, blob_size: u64, diff_id: Option<&Digest>, opts: ExtractOptions) -> Result<LayerRef> {
+    fn layer_from_blob(
+        &self,
+        blob: &Digest,
+        blob_size: u64,
+        diff_id: Option<&Digest>,
+        opts: ExtractOptions,
+    ) -> Result<LayerRef> {
         let media_type = media_type_of(&self.blob_path(blob));
         if let Some(d) = diff_id {
             if let Some(rec) = self.layer_record(d)? {
                 let (diff, _) = self.hash_blob_diff(blob)?;
                 check_diff(d, &diff, blob)?;
-                return Ok(LayerRef { blob: blob.clone(), blob_size, media_type, ..rec.layer });
+                return Ok(LayerRef {
+                    blob: blob.clone(),
+                    blob_size,
+                    media_type,
+                    ..rec.layer
+                });
             }
         }
         self.unpack(blob, blob_size, &media_type, diff_id, opts)
@@ -87,7 +103,14 @@ impl Store {
             .map_err(|e| Error::InvalidArchive(format!("reading layer {blob}: {e}")))
     }
 
-    fn unpack(&self, blob: &Digest, blob_size: u64, media_type: &str, expected: Option<&Digest>, opts: ExtractOptions) -> Result<LayerRef> {
+    fn unpack(
+        &self,
+        blob: &Digest,
+        blob_size: u64,
+        media_type: &str,
+        expected: Option<&Digest>,
+        opts: ExtractOptions,
+    ) -> Result<LayerRef> {
         let tmp = staging::path(&self.paths.tmp_dir(), "layer");
         let result = (|| {
             let diff_dir = tmp.join("diff");
@@ -105,10 +128,18 @@ impl Store {
             let diff_id = &diff;
             if let Some(rec) = self.layer_record(diff_id)? {
                 fsutil::remove_tree(&tmp)?;
-                return Ok(LayerRef { blob: blob.clone(), blob_size, media_type: media_type.to_string(), ..rec.layer });
+                return Ok(LayerRef {
+                    blob: blob.clone(),
+                    blob_size,
+                    media_type: media_type.to_string(),
+                    ..rec.layer
+                });
             }
             for dev in &stats.skipped_devices {
-                log::debug(&format!("layer {}: device {dev} left out (no CAP_MKNOD)", diff_id.short()));
+                log::debug(&format!(
+                    "layer {}: device {dev} left out (no CAP_MKNOD)",
+                    diff_id.short()
+                ));
             }
             let layer = LayerRef {
                 diff_id: diff_id.clone(),
@@ -117,9 +148,13 @@ impl Store {
                 blob_size,
                 media_type: media_type.to_string(),
             };
-            let rec = LayerRecord { layer: layer.clone(), content_size: stats.size };
+            let rec = LayerRecord {
+                layer: layer.clone(),
+                content_size: stats.size,
+            };
             fsutil::write_json(&tmp.join("layer.json"), &rec)?;
-            std::fs::rename(&tmp, self.layer_dir(diff_id)).ctx(|| format!("storing layer {diff_id}"))?;
+            std::fs::rename(&tmp, self.layer_dir(diff_id))
+                .ctx(|| format!("storing layer {diff_id}"))?;
             Ok(layer)
         })();
         if result.is_err() {
@@ -130,7 +165,9 @@ impl Store {
 
     /// Every unpacked layer's diff-id.
     pub fn layer_ids(&self) -> Vec<Digest> {
-        let Ok(entries) = std::fs::read_dir(self.paths.layers_dir()) else { return vec![] };
+        let Ok(entries) = std::fs::read_dir(self.paths.layers_dir()) else {
+            return vec![];
+        };
         entries
             .flatten()
             .filter_map(|e| Digest::from_hex(&e.file_name().to_string_lossy()).ok())
@@ -141,7 +178,8 @@ impl Store {
         self.assert_locked();
         // Rename first so a crash mid-removal leaves no half layer under its real name.
         let tmp = staging::path(&self.paths.tmp_dir(), "gone");
-        std::fs::rename(self.layer_dir(diff_id), &tmp).ctx(|| format!("removing layer {diff_id}"))?;
+        std::fs::rename(self.layer_dir(diff_id), &tmp)
+            .ctx(|| format!("removing layer {diff_id}"))?;
         fsutil::remove_tree(&tmp)
     }
 }

@@ -7,7 +7,10 @@ mod layers;
 mod records;
 mod staging;
 
-pub use images::{parse_config as parse_config_bytes, ImageSpec, ResolvedImage, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST};
+pub use images::{
+    parse_config as parse_config_bytes, ImageSpec, ResolvedImage, MEDIA_TYPE_CONFIG,
+    MEDIA_TYPE_MANIFEST,
+};
 pub use layers::{LayerSource, MEDIA_TYPE_LAYER, MEDIA_TYPE_LAYER_GZIP};
 pub use records::{ImageIndex, ImageRecord, LayerRecord, LayerRef};
 
@@ -25,17 +28,28 @@ pub struct Store {
 impl Store {
     /// Opens the store for reading; creates nothing.
     pub fn open(paths: &Paths) -> Store {
-        Store { paths: paths.clone(), lock: None }
+        Store {
+            paths: paths.clone(),
+            lock: None,
+        }
     }
 
     /// Opens the store for writing: creates its directories, takes the lock, and clears
     /// what crashed writers left in the staging area.
     pub fn open_locked(paths: &Paths) -> Result<Store> {
-        for d in [paths.root.clone(), paths.blobs_dir(), paths.layers_dir(), paths.tmp_dir()] {
+        for d in [
+            paths.root.clone(),
+            paths.blobs_dir(),
+            paths.layers_dir(),
+            paths.tmp_dir(),
+        ] {
             fsutil::create_dir_all(&d)?;
         }
         let lock = StoreLock::exclusive(&paths.lock_file())?;
-        let store = Store { paths: paths.clone(), lock: Some(lock) };
+        let store = Store {
+            paths: paths.clone(),
+            lock: Some(lock),
+        };
         staging::clean_stale(&paths.tmp_dir());
         Ok(store)
     }

@@ -15,11 +15,14 @@ pub fn path(tmp_dir: &Path, kind: &str) -> PathBuf {
 
 /// Removes entries whose writer is gone.
 pub fn clean_stale(tmp_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp_dir) else { return };
+    let Ok(entries) = std::fs::read_dir(tmp_dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.split('-').nth(1).and_then(|p| p.parse::<u32>().ok());
-        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        let alive = pid
+            .is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             let _ = crate::fsutil::remove_tree(&e.path());
             let _ = std::fs::remove_file(e.path());
