@@ -147,17 +147,8 @@ fn save_load_round_trip_is_byte_identical() {
         let a = Skiff::new(m);
         a.busybox();
         let id = a.image_ids();
-        let first = a.dir.join("one.tar");
-        a.ok(&["save", "-o", first.to_str().unwrap(), "busybox"]);
-        let oci = a.dir.join("one-oci.tar");
-        a.ok(&[
-            "save",
-            "--format",
-            "oci-archive",
-            "-o",
-            oci.to_str().unwrap(),
-            "busybox",
-        ]);
+        let first = a.save("one.tar", "docker-archive", "busybox");
+        let oci = a.save("one-oci.tar", "oci-archive", "busybox");
 
         let b = Skiff::new(m);
         std::fs::copy(&first, b.dir.join("in.tar")).unwrap();

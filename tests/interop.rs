@@ -80,17 +80,8 @@ fn podman_and_skopeo_read_what_skiff_writes() {
         .trim()
         .trim_start_matches("sha256:")
         .to_string();
-    let docker = s.dir.join("d.tar");
-    let oci = s.dir.join("o.tar");
-    s.ok(&["save", "-o", docker.to_str().unwrap(), "busybox"]);
-    s.ok(&[
-        "save",
-        "--format",
-        "oci-archive",
-        "-o",
-        oci.to_str().unwrap(),
-        "busybox",
-    ]);
+    let docker = s.save("d.tar", "docker-archive", "busybox");
+    let oci = s.save("o.tar", "oci-archive", "busybox");
 
     let raw = json(&skopeo(&[
         "inspect",

@@ -1,7 +1,7 @@
 //! Where skiff keeps its state: the storage root (images, layers, containers) and the
 //! runtime root (sockets, pid files, anything that must vanish on reboot).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -71,8 +71,4 @@ fn absolute(p: PathBuf) -> PathBuf {
         return p;
     }
     std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
-}
-
-pub fn display(p: &Path) -> String {
-    p.display().to_string()
 }

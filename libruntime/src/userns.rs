@@ -5,7 +5,7 @@
 use crate::error::{Context, Error, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, getgid, getuid, pipe, read, write, ForkResult, Gid, Group, Uid, User};
+use nix::unistd::{fork, getgid, getuid, pipe, read, write, ForkResult, Group, User};
 use serde::Serialize;
 use std::process::Command;
 
@@ -205,14 +205,6 @@ pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| !m.split_whitespace().eq(["0", "0", "4294967295"]))
         .unwrap_or(false)
-}
-
-pub fn current_uid() -> Uid {
-    getuid()
-}
-
-pub fn current_gid() -> Gid {
-    getgid()
 }
 
 #[cfg(test)]

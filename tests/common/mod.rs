@@ -119,6 +119,13 @@ impl Skiff {
         err
     }
 
+    /// `skiff save` of `image` in `format` to a file in the test's directory.
+    pub fn save(&self, file: &str, format: &str, image: &str) -> PathBuf {
+        let p = self.dir.join(file);
+        self.ok(&["save", "--format", format, "-o", p.to_str().unwrap(), image]);
+        p
+    }
+
     /// A file the store's user can read.
     pub fn share(&self, name: &str, data: &[u8]) -> PathBuf {
         let p = self.dir.join(name);

@@ -24,9 +24,6 @@ pub struct ImageSpec {
     pub names: Vec<String>,
 }
 
-/// An image found by a user's name, ID or digest.
-pub type ResolvedImage = ImageRecord;
-
 impl Store {
     pub fn image_index(&self) -> Result<ImageIndex> {
         Ok(fsutil::read_json(&self.paths.images_file())?.unwrap_or_default())

@@ -8,8 +8,7 @@ mod records;
 mod staging;
 
 pub use images::{
-    parse_config as parse_config_bytes, ImageSpec, ResolvedImage, MEDIA_TYPE_CONFIG,
-    MEDIA_TYPE_MANIFEST,
+    parse_config as parse_config_bytes, ImageSpec, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST,
 };
 pub use layers::{LayerSource, MEDIA_TYPE_LAYER, MEDIA_TYPE_LAYER_GZIP};
 pub use records::{ImageIndex, ImageRecord, LayerRecord, LayerRef};
