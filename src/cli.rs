@@ -1,5 +1,6 @@
 //! The command line: verbs and flags as podman and docker spell them.
 
+use crate::cli_container::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -26,6 +27,45 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a command in a new container
+    Run(RunArgs),
+    /// Create a container without starting it
+    Create(RunArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Send a signal to one or more containers
+    Kill(KillArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(NamesArgs),
+    /// Pause all processes in containers
+    Pause(NamesArgs),
+    /// Unpause containers
+    Unpause(NamesArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Show a container's logs
+    Logs(LogsArgs),
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// Attach to a running container
+    Attach(AttachArgs),
+    /// Show the processes of a container
+    Top(TopArgs),
+    /// List the port mappings of a container
+    Port(PortArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Show resource usage of containers
+    Stats(StatsArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images
@@ -115,7 +155,7 @@ pub struct InspectArgs {
     /// Output format: json or a Go template
     #[arg(short, long)]
     pub format: Option<String>,
-    /// What to inspect: image (containers come later)
+    /// What to inspect: container or image (both by default, containers first)
     #[arg(short, long, name = "type")]
     pub r#type: Option<String>,
     #[arg(required = true)]
@@ -220,6 +260,32 @@ pub struct UnshareArgs {
 }
 
 impl Command {
+    /// Container verbs, whether typed at the top level or under `container`.
+    pub fn into_container(self) -> Result<ContainerCommand, Command> {
+        Ok(match self {
+            Command::Run(a) => ContainerCommand::Run(a),
+            Command::Create(a) => ContainerCommand::Create(a),
+            Command::Start(a) => ContainerCommand::Start(a),
+            Command::Stop(a) => ContainerCommand::Stop(a),
+            Command::Kill(a) => ContainerCommand::Kill(a),
+            Command::Restart(a) => ContainerCommand::Restart(a),
+            Command::Rm(a) => ContainerCommand::Rm(a),
+            Command::Wait(a) => ContainerCommand::Wait(a),
+            Command::Pause(a) => ContainerCommand::Pause(a),
+            Command::Unpause(a) => ContainerCommand::Unpause(a),
+            Command::Ps(a) => ContainerCommand::Ls(a),
+            Command::Logs(a) => ContainerCommand::Logs(a),
+            Command::Exec(a) => ContainerCommand::Exec(a),
+            Command::Attach(a) => ContainerCommand::Attach(a),
+            Command::Top(a) => ContainerCommand::Top(a),
+            Command::Port(a) => ContainerCommand::Port(a),
+            Command::Rename(a) => ContainerCommand::Rename(a),
+            Command::Stats(a) => ContainerCommand::Stats(a),
+            Command::Container(c) => c,
+            other => return Err(other),
+        })
+    }
+
     /// Rootless commands that write layer files owned by subordinate ids must run in
     /// the storage user namespace.
     pub fn needs_user_namespace(&self) -> bool {

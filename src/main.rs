@@ -2,6 +2,7 @@
 //! as one line on stderr and exit code 125 unless a command documents another.
 
 mod cli;
+mod cli_container;
 mod commands;
 mod exit;
 mod output;
@@ -29,6 +30,10 @@ impl Ctx {
 }
 
 fn main() {
+    // The supervisor is the same binary; it skips clap to start fast and stay small.
+    if std::env::args().nth(1).as_deref() == Some(libruntime::container::lifecycle::SUPERVISE) {
+        std::process::exit(supervise());
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -84,7 +89,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     let ctx = Ctx { paths, maps };
     use commands::{archive, image, system};
-    match cli.command {
+    let command = match cli.command.into_container() {
+        Ok(c) => return commands::container::dispatch(&ctx, c),
+        Err(other) => other,
+    };
+    match command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => image::list(&ctx, a),
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => image::inspect(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => image::tag(&ctx, a),
@@ -97,5 +106,49 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
+        _ => unreachable!("container verbs are dispatched above"),
     }
+}
+
+/// `skiff __supervise --root DIR --runroot DIR [--attach] ID`, with fd 3 the report pipe.
+fn supervise() -> i32 {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let (mut root, mut runroot, mut attach, mut id) = (None, None, false, None);
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root" => root = it.next().map(Into::into),
+            "--runroot" => runroot = it.next().map(Into::into),
+            "--attach" => attach = true,
+            _ => id = Some(a),
+        }
+    }
+    let Some(id) = id else {
+        eprintln!("Error: the supervisor needs a container id");
+        return exit::ENGINE;
+    };
+    let paths = Paths::resolve(root, runroot);
+    let maps = if paths.rootless {
+        IdMaps::for_current_user().0
+    } else {
+        IdMaps::host()
+    };
+    // SAFETY: fd 3 is the report pipe the spawning CLI placed there for us alone.
+    // SAFETY: F_GETFD only asks whether fd 3 is open; it touches no memory.
+    let open = unsafe { libc_fcntl_getfd(3) } >= 0;
+    // SAFETY: fd 3 is the report pipe the spawning CLI placed there for us alone.
+    let status_fd = open.then(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(3) });
+    libruntime::supervisor::run(libruntime::supervisor::Options {
+        paths,
+        maps,
+        id,
+        attach_first: attach,
+        status_fd,
+    })
+}
+
+/// fcntl(fd, F_GETFD) on a raw fd number.
+unsafe fn libc_fcntl_getfd(fd: i32) -> i32 {
+    // SAFETY: guaranteed by the caller; F_GETFD has no memory effects.
+    unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) }
 }

@@ -1,6 +1,10 @@
-//! Which cgroup hierarchy the host runs.
+//! cgroups: which hierarchy the host runs, and the container's own cgroup where skiff
+//! may make one. Only paths below `skiff/` are created; only processes skiff started are
+//! moved. Rootless on cgroup v1 gets no cgroup: limits and the freezer are unavailable,
+//! and pause falls back to stopping every process (see `freeze`).
 
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum CgroupVersion {
@@ -11,12 +15,139 @@ pub enum CgroupVersion {
 }
 
 const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const ROOT: &str = "/sys/fs/cgroup";
+const V1_CONTROLLERS: &[&str] = &["freezer", "memory", "pids", "cpuacct"];
 
 /// v2 only when /sys/fs/cgroup itself is cgroup2; a hybrid host (v1 controllers, an
 /// empty cgroup2 at /sys/fs/cgroup/unified) counts as v1, as podman says too.
 pub fn version() -> CgroupVersion {
-    match nix::sys::statfs::statfs("/sys/fs/cgroup") {
+    match nix::sys::statfs::statfs(ROOT) {
         Ok(s) if s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC => CgroupVersion::V2,
         _ => CgroupVersion::V1,
+    }
+}
+
+/// One container's cgroup, in each hierarchy that has one.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerCgroup {
+    pub version: Option<CgroupVersion>,
+    /// v2: the single directory. v1: one per controller.
+    pub dirs: Vec<PathBuf>,
+}
+
+fn v1_dir(controller: &str, id: &str) -> PathBuf {
+    Path::new(ROOT).join(controller).join("skiff").join(id)
+}
+
+impl ContainerCgroup {
+    /// The cgroup directories of container `id` that exist.
+    pub fn of(id: &str) -> ContainerCgroup {
+        Self::paths(id).filter_existing()
+    }
+
+    fn paths(id: &str) -> ContainerCgroup {
+        match version() {
+            CgroupVersion::V2 => ContainerCgroup {
+                version: Some(CgroupVersion::V2),
+                dirs: vec![Path::new(ROOT).join("skiff").join(id)],
+            },
+            CgroupVersion::V1 => ContainerCgroup {
+                version: Some(CgroupVersion::V1),
+                dirs: V1_CONTROLLERS.iter().map(|c| v1_dir(c, id)).collect(),
+            },
+        }
+    }
+
+    fn filter_existing(mut self) -> ContainerCgroup {
+        self.dirs.retain(|d| d.is_dir());
+        if self.dirs.is_empty() {
+            self.version = None;
+        }
+        self
+    }
+
+    /// Makes the cgroup where the hierarchy lets us (root); an empty one otherwise.
+    pub fn create(id: &str) -> ContainerCgroup {
+        if !nix::unistd::geteuid().is_root() {
+            return ContainerCgroup::default();
+        }
+        let mut cg = Self::paths(id);
+        cg.dirs.retain(|d| std::fs::create_dir_all(d).is_ok());
+        cg.filter_existing()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty()
+    }
+
+    pub fn add(&self, pid: i32) {
+        for d in &self.dirs {
+            let _ = std::fs::write(d.join("cgroup.procs"), pid.to_string());
+        }
+    }
+
+    /// cgroup.procs of one hierarchy, for `exec` to join.
+    pub fn procs_file(&self) -> Option<PathBuf> {
+        self.dirs.first().map(|d| d.join("cgroup.procs"))
+    }
+
+    fn find(&self, controller: &str) -> Option<&PathBuf> {
+        match self.version {
+            Some(CgroupVersion::V2) => self.dirs.first(),
+            _ => self.dirs.iter().find(|d| d.components().any(|c| c.as_os_str() == controller)),
+        }
+    }
+
+    /// Freezes or thaws; false when there is no freezer to use.
+    pub fn freeze(&self, frozen: bool) -> bool {
+        let (file, value) = match self.version {
+            Some(CgroupVersion::V2) => ("cgroup.freeze", if frozen { "1" } else { "0" }),
+            _ => ("freezer.state", if frozen { "FROZEN" } else { "THAWED" }),
+        };
+        match self.find("freezer") {
+            Some(d) => std::fs::write(d.join(file), value).is_ok(),
+            None => false,
+        }
+    }
+
+    fn read_u64(&self, controller: &str, file: &str) -> Option<u64> {
+        let d = self.find(controller)?;
+        std::fs::read_to_string(d.join(file)).ok()?.trim().parse().ok()
+    }
+
+    pub fn memory_usage(&self) -> Option<u64> {
+        match self.version {
+            Some(CgroupVersion::V2) => self.read_u64("memory", "memory.current"),
+            _ => self.read_u64("memory", "memory.usage_in_bytes"),
+        }
+    }
+
+    pub fn pids(&self) -> Option<u64> {
+        self.read_u64("pids", "pids.current")
+    }
+
+    /// Total CPU time in nanoseconds.
+    pub fn cpu_nanos(&self) -> Option<u64> {
+        match self.version {
+            Some(CgroupVersion::V2) => {
+                let d = self.find("cpu")?;
+                let text = std::fs::read_to_string(d.join("cpu.stat")).ok()?;
+                let usec: u64 = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("usage_usec "))?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                Some(usec * 1000)
+            }
+            _ => self.read_u64("cpuacct", "cpuacct.usage"),
+        }
+    }
+
+    /// Removes the (empty) cgroup directories.
+    pub fn remove(&self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod graph;
+pub mod hooks;
 pub mod image_config;
 pub mod import;
 pub mod info;
@@ -15,11 +16,16 @@ pub mod lock;
 pub mod log;
 pub mod paths;
 pub mod platform;
+pub mod procinfo;
 pub mod reference;
+pub mod sandbox;
+pub mod signals;
 pub mod store;
+pub mod supervisor;
 pub mod time;
 pub mod userns;
 
 pub use error::{Error, Result};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use oci_spec;

@@ -48,3 +48,7 @@ pub fn debug(msg: &str) {
         eprintln!("DEBU[0000] {msg}");
     }
 }
+
+pub fn error(msg: &str) {
+    eprintln!("ERRO[0000] {msg}");
+}

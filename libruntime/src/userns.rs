@@ -248,3 +248,69 @@ mod tests {
         assert_eq!(maps.host_uid(65537), None);
     }
 }
+
+/// Writes the id maps of process `pid`'s user namespace from outside it. Several ranges
+/// need the setuid helpers when rootless; root and single-id maps write the files.
+pub fn write_maps(pid: i32, uids: &[IdMapping], gids: &[IdMapping], rootless: bool) -> Result<()> {
+    let single = uids.len() == 1 && gids.len() == 1;
+    if rootless && !(single && uids[0].host_id == getuid().as_raw()) {
+        let ok = run_mapper("newuidmap", pid, uids) && run_mapper("newgidmap", pid, gids);
+        if !ok {
+            return Err(Error::UserNamespace(
+                "newuidmap/newgidmap failed to write the id maps (is the uidmap package installed and are /etc/subuid and /etc/subgid ranges valid?)".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let text = |maps: &[IdMapping]| {
+        maps.iter()
+            .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+            .collect::<String>()
+    };
+    let w = |file: String, data: String| std::fs::write(&file, data).ctx(|| format!("writing {file}"));
+    w(format!("/proc/{pid}/uid_map"), text(uids))?;
+    if rootless {
+        w(format!("/proc/{pid}/setgroups"), "deny".into())?;
+    }
+    w(format!("/proc/{pid}/gid_map"), text(gids))
+}
+
+/// Runs `f` in a forked child that lives in the storage user namespace (rootless), so
+/// files owned by subordinate ids can be changed; returns its result as a Result.
+pub fn run_in_storage_ns(maps: &IdMaps, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    if in_user_namespace() || getuid().is_root() {
+        return f();
+    }
+    let (r, w) = pipe().ctx(|| "pipe".into())?;
+    // SAFETY: callers are single-threaded (the CLI and the supervisor are).
+    match unsafe { fork() }.ctx(|| "fork".into())? {
+        ForkResult::Child => {
+            drop(r);
+            let res = enter(maps, false).and_then(|_| f());
+            let msg = match &res {
+                Ok(()) => String::new(),
+                Err(e) => e.to_string(),
+            };
+            let _ = write(&w, msg.as_bytes());
+            // SAFETY: ends the child without the parent's destructors.
+            unsafe { libc::_exit(if res.is_ok() { 0 } else { 1 }) }
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            let mut msg = Vec::new();
+            let mut buf = [0u8; 512];
+            while let Ok(n) = read(&r, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                msg.extend_from_slice(&buf[..n]);
+            }
+            let status = waitpid(child, None).ctx(|| "waiting for the namespace helper".into())?;
+            match status {
+                WaitStatus::Exited(_, 0) => Ok(()),
+                _ if !msg.is_empty() => Err(Error::UserNamespace(String::from_utf8_lossy(&msg).into_owned())),
+                _ => Err(Error::UserNamespace("the namespace helper failed".into())),
+            }
+        }
+    }
+}

@@ -228,18 +228,28 @@ fn inspect_value(store: &Store, i: &ImageRecord) -> Result<Value> {
 }
 
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
-    if let Some(t) = &a.r#type {
-        if t != "image" && t != "all" {
-            bail!("invalid --type {t:?}: only image is supported");
-        }
+    let kind = a.r#type.as_deref().unwrap_or("all");
+    if !matches!(kind, "image" | "container" | "all") {
+        bail!("invalid --type {kind:?}: use container, image or all");
     }
     let store = Store::open(&ctx.paths);
     let mut values = Vec::new();
-    let mut missing = None;
+    let mut missing: Option<anyhow::Error> = None;
     for n in &a.names {
+        if kind != "image" {
+            if let Ok(c) = libruntime::container::find(&ctx.paths, n) {
+                values.push(super::ps::inspect_value(ctx, &c)?);
+                continue;
+            }
+        }
+        if kind == "container" {
+            missing = Some(libruntime::Error::ContainerNotFound(n.clone()).into());
+            continue;
+        }
         match store.find_image(n) {
             Ok(i) => values.push(inspect_value(&store, &i)?),
-            Err(e) => missing = Some(e),
+            Err(_) if kind == "all" => missing = Some(anyhow::anyhow!("no such object: {n:?}")),
+            Err(e) => missing = Some(e.into()),
         }
     }
     match a.format.as_deref() {
@@ -247,7 +257,7 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
         Some(f) => print_rows(Some(f), f, &[], &values)?,
     }
     match missing {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e),
         None => Ok(0),
     }
 }
@@ -319,13 +329,19 @@ fn remove_one(
             return Ok(());
         }
     }
-    if !force {
-        if let Some(c) = libruntime::container::user_of_image(&ctx.paths, &img.id)? {
-            return Err(libruntime::Error::ImageInUse {
-                image: what.to_string(),
-                container: c.id[..12.min(c.id.len())].to_string(),
-            });
-        }
+    let users: Vec<_> = libruntime::container::list(&ctx.paths)?
+        .into_iter()
+        .filter(|c| c.image_id == img.id)
+        .collect();
+    if let (false, Some(c)) = (force, users.first()) {
+        return Err(libruntime::Error::ImageInUse {
+            image: what.to_string(),
+            container: c.short_id().to_string(),
+        });
+    }
+    // podman's --force removes the containers that use the image first.
+    for c in &users {
+        libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, c, true)?;
     }
     for n in &img.names {
         out.push_str(&format!("Untagged: {n}\n"));
@@ -362,7 +378,7 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn confirm(warning: &str) -> Result<bool> {
+pub(crate) fn confirm(warning: &str) -> Result<bool> {
     eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;

@@ -1,3 +1,9 @@
 pub mod archive;
+pub mod attach;
+pub mod container;
+pub mod exec;
 pub mod image;
+pub mod logs;
+pub mod monitor;
+pub mod ps;
 pub mod system;

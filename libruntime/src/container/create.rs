@@ -1,0 +1,235 @@
+//! `create`: a container record, its OCI bundle and its directories, made from an image
+//! and the user's options. Everything is assembled in the staging area and renamed into
+//! place, so a crash leaves either a whole container or none.
+
+use super::options::CreateOptions;
+use super::record::{ContainerDirs, ContainerRecord, RunConfig};
+use super::{names, spec, user};
+use crate::error::{Context, Error, Result};
+use crate::store::{ImageRecord, Store};
+use crate::userns::IdMaps;
+use crate::{fsutil, hooks, signals, time};
+
+/// A random 64-hex-digit id.
+pub fn new_id() -> String {
+    let mut buf = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut buf);
+    }
+    crate::digest::to_hex(&buf)
+}
+
+/// The text of `path` (like "etc/passwd") in the image: from the topmost layer that has
+/// it. Whiteouts are not followed; an image deleting its passwd file is not a case
+/// worth reading every layer for.
+fn file_in_layers(store: &Store, image: &ImageRecord, path: &str) -> Option<String> {
+    image.layers.iter().rev().find_map(|l| {
+        std::fs::read_to_string(store.layer_diff_dir(&l.diff_id).join(path)).ok()
+    })
+}
+
+pub fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = base.to_vec();
+    for e in overrides {
+        let key = e.split('=').next().unwrap_or("");
+        out.retain(|x| x.split('=').next() != Some(key));
+        out.push(e.clone());
+    }
+    out
+}
+
+fn hosts_file(hostname: &str, name: &str) -> String {
+    format!(
+        "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
+         ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n\
+         127.0.1.1\t{hostname} {name}\n"
+    )
+}
+
+fn resolv_conf() -> String {
+    std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+}
+
+/// Checks the name and makes one up when none was given. Runs under the store lock.
+fn pick_name(store: &Store, wanted: Option<&str>) -> Result<String> {
+    let existing = super::list(&store.paths)?;
+    let taken = |n: &str| existing.iter().any(|c| c.name == n);
+    match wanted {
+        Some(n) if !names::valid(n) => Err(Error::InvalidArgument(format!(
+            "invalid container name {n:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        ))),
+        Some(n) if taken(n) => Err(Error::InvalidArgument(format!(
+            "the container name {n:?} is already in use: remove that container or choose another name"
+        ))),
+        Some(n) => Ok(n.to_string()),
+        None => {
+            let seed = u64::from_str_radix(&new_id()[..16], 16).unwrap_or(0);
+            Ok(names::generate(seed, &taken))
+        }
+    }
+}
+
+/// Entrypoint and cmd after the overrides, docker's way: `--entrypoint` clears the
+/// image's CMD unless a command is given too.
+fn command(opts: &CreateOptions, image_ep: Vec<String>, image_cmd: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let ep = match &opts.entrypoint {
+        Some(e) if e.len() == 1 && e[0].is_empty() => vec![],
+        Some(e) => e.clone(),
+        None => image_ep,
+    };
+    let cmd = if !opts.command.is_empty() {
+        opts.command.clone()
+    } else if opts.entrypoint.is_some() {
+        vec![]
+    } else {
+        image_cmd
+    };
+    (ep, cmd)
+}
+
+/// Creates the container; `store` must be locked.
+pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
+    let paths = &store.paths;
+    let image = store.find_image(&opts.image)?;
+    let config = store.image_config(&image)?;
+    let ic = config.config().clone().unwrap_or_default();
+    let name = pick_name(store, opts.name.as_deref())?;
+    let id = new_id();
+    let (entrypoint, cmd) = command(
+        opts,
+        ic.entrypoint().clone().unwrap_or_default(),
+        ic.cmd().clone().unwrap_or_default(),
+    );
+    let args: Vec<String> = entrypoint.iter().chain(cmd.iter()).cloned().collect();
+    if args.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no command specified: the image has no CMD or ENTRYPOINT, give one after the image name".into(),
+        ));
+    }
+    let user_spec = opts.user.clone().or_else(|| ic.user().clone()).unwrap_or_default();
+    let passwd = file_in_layers(store, &image, "etc/passwd");
+    let group = file_in_layers(store, &image, "etc/group");
+    let resolved = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+    let hostname = spec::hostname_for(opts, &id);
+    let mut env = merge_env(
+        &[format!("PATH={}", spec::DEFAULT_PATH), "container=skiff".into()],
+        ic.env().as_deref().unwrap_or(&[]),
+    );
+    env = merge_env(&env, &opts.env);
+    env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", resolved.home.clone().unwrap_or_else(|| "/".into())));
+    }
+    let cwd = opts
+        .workdir
+        .clone()
+        .or_else(|| ic.working_dir().clone().filter(|w| !w.is_empty()))
+        .unwrap_or_else(|| "/".into());
+    if !cwd.starts_with('/') {
+        return Err(Error::InvalidArgument(format!("invalid working directory {cwd:?}: it must be absolute")));
+    }
+    let stop_signal = signals::parse(
+        opts.stop_signal.as_deref().or(ic.stop_signal().as_deref()).unwrap_or("SIGTERM"),
+    )? as i32;
+
+    let dirs = ContainerDirs::new(paths, &id);
+    let stage = store.staging_path("ctr");
+    let staged = ContainerDirs { dir: stage.clone(), run: dirs.run.clone() };
+    let result = (|| -> Result<ContainerRecord> {
+        for d in [staged.upper(), staged.work(), staged.merged(), staged.userdata(), stage.join("empty")] {
+            fsutil::create_dir_all(&d)?;
+        }
+        let ud = staged.userdata();
+        let write = |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
+        write("hosts", hosts_file(&hostname, &name))?;
+        write("hostname", format!("{hostname}\n"))?;
+        write("resolv.conf", resolv_conf())?;
+        let annotations = opts.annotations.clone();
+        let hooks = hooks::select(&hooks::dirs(&opts.hooks_dirs), &annotations, &args[0], false)?;
+        let rootless_maps = paths.rootless.then_some(maps);
+        let oci = spec::build(&spec::SpecInputs {
+            opts,
+            args: args.clone(),
+            env: env.clone(),
+            cwd: cwd.clone(),
+            user: resolved.clone(),
+            hostname: hostname.clone(),
+            rootfs: &dirs.merged(),
+            userdata: &dirs.userdata(),
+            rootless_maps,
+            hooks,
+            stop_signal,
+        })?;
+        let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::json("runtime spec", e))?;
+        std::fs::write(staged.spec(), spec_json).ctx(|| "writing config.json".into())?;
+        let record = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            image_id: image.id.clone(),
+            image_name: image.names.first().cloned().unwrap_or_else(|| opts.image.clone()),
+            created: time::now_rfc3339(),
+            layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
+            driver: "overlay".into(),
+            config: RunConfig {
+                entrypoint,
+                cmd,
+                env,
+                user: user_spec,
+                workdir: cwd,
+                hostname,
+                tty: opts.tty,
+                stdin: opts.interactive,
+                init: opts.init,
+                auto_remove: opts.rm,
+                restart: opts.restart.clone(),
+                stop_signal,
+                stop_timeout: opts.stop_timeout.unwrap_or(10),
+                labels: merged_labels(&ic, opts),
+                annotations,
+                read_only: opts.read_only,
+                privileged: opts.privileged,
+                cap_add: opts.cap_add.clone(),
+                cap_drop: opts.cap_drop.clone(),
+                security_opt: security_opts(opts),
+                ulimits: opts.ulimits.clone(),
+                userns: format!("{:?}", opts.userns).to_lowercase(),
+                pid: opts.pid.describe(),
+                ipc: opts.ipc.describe(),
+                uts: opts.uts.describe(),
+                network: opts.network.describe(),
+                create_command: opts.create_command.clone(),
+                ports: vec![],
+            },
+        };
+        fsutil::write_json(&staged.record(), &record)?;
+        fsutil::create_dir_all(&paths.containers_dir())?;
+        std::fs::rename(&stage, &dirs.dir).ctx(|| format!("moving container into {}", dirs.dir.display()))?;
+        Ok(record)
+    })();
+    if result.is_err() {
+        let _ = fsutil::remove_tree(&stage);
+    }
+    result
+}
+
+fn merged_labels(
+    ic: &oci_spec::image::Config,
+    opts: &CreateOptions,
+) -> std::collections::BTreeMap<String, String> {
+    let mut labels: std::collections::BTreeMap<String, String> =
+        ic.labels().clone().unwrap_or_default().into_iter().collect();
+    labels.extend(opts.labels.clone());
+    labels
+}
+
+fn security_opts(opts: &CreateOptions) -> Vec<String> {
+    let mut v = Vec::new();
+    if opts.security.no_new_privileges {
+        v.push("no-new-privileges".into());
+    }
+    if let Some(s) = &opts.security.seccomp {
+        v.push(format!("seccomp={s}"));
+    }
+    v
+}

@@ -1,0 +1,306 @@
+//! Lifecycle verbs on a container: start (by spawning its supervisor), stop, kill,
+//! wait, pause, remove, rename. They talk to the supervisor only through the state file,
+//! signals and the attach socket; no lock is held while a container runs.
+
+use super::record::{ContainerDirs, ContainerRecord};
+use super::state::{State, Status};
+use crate::error::{Context, Error, Result};
+use crate::paths::Paths;
+use crate::supervisor::protocol;
+use crate::userns::IdMaps;
+use crate::{cgroups, fsutil, procinfo};
+use nix::sys::signal::{kill as send_signal, Signal};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The hidden subcommand that runs a supervisor.
+pub const SUPERVISE: &str = "__supervise";
+
+/// A freshly spawned supervisor and the pipe on which it reports.
+pub struct Spawned {
+    pub status: BufReader<std::fs::File>,
+}
+
+impl Spawned {
+    /// The next report line ("ready", "started PID", "error CODE MESSAGE"); None when
+    /// the supervisor closed the pipe.
+    pub fn next_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.status.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end().to_string()),
+        }
+    }
+}
+
+/// Starts the supervisor of `record` in its own session, detached from the caller.
+pub fn spawn_supervisor(paths: &Paths, record: &ContainerRecord, attach_first: bool) -> Result<Spawned> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    fsutil::create_dir_all(&dirs.run)?;
+    let _ = std::fs::remove_file(dirs.stop_marker());
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
+    let exe = std::fs::read_link("/proc/self/exe").ctx(|| "finding the skiff binary".into())?;
+    let errlog = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dirs.dir.join("supervisor.log"))
+        .ctx(|| "opening the supervisor log".into())?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(SUPERVISE)
+        .arg("--root")
+        .arg(&paths.root)
+        .arg("--runroot")
+        .arg(&paths.runroot);
+    if attach_first {
+        cmd.arg("--attach");
+    }
+    cmd.arg(&record.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(errlog));
+    let wfd = w.as_raw_fd();
+    // SAFETY: the closure only calls async-signal-safe functions (dup2, setsid).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(wfd, 3) < 0 || libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().ctx(|| "starting the supervisor".into())?;
+    drop(w);
+    // The supervisor is not ours to wait for: it outlives us. Dropping the handle leaves
+    // it to be reaped by init (or the caller's subreaper).
+    drop(child);
+    Ok(Spawned {
+        status: BufReader::new(std::fs::File::from(r)),
+    })
+}
+
+/// Why a start failed, with the exit code the CLI should use.
+#[derive(Debug)]
+pub struct StartFailure {
+    pub code: i32,
+    pub message: String,
+}
+
+/// Parses a report line; Ok(pid) on "started".
+pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartFailure> {
+    let line = line.unwrap_or_else(|| "error 125 the supervisor exited before starting the container".into());
+    if let Some(pid) = line.strip_prefix("started ") {
+        return Ok(pid.parse().unwrap_or(0));
+    }
+    let rest = line.strip_prefix("error ").unwrap_or(&line);
+    let (code, message) = rest.split_once(' ').unwrap_or(("125", rest));
+    Err(StartFailure {
+        code: code.parse().unwrap_or(125),
+        message: message.to_string(),
+    })
+}
+
+/// Fails unless the container may be started now.
+pub fn check_startable(dirs: &ContainerDirs) -> Result<State> {
+    let st = State::load(dirs)?;
+    if st.is_active() || st.supervisor_alive() {
+        return Err(Error::InvalidArgument("the container is already running".into()));
+    }
+    Ok(st)
+}
+
+/// Starts a container detached; returns the init's pid.
+pub fn start_detached(paths: &Paths, record: &ContainerRecord) -> std::result::Result<i32, StartFailure> {
+    let engine = |e: Error| StartFailure { code: 125, message: e.to_string() };
+    check_startable(&ContainerDirs::new(paths, &record.id)).map_err(engine)?;
+    let mut s = spawn_supervisor(paths, record, false).map_err(engine)?;
+    parse_report(s.next_line())
+}
+
+fn signal_init(st: &State, sig: Signal) -> Result<()> {
+    if st.pid <= 0 || !st.init_alive() {
+        return Ok(());
+    }
+    match send_signal(Pid::from_raw(st.pid), sig) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(Error::sys(format!("sending {sig} to the container"), e)),
+    }
+}
+
+/// Sends `sig` to the container's init.
+pub fn kill(paths: &Paths, record: &ContainerRecord, sig: Signal) -> Result<()> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let st = State::load(&dirs)?;
+    if st.status != Status::Running && st.status != Status::Paused {
+        return Err(Error::InvalidArgument(format!(
+            "can only kill running containers. {} is in state {}",
+            record.short_id(),
+            st.status.as_str()
+        )));
+    }
+    // A killed container is not restarted, as with podman.
+    let _ = std::fs::write(dirs.stop_marker(), b"");
+    signal_init(&st, sig)
+}
+
+/// Stops the container: its stop signal, then SIGKILL after `timeout`. Waits until the
+/// supervisor has recorded the exit.
+pub fn stop(paths: &Paths, record: &ContainerRecord, timeout: Duration) -> Result<()> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    fsutil::create_dir_all(&dirs.run)?;
+    std::fs::write(dirs.stop_marker(), b"").ctx(|| "marking the container stopped".into())?;
+    let st = State::load(&dirs)?;
+    if !st.is_active() {
+        return Ok(());
+    }
+    if st.status == Status::Paused {
+        unpause(paths, record)?;
+    }
+    let sig = Signal::try_from(record.config.stop_signal).unwrap_or(Signal::SIGTERM);
+    if !timeout.is_zero() {
+        signal_init(&st, sig)?;
+        if wait_until_stopped(&dirs, timeout) {
+            return Ok(());
+        }
+    }
+    let st = State::load(&dirs)?;
+    signal_init(&st, Signal::SIGKILL)?;
+    wait_until_stopped(&dirs, Duration::from_secs(30));
+    Ok(())
+}
+
+/// Polls until the supervisor has gone or recorded the exit; false on timeout.
+fn wait_until_stopped(dirs: &ContainerDirs, timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let st = State::load(dirs).unwrap_or_default();
+        if !st.is_active() && !st.supervisor_alive() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Connects to the attach socket and says hello with `flags`.
+pub fn connect(dirs: &ContainerDirs, flags: u8) -> Result<UnixStream> {
+    let mut s = UnixStream::connect(dirs.socket()).ctx(|| "connecting to the container's supervisor".into())?;
+    protocol::write_frame(&mut s, protocol::HELLO, &[flags]).ctx(|| "greeting the supervisor".into())?;
+    Ok(s)
+}
+
+/// Blocks until the container has exited for good (after restarts); its exit code.
+pub fn wait(paths: &Paths, record: &ContainerRecord) -> Result<i32> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    if let Ok(mut s) = connect(&dirs, 0) {
+        while let Ok(Some((kind, p))) = protocol::read_frame(&mut s) {
+            if kind == protocol::EXIT && p.len() == 4 {
+                return Ok(i32::from_be_bytes([p[0], p[1], p[2], p[3]]));
+            }
+        }
+    }
+    wait_until_stopped(&dirs, Duration::from_secs(u64::MAX / 4));
+    Ok(State::load(&dirs)?.exit_code)
+}
+
+/// Freezes the container: its cgroup freezer where there is one, else SIGSTOP to every
+/// process in its pid namespace (rootless on cgroup v1). Returns the method used.
+pub fn pause(paths: &Paths, record: &ContainerRecord) -> Result<&'static str> {
+    set_paused(paths, record, true)
+}
+
+pub fn unpause(paths: &Paths, record: &ContainerRecord) -> Result<&'static str> {
+    set_paused(paths, record, false)
+}
+
+fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'static str> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let mut st = State::load(&dirs)?;
+    let (want, verb) = if on { (Status::Running, "pause") } else { (Status::Paused, "unpause") };
+    if st.status != want {
+        return Err(Error::InvalidArgument(format!(
+            "cannot {verb} {}: it is {}",
+            record.name,
+            st.status.as_str()
+        )));
+    }
+    let cg = cgroups::ContainerCgroup::of(&record.id);
+    let method = if cg.freeze(on) {
+        "freezer"
+    } else {
+        let sig = if on { Signal::SIGSTOP } else { Signal::SIGCONT };
+        for pid in procinfo::pids_in_pid_ns(st.pid) {
+            let _ = send_signal(Pid::from_raw(pid), sig);
+        }
+        "signals"
+    };
+    // Re-read: the supervisor may have written meanwhile.
+    let fresh = State::load(&dirs)?;
+    st = State { status: if on { Status::Paused } else { Status::Running }, ..fresh };
+    st.store(&dirs)?;
+    Ok(method)
+}
+
+/// Removes a container; a running one only with `force` (then it is killed first).
+pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord, force: bool) -> Result<()> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let st = State::load(&dirs)?;
+    if st.is_active() || st.supervisor_alive() {
+        if !force {
+            return Err(Error::InvalidArgument(format!(
+                "cannot remove container {} as it is {}: stop it first or use --force",
+                record.short_id(),
+                st.status.as_str()
+            )));
+        }
+        stop(paths, record, Duration::ZERO)?;
+        // The supervisor tears down after recording the exit: let it finish.
+        let end = Instant::now() + Duration::from_secs(10);
+        while State::load(&dirs)?.supervisor_alive() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    remove_files(paths, maps, record)
+}
+
+/// Deletes everything the container left: record, bundle, upper layer, log, runtime
+/// state, cgroup. The directory is first renamed into the staging area so that the
+/// container disappears at once and a crash midway leaves only staging debris.
+pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> Result<()> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let trash = crate::store::Store::open(paths).staging_path("rm");
+    fsutil::create_dir_all(&paths.tmp_dir())?;
+    match std::fs::rename(&dirs.dir, &trash) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(format!("removing {}", dirs.dir.display()), e)),
+    }
+    let _ = std::fs::remove_dir_all(&dirs.run);
+    cgroups::ContainerCgroup::of(&record.id).remove();
+    if trash.exists() {
+        crate::userns::run_in_storage_ns(maps, || fsutil::remove_tree(&trash))?;
+    }
+    Ok(())
+}
+
+/// Renames a container; the store lock must be held by the caller.
+pub fn rename(paths: &Paths, record: &ContainerRecord, new_name: &str) -> Result<()> {
+    if !super::names::valid(new_name) {
+        return Err(Error::InvalidArgument(format!("invalid container name {new_name:?}")));
+    }
+    if super::list(paths)?.iter().any(|c| c.name == new_name) {
+        return Err(Error::InvalidArgument(format!("the container name {new_name:?} is already in use")));
+    }
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let mut r = record.clone();
+    r.name = new_name.to_string();
+    fsutil::write_json(&dirs.record(), &r)
+}

@@ -1,0 +1,335 @@
+//! What a user asks of a new container, parsed and checked: the typed form of
+//! `run`/`create` flags. Parsing lives here so every caller (CLI, kube, build) agrees.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `--restart`: when the supervisor starts the container again after it exits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    /// "no", "on-failure", "always" or "unless-stopped" (podman's spelling).
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "MaximumRetryCount")]
+    pub max_retries: u32,
+}
+
+impl RestartPolicy {
+    pub fn parse(s: &str) -> Result<RestartPolicy> {
+        let (name, count) = match s.split_once(':') {
+            Some((n, c)) => (n, Some(c)),
+            None => (s, None),
+        };
+        let bad = || {
+            Error::InvalidArgument(format!(
+                "invalid --restart {s:?}: use no, on-failure[:N], always or unless-stopped"
+            ))
+        };
+        let max_retries = match (name, count) {
+            ("no" | "always" | "unless-stopped", None) => 0,
+            ("on-failure", None) => 0,
+            ("on-failure", Some(c)) => c.parse().map_err(|_| bad())?,
+            ("" | "no", _) if s.is_empty() => 0,
+            _ => return Err(bad()),
+        };
+        Ok(RestartPolicy {
+            name: if name.is_empty() { "no".into() } else { name.into() },
+            max_retries,
+        })
+    }
+
+    /// Whether an exit with `code` leads to another start, after `restarts` so far.
+    /// A container its user stopped is never restarted.
+    pub fn should_restart(&self, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match self.name.as_str() {
+            "always" | "unless-stopped" => true,
+            "on-failure" => code != 0 && (self.max_retries == 0 || restarts < self.max_retries),
+            _ => false,
+        }
+    }
+}
+
+/// One `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Soft")]
+    pub soft: u64,
+    #[serde(rename = "Hard")]
+    pub hard: u64,
+}
+
+impl Ulimit {
+    pub fn parse(s: &str) -> Result<Ulimit> {
+        let bad = |why: &str| Error::InvalidArgument(format!("invalid --ulimit {s:?}: {why}"));
+        let (name, values) = s.split_once('=').ok_or_else(|| bad("want name=soft[:hard]"))?;
+        if crate::sandbox::rlimits::resource_of(&format!("RLIMIT_{}", name.to_uppercase()))
+            .is_none()
+        {
+            return Err(bad("unknown limit name"));
+        }
+        let num = |v: &str| -> Result<u64> {
+            if v == "-1" || v == "unlimited" {
+                return Ok(u64::MAX);
+            }
+            v.parse().map_err(|_| bad("limits must be numbers or -1"))
+        };
+        let (soft, hard) = match values.split_once(':') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(values)?, num(values)?),
+        };
+        if soft > hard {
+            return Err(bad("soft limit is above the hard limit"));
+        }
+        Ok(Ulimit {
+            name: name.to_lowercase(),
+            soft,
+            hard,
+        })
+    }
+}
+
+/// `--pid`, `--ipc`, `--uts`: a private namespace, the host's, or another container's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NsMode {
+    #[default]
+    Private,
+    Host,
+    Container(String),
+}
+
+impl NsMode {
+    pub fn parse(flag: &str, s: &str) -> Result<NsMode> {
+        match s {
+            "" | "private" => Ok(NsMode::Private),
+            "host" => Ok(NsMode::Host),
+            _ => match s.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => Ok(NsMode::Container(c.to_string())),
+                _ => Err(Error::InvalidArgument(format!(
+                    "invalid --{flag} {s:?}: use private, host or container:NAME"
+                ))),
+            },
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            NsMode::Private => "private".into(),
+            NsMode::Host => "host".into(),
+            NsMode::Container(c) => format!("container:{c}"),
+        }
+    }
+}
+
+/// `--userns`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UsernsMode {
+    /// Rootless: the user's subordinate ranges; root: no user namespace.
+    #[default]
+    Default,
+    Host,
+    KeepId,
+    Auto,
+}
+
+impl UsernsMode {
+    pub fn parse(s: &str) -> Result<UsernsMode> {
+        match s {
+            "" => Ok(UsernsMode::Default),
+            "host" => Ok(UsernsMode::Host),
+            "keep-id" => Ok(UsernsMode::KeepId),
+            "auto" => Ok(UsernsMode::Auto),
+            _ => Err(Error::InvalidArgument(format!(
+                "invalid --userns {s:?}: use host, keep-id or auto"
+            ))),
+        }
+    }
+}
+
+/// `--network` as far as the runtime goes: issue-5 modes extend this.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetMode {
+    /// A network namespace of its own with loopback only.
+    #[default]
+    Private,
+    None,
+    Host,
+    Container(String),
+}
+
+impl NetMode {
+    pub fn parse(s: &str) -> Result<NetMode> {
+        match s {
+            "" | "private" | "default" | "slirp4netns" | "pasta" | "bridge" => Ok(NetMode::Private),
+            "none" => Ok(NetMode::None),
+            "host" => Ok(NetMode::Host),
+            _ => match s.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => Ok(NetMode::Container(c.to_string())),
+                _ => Err(Error::InvalidArgument(format!(
+                    "invalid --network {s:?}: use none, host, private or container:NAME"
+                ))),
+            },
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            NetMode::Private => "private".into(),
+            NetMode::None => "none".into(),
+            NetMode::Host => "host".into(),
+            NetMode::Container(c) => format!("container:{c}"),
+        }
+    }
+}
+
+/// `--security-opt` values skiff understands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityOpts {
+    pub no_new_privileges: bool,
+    /// None: the default profile; Some("unconfined"); Some(path to a JSON profile).
+    pub seccomp: Option<String>,
+}
+
+impl SecurityOpts {
+    pub fn parse(opts: &[String]) -> Result<SecurityOpts> {
+        let mut out = SecurityOpts::default();
+        for o in opts {
+            let (k, v) = o
+                .split_once(['=', ':'])
+                .map(|(k, v)| (k, Some(v)))
+                .unwrap_or((o.as_str(), None));
+            match (k, v) {
+                ("no-new-privileges", None | Some("true")) => out.no_new_privileges = true,
+                ("no-new-privileges", Some("false")) => out.no_new_privileges = false,
+                ("seccomp", Some(p)) if !p.is_empty() => out.seccomp = Some(p.to_string()),
+                ("label", _) | ("apparmor", _) | ("mask", _) | ("unmask", _) => {
+                    crate::log::warn(&format!("--security-opt {o}: not supported, ignored"))
+                }
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid --security-opt {o:?}: use no-new-privileges or seccomp=unconfined|FILE"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Everything `create` needs besides the image.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: Option<String>,
+    /// Replaces the image's CMD when not empty.
+    pub command: Vec<String>,
+    /// `--entrypoint`: Some("") clears the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub init: bool,
+    pub rm: bool,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<u32>,
+    pub restart: RestartPolicy,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security: SecurityOpts,
+    pub privileged: bool,
+    pub userns: UsernsMode,
+    pub pid: NsMode,
+    pub ipc: NsMode,
+    pub uts: NsMode,
+    pub network: NetMode,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub ulimits: Vec<Ulimit>,
+    pub hooks_dirs: Vec<std::path::PathBuf>,
+    /// The command line that made the container, for inspect.
+    pub create_command: Vec<String>,
+}
+
+/// `KEY=VALUE` pairs from `--label`/`--annotation`; a bare key gets an empty value.
+pub fn parse_key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (k, v) = item.split_once('=').unwrap_or((item.as_str(), ""));
+        if k.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "invalid --{flag} {item:?}: want KEY=VALUE"
+            )));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// Reads an `--env-file`: KEY=VALUE lines, comments and blank lines skipped; a bare KEY
+/// takes the value from the caller's environment, as docker does.
+pub fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading env file {}", path.display()), e))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(expand_env)
+        .collect())
+}
+
+/// `KEY=VALUE` stays; a bare `KEY` takes the caller's value or is dropped if unset.
+pub fn expand_env(item: &str) -> Option<String> {
+    if item.contains('=') {
+        return Some(item.to_string());
+    }
+    std::env::var(item).ok().map(|v| format!("{item}={v}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        let p = RestartPolicy::parse("on-failure:3").unwrap();
+        assert_eq!(p.max_retries, 3);
+        assert!(p.should_restart(1, 2, false));
+        assert!(!p.should_restart(1, 3, false));
+        assert!(!p.should_restart(0, 0, false));
+        assert!(RestartPolicy::parse("always")
+            .unwrap()
+            .should_restart(0, 100, false));
+        assert!(!RestartPolicy::parse("always").unwrap().should_restart(0, 0, true));
+        assert!(RestartPolicy::parse("sometimes").is_err());
+        assert!(RestartPolicy::parse("always:2").is_err());
+    }
+
+    #[test]
+    fn ulimits() {
+        let u = Ulimit::parse("nofile=1024:2048").unwrap();
+        assert_eq!((u.soft, u.hard), (1024, 2048));
+        assert!(Ulimit::parse("nofile=9:1").is_err());
+        assert!(Ulimit::parse("bogus=1").is_err());
+        assert_eq!(Ulimit::parse("core=-1").unwrap().hard, u64::MAX);
+    }
+
+    #[test]
+    fn namespace_modes() {
+        assert_eq!(
+            NsMode::parse("pid", "container:web").unwrap(),
+            NsMode::Container("web".into())
+        );
+        assert!(NsMode::parse("pid", "container:").is_err());
+        assert!(NsMode::parse("pid", "elsewhere").is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! Container records. Each container lives in `containers/<id>/` with its record in
+//! `container.json` and its OCI bundle (`config.json`) beside it; the record names the
+//! image it was made from, which is what keeps that image from being removed.
+
+use super::options::{RestartPolicy, Ulimit};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::paths::Paths;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    #[serde(default)]
+    pub image_name: String,
+    #[serde(default)]
+    pub created: String,
+    /// Diff ids of the image's layers, bottom first: the rootfs lower directories.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default)]
+    pub config: RunConfig,
+}
+
+/// The parts of the create request that later commands need (restart, ps, inspect).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub user: String,
+    pub workdir: String,
+    pub hostname: String,
+    pub tty: bool,
+    pub stdin: bool,
+    pub init: bool,
+    pub auto_remove: bool,
+    pub restart: RestartPolicy,
+    pub stop_signal: i32,
+    pub stop_timeout: u32,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub ulimits: Vec<Ulimit>,
+    pub userns: String,
+    pub pid: String,
+    pub ipc: String,
+    pub uts: String,
+    pub network: String,
+    pub create_command: Vec<String>,
+    /// Host ports published (filled in by networking).
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+impl ContainerRecord {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+
+    /// The full command: entrypoint then cmd.
+    pub fn command(&self) -> Vec<String> {
+        let mut c = self.config.entrypoint.clone();
+        c.extend(self.config.cmd.iter().cloned());
+        c
+    }
+}
+
+/// Where one container's files are.
+#[derive(Debug, Clone)]
+pub struct ContainerDirs {
+    /// `containers/<id>` in the storage root: record, bundle, upper dir, log.
+    pub dir: PathBuf,
+    /// `c/<short id>` in the runtime root: state, attach socket, markers. Short so that
+    /// the socket path stays under the 108-byte limit of sun_path.
+    pub run: PathBuf,
+}
+
+impl ContainerDirs {
+    pub fn new(paths: &Paths, id: &str) -> ContainerDirs {
+        ContainerDirs {
+            dir: paths.containers_dir().join(id),
+            run: paths.runroot.join("c").join(&id[..12.min(id.len())]),
+        }
+    }
+    pub fn record(&self) -> PathBuf {
+        self.dir.join("container.json")
+    }
+    pub fn spec(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    pub fn merged(&self) -> PathBuf {
+        self.dir.join("merged")
+    }
+    pub fn userdata(&self) -> PathBuf {
+        self.dir.join("userdata")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("ctr.log")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.run.join("state.json")
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.run.join("attach")
+    }
+    /// Present while the user wants the container stopped: no restart.
+    pub fn stop_marker(&self) -> PathBuf {
+        self.run.join("stopped")
+    }
+}
+
+/// Every container record that can be read; unreadable (half-written) ones are skipped.
+pub fn list(paths: &Paths) -> Result<Vec<ContainerRecord>> {
+    let Ok(entries) = std::fs::read_dir(paths.containers_dir()) else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        if let Ok(Some(rec)) =
+            fsutil::read_json::<ContainerRecord>(&e.path().join("container.json"))
+        {
+            out.push(rec);
+        }
+    }
+    out.sort_by(|a, b| b.created.cmp(&a.created));
+    Ok(out)
+}
+
+/// A container by full name, full id or unique id prefix, as podman resolves them.
+pub fn find(paths: &Paths, what: &str) -> Result<ContainerRecord> {
+    let all = list(paths)?;
+    if let Some(c) = all.iter().find(|c| c.name == what || c.id == what) {
+        return Ok(c.clone());
+    }
+    let is_hex = !what.is_empty() && what.chars().all(|c| c.is_ascii_hexdigit());
+    let matches: Vec<_> = if is_hex {
+        all.iter().filter(|c| c.id.starts_with(what)).collect()
+    } else {
+        vec![]
+    };
+    match matches.len() {
+        1 => Ok(matches[0].clone()),
+        0 => Err(Error::ContainerNotFound(what.to_string())),
+        _ => Err(Error::InvalidArgument(format!(
+            "more than one container matches {what:?}: give more of the id"
+        ))),
+    }
+}
+
+/// The first container that uses image `image_id`, if any.
+pub fn user_of_image(paths: &Paths, image_id: &str) -> Result<Option<ContainerRecord>> {
+    Ok(list(paths)?.into_iter().find(|c| c.image_id == image_id))
+}

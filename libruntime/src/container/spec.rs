@@ -1,0 +1,360 @@
+//! The OCI runtime spec a container runs by, made from the image config and the create
+//! options. It is written to the bundle (`config.json`) and read back by the supervisor;
+//! the sandbox obeys it and nothing else.
+
+use super::options::{CreateOptions, NetMode, NsMode, UsernsMode};
+use super::user::ResolvedUser;
+use crate::error::{Error, Result};
+use crate::userns::{IdMapping, IdMaps};
+use oci_spec::runtime::Spec;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// podman's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+/// podman's masked paths: hidden behind /dev/null or an empty read-only tmpfs.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+    "/sys/devices/virtual/powercap",
+];
+
+/// podman's read-only paths.
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Every capability the running kernel knows, by name.
+pub fn all_caps() -> Vec<String> {
+    caps::all()
+        .into_iter()
+        .filter(|c| c.index() <= caps::runtime::procfs_all_supported(None).map(|s| s.iter().map(|c| c.index()).max().unwrap_or(40)).unwrap_or(40))
+        .map(|c| c.to_string())
+        .collect()
+}
+
+/// `CAP_X` from `x`, `X`, `cap_x` or `CAP_X`; "ALL" stays.
+pub fn normalize_cap(name: &str) -> Result<String> {
+    let upper = name.to_uppercase();
+    if upper == "ALL" {
+        return Ok(upper);
+    }
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    full.parse::<caps::Capability>()
+        .map(|c| c.to_string())
+        .map_err(|_| Error::InvalidArgument(format!("unknown capability {name:?}")))
+}
+
+/// The default set with `--cap-add`/`--cap-drop` applied (drop first, as podman does,
+/// so `--cap-drop ALL --cap-add X` leaves just X).
+pub fn capability_set(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<String>> {
+    let mut set: Vec<String> = if privileged {
+        all_caps()
+    } else {
+        DEFAULT_CAPS.iter().map(|s| s.to_string()).collect()
+    };
+    for d in drop {
+        let d = normalize_cap(d)?;
+        if d == "ALL" {
+            set.clear();
+        } else {
+            set.retain(|c| *c != d);
+        }
+    }
+    for a in add {
+        let a = normalize_cap(a)?;
+        let new = if a == "ALL" { all_caps() } else { vec![a] };
+        for c in new {
+            if !set.contains(&c) {
+                set.push(c);
+            }
+        }
+    }
+    set.sort();
+    Ok(set)
+}
+
+/// Inputs the spec needs beyond the create options.
+pub struct SpecInputs<'a> {
+    pub opts: &'a CreateOptions,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: ResolvedUser,
+    pub hostname: String,
+    pub rootfs: &'a Path,
+    pub userdata: &'a Path,
+    /// The rootless user's maps (None for root).
+    pub rootless_maps: Option<&'a IdMaps>,
+    pub hooks: Value,
+    pub stop_signal: i32,
+}
+
+pub fn build(i: &SpecInputs) -> Result<Spec> {
+    let o = i.opts;
+    let caps = capability_set(o.privileged, &o.cap_add, &o.cap_drop)?;
+    let caps_for_user = if i.user.uid == 0 { caps.clone() } else { vec![] };
+    let maps = id_maps(o, i.rootless_maps, i.user.uid)?;
+    let userns = maps.is_some();
+    let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
+    if userns {
+        namespaces.push(json!({"type": "user"}));
+    }
+    for (mode, kind) in [(&o.pid, "pid"), (&o.ipc, "ipc"), (&o.uts, "uts")] {
+        // Joined namespaces get their path when the supervisor starts the container:
+        // the other container's pid changes with every start.
+        if *mode != NsMode::Host {
+            namespaces.push(json!({"type": kind}));
+        }
+    }
+    if o.network != NetMode::Host {
+        namespaces.push(json!({"type": "network"}));
+    }
+    let seccomp = match o.security.seccomp.as_deref() {
+        Some("unconfined") => Value::Null,
+        Some(file) => load_seccomp_file(Path::new(file))?,
+        None if o.privileged => Value::Null,
+        None => crate::sandbox::seccomp::default_profile(&caps),
+    };
+    let mut env = i.env.clone();
+    if o.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let mut spec = json!({
+        "ociVersion": "1.1.0",
+        "process": {
+            "terminal": o.tty,
+            "user": {
+                "uid": i.user.uid,
+                "gid": i.user.gid,
+                "additionalGids": i.user.additional_gids,
+            },
+            "args": i.args,
+            "env": env,
+            "cwd": i.cwd,
+            "capabilities": {
+                "bounding": caps,
+                "effective": caps_for_user,
+                "permitted": caps_for_user,
+                "inheritable": [],
+                "ambient": [],
+            },
+            "rlimits": rlimits(o),
+            "noNewPrivileges": o.security.no_new_privileges,
+        },
+        "root": {"path": i.rootfs, "readonly": o.read_only},
+        "hostname": i.hostname,
+        "mounts": mounts(o, i.userdata, userns),
+        "annotations": o.annotations,
+        "hooks": i.hooks,
+        "linux": {
+            "namespaces": namespaces,
+            "maskedPaths": if o.privileged { vec![] } else { MASKED_PATHS.to_vec() },
+            "readonlyPaths": if o.privileged { vec![] } else { READONLY_PATHS.to_vec() },
+            "rootfsPropagation": "private",
+        },
+    });
+    if let Some((uids, gids)) = maps {
+        spec["linux"]["uidMappings"] = mapping_json(&uids);
+        spec["linux"]["gidMappings"] = mapping_json(&gids);
+    }
+    if !seccomp.is_null() {
+        spec["linux"]["seccomp"] = seccomp;
+    }
+    serde_json::from_value(spec).map_err(|e| Error::json("generated runtime spec", e))
+}
+
+fn mapping_json(maps: &[IdMapping]) -> Value {
+    Value::Array(
+        maps.iter()
+            .map(|m| json!({"containerID": m.container_id, "hostID": m.host_id, "size": m.size}))
+            .collect(),
+    )
+}
+
+/// The user namespace maps, or None for no user namespace (root by default).
+fn id_maps(
+    o: &CreateOptions,
+    rootless: Option<&IdMaps>,
+    uid: u32,
+) -> Result<Option<(Vec<IdMapping>, Vec<IdMapping>)>> {
+    match (rootless, &o.userns) {
+        (None, UsernsMode::Default | UsernsMode::Host) => Ok(None),
+        (None, UsernsMode::KeepId) => Err(Error::InvalidArgument(
+            "--userns=keep-id is only for rootless containers".into(),
+        )),
+        (None, UsernsMode::Auto) => Err(Error::InvalidArgument(
+            "--userns=auto as root needs id-mapped layers, which skiff does not do yet".into(),
+        )),
+        (Some(m), UsernsMode::Default | UsernsMode::Host | UsernsMode::Auto) => {
+            Ok(Some((m.uids.clone(), m.gids.clone())))
+        }
+        (Some(m), UsernsMode::KeepId) => {
+            let host_uid = nix::unistd::getuid().as_raw();
+            let host_gid = nix::unistd::getgid().as_raw();
+            let _ = uid;
+            Ok(Some((keep_id(&m.uids, host_uid), keep_id(&m.gids, host_gid))))
+        }
+    }
+}
+
+/// keep-id: the user's own id maps to the same number inside; container root and the
+/// other ids come from the subordinate range.
+fn keep_id(maps: &[IdMapping], own: u32) -> Vec<IdMapping> {
+    let subs: Vec<&IdMapping> = maps.iter().filter(|m| m.container_id != 0).collect();
+    let mut out = vec![IdMapping { container_id: own, host_id: own, size: 1 }];
+    let mut next_inside = 0u32;
+    for s in subs {
+        let mut host = s.host_id;
+        let mut left = s.size;
+        while left > 0 {
+            if next_inside == own {
+                next_inside += 1;
+                continue;
+            }
+            let end = if next_inside < own { own } else { u32::MAX };
+            let n = left.min(end - next_inside);
+            out.push(IdMapping { container_id: next_inside, host_id: host, size: n });
+            next_inside += n;
+            host += n;
+            left -= n;
+        }
+    }
+    out
+}
+
+fn rlimits(o: &CreateOptions) -> Vec<Value> {
+    let mut limits: Vec<(String, u64, u64)> = Vec::new();
+    // podman raises nofile and nproc to what the caller may have.
+    for (name, res) in [
+        ("RLIMIT_NOFILE", nix::sys::resource::Resource::RLIMIT_NOFILE),
+        ("RLIMIT_NPROC", nix::sys::resource::Resource::RLIMIT_NPROC),
+    ] {
+        if let Ok((_, hard)) = nix::sys::resource::getrlimit(res) {
+            let want = if name == "RLIMIT_NOFILE" { 1_048_576 } else { 4_194_304 };
+            let v = hard.min(want);
+            limits.push((name.into(), v, v));
+        }
+    }
+    for u in &o.ulimits {
+        let name = format!("RLIMIT_{}", u.name.to_uppercase());
+        limits.retain(|(n, _, _)| *n != name);
+        limits.push((name, u.soft, u.hard));
+    }
+    limits
+        .into_iter()
+        .map(|(t, soft, hard)| json!({"type": t, "soft": soft, "hard": hard}))
+        .collect()
+}
+
+fn mounts(o: &CreateOptions, userdata: &Path, userns: bool) -> Vec<Value> {
+    let mut m = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+               "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+               "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+    ];
+    // sysfs can only be mounted by a user namespace that owns the network namespace.
+    let sys = if o.network == NetMode::Host && userns {
+        json!({"destination": "/sys", "type": "bind", "source": "/sys",
+               "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+    } else {
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+               "options": ["nosuid", "noexec", "nodev", "ro"]})
+    };
+    m.push(sys);
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        m.push(json!({"destination": format!("/etc/{f}"), "type": "bind",
+                      "source": userdata.join(f), "options": ["bind", "rprivate"]}));
+    }
+    if o.pid == NsMode::Host && userns {
+        // A user namespace cannot mount a proc for a pid namespace it does not own.
+        m[0] = json!({"destination": "/proc", "type": "bind", "source": "/proc",
+                      "options": ["rbind", "nosuid", "noexec", "nodev"]});
+    }
+    if o.ipc == NsMode::Host {
+        m.retain(|x| x["destination"] != "/dev/mqueue");
+    }
+    m
+}
+
+/// A seccomp profile in the OCI/docker JSON shape, read from `--security-opt seccomp=`.
+fn load_seccomp_file(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading seccomp profile {}", path.display()), e))?;
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::json(format!("seccomp profile {}", path.display()), e))?;
+    crate::sandbox::seccomp::normalize_profile(v)
+        .map_err(|why| Error::InvalidArgument(format!("seccomp profile {}: {why}", path.display())))
+}
+
+/// The hostname a container gets: `--hostname`, else the short id.
+pub fn hostname_for(o: &CreateOptions, id: &str) -> String {
+    o.hostname.clone().unwrap_or_else(|| id[..12].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_add_and_drop() {
+        let s = capability_set(false, &["net_admin".into()], &["CAP_KILL".into()]).unwrap();
+        assert!(s.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(!s.contains(&"CAP_KILL".to_string()));
+        let s = capability_set(false, &["CHOWN".into()], &["ALL".into()]).unwrap();
+        assert_eq!(s, vec!["CAP_CHOWN".to_string()]);
+        assert!(capability_set(false, &["BOGUS".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn keep_id_maps_own_id() {
+        let maps = vec![
+            IdMapping { container_id: 0, host_id: 1001, size: 1 },
+            IdMapping { container_id: 1, host_id: 100000, size: 65536 },
+        ];
+        let k = keep_id(&maps, 1001);
+        assert_eq!(k[0], IdMapping { container_id: 1001, host_id: 1001, size: 1 });
+        assert_eq!(k[1], IdMapping { container_id: 0, host_id: 100000, size: 1001 });
+        assert_eq!(k[2], IdMapping { container_id: 1002, host_id: 101001, size: 64535 });
+    }
+}

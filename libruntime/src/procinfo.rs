@@ -1,0 +1,148 @@
+//! What /proc says about a process: liveness that survives pid reuse, namespaces, and
+//! the fields `top` and `stats` show.
+
+use std::fs;
+
+/// Fields of /proc/<pid>/stat that skiff uses.
+#[derive(Debug, Clone)]
+pub struct Stat {
+    pub pid: i32,
+    pub comm: String,
+    pub state: char,
+    pub ppid: i32,
+    pub tty_nr: i32,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Start time after boot, in clock ticks.
+    pub start_ticks: u64,
+    pub rss_pages: u64,
+}
+
+pub fn stat(pid: i32) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<Stat> {
+    // comm may hold spaces and parentheses: it ends at the last ')'.
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text[open + 1..close].to_string();
+    let f: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    // f[0] is field 3 (state).
+    let num = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok());
+    Some(Stat {
+        pid,
+        comm,
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        tty_nr: f.get(4)?.parse().ok()?,
+        cpu_ticks: num(11)? + num(12)?,
+        start_ticks: num(19)?,
+        rss_pages: num(21)?,
+    })
+}
+
+/// The start time of `pid`, which with the pid names one process for its whole life.
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|s| s.start_ticks)
+}
+
+/// True when `pid` still is the process that started at `start` and is not a zombie.
+pub fn alive(pid: i32, start: u64) -> bool {
+    pid > 0 && matches!(stat(pid), Some(s) if s.start_ticks == start && s.state != 'Z')
+}
+
+/// The inode of one of the process's namespaces (`pid`, `mnt`, `user`, ...).
+pub fn ns_inode(pid: i32, ns: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{pid}/ns/{ns}")).ok().map(|m| m.ino())
+}
+
+/// Every process in the same pid namespace as `pid` (itself included), by host pid.
+pub fn pids_in_pid_ns(pid: i32) -> Vec<i32> {
+    let Some(target) = ns_inode(pid, "pid") else {
+        return vec![];
+    };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let mut out: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| ns_inode(p, "pid") == Some(target))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The real uid of a process.
+pub fn uid(pid: i32) -> Option<u32> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The command line, or `[comm]` for kernel-style processes without one.
+pub fn cmdline(pid: i32) -> Option<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let parts: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    Some(parts.join(" "))
+}
+
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+/// Seconds since boot.
+pub fn uptime() -> f64 {
+    fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_comm_with_spaces() {
+        let s = parse_stat("42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 5555 1000 25 18446744073709551615").unwrap();
+        assert_eq!(s.pid, 42);
+        assert_eq!(s.comm, "a (b) c");
+        assert_eq!(s.ppid, 1);
+        assert_eq!(s.cpu_ticks, 10);
+        assert_eq!(s.start_ticks, 5555);
+        assert_eq!(s.rss_pages, 25);
+    }
+
+    #[test]
+    fn self_is_alive() {
+        let me = std::process::id() as i32;
+        let start = start_time(me).unwrap();
+        assert!(alive(me, start));
+        assert!(!alive(me, start + 1));
+    }
+}

@@ -1,0 +1,294 @@
+//! The sandbox: namespaces, id maps, the root file system, and the container's init.
+//! No runc or crun: the supervisor forks two stages. Stage 1 enters or creates the
+//! namespaces (the user namespace first, so it owns the rest); stage 2 is the init,
+//! pid 1 of the new pid namespace, which builds the root, pivots into it, and waits for
+//! the supervisor's word before it becomes the container's program.
+
+pub mod capabilities;
+pub mod join;
+pub mod process;
+pub mod reaper;
+pub mod rlimits;
+pub mod rootfs;
+pub mod seccomp;
+pub mod sync;
+pub mod sys;
+mod terminal;
+mod terminal_exec;
+
+use crate::userns::IdMapping;
+use nix::sched::CloneFlags;
+use nix::unistd::{fork, ForkResult, Pid};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use process::StartError;
+use rootfs::RootfsPlan;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// The container's standard streams, as the child receives them.
+pub enum Stdio {
+    /// Pipes (or /dev/null) for 0, 1 and 2.
+    Fds {
+        stdin: Option<OwnedFd>,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+    /// A terminal made inside the container's own devpts; its master is sent back.
+    Terminal,
+}
+
+pub struct Launch<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a RootfsPlan,
+    pub stdio: Stdio,
+    /// Run a small reaping, signal-forwarding init as pid 1 (`--init`).
+    pub init: bool,
+    /// Called with the stage-1 pid once its user namespace exists: write the id maps,
+    /// place it in a cgroup.
+    pub setup: &'a dyn Fn(Pid) -> Result<(), String>,
+}
+
+/// A container whose init waits for `start`.
+pub struct Created {
+    pub pid: Pid,
+    pub terminal: Option<OwnedFd>,
+    sock: OwnedFd,
+}
+
+fn namespace_flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    }
+}
+
+fn has_new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
+}
+
+/// Forks the container's init and waits until it is ready to run the program.
+pub fn create(l: Launch) -> Result<Created, StartError> {
+    let (ours, theirs) = sync::pair().map_err(|e| StartError::engine(format!("socketpair: {e}")))?;
+    // SAFETY: the supervisor is single-threaded, so the child may do anything.
+    let stage1 = match unsafe { fork() } {
+        Err(e) => return Err(StartError::engine(format!("fork: {e}"))),
+        Ok(ForkResult::Child) => {
+            drop(ours);
+            let code = match stage1(&l, &theirs) {
+                Ok(()) => 0,
+                Err(e) => {
+                    sync::send_failure(&theirs, e.code, &e.message);
+                    e.code
+                }
+            };
+            // SAFETY: _exit avoids running the parent's destructors in the child.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => child,
+    };
+    drop(theirs);
+    drop(l.stdio);
+    let result = talk_to_stages(&ours, stage1, l.setup);
+    // Stage 1 exits once it has forked the init; reaping it here also makes the
+    // supervisor (a subreaper) the init's parent.
+    let _ = nix::sys::wait::waitpid(stage1, None);
+    let (pid, terminal) = result?;
+    Ok(Created {
+        pid,
+        terminal,
+        sock: ours,
+    })
+}
+
+fn talk_to_stages(
+    sock: &OwnedFd,
+    stage1: Pid,
+    setup: &dyn Fn(Pid) -> Result<(), String>,
+) -> Result<(Pid, Option<OwnedFd>), StartError> {
+    let mut pid = None;
+    let mut terminal = None;
+    loop {
+        let msg = sync::recv(sock)
+            .map_err(|e| StartError::engine(format!("reading from the container's init: {e}")))?
+            .ok_or_else(|| StartError::engine("the container's init exited during setup"))?;
+        match msg.tag {
+            sync::NEED_MAPS => {
+                setup(stage1).map_err(StartError::engine)?;
+                sync::send(sock, sync::MAPS_DONE, &[])
+                    .map_err(|e| StartError::engine(format!("signalling the init: {e}")))?;
+            }
+            sync::INIT_PID => pid = Some(Pid::from_raw(msg.int())),
+            sync::TERMINAL => terminal = msg.fd,
+            sync::READY => break,
+            sync::FAILED => {
+                let (code, message) = msg.failure();
+                return Err(StartError { code, message });
+            }
+            t => return Err(StartError::engine(format!("unexpected message {t} from the init"))),
+        }
+    }
+    let pid = pid.ok_or_else(|| StartError::engine("the init did not say its pid"))?;
+    Ok((pid, terminal))
+}
+
+impl Created {
+    /// Lets the init exec the program; returns once execve succeeded (the sync socket is
+    /// close-on-exec) or with the reason it failed.
+    pub fn start(self) -> Result<Pid, StartError> {
+        sync::send(&self.sock, sync::GO, &[])
+            .map_err(|e| StartError::engine(format!("starting the container: {e}")))?;
+        match sync::recv(&self.sock) {
+            Ok(None) => Ok(self.pid),
+            Ok(Some(m)) if m.tag == sync::FAILED => {
+                let (code, message) = m.failure();
+                Err(StartError { code, message })
+            }
+            Ok(Some(m)) => Err(StartError::engine(format!("unexpected message {} from the init", m.tag))),
+            Err(e) => Err(StartError::engine(format!("waiting for the program to start: {e}"))),
+        }
+    }
+}
+
+fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
+    StartError::engine(format!("{what}: {e}"))
+}
+
+/// Stage 1: namespaces. Runs in the host's namespaces, ends after forking the init.
+fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
+    let spec = l.spec;
+    let namespaces = spec
+        .linux()
+        .as_ref()
+        .and_then(|x| x.namespaces().clone())
+        .unwrap_or_default();
+    let open_ns = |p: &std::path::Path| {
+        std::fs::File::open(p)
+            .map(OwnedFd::from)
+            .map_err(|e| fail(&format!("opening namespace {}", p.display()), e))
+    };
+    // The user namespace first: it must own every namespace made after it.
+    let mut flags = CloneFlags::empty();
+    for n in &namespaces {
+        if n.typ() != LinuxNamespaceType::User {
+            continue;
+        }
+        match n.path() {
+            Some(p) => sys::setns(&open_ns(p)?, "user").map_err(|e| fail("user namespace", e))?,
+            None => {
+                nix::sched::unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| fail("creating the user namespace", e))?
+            }
+        }
+    }
+    sync::send(sock, sync::NEED_MAPS, &[]).map_err(|e| fail("sync", e))?;
+    match sync::recv(sock) {
+        Ok(Some(m)) if m.tag == sync::MAPS_DONE => {}
+        _ => return Err(StartError::engine("the supervisor did not set up the namespace")),
+    }
+    for n in &namespaces {
+        if n.typ() == LinuxNamespaceType::User {
+            continue;
+        }
+        match n.path() {
+            Some(p) => sys::setns(&open_ns(p)?, &format!("{:?}", n.typ())).map_err(|e| fail("joining", e))?,
+            None => flags |= namespace_flag(n.typ()),
+        }
+    }
+    nix::sched::unshare(flags).map_err(|e| fail("creating namespaces", e))?;
+    // SAFETY: single-threaded child of a single-threaded process.
+    match unsafe { fork() }.map_err(|e| fail("fork", e))? {
+        ForkResult::Parent { child } => {
+            sync::send(sock, sync::INIT_PID, &child.as_raw().to_ne_bytes()).map_err(|e| fail("sync", e))?;
+            Ok(())
+        }
+        ForkResult::Child => {
+            let code = match stage2(l, sock) {
+                Ok(never) => match never {},
+                Err(e) => {
+                    sync::send_failure(sock, e.code, &e.message);
+                    e.code
+                }
+            };
+            // SAFETY: as in create().
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
+/// Stage 2: the init. Builds the root, then becomes the program (or its reaper).
+fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
+    let spec = l.spec;
+    nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    let userxattr = true;
+    let root = rootfs::build(spec, l.rootfs, userxattr).map_err(|e| StartError::engine(e.to_string()))?;
+    match &l.stdio {
+        Stdio::Terminal => terminal::attach_new(&root, sock)?,
+        Stdio::Fds { stdin, stdout, stderr } => {
+            let null;
+            let stdin_fd = match stdin {
+                Some(fd) => fd.as_raw_fd(),
+                None => {
+                    null = std::fs::File::open("/dev/null").map_err(|e| fail("opening /dev/null", e))?;
+                    null.as_raw_fd()
+                }
+            };
+            for (from, to) in [(stdin_fd, 0), (stdout.as_raw_fd(), 1), (stderr.as_raw_fd(), 2)] {
+                // SAFETY: dup2 on valid fds; it replaces 0-2, which we mean to replace.
+                if unsafe { libc::dup2(from, to) } < 0 {
+                    return Err(fail("setting up stdio", std::io::Error::last_os_error()));
+                }
+            }
+        }
+    }
+    if has_new_ns(spec, LinuxNamespaceType::Uts) {
+        if let Some(h) = spec.hostname() {
+            nix::unistd::sethostname(h).map_err(|e| fail("setting the hostname", e))?;
+        }
+    }
+    if has_new_ns(spec, LinuxNamespaceType::Network) {
+        sys::loopback_up().map_err(|e| StartError::engine(e.to_string()))?;
+    }
+    rootfs::finish(spec, &root).map_err(|e| StartError::engine(e.to_string()))?;
+    sys::close_fds_except(&[sock.as_raw_fd()]);
+    sync::send(sock, sync::READY, &[]).map_err(|e| fail("sync", e))?;
+    match sync::recv(sock) {
+        Ok(Some(m)) if m.tag == sync::GO => {}
+        // The supervisor went away: nobody wants this container any more.
+        _ => return Err(StartError::engine("the supervisor went away before start")),
+    }
+    sys::die_with_parent().map_err(|e| StartError::engine(e.to_string()))?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| StartError::engine("the spec has no process"))?;
+    let filter = spec.linux().as_ref().and_then(|x| x.seccomp().as_ref());
+    let exec = process::prepare(process, filter)?;
+    if l.init {
+        reaper::run(&exec, sock)
+    } else {
+        Err(exec.run())
+    }
+}
+
+/// Id maps from the spec in the user-namespace form.
+pub fn spec_maps(spec: &Spec) -> Option<(Vec<IdMapping>, Vec<IdMapping>)> {
+    let linux = spec.linux().as_ref()?;
+    let conv = |v: &Vec<oci_spec::runtime::LinuxIdMapping>| {
+        v.iter()
+            .map(|m| IdMapping {
+                container_id: m.container_id(),
+                host_id: m.host_id(),
+                size: m.size(),
+            })
+            .collect::<Vec<_>>()
+    };
+    Some((conv(linux.uid_mappings().as_ref()?), conv(linux.gid_mappings().as_ref()?)))
+}

@@ -1,0 +1,262 @@
+//! The container's root file system: the overlay of image layers, the spec's mounts,
+//! device nodes, then pivot_root and the masked and read-only paths. Runs in the
+//! container's mount namespace, so every mount vanishes with the container.
+
+use super::sys;
+use crate::error::{Context, Error, Result};
+use nix::mount::MsFlags;
+use oci_spec::runtime::{Mount, Spec};
+use std::path::{Component, Path, PathBuf};
+
+/// How to build the root from layers, as the graph driver stores them.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    pub layers_dir: PathBuf,
+    /// Layer directories relative to `layers_dir`, top layer first.
+    pub lowers: Vec<String>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// Lower directory used when the image has no layer at all.
+    pub empty: PathBuf,
+}
+
+/// Resolves `path` inside `root` the way the container will see it: symlinks are
+/// followed but never out of `root`, so an image cannot aim a mount at the host.
+pub fn secure_join(root: &Path, path: &Path) -> Result<PathBuf> {
+    let mut out = root.to_path_buf();
+    let mut pending: Vec<PathBuf> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut links = 0;
+    while let Some(c) = pending.pop() {
+        if c.as_os_str() == ".." {
+            if out != root {
+                out.pop();
+            }
+            continue;
+        }
+        let next = out.join(&c);
+        match std::fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    return Err(Error::InvalidArgument(format!(
+                        "too many symlinks resolving {} in the container",
+                        path.display()
+                    )));
+                }
+                let target = std::fs::read_link(&next).ctx(|| format!("reading {}", next.display()))?;
+                if target.is_absolute() {
+                    out = root.to_path_buf();
+                }
+                for comp in target.components().rev() {
+                    match comp {
+                        Component::Normal(n) => pending.push(PathBuf::from(n)),
+                        Component::ParentDir => pending.push(PathBuf::from("..")),
+                        _ => {}
+                    }
+                }
+            }
+            _ => out = next,
+        }
+    }
+    Ok(out)
+}
+
+pub fn mount_overlay(target: &Path, plan: &RootfsPlan, userxattr: bool) -> Result<()> {
+    // Relative lower paths keep the option string under the kernel's one-page limit.
+    nix::unistd::chdir(&plan.layers_dir).ctx(|| format!("entering {}", plan.layers_dir.display()))?;
+    let lowers = if plan.lowers.is_empty() {
+        plan.empty.display().to_string()
+    } else {
+        plan.lowers.join(":")
+    };
+    let mut data = format!(
+        "lowerdir={lowers},upperdir={},workdir={}",
+        plan.upper.display(),
+        plan.work.display()
+    );
+    if userxattr {
+        data.push_str(",userxattr");
+    }
+    sys::mount_fs("overlay", target, "overlay", MsFlags::empty(), Some(&data))
+}
+
+/// Mount flags and fs data from OCI mount options.
+fn parse_options(opts: &[String]) -> (MsFlags, Vec<String>, bool, bool) {
+    let mut flags = MsFlags::empty();
+    let mut data = Vec::new();
+    let (mut bind, mut rec) = (false, false);
+    for o in opts {
+        match o.as_str() {
+            "ro" => flags |= MsFlags::MS_RDONLY,
+            "rw" => {}
+            "nosuid" => flags |= MsFlags::MS_NOSUID,
+            "nodev" => flags |= MsFlags::MS_NODEV,
+            "noexec" => flags |= MsFlags::MS_NOEXEC,
+            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
+            "relatime" => flags |= MsFlags::MS_RELATIME,
+            "noatime" => flags |= MsFlags::MS_NOATIME,
+            "sync" => flags |= MsFlags::MS_SYNCHRONOUS,
+            "bind" => bind = true,
+            "rbind" => {
+                bind = true;
+                rec = true
+            }
+            "private" | "rprivate" | "slave" | "rslave" | "shared" | "rshared" => {}
+            other => data.push(other.to_string()),
+        }
+    }
+    (flags, data, bind, rec)
+}
+
+fn is_dir(p: &Path) -> bool {
+    std::fs::metadata(p).map(|m| m.is_dir()).unwrap_or(false)
+}
+
+/// Makes a mount point like `like`: a directory for directories, else an empty file.
+fn make_target(target: &Path, dir: bool) -> Result<()> {
+    if dir {
+        return std::fs::create_dir_all(target).ctx(|| format!("creating {}", target.display()));
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+    }
+    if std::fs::symlink_metadata(target).is_err() {
+        std::fs::File::create(target).ctx(|| format!("creating {}", target.display()))?;
+    }
+    Ok(())
+}
+
+fn do_mount(root: &Path, m: &Mount) -> Result<()> {
+    let target = secure_join(root, m.destination())?;
+    let typ = m.typ().as_deref().unwrap_or("bind");
+    let (flags, data, bind, rec) = parse_options(m.options().as_deref().unwrap_or(&[]));
+    if bind || typ == "bind" {
+        let source = m.source().clone().unwrap_or_default();
+        make_target(&target, is_dir(&source))?;
+        sys::bind(&source, &target, rec)?;
+        let extra = flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+        if !extra.is_empty() {
+            sys::remount(&target, extra)?;
+        }
+        return Ok(());
+    }
+    make_target(&target, true)?;
+    let source = m.source().as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| typ.to_string());
+    let data = data.join(",");
+    let data = (!data.is_empty()).then_some(data.as_str());
+    match sys::mount_fs(&source, &target, typ, flags, data) {
+        Ok(()) => Ok(()),
+        // A user namespace without its own network namespace may not mount sysfs.
+        Err(_) if typ == "sysfs" => {
+            sys::bind(Path::new("/sys"), &target, true)?;
+            sys::remount(&target, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
+        }
+        Err(_) if typ == "mqueue" => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The usual device nodes, bind-mounted from the host (a user namespace cannot mknod),
+/// and the usual symlinks.
+fn populate_dev(root: &Path) -> Result<()> {
+    let dev = root.join("dev");
+    for d in DEVICES {
+        let target = dev.join(d);
+        make_target(&target, false)?;
+        sys::bind(&Path::new("/dev").join(d), &target, false)?;
+    }
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
+        let _ = std::os::unix::fs::symlink(to, dev.join(link));
+    }
+    Ok(())
+}
+
+/// Hides host information: directories behind an empty read-only tmpfs, files behind
+/// /dev/null.
+fn mask(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => sys::mount_fs("tmpfs", path, "tmpfs", MsFlags::MS_RDONLY, Some("size=0k")),
+        Ok(_) => sys::bind(Path::new("/dev/null"), path, false),
+    }
+}
+
+fn make_readonly(path: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    sys::bind(path, path, true)?;
+    sys::remount(path, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
+}
+
+/// Everything up to and including pivot_root. `console` is the terminal slave to show
+/// at /dev/console, when there is one.
+pub fn build(spec: &Spec, plan: &RootfsPlan, userxattr: bool) -> Result<PathBuf> {
+    sys::make_private(Path::new("/"))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .ok_or_else(|| Error::InvalidArgument("the spec has no root".into()))?;
+    mount_overlay(&root, plan, userxattr)?;
+    for m in spec.mounts().iter().flatten() {
+        do_mount(&root, m)?;
+    }
+    populate_dev(&root)?;
+    if let Some(p) = spec.process() {
+        let cwd = secure_join(&root, p.cwd())?;
+        std::fs::create_dir_all(&cwd).ctx(|| format!("creating working directory {}", p.cwd().display()))?;
+    }
+    Ok(root)
+}
+
+/// After the terminal (if any) is made: pivot, then mask and lock what must be.
+pub fn finish(spec: &Spec, root: &Path) -> Result<()> {
+    sys::pivot_into(root)?;
+    if let Some(linux) = spec.linux() {
+        for p in linux.masked_paths().iter().flatten() {
+            mask(Path::new(p))?;
+        }
+        for p in linux.readonly_paths().iter().flatten() {
+            make_readonly(Path::new(p))?;
+        }
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        sys::remount(Path::new("/"), MsFlags::MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_join_stays_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../..", root.join("real/up")).unwrap();
+        assert_eq!(secure_join(root, Path::new("/abs/hosts")).unwrap(), root.join("etc/hosts"));
+        assert_eq!(secure_join(root, Path::new("/real/up/x")).unwrap(), root.join("x"));
+        assert_eq!(secure_join(root, Path::new("../../x")).unwrap(), root.join("x"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The system calls the sandbox makes, wrapped in one place with errors that say what
+//! was being done. Everything here runs in a freshly forked, single-threaded child.
+
+use crate::error::{Context, Result};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+pub fn mount_fs(
+    source: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
+    mount(Some(source), target, Some(fstype), flags, data)
+        .ctx(|| format!("mounting {fstype} on {}", target.display()))
+}
+
+pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    mount(Some(source), target, None::<&str>, flags, None::<&str>)
+        .ctx(|| format!("bind-mounting {} on {}", source.display(), target.display()))
+}
+
+/// Remounts a bind mount with `flags` added, keeping the flags the kernel locked on it
+/// (a user namespace may not clear nosuid/nodev/noexec/ro it inherited).
+pub fn remount(target: &Path, flags: MsFlags) -> Result<()> {
+    let locked = nix::sys::statvfs::statvfs(target)
+        .map(|s| {
+            use nix::sys::statvfs::FsFlags;
+            let f = s.flags();
+            let mut m = MsFlags::empty();
+            for (a, b) in [
+                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+            ] {
+                if f.contains(a) {
+                    m |= b;
+                }
+            }
+            m
+        })
+        .unwrap_or(MsFlags::empty());
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
+        None::<&str>,
+    )
+    .ctx(|| format!("remounting {}", target.display()))
+}
+
+pub fn make_private(target: &Path) -> Result<()> {
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .ctx(|| format!("making {} private", target.display()))
+}
+
+/// pivot_root into `new_root` and drop the old root, without a temporary directory:
+/// pivot onto itself, then lazily unmount the old root that now sits on top.
+pub fn pivot_into(new_root: &Path) -> Result<()> {
+    nix::unistd::chdir(new_root).ctx(|| format!("entering {}", new_root.display()))?;
+    nix::unistd::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
+    // The old root must not propagate its unmount back to the host.
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .ctx(|| "making the old root a slave".into())?;
+    umount2(".", MntFlags::MNT_DETACH).ctx(|| "detaching the old root".into())?;
+    nix::unistd::chdir("/").ctx(|| "chdir /".into())
+}
+
+pub fn setns(fd: &OwnedFd, what: &str) -> Result<()> {
+    nix::sched::setns(fd, nix::sched::CloneFlags::empty()).ctx(|| format!("joining {what} namespace"))
+}
+
+/// Brings the loopback interface of the current network namespace up.
+pub fn loopback_up() -> Result<()> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+        .ctx(|| "socket for loopback".into())?;
+    // SAFETY: ifreq is plain data; zeroed is a valid value for it.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: the ioctls read and write only `req`, which outlives the calls.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
+    nix::errno::Errno::result(r).ctx(|| "reading loopback flags".into())?;
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: as above.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) };
+    nix::errno::Errno::result(r).ctx(|| "bringing loopback up".into())?;
+    Ok(())
+}
+
+/// Makes the terminal on `fd` the controlling terminal of this (new) session.
+pub fn set_controlling_tty(fd: i32) -> Result<()> {
+    // SAFETY: TIOCSCTTY takes an int argument and touches no memory of ours.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    nix::errno::Errno::result(r)
+        .map(drop)
+        .ctx(|| "setting the controlling terminal".into())
+}
+
+pub fn set_window_size(fd: i32, rows: u16, cols: u16) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads `ws`, which outlives the call.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
+pub fn window_size(fd: i32) -> Option<(u16, u16)> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes only `ws`.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+}
+
+/// Leaves the process with only fds 0, 1, 2 and `keep` open: the container must not
+/// inherit the supervisor's sockets or log files.
+pub fn close_fds_except(keep: &[i32]) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2 && !keep.contains(&fd))
+        .collect();
+    for fd in fds {
+        // Setting CLOEXEC instead of closing keeps the read_dir fd valid while we walk.
+        // SAFETY: fcntl on an fd number touches no memory.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// Blocks until the parent-death signal is set and then checks the parent is still
+/// the expected one (it may have died before the prctl).
+pub fn die_with_parent() -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .ctx(|| "setting the parent-death signal".into())
+}

@@ -1,0 +1,435 @@
+//! The per-container supervisor: a detached process (same binary, hidden subcommand)
+//! that starts the container, owns its stdio, writes the log, serves the attach socket,
+//! records the exit, applies the restart policy, honours `--rm`, and then exits. It is
+//! single-threaded and sleeps in poll(2) between events.
+
+pub mod clients;
+pub mod protocol;
+
+use crate::container::logfile::LogWriter;
+use crate::container::record::ContainerDirs;
+use crate::container::state::{State, Status};
+use crate::container::ContainerRecord;
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::sandbox::{self, process::StartError, rootfs::RootfsPlan, Stdio};
+use crate::userns::IdMaps;
+use crate::{cgroups, fsutil, hooks, procinfo, time};
+use clients::Clients;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::time::Duration;
+
+pub struct Options {
+    pub paths: Paths,
+    pub maps: IdMaps,
+    pub id: String,
+    /// Wait for the first attach client before starting (foreground `run`).
+    pub attach_first: bool,
+    /// Where to tell the spawning CLI how the start went.
+    pub status_fd: Option<OwnedFd>,
+}
+
+/// What the supervisor tells the CLI that spawned it, one line each.
+fn report(status: &mut Option<std::fs::File>, line: &str) {
+    if let Some(f) = status {
+        if f.write_all(format!("{line}\n").as_bytes()).is_err() {
+            *status = None;
+        }
+    }
+}
+
+struct Supervisor {
+    paths: Paths,
+    maps: IdMaps,
+    record: ContainerRecord,
+    dirs: ContainerDirs,
+    spec: Spec,
+    state: State,
+    log: LogWriter,
+    clients: Clients,
+    listener: UnixListener,
+    cgroup: cgroups::ContainerCgroup,
+    status: Option<std::fs::File>,
+}
+
+pub fn run(opts: Options) -> i32 {
+    match Supervisor::new(opts) {
+        Ok(mut s) => s.main(),
+        Err(e) => {
+            crate::log::error(&format!("supervisor: {e}"));
+            125
+        }
+    }
+}
+
+impl Supervisor {
+    fn new(opts: Options) -> Result<Supervisor> {
+        let record = crate::container::find(&opts.paths, &opts.id)?;
+        let dirs = ContainerDirs::new(&opts.paths, &record.id);
+        let spec: Spec = fsutil::read_json(&dirs.spec())?
+            .ok_or_else(|| Error::Corrupt { path: dirs.spec(), reason: "missing config.json".into() })?;
+        fsutil::create_dir_all(&dirs.run)?;
+        let _ = std::fs::remove_file(dirs.socket());
+        let listener = UnixListener::bind(dirs.socket())
+            .map_err(|e| Error::io(format!("binding {}", dirs.socket().display()), e))?;
+        listener.set_nonblocking(true).map_err(|e| Error::io("attach socket", e))?;
+        let log = LogWriter::open(&dirs.log()).map_err(|e| Error::io(format!("opening {}", dirs.log().display()), e))?;
+        let mut state = State::load(&dirs)?;
+        state.supervisor_pid = std::process::id() as i32;
+        state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
+        state.error.clear();
+        state.store(&dirs)?;
+        let cgroup = cgroups::ContainerCgroup::create(&record.id);
+        Ok(Supervisor {
+            paths: opts.paths,
+            maps: opts.maps,
+            status: opts.status_fd.map(std::fs::File::from),
+            dirs,
+            spec,
+            state,
+            log,
+            clients: Clients::default(),
+            listener,
+            cgroup,
+            record,
+        })
+        .map(|mut s: Supervisor| {
+            s.clients.attach_first = opts.attach_first;
+            s
+        })
+    }
+
+    fn main(&mut self) -> i32 {
+        let _ = nix::sys::prctl::set_child_subreaper(true);
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGCHLD);
+        let _ = mask.thread_block();
+        let sigfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(f) => f,
+            Err(e) => {
+                crate::log::error(&format!("supervisor: signalfd: {e}"));
+                return 125;
+            }
+        };
+        let mut first = true;
+        let code = loop {
+            let code = match self.start_once(first) {
+                Ok(pid) => self.watch(pid, &sigfd),
+                Err(e) => {
+                    self.state.error = e.message.clone();
+                    report(&mut self.status, &format!("error {} {}", e.code, e.message));
+                    self.clients.start_error(e.code, &e.message);
+                    e.code
+                }
+            };
+            first = false;
+            self.record_exit(code);
+            let stopped = self.dirs.stop_marker().exists();
+            if self.state.error.is_empty()
+                && self.record.config.restart.should_restart(code, self.state.restart_count, stopped)
+            {
+                self.state.restarting = true;
+                let _ = self.state.store(&self.dirs);
+                let backoff = 100u64 << self.state.restart_count.min(4);
+                self.pause_serving(Duration::from_millis(backoff));
+                if self.dirs.stop_marker().exists() {
+                    self.state.restarting = false;
+                    let _ = self.state.store(&self.dirs);
+                    break code;
+                }
+                self.state.restart_count += 1;
+                continue;
+            }
+            break code;
+        };
+        self.finish(code)
+    }
+
+    /// Creates the sandbox and starts the program; returns the init's pid.
+    fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
+        self.refresh_joined_namespaces()?;
+        let plan = rootfs_plan(&self.paths, &self.record, &self.dirs);
+        let tty = self.record.config.tty;
+        let (stdio, ours) = make_stdio(tty, self.record.config.stdin)?;
+        let maps = sandbox::spec_maps(&self.spec);
+        let rootless = self.paths.rootless;
+        let cgroup = self.cgroup.clone();
+        let setup = move |pid: Pid| -> std::result::Result<(), String> {
+            cgroup.add(pid.as_raw());
+            if let Some((u, g)) = &maps {
+                crate::userns::write_maps(pid.as_raw(), u, g, rootless).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        let created = sandbox::create(sandbox::Launch {
+            spec: &self.spec,
+            rootfs: &plan,
+            stdio,
+            init: self.record.config.init,
+            setup: &setup,
+        })?;
+        let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
+            (_, Some(t)) => {
+                let t = t.try_clone().map_err(|e| StartError::engine(format!("terminal: {e}")))?;
+                (Some(t.try_clone().map_err(|e| StartError::engine(e.to_string()))?), Some(t), None)
+            }
+            (Some(p), None) => (p.stdin, Some(p.stdout), Some(p.stderr)),
+            (None, None) => (None, None, None),
+        };
+        self.clients.set_streams(stdin, stdout, stderr, tty);
+        if first && self.clients.attach_first {
+            report(&mut self.status, "ready");
+            self.wait_for_first_client();
+        }
+        let state_json = self.oci_state("created", created.pid.as_raw());
+        if let Some(h) = self.spec.hooks() {
+            #[allow(deprecated)]
+            let pre = h.prestart().iter().flatten().chain(h.create_runtime().iter().flatten()).cloned().collect::<Vec<_>>();
+            hooks::run_stage(&pre, &state_json).map_err(StartError::engine)?;
+        }
+        let pid = created.start()?;
+        self.state.status = Status::Running;
+        self.state.pid = pid.as_raw();
+        self.state.pid_start = procinfo::start_time(pid.as_raw()).unwrap_or(0);
+        self.state.started_at = time::now_rfc3339();
+        self.state.restarting = false;
+        self.state.error.clear();
+        let _ = self.state.store(&self.dirs);
+        report(&mut self.status, &format!("started {}", pid.as_raw()));
+        self.status = None;
+        if let Some(h) = self.spec.hooks() {
+            let state_json = self.oci_state("running", pid.as_raw());
+            if let Err(e) = hooks::run_stage(h.poststart().as_deref().unwrap_or(&[]), &state_json) {
+                crate::log::warn(&e);
+            }
+        }
+        Ok(pid)
+    }
+
+    fn oci_state(&self, status: &str, pid: i32) -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": "1.1.0",
+            "id": self.record.id,
+            "status": status,
+            "pid": pid,
+            "bundle": self.dirs.dir,
+            "annotations": self.record.config.annotations,
+        })
+    }
+
+    /// `--pid/--ipc/--uts/--network container:NAME`: point the spec at that
+    /// container's namespaces as they are now, and at its user namespace.
+    fn refresh_joined_namespaces(&mut self) -> std::result::Result<(), StartError> {
+        let c = &self.record.config;
+        let wanted: Vec<(&str, &str)> = [("pid", &c.pid), ("ipc", &c.ipc), ("uts", &c.uts), ("network", &c.network)]
+            .into_iter()
+            .filter_map(|(k, v)| v.strip_prefix("container:").map(|t| (k, t)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut spec = serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
+        let mut joined_user = None;
+        for (kind, target) in wanted {
+            let other = crate::container::find(&self.paths, target).map_err(|e| StartError::engine(e.to_string()))?;
+            let st = State::load(&ContainerDirs::new(&self.paths, &other.id)).map_err(|e| StartError::engine(e.to_string()))?;
+            if st.status != Status::Running {
+                return Err(StartError::engine(format!("cannot join the {kind} namespace of {target}: it is not running")));
+            }
+            let nsname = if kind == "network" { "net" } else { kind };
+            let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
+            nss.retain(|n| n["type"] != kind);
+            nss.push(serde_json::json!({"type": kind, "path": format!("/proc/{}/ns/{nsname}", st.pid)}));
+            joined_user = Some(st.pid);
+        }
+        // Joined namespaces belong to the other container's user namespace: join it too.
+        if let Some(pid) = joined_user {
+            if spec["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "user") {
+                let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
+                nss.retain(|n| n["type"] != "user");
+                nss.push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+                if let Some(l) = spec["linux"].as_object_mut() {
+                    l.remove("uidMappings");
+                    l.remove("gidMappings");
+                }
+            }
+        }
+        self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
+        Ok(())
+    }
+
+    fn wait_for_first_client(&mut self) {
+        loop {
+            if self.clients.accept(&self.listener) {
+                return;
+            }
+            let status_gone = self.status.as_ref().is_none_or(|f| {
+                let mut fds = [PollFd::new(f.as_fd(), PollFlags::empty())];
+                matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+            });
+            if status_gone {
+                // The CLI went away before attaching: run without it.
+                return;
+            }
+            let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(200u16));
+        }
+    }
+
+    /// Serves clients and output until the init exits; returns its exit code.
+    fn watch(&mut self, pid: Pid, sigfd: &SignalFd) -> i32 {
+        let mut code = None;
+        loop {
+            if let Some(c) = reap(pid) {
+                code = Some(c);
+            }
+            if let Some(c) = code {
+                // Output may still sit in the pipes: take it before reporting the exit.
+                self.clients.drain_output(&mut self.log);
+                return c;
+            }
+            self.serve_once(Some(sigfd), None);
+        }
+    }
+
+    /// One round of poll over the socket, clients, output and signals.
+    fn serve_once(&mut self, sigfd: Option<&SignalFd>, timeout: Option<Duration>) {
+        let listener = self.listener.as_fd();
+        let sig = sigfd.map(|s| s.as_fd());
+        let mut fds: Vec<PollFd> = vec![PollFd::new(listener, PollFlags::POLLIN)];
+        if let Some(s) = sig {
+            fds.push(PollFd::new(s, PollFlags::POLLIN));
+        }
+        let base = fds.len();
+        let raw = self.clients.poll_fds();
+        for (fd, flags) in &raw {
+            // SAFETY: the fds belong to self.clients and stay open during this poll.
+            fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(*fd) }, *flags));
+        }
+        let t = timeout.map(|d| PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX)).unwrap_or(PollTimeout::from(1000u16));
+        let n = poll(&mut fds, t).unwrap_or(0);
+        if n <= 0 {
+            return;
+        }
+        let ready: Vec<(i32, PollFlags)> = fds[base..]
+            .iter()
+            .zip(&raw)
+            .filter_map(|(p, (fd, _))| p.revents().filter(|r| !r.is_empty()).map(|r| (*fd, r)))
+            .collect();
+        let accept = fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
+        if let Some(s) = sigfd {
+            if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                while let Ok(Some(_)) = s.read_signal() {}
+            }
+        }
+        drop(fds);
+        if accept {
+            self.clients.accept(&self.listener);
+        }
+        self.clients.handle(&ready, &mut self.log);
+    }
+
+    /// Sleeps for `d` while still serving clients (restart backoff).
+    fn pause_serving(&mut self, d: Duration) {
+        let end = std::time::Instant::now() + d;
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            self.serve_once(None, Some(left));
+        }
+    }
+
+    fn record_exit(&mut self, code: i32) {
+        self.state.status = if self.state.started_at.is_empty() && !self.state.error.is_empty() {
+            Status::Created
+        } else {
+            Status::Exited
+        };
+        if !self.state.error.is_empty() && self.state.started_at.is_empty() {
+            self.state.status = Status::Created;
+        }
+        self.state.exit_code = code;
+        self.state.pid = 0;
+        self.state.finished_at = time::now_rfc3339();
+        let _ = self.state.store(&self.dirs);
+        if let Some(h) = self.spec.hooks() {
+            let state_json = self.oci_state("stopped", 0);
+            if let Err(e) = hooks::run_stage(h.poststop().as_deref().unwrap_or(&[]), &state_json) {
+                crate::log::warn(&e);
+            }
+        }
+    }
+
+    fn finish(&mut self, code: i32) -> i32 {
+        self.cgroup.remove();
+        if self.record.config.auto_remove {
+            if let Err(e) = crate::container::lifecycle::remove_files(&self.paths, &self.maps, &self.record) {
+                crate::log::warn(&format!("removing container {}: {e}", self.record.short_id()));
+            }
+        } else {
+            self.state.supervisor_pid = 0;
+            let _ = self.state.store(&self.dirs);
+        }
+        self.clients.exit(code);
+        code
+    }
+}
+
+/// The container's exit code if `pid` has exited; reaps any other child on the way.
+fn reap(pid: Pid) -> Option<i32> {
+    let mut out = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, c)) if p == pid => out = Some(c),
+            Ok(WaitStatus::Signaled(p, s, _)) if p == pid => out = Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => return out,
+            Ok(_) => {}
+        }
+    }
+}
+
+pub struct Pipes {
+    pub stdin: Option<OwnedFd>,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+fn make_stdio(tty: bool, stdin: bool) -> std::result::Result<(Stdio, Option<Pipes>), StartError> {
+    if tty {
+        return Ok((Stdio::Terminal, None));
+    }
+    let p = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StartError::engine(format!("pipe: {e}")));
+    let (out_r, out_w) = p()?;
+    let (err_r, err_w) = p()?;
+    let (in_theirs, in_ours) = if stdin {
+        let (r, w) = p()?;
+        (Some(r), Some(w))
+    } else {
+        (None, None)
+    };
+    Ok((
+        Stdio::Fds { stdin: in_theirs, stdout: out_w, stderr: err_w },
+        Some(Pipes { stdin: in_ours, stdout: out_r, stderr: err_r }),
+    ))
+}
+
+pub fn rootfs_plan(paths: &Paths, record: &ContainerRecord, dirs: &ContainerDirs) -> RootfsPlan {
+    RootfsPlan {
+        layers_dir: paths.layers_dir(),
+        lowers: record
+            .layers
+            .iter()
+            .rev()
+            .map(|d| format!("{}/diff", d.trim_start_matches("sha256:")))
+            .collect(),
+        upper: dirs.upper(),
+        work: dirs.work(),
+        empty: dirs.dir.join("empty"),
+    }
+}

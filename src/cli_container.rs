@@ -1,0 +1,373 @@
+//! Container verbs and their flags, spelled as podman and docker spell them.
+
+use clap::{ArgAction, Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum ContainerCommand {
+    /// Run a command in a new container
+    Run(RunArgs),
+    /// Create a container without starting it
+    Create(RunArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Send a signal to one or more containers
+    Kill(KillArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(NamesArgs),
+    /// Pause all processes in containers
+    Pause(NamesArgs),
+    /// Unpause containers
+    Unpause(NamesArgs),
+    /// List containers
+    #[command(alias = "ps", alias = "list")]
+    Ls(PsArgs),
+    /// Show a container's logs
+    Logs(LogsArgs),
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// Attach to a running container
+    Attach(AttachArgs),
+    /// Show the processes of a container
+    Top(TopArgs),
+    /// List the port mappings of a container
+    Port(PortArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Show resource usage of containers
+    Stats(StatsArgs),
+    /// Remove all stopped containers
+    Prune(ForceArgs),
+    /// Display the configuration of containers
+    Inspect(ContainerInspectArgs),
+    /// Exit 0 if the container exists, 1 if not
+    Exists(ExistsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Run in the background and print the container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep standard input open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Name of the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to pass the caller's)
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name or uid) and optional group: user[:group]
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Override the image's entrypoint ("" clears it)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container hostname
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Run a small init as PID 1 that reaps and forwards signals
+    #[arg(long)]
+    pub init: bool,
+    /// Signal that stops the container
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Seconds to wait for stop before killing
+    #[arg(long)]
+    pub stop_timeout: Option<u32>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, default_value = "no")]
+    pub restart: String,
+    /// Mount the root file system read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Add a capability
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// Security options: no-new-privileges, seccomp=unconfined|FILE
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Give the container every capability and no seccomp filter
+    #[arg(long)]
+    pub privileged: bool,
+    /// User namespace: host, keep-id, auto
+    #[arg(long, default_value = "")]
+    pub userns: String,
+    /// PID namespace: private, host, container:NAME
+    #[arg(long, default_value = "")]
+    pub pid: String,
+    /// IPC namespace: private, host, container:NAME
+    #[arg(long, default_value = "")]
+    pub ipc: String,
+    /// UTS namespace: private, host, container:NAME
+    #[arg(long, default_value = "")]
+    pub uts: String,
+    /// Network: none, host, private, container:NAME
+    #[arg(long, alias = "net", default_value = "")]
+    pub network: String,
+    /// Set a label (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Set an annotation (KEY=VALUE)
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// Resource limit: name=soft[:hard]
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Pull policy: missing, never, always, newer
+    #[arg(long, default_value = "missing")]
+    pub pull: String,
+    /// Forward signals received by skiff to the container
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    /// Keys that detach from the container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Directory of OCI hook definitions (hooks.d)
+    #[arg(long)]
+    pub hooks_dir: Vec<PathBuf>,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach to the container's output
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach standard input too
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Keys that detach from the container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short, long)]
+    pub time: Option<u32>,
+    /// All running containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal to send
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    /// All running containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Stop and remove running containers
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove anonymous volumes too
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// All containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not error on containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all containers, not only running ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show only IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show the last N containers
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Filter: name, label, status, ancestor, id, exited
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show the size of each container's writable layer
+    #[arg(short, long)]
+    pub size: bool,
+    /// Do not print the header
+    #[arg(long)]
+    pub noheading: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow new output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only lines since this time (RFC 3339, Unix seconds, or a duration like 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only lines until this time
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only the last N lines (-1: all)
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub tail: i64,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Keep standard input open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set an environment variable
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// User (name or uid) and optional group
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Give the process every capability of the container's bounding set
+    #[arg(long)]
+    pub privileged: bool,
+    /// Keys that detach from the process (accepted; exec sessions end with the process)
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Keys that detach from the container
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Do not attach standard input
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Forward signals to the container
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    pub name: String,
+    /// ps-style descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm)
+    pub descriptors: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    pub name: String,
+    /// Only this container port (PORT[/PROTO])
+    pub port: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub name: String,
+    pub new_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Print one sample and exit
+    #[arg(long)]
+    pub no_stream: bool,
+    /// All containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ForceArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ContainerInspectArgs {
+    /// Output format: json or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExistsArgs {
+    pub name: String,
+}

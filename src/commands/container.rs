@@ -1,0 +1,348 @@
+//! run, create, start, stop, kill, restart, rm, wait, pause, unpause, rename, prune,
+//! exists; and the dispatch of every container verb.
+
+use super::attach::{self, Outcome, RelayOptions};
+use crate::cli_container::*;
+use crate::exit::with_code;
+use crate::output::write_out;
+use crate::Ctx;
+use anyhow::{anyhow, bail, Context, Result};
+use libruntime::container::lifecycle::{self, StartFailure};
+use libruntime::container::options::*;
+use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
+use libruntime::store::Store;
+use libruntime::supervisor::protocol;
+use std::time::Duration;
+
+pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
+    use ContainerCommand as C;
+    match cmd {
+        C::Run(a) => run(ctx, a),
+        C::Create(a) => create(ctx, a),
+        C::Start(a) => start(ctx, a),
+        C::Stop(a) => stop(ctx, a),
+        C::Kill(a) => kill(ctx, a),
+        C::Restart(a) => restart(ctx, a),
+        C::Rm(a) => rm(ctx, a),
+        C::Wait(a) => wait(ctx, a),
+        C::Pause(a) => pause(ctx, a, true),
+        C::Unpause(a) => pause(ctx, a, false),
+        C::Rename(a) => rename(ctx, a),
+        C::Prune(a) => prune(ctx, a),
+        C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() { 0 } else { 1 }),
+        C::Ls(a) => super::ps::ps(ctx, a),
+        C::Inspect(a) => super::ps::inspect(ctx, a.names, a.format),
+        C::Logs(a) => super::logs::logs(ctx, a),
+        C::Exec(a) => super::exec::exec(ctx, a),
+        C::Attach(a) => attach_cmd(ctx, a),
+        C::Top(a) => super::monitor::top(ctx, a),
+        C::Port(a) => super::monitor::port(ctx, a),
+        C::Stats(a) => super::monitor::stats(ctx, a),
+    }
+}
+
+fn start_error(f: StartFailure) -> anyhow::Error {
+    with_code(f.code, anyhow!(f.message))
+}
+
+/// The typed create request from `run`/`create` flags.
+fn create_options(a: &RunArgs) -> Result<CreateOptions> {
+    let mut env = Vec::new();
+    for f in &a.env_file {
+        env.extend(read_env_file(f)?);
+    }
+    env.extend(a.env.iter().filter_map(|e| expand_env(e)));
+    let entrypoint = match &a.entrypoint {
+        None => None,
+        Some(e) if e.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(e)
+                .with_context(|| format!("invalid --entrypoint {e:?}: not a JSON array of strings"))?,
+        ),
+        Some(e) => Some(vec![e.clone()]),
+    };
+    match a.pull.as_str() {
+        "missing" | "never" | "newer" => {}
+        "always" => bail!("--pull=always needs a registry, and pulling is not available yet: use --pull=missing"),
+        p => bail!("invalid --pull {p:?}: use always, missing, never or newer"),
+    }
+    if let Some(k) = &a.detach_keys {
+        attach::parse_detach_keys(k)?;
+    }
+    let mut create_command = vec!["skiff".to_string()];
+    create_command.extend(std::env::args().skip(1));
+    Ok(CreateOptions {
+        image: a.image.clone(),
+        name: a.name.clone(),
+        command: a.command.clone(),
+        entrypoint,
+        env,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        hostname: a.hostname.clone(),
+        tty: a.tty,
+        interactive: a.interactive,
+        init: a.init,
+        rm: a.rm,
+        stop_signal: a.stop_signal.clone(),
+        stop_timeout: a.stop_timeout,
+        restart: RestartPolicy::parse(&a.restart)?,
+        read_only: a.read_only,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        security: SecurityOpts::parse(&a.security_opt)?,
+        privileged: a.privileged,
+        userns: UsernsMode::parse(&a.userns)?,
+        pid: NsMode::parse("pid", &a.pid)?,
+        ipc: NsMode::parse("ipc", &a.ipc)?,
+        uts: NsMode::parse("uts", &a.uts)?,
+        network: NetMode::parse(&a.network)?,
+        labels: parse_key_values("label", &a.label)?,
+        annotations: parse_key_values("annotation", &a.annotation)?,
+        ulimits: a.ulimit.iter().map(|u| Ulimit::parse(u)).collect::<libruntime::Result<_>>()?,
+        hooks_dirs: a.hooks_dir.clone(),
+        create_command,
+    })
+}
+
+fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
+    if a.rm && a.restart != "no" {
+        bail!("the --restart and --rm options conflict: use one of them");
+    }
+    let opts = create_options(a)?;
+    let store = Store::open_locked(&ctx.paths)?;
+    Ok(ctr::create::create(&store, &ctx.maps, &opts)?)
+}
+
+pub fn create(ctx: &Ctx, a: RunArgs) -> Result<i32> {
+    let r = create_record(ctx, &a)?;
+    write_out(&format!("{}\n", r.id))?;
+    Ok(0)
+}
+
+pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
+    let record = create_record(ctx, &a)?;
+    if a.detach {
+        lifecycle::start_detached(&ctx.paths, &record).map_err(start_error)?;
+        write_out(&format!("{}\n", record.id))?;
+        return Ok(0);
+    }
+    let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+    start_attached(ctx, &record, a.interactive, keys, a.sig_proxy)
+}
+
+/// Spawns the supervisor, attaches before the program starts, relays until it ends.
+fn start_attached(
+    ctx: &Ctx,
+    record: &ContainerRecord,
+    stdin: bool,
+    detach_keys: &str,
+    sig_proxy: bool,
+) -> Result<i32> {
+    let dirs = ContainerDirs::new(&ctx.paths, &record.id);
+    let mut sup = lifecycle::spawn_supervisor(&ctx.paths, record, true)?;
+    match sup.next_line() {
+        Some(l) if l == "ready" => {}
+        other => {
+            lifecycle::parse_report(other).map_err(start_error)?;
+        }
+    }
+    let mut flags = protocol::WANT_OUTPUT;
+    if stdin {
+        flags |= protocol::WANT_STDIN;
+    }
+    let stream = lifecycle::connect(&dirs, flags)?;
+    let outcome = attach::relay(
+        stream,
+        RelayOptions {
+            dirs: &dirs,
+            stdin,
+            tty: record.config.tty,
+            detach_keys: attach::parse_detach_keys(detach_keys)?,
+            sig_proxy: sig_proxy && !record.config.tty,
+        },
+    )?;
+    finish(outcome)
+}
+
+fn finish(outcome: Outcome) -> Result<i32> {
+    match outcome {
+        Outcome::Exited(c) => Ok(c),
+        Outcome::Detached => Ok(0),
+        Outcome::StartFailed(code, msg) => Err(with_code(code, anyhow!(msg))),
+    }
+}
+
+fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
+    let r = ctr::find(&ctx.paths, &a.name)?;
+    let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+    let st = State::load(&dirs)?;
+    if st.status != Status::Running && st.status != Status::Paused {
+        bail!("you can only attach to running containers: {} is {}", a.name, st.status.as_str());
+    }
+    let stdin = r.config.stdin && !a.no_stdin;
+    let mut flags = protocol::WANT_OUTPUT;
+    if stdin {
+        flags |= protocol::WANT_STDIN;
+    }
+    let stream = lifecycle::connect(&dirs, flags)?;
+    let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+    finish(attach::relay(
+        stream,
+        RelayOptions {
+            dirs: &dirs,
+            stdin,
+            tty: r.config.tty,
+            detach_keys: attach::parse_detach_keys(keys)?,
+            sig_proxy: a.sig_proxy && !r.config.tty,
+        },
+    )?)
+}
+
+fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
+    if a.attach && a.names.len() > 1 {
+        bail!("you cannot start and attach multiple containers at once");
+    }
+    for n in &a.names {
+        let r = ctr::find(&ctx.paths, n)?;
+        if a.attach {
+            lifecycle::check_startable(&ContainerDirs::new(&ctx.paths, &r.id))?;
+            let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+            return start_attached(ctx, &r, a.interactive && r.config.stdin, keys, true);
+        }
+        let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
+        if st.status != Status::Running {
+            lifecycle::start_detached(&ctx.paths, &r).map_err(start_error)?;
+        }
+        write_out(&format!("{n}\n"))?;
+    }
+    Ok(0)
+}
+
+/// The containers named, or all running ones with `all`.
+fn targets(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<(String, ContainerRecord)>> {
+    if all {
+        return Ok(ctr::list(&ctx.paths)?
+            .into_iter()
+            .filter(|c| State::load(&ContainerDirs::new(&ctx.paths, &c.id)).is_ok_and(|s| s.is_active()))
+            .map(|c| (c.id.clone(), c))
+            .collect());
+    }
+    if names.is_empty() {
+        bail!("give at least one container name or id, or --all");
+    }
+    names
+        .iter()
+        .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))
+        .collect()
+}
+
+fn stop(ctx: &Ctx, a: StopArgs) -> Result<i32> {
+    for (n, r) in targets(ctx, &a.names, a.all)? {
+        let t = a.time.unwrap_or(r.config.stop_timeout);
+        lifecycle::stop(&ctx.paths, &r, Duration::from_secs(t as u64))?;
+        write_out(&format!("{n}\n"))?;
+    }
+    Ok(0)
+}
+
+fn kill(ctx: &Ctx, a: KillArgs) -> Result<i32> {
+    let sig = libruntime::signals::parse(&a.signal)?;
+    for (n, r) in targets(ctx, &a.names, a.all)? {
+        lifecycle::kill(&ctx.paths, &r, sig)?;
+        write_out(&format!("{n}\n"))?;
+    }
+    Ok(0)
+}
+
+fn restart(ctx: &Ctx, a: StopArgs) -> Result<i32> {
+    for (_, r) in targets(ctx, &a.names, a.all)? {
+        let t = a.time.unwrap_or(r.config.stop_timeout);
+        lifecycle::stop(&ctx.paths, &r, Duration::from_secs(t as u64))?;
+        lifecycle::start_detached(&ctx.paths, &r).map_err(start_error)?;
+        write_out(&format!("{}\n", r.id))?;
+    }
+    Ok(0)
+}
+
+fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
+    let list: Vec<(String, Option<ContainerRecord>)> = if a.all {
+        ctr::list(&ctx.paths)?.into_iter().map(|c| (c.id.clone(), Some(c))).collect()
+    } else {
+        if a.names.is_empty() {
+            bail!("give at least one container name or id, or --all");
+        }
+        a.names
+            .iter()
+            .map(|n| (n.clone(), ctr::find(&ctx.paths, n).ok()))
+            .collect()
+    };
+    let mut failure = None;
+    for (n, r) in list {
+        let Some(r) = r else {
+            if !a.ignore {
+                failure.get_or_insert(with_code(1, anyhow!("no container with name or ID {n:?} found: no such container")));
+            }
+            continue;
+        };
+        match lifecycle::remove(&ctx.paths, &ctx.maps, &r, a.force) {
+            Ok(()) => write_out(&format!("{}\n", r.id))?,
+            Err(e @ libruntime::Error::InvalidArgument(_)) => {
+                failure.get_or_insert(with_code(2, e));
+            }
+            Err(e) => {
+                failure.get_or_insert(e.into());
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
+}
+
+fn wait(ctx: &Ctx, a: NamesArgs) -> Result<i32> {
+    for n in &a.names {
+        let r = ctr::find(&ctx.paths, n)?;
+        let code = lifecycle::wait(&ctx.paths, &r)?;
+        write_out(&format!("{code}\n"))?;
+    }
+    Ok(0)
+}
+
+fn pause(ctx: &Ctx, a: NamesArgs, on: bool) -> Result<i32> {
+    for n in &a.names {
+        let r = ctr::find(&ctx.paths, n)?;
+        let method = if on {
+            lifecycle::pause(&ctx.paths, &r)?
+        } else {
+            lifecycle::unpause(&ctx.paths, &r)?
+        };
+        libruntime::log::debug(&format!("{n}: paused state changed with {method}"));
+        write_out(&format!("{n}\n"))?;
+    }
+    Ok(0)
+}
+
+fn rename(ctx: &Ctx, a: RenameArgs) -> Result<i32> {
+    let store = Store::open_locked(&ctx.paths)?;
+    let r = ctr::find(&store.paths, &a.name)?;
+    lifecycle::rename(&store.paths, &r, &a.new_name)?;
+    Ok(0)
+}
+
+fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
+    if !a.force && !super::image::confirm("WARNING! This will remove all non running containers.")? {
+        return Ok(0);
+    }
+    let mut out = String::new();
+    for r in ctr::list(&ctx.paths)? {
+        let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
+        if st.is_active() || st.supervisor_alive() {
+            continue;
+        }
+        lifecycle::remove_files(&ctx.paths, &ctx.maps, &r)?;
+        out.push_str(&format!("{}\n", r.id));
+    }
+    write_out(&out)?;
+    Ok(0)
+}

@@ -1,0 +1,304 @@
+//! ps and container inspect: what skiff knows about containers, in podman's shapes.
+
+use crate::cli_container::PsArgs;
+use crate::output::{is_json, print_json, print_rows, write_out};
+use crate::Ctx;
+use anyhow::{bail, Result};
+use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
+use libruntime::time;
+use serde_json::{json, Value};
+
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("Created", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Status", "STATUS"),
+    ("State", "STATE"),
+    ("Ports", "PORTS"),
+    ("Names", "NAMES"),
+    ("Size", "SIZE"),
+    ("Pid", "PID"),
+    ("ExitCode", "EXIT CODE"),
+    ("Restarts", "RESTARTS"),
+    ("Labels", "LABELS"),
+];
+
+/// podman's status column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
+pub fn status_text(st: &State) -> String {
+    match st.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(&st.started_at)),
+        Status::Paused => "Paused".into(),
+        Status::Stopping => "Stopping".into(),
+        Status::Exited if st.restarting => format!("Restarting ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
+        Status::Exited => format!("Exited ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
+    }
+}
+
+fn since(t: &str) -> String {
+    let secs = (chrono::Utc::now().timestamp() - time::unix(Some(t))).max(0);
+    time::human_duration(secs)
+}
+
+fn ports_text(r: &ContainerRecord) -> String {
+    r.config
+        .ports
+        .iter()
+        .map(|p| {
+            let ip = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
+            format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn row(ctx: &Ctx, r: &ContainerRecord, st: &State, no_trunc: bool, size: bool) -> Value {
+    let mut cmd = r.command().join(" ");
+    if !no_trunc && cmd.chars().count() > 20 {
+        cmd = cmd.chars().take(19).collect::<String>() + "…";
+    }
+    let size_text = if size {
+        let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+        let upper = libruntime::fsutil::tree_size(&dirs.upper());
+        let image: u64 = libruntime::store::Store::open(&ctx.paths)
+            .find_image(&r.image_id)
+            .map(|i| i.size)
+            .unwrap_or(0);
+        format!("{} (virtual {})", time::human_size(upper), time::human_size(upper + image))
+    } else {
+        String::new()
+    };
+    json!({
+        "ID": if no_trunc { r.id.clone() } else { r.short_id().to_string() },
+        "Id": r.id,
+        "Image": r.image_name,
+        "ImageID": r.image_id,
+        "Command": cmd,
+        "Created": time::ago(Some(&r.created)),
+        "CreatedAt": r.created,
+        "RunningFor": time::ago(Some(&r.created)),
+        "Status": status_text(st),
+        "State": st.status.as_str(),
+        "Ports": ports_text(r),
+        "Names": r.name,
+        "Size": size_text,
+        "Pid": st.pid,
+        "ExitCode": st.exit_code,
+        "Exited": st.status == Status::Exited,
+        "Restarts": st.restart_count,
+        "Labels": r.config.labels,
+    })
+}
+
+fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Result<bool> {
+    for (k, v) in filters {
+        let ok = match k.as_str() {
+            "name" => regex_lite::Regex::new(v).map(|re| re.is_match(&r.name)).unwrap_or(false),
+            "id" => r.id.starts_with(v.as_str()),
+            "label" => match v.split_once('=') {
+                Some((lk, lv)) => r.config.labels.get(lk).is_some_and(|x| x == lv),
+                None => r.config.labels.contains_key(v.as_str()),
+            },
+            "status" => st.status.as_str() == v,
+            "ancestor" => {
+                r.image_id.starts_with(v.as_str())
+                    || r.image_name == *v
+                    || libruntime::reference::Reference::parse(v).is_ok_and(|x| x.matches_name(&r.image_name))
+            }
+            "exited" => st.status == Status::Exited && v.parse::<i32>().is_ok_and(|c| c == st.exit_code),
+            _ => unreachable!(),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|f| match f.split_once('=') {
+            Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited"), v)) => {
+                if k == "status" && !["created", "running", "paused", "exited", "stopping"].contains(&v) {
+                    bail!("invalid status filter {v:?}: use created, running, paused, exited or stopping");
+                }
+                Ok((k.to_string(), v.to_string()))
+            }
+            _ => bail!("invalid filter {f:?}: use name, id, label, status, ancestor or exited (KEY=VALUE)"),
+        })
+        .collect()
+}
+
+pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
+    let filters = parse_filters(&a.filter)?;
+    if let Some(f) = a.format.as_deref().filter(|f| !is_json(Some(f))) {
+        crate::template::Template::parse(f)?;
+    }
+    let mut all: Vec<(ContainerRecord, State)> = ctr::list(&ctx.paths)?
+        .into_iter()
+        .map(|r| {
+            let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id)).unwrap_or_default();
+            (r, st)
+        })
+        .collect();
+    all.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    let limit = if a.latest { Some(1) } else { a.last };
+    let show_all = a.all || limit.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    let mut rows = Vec::new();
+    for (r, st) in &all {
+        if !show_all && !st.is_active() {
+            continue;
+        }
+        if !matches(r, st, &filters)? {
+            continue;
+        }
+        rows.push(row(ctx, r, st, a.no_trunc, a.size));
+        if limit.is_some_and(|l| rows.len() >= l) {
+            break;
+        }
+    }
+    if a.quiet {
+        let text: String = rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect();
+        return write_out(&text).map(|_| 0);
+    }
+    if is_json(a.format.as_deref()) {
+        print_json(&Value::Array(rows))?;
+        return Ok(0);
+    }
+    let default = if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
+    let format = if a.noheading {
+        a.format.clone().unwrap_or(default.into()).trim_start_matches("table ").to_string()
+    } else {
+        a.format.clone().unwrap_or(default.into())
+    };
+    print_rows(Some(&format), default, HEADERS, &rows)?;
+    Ok(0)
+}
+
+/// podman's container inspect shape, for the fields skiff has.
+pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
+    let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+    let st = State::load(&dirs)?;
+    let spec: Option<Value> = libruntime::fsutil::read_json(&dirs.spec())?;
+    let caps = spec
+        .as_ref()
+        .map(|s| s["process"]["capabilities"].clone())
+        .unwrap_or(Value::Null);
+    let c = &r.config;
+    let ports: serde_json::Map<String, Value> = c
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                format!("{}/{}", p.container_port, p.protocol),
+                json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
+            )
+        })
+        .collect();
+    Ok(json!({
+        "Id": r.id,
+        "Created": r.created,
+        "Path": r.command().first().cloned().unwrap_or_default(),
+        "Args": r.command().iter().skip(1).cloned().collect::<Vec<_>>(),
+        "State": {
+            "OciVersion": "1.1.0",
+            "Status": st.status.as_str(),
+            "Running": st.status == Status::Running,
+            "Paused": st.status == Status::Paused,
+            "Restarting": st.restarting,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": st.pid,
+            "ConmonPid": st.supervisor_pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": st.started_at,
+            "FinishedAt": st.finished_at,
+        },
+        "Image": r.image_id,
+        "ImageName": r.image_name,
+        "Rootfs": "",
+        "ResolvConfPath": dirs.userdata().join("resolv.conf"),
+        "HostnamePath": dirs.userdata().join("hostname"),
+        "HostsPath": dirs.userdata().join("hosts"),
+        "StaticDir": dirs.dir,
+        "OCIConfigPath": dirs.spec(),
+        "OCIRuntime": "skiff",
+        "LogPath": dirs.log(),
+        "Name": r.name,
+        "RestartCount": st.restart_count,
+        "Driver": r.driver,
+        "EffectiveCaps": caps["effective"],
+        "BoundingCaps": caps["bounding"],
+        "GraphDriver": {
+            "Name": r.driver,
+            "Data": {
+                "LowerDir": r.layers.iter().rev().map(|l| ctx.paths.layers_dir().join(l.trim_start_matches("sha256:")).join("diff").display().to_string()).collect::<Vec<_>>().join(":"),
+                "UpperDir": dirs.upper(),
+                "WorkDir": dirs.work(),
+            },
+        },
+        "Mounts": [],
+        "NetworkSettings": {"Ports": ports},
+        "Config": {
+            "Hostname": c.hostname,
+            "User": c.user,
+            "AttachStdin": c.stdin,
+            "Tty": c.tty,
+            "OpenStdin": c.stdin,
+            "Env": c.env,
+            "Cmd": c.cmd,
+            "Entrypoint": c.entrypoint,
+            "Image": r.image_name,
+            "WorkingDir": c.workdir,
+            "Labels": c.labels,
+            "Annotations": c.annotations,
+            "StopSignal": c.stop_signal,
+            "StopTimeout": c.stop_timeout,
+            "CreateCommand": c.create_command,
+        },
+        "HostConfig": {
+            "AutoRemove": c.auto_remove,
+            "RestartPolicy": c.restart,
+            "CapAdd": c.cap_add,
+            "CapDrop": c.cap_drop,
+            "Privileged": c.privileged,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
+            "Ulimits": c.ulimits,
+            "Init": c.init,
+            "NetworkMode": c.network,
+            "PidMode": c.pid,
+            "IpcMode": c.ipc,
+            "UTSMode": c.uts,
+            "UsernsMode": c.userns,
+            "PortBindings": ports,
+        },
+    }))
+}
+
+pub fn inspect(ctx: &Ctx, names: Vec<String>, format: Option<String>) -> Result<i32> {
+    let mut values = Vec::new();
+    let mut missing = None;
+    for n in &names {
+        match ctr::find(&ctx.paths, n) {
+            Ok(r) => values.push(inspect_value(ctx, &r)?),
+            Err(e) => missing = Some(e),
+        }
+    }
+    match format.as_deref() {
+        None | Some("json") => print_json(&Value::Array(values))?,
+        Some(f) => print_rows(Some(f), f, &[], &values)?,
+    }
+    match missing {
+        Some(e) => Err(e.into()),
+        None => Ok(0),
+    }
+}
