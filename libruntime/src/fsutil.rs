@@ -25,6 +25,19 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     result.ctx(|| format!("writing {}", path.display()))
 }
 
+/// Like `write_atomic`, without fsync: for runtime state under the runtime root, which
+/// does not outlive a reboot and must be cheap to update on every container start.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = fs::write(&tmp, data).and_then(|_| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.ctx(|| format!("writing {}", path.display()))
+}
+
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let data =
         serde_json::to_vec_pretty(value).map_err(|e| Error::json(path.display().to_string(), e))?;

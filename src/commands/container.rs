@@ -150,7 +150,8 @@ fn start_attached(
     if stdin {
         flags |= protocol::WANT_STDIN;
     }
-    let stream = lifecycle::connect(&dirs, flags)?;
+    let size = record.config.tty.then(|| libruntime::sandbox::sys::window_size(0)).flatten();
+    let stream = lifecycle::connect(&dirs, flags, size)?;
     let outcome = attach::relay(
         stream,
         RelayOptions {
@@ -184,7 +185,8 @@ fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
     if stdin {
         flags |= protocol::WANT_STDIN;
     }
-    let stream = lifecycle::connect(&dirs, flags)?;
+    let size = r.config.tty.then(|| libruntime::sandbox::sys::window_size(0)).flatten();
+    let stream = lifecycle::connect(&dirs, flags, size)?;
     let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
     finish(attach::relay(
         stream,

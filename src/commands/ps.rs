@@ -34,6 +34,7 @@ pub fn status_text(st: &State) -> String {
         Status::Paused => "Paused".into(),
         Status::Stopping => "Stopping".into(),
         Status::Exited if st.restarting => format!("Restarting ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
+        Status::Exited if st.finished_at.is_empty() => format!("Exited ({})", st.exit_code),
         Status::Exited => format!("Exited ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
     }
 }

@@ -190,17 +190,23 @@ fn wait_until_stopped(dirs: &ContainerDirs, timeout: Duration) -> bool {
     }
 }
 
-/// Connects to the attach socket and says hello with `flags`.
-pub fn connect(dirs: &ContainerDirs, flags: u8) -> Result<UnixStream> {
+/// Connects to the attach socket and says hello with `flags` and, for a terminal, the
+/// caller's window size.
+pub fn connect(dirs: &ContainerDirs, flags: u8, size: Option<(u16, u16)>) -> Result<UnixStream> {
     let mut s = UnixStream::connect(dirs.socket()).ctx(|| "connecting to the container's supervisor".into())?;
-    protocol::write_frame(&mut s, protocol::HELLO, &[flags]).ctx(|| "greeting the supervisor".into())?;
+    let mut hello = vec![flags];
+    if let Some((rows, cols)) = size {
+        hello.extend_from_slice(&rows.to_be_bytes());
+        hello.extend_from_slice(&cols.to_be_bytes());
+    }
+    protocol::write_frame(&mut s, protocol::HELLO, &hello).ctx(|| "greeting the supervisor".into())?;
     Ok(s)
 }
 
 /// Blocks until the container has exited for good (after restarts); its exit code.
 pub fn wait(paths: &Paths, record: &ContainerRecord) -> Result<i32> {
     let dirs = ContainerDirs::new(paths, &record.id);
-    if let Ok(mut s) = connect(&dirs, 0) {
+    if let Ok(mut s) = connect(&dirs, 0, None) {
         while let Ok(Some((kind, p))) = protocol::read_frame(&mut s) {
             if kind == protocol::EXIT && p.len() == 4 {
                 return Ok(i32::from_be_bytes([p[0], p[1], p[2], p[3]]));
@@ -285,7 +291,9 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
     }
     let _ = std::fs::remove_dir_all(&dirs.run);
     cgroups::ContainerCgroup::of(&record.id).remove();
-    if trash.exists() {
+    // Files the container made belong to subordinate ids: if removing them as we are
+    // fails, remove them from inside the storage user namespace.
+    if trash.exists() && fsutil::remove_tree(&trash).is_err() {
         crate::userns::run_in_storage_ns(maps, || fsutil::remove_tree(&trash))?;
     }
     Ok(())

@@ -62,7 +62,8 @@ impl State {
 
     pub fn store(&self, dirs: &ContainerDirs) -> Result<()> {
         fsutil::create_dir_all(&dirs.run)?;
-        fsutil::write_json(&dirs.state(), self)
+        let data = serde_json::to_vec(self).map_err(|e| crate::error::Error::json("state", e))?;
+        fsutil::replace_file(&dirs.state(), &data)
     }
 
     pub fn supervisor_alive(&self) -> bool {

@@ -93,6 +93,11 @@ pub fn spawn(init_pid: i32, spec: ExecSpec) -> Result<Joined, StartError> {
         }
     };
     let _ = waitpid(helper, None);
+    if let (Err(_), Some(p)) = (&result, pid) {
+        // The process reported its failure and exits: reap it here, or it lingers as a
+        // zombie in the container.
+        let _ = waitpid(p, None);
+    }
     result?;
     let pid = pid.ok_or_else(|| StartError::engine("exec: the process did not start"))?;
     Ok(Joined { pid, terminal })

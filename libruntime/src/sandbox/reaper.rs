@@ -36,6 +36,10 @@ pub fn run(exec: &Exec, sock: &OwnedFd) -> ! {
     let _ = read(&exec_r, &mut b);
     drop(exec_r);
     let _ = nix::sys::prctl::set_name(c"skiff-init");
+    let program: Vec<String> = exec.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut title = vec!["/run/skiff-init", "--"];
+    title.extend(program.iter().map(String::as_str));
+    super::sys::set_cmdline(&title);
     // SAFETY: closing our copy of the sync socket; the supervisor sees EOF only once the
     // program's execve closed its copy too (or it reported failure).
     unsafe { libc::close(std::os::fd::AsRawFd::as_raw_fd(sock)) };

@@ -166,3 +166,30 @@ pub fn die_with_parent() -> Result<()> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .ctx(|| "setting the parent-death signal".into())
 }
+
+/// Replaces what /proc/self/cmdline shows, within the space of the original arguments:
+/// the `--init` reaper would otherwise show the supervisor's host command line inside
+/// the container. `args` are joined with NULs, as argv is.
+pub fn set_cmdline(args: &[&str]) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    let Some(close) = stat.rfind(')') else { return };
+    let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // Fields 48 and 49 of stat (arg_start, arg_end); f[0] is field 3.
+    let (Some(start), Some(end)) = (
+        f.get(45).and_then(|x| x.parse::<usize>().ok()),
+        f.get(46).and_then(|x| x.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start {
+        return;
+    }
+    let text = args.join("\0");
+    let n = text.len().min(end - start - 1);
+    // SAFETY: [start, end) is this process's own argv area: mapped and writable for its
+    // whole life. Nothing reads argv after this point (the reaper only waits).
+    unsafe {
+        std::ptr::write_bytes(start as *mut u8, 0, end - start);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, n);
+    }
+}

@@ -83,7 +83,14 @@ impl Clients {
             let _ = stream.set_nonblocking(false);
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
             let flags = match protocol::read_frame(&mut stream) {
-                Ok(Some((protocol::HELLO, p))) => p.first().copied().unwrap_or(0),
+                Ok(Some((protocol::HELLO, p))) => {
+                    // A terminal client sends its window size along, so the program
+                    // sees the right size from its first instruction.
+                    if p.len() == 5 {
+                        self.resize(&p[1..]);
+                    }
+                    p.first().copied().unwrap_or(0)
+                }
                 _ => continue,
             };
             let _ = stream.set_nonblocking(true);
@@ -194,15 +201,18 @@ impl Clients {
                     }
                 }
                 protocol::STDIN_EOF if may_write && !self.tty => self.stdin = None,
-                protocol::RESIZE if payload.len() == 4 => {
-                    if let (true, Some(fd)) = (self.tty, &self.stdout) {
-                        let rows = u16::from_be_bytes([payload[0], payload[1]]);
-                        let cols = u16::from_be_bytes([payload[2], payload[3]]);
-                        crate::sandbox::sys::set_window_size(fd.as_raw_fd(), rows, cols);
-                    }
-                }
+                protocol::RESIZE => self.resize(&payload),
                 _ => {}
             }
+        }
+    }
+
+    /// Applies a RESIZE payload (rows, cols as u16 BE) to the terminal, if any.
+    fn resize(&self, payload: &[u8]) {
+        if let (true, Some(fd), 4) = (self.tty, &self.stdout, payload.len()) {
+            let rows = u16::from_be_bytes([payload[0], payload[1]]);
+            let cols = u16::from_be_bytes([payload[2], payload[3]]);
+            crate::sandbox::sys::set_window_size(fd.as_raw_fd(), rows, cols);
         }
     }
 
