@@ -57,6 +57,7 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
             seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
             user: a.user.clone(),
             tty: a.tty,
+            size: sys::window_size(0),
             stdin: a.interactive,
             detach: a.detach,
             cgroup_procs: cgroup.procs_file(),

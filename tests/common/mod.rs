@@ -133,6 +133,58 @@ impl Skiff {
         p
     }
 
+    /// A store with localhost/busybox:latest in it.
+    pub fn with_busybox(mode: Mode) -> Skiff {
+        let s = Skiff::new(mode);
+        s.busybox();
+        s
+    }
+
+    /// Starts skiff in the background with piped stdio.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().expect("spawning skiff")
+    }
+
+    /// The shell command line that runs skiff with `args` as this store's user.
+    pub fn shell_line(&self, args: &[&str]) -> String {
+        let c = self.cmd(args);
+        std::iter::once(c.get_program())
+            .chain(c.get_args())
+            .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// One field of `inspect`, through a Go template.
+    pub fn inspect(&self, name: &str, template: &str) -> String {
+        self.ok(&["inspect", "--format", template, name]).trim().to_string()
+    }
+
+    /// Runs a container to completion and returns (exit code, stdout, stderr).
+    pub fn run_ctr(&self, args: &[&str]) -> (i32, String, String) {
+        let mut full = vec!["run", "--rm"];
+        full.extend_from_slice(args);
+        let out = self.run(&full);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Directory entries under the storage and runtime roots that belong to containers.
+    pub fn container_leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in [self.root().join("containers"), self.dir.join("run/c"), self.root().join("tmp")] {
+            if let Ok(entries) = std::fs::read_dir(&d) {
+                out.extend(entries.flatten().map(|e| e.path().display().to_string()));
+            }
+        }
+        out
+    }
+
     /// Makes localhost/busybox:latest with the project's script.
     pub fn busybox(&self) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mkimage-busybox.sh");
@@ -199,6 +251,10 @@ fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
 
 impl Drop for Skiff {
     fn drop(&mut self) {
+        // Containers a test left running must not outlive it.
+        if self.root().join("containers").exists() {
+            let _ = self.cmd(&["rm", "-a", "-f"]).output();
+        }
         if std::fs::remove_dir_all(&self.dir).is_err() {
             // Rootless layers hold files of subordinate ids: remove them from inside.
             let _ = self
@@ -298,4 +354,26 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Polls `f` until it is true or `secs` pass; true if it became true.
+pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    f()
+}
+
+/// True when a process with this pid exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next());
+            state != Some(Some('Z'))
+        })
+        .unwrap_or(false)
 }

@@ -107,7 +107,16 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             "no command specified: the image has no CMD or ENTRYPOINT, give one after the image name".into(),
         ));
     }
-    let user_spec = opts.user.clone().or_else(|| ic.user().clone()).unwrap_or_default();
+    // keep-id runs as the caller's own ids unless told otherwise, as podman does.
+    let keep_id = (opts.userns == super::options::UsernsMode::KeepId).then(|| {
+        format!("{}:{}", nix::unistd::getuid(), nix::unistd::getgid())
+    });
+    let user_spec = opts
+        .user
+        .clone()
+        .or(keep_id)
+        .or_else(|| ic.user().clone())
+        .unwrap_or_default();
     let passwd = file_in_layers(store, &image, "etc/passwd");
     let group = file_in_layers(store, &image, "etc/group");
     let resolved = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;

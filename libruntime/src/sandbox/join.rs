@@ -19,6 +19,8 @@ pub struct ExecSpec {
     /// `-u`, resolved against the container's own passwd and group files.
     pub user: Option<String>,
     pub tty: bool,
+    /// The terminal's size (rows, cols), set before the program starts.
+    pub size: Option<(u16, u16)>,
     /// Keep the caller's stdin; otherwise /dev/null.
     pub stdin: bool,
     /// Detached: stdio to /dev/null.
@@ -154,7 +156,7 @@ fn run_process(spec: &ExecSpec, sock: &OwnedFd) -> Result<std::convert::Infallib
         }
     }
     if spec.tty {
-        terminal_exec::attach_new(sock)?;
+        terminal_exec::attach_new(sock, spec.size)?;
     } else {
         let null = std::fs::OpenOptions::new()
             .read(true)

@@ -8,7 +8,7 @@ use nix::sys::stat::Mode;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-pub fn attach_new(sock: &OwnedFd) -> Result<(), StartError> {
+pub fn attach_new(sock: &OwnedFd, size: Option<(u16, u16)>) -> Result<(), StartError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| StartError::engine(format!("{what}: {e}"));
     let master = open(
         Path::new("/dev/pts/ptmx"),
@@ -17,6 +17,9 @@ pub fn attach_new(sock: &OwnedFd) -> Result<(), StartError> {
     )
     .map_err(|e| fail("opening the container's ptmx", &e))?;
     let slave = super::terminal::open_slave(&master, Path::new("/dev/pts"))?;
+    if let Some((rows, cols)) = size {
+        sys::set_window_size(slave.as_raw_fd(), rows, cols);
+    }
     sync::send_with_fd(sock, sync::TERMINAL, &[], Some(master.as_raw_fd()))
         .map_err(|e| fail("passing the terminal", &e))?;
     drop(master);
