@@ -52,7 +52,52 @@ hyperfine -N -w 1 -r "$RUNS" --export-json "$W/load.json" \
   "podman --root $W/lp --runroot $W/lpr --storage-driver vfs load -q -i $W/big-archive.tar" >/dev/null
 podman --root "$W/lp" --runroot "$W/lpr" --storage-driver vfs rmi -af >/dev/null 2>&1 || true
 
+echo "== containers: busybox in both stores"
+bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/s" --runroot "$W/sr" >/dev/null
+skiff save -o "$W/busybox.tar" localhost/busybox:latest
+podman_ load -q -i "$W/busybox.tar" >/dev/null
+# podman's default runtime (crun) refuses this host's hybrid cgroups and its default
+# ulimits exceed the hard limits here: runc and explicit ulimits make it run.
+PRUN="run --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+PM="podman --root $W/p --runroot $W/pr --storage-driver vfs"
+SKC="$SK --root $W/s --runroot $W/sr"
+
+hyperfine -N -w 3 -r "$RUNS" --export-json "$W/run.json" \
+  "$SKC run --rm --network=none localhost/busybox:latest true" \
+  "$PM $PRUN --rm --network=none localhost/busybox:latest true" >/dev/null
+
+hyperfine -w 2 -r "$RUNS" --export-json "$W/detach.json" \
+  "id=\$($SKC run -d --network=none localhost/busybox:latest sleep 100) && $SKC rm -f \$id >/dev/null" \
+  "id=\$($PM $PRUN -d --network=none localhost/busybox:latest sleep 100) && $PM rm -f -t 0 \$id >/dev/null" >/dev/null
+
+skiff run -d --name execbench --network=none localhost/busybox:latest sleep 1000 >/dev/null
+podman_ $PRUN -d --name execbench --network=none localhost/busybox:latest sleep 1000 >/dev/null
+hyperfine -N -w 3 -r "$RUNS" --export-json "$W/exec.json" \
+  "$SKC exec execbench true" \
+  "$PM exec execbench true" >/dev/null
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+sup=$(skiff inspect --format '{{.State.ConmonPid}}' execbench)
+conmon=$(podman_ inspect --format '{{.State.ConmonPid}}' execbench)
+sup_rss=$(rss_kib "$sup"); conmon_rss=$(rss_kib "$conmon")
+skiff rm -f execbench >/dev/null
+podman_ rm -f -t 0 execbench >/dev/null
+
+echo "== rootless: skiff as $TEST_USER"
+RL=$(mktemp -d /tmp/skiff-bench-rl.XXXXXX)
+chown "$TEST_USER" "$RL"
+as_user "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$RL/s" --runroot "$RL/sr" >/dev/null
+as_user hyperfine -N -w 3 -r "$RUNS" --export-json "$RL/run.json" \
+  "$SK --root $RL/s --runroot $RL/sr run --rm --network=none localhost/busybox:latest true" >/dev/null
+rootless_run=$(jq -r '.results[0].median' "$RL/run.json")
+rm -rf "$RL" 2>/dev/null || as_user "$SK" unshare rm -rf "$RL" 2>/dev/null || true
+
 echo
 echo "== results (median of $RUNS runs, as root, $(nproc) cores)"
 report "images (100 images in store)" "$W/images.json"
 report "load -i (100 MiB docker-archive)" "$W/load.json"
+report "run --rm --network=none busybox true" "$W/run.json"
+report "run -d + rm -f" "$W/detach.json"
+report "exec true" "$W/exec.json"
+printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor resident memory (VmRSS)" "$sup_rss" "$conmon_rss"
+printf '%-44s skiff %8.1f ms (rootless, as %s)\n' "run --rm --network=none busybox true" "$(echo "$rootless_run*1000" | bc -l)" "$TEST_USER"

@@ -20,10 +20,17 @@ echo
 echo "== the image's files keep their in-image owners inside the storage user namespace"
 skiff unshare sh -c 'id; ls -ln "$SKIFF_ROOT"/layers/*/diff/etc/passwd'
 echo
-if "$BIN" --help | grep -q '^  run '; then
-  echo "== a rootless container"
-  skiff run --rm localhost/busybox:latest sh -c 'echo "hello from $(hostname), I am $(id -un) (uid $(id -u)) in a container"; uname -a'
-fi
+echo "== a rootless container"
+skiff run --rm localhost/busybox:latest sh -c 'echo "hello from $(hostname), I am $(id -un) (uid $(id -u)) in a container"; grep -E "^(Cap(Eff|Bnd)|Seccomp):" /proc/self/status; echo "uid map:"; cat /proc/self/uid_map'
+echo
+echo "== a detached one: its own supervisor keeps it, logs, exec and ps see it"
+skiff run -d --name demo-counter localhost/busybox:latest sh -c 'i=0; while true; do echo "tick $i"; i=$((i+1)); sleep 0.2; done' >/dev/null
+sleep 1
+skiff ps
+skiff logs --tail 3 demo-counter
+skiff exec demo-counter sh -c 'echo "exec sees: $(ps -o args | grep -c tick) looping shell"'
+skiff top demo-counter
+skiff rm -f demo-counter >/dev/null
 echo
 echo "== round trip through an OCI archive"
 skiff save --format oci-archive -o "$DEMO/busybox.tar" localhost/busybox:latest

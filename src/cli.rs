@@ -261,7 +261,7 @@ pub struct UnshareArgs {
 
 impl Command {
     /// Container verbs, whether typed at the top level or under `container`.
-    pub fn into_container(self) -> Result<ContainerCommand, Command> {
+    pub fn into_container(self) -> Result<ContainerCommand, Box<Command>> {
         Ok(match self {
             Command::Run(a) => ContainerCommand::Run(a),
             Command::Create(a) => ContainerCommand::Create(a),
@@ -282,7 +282,7 @@ impl Command {
             Command::Rename(a) => ContainerCommand::Rename(a),
             Command::Stats(a) => ContainerCommand::Stats(a),
             Command::Container(c) => c,
-            other => return Err(other),
+            other => return Err(Box::new(other)),
         })
     }
 

@@ -93,7 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Ok(c) => return commands::container::dispatch(&ctx, c),
         Err(other) => other,
     };
-    match command {
+    match *command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => image::list(&ctx, a),
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => image::inspect(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => image::tag(&ctx, a),

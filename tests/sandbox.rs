@@ -17,26 +17,58 @@ fn status_field(s: &Skiff, extra: &[&str], field: &str) -> String {
 fn user_namespace_maps_root_to_the_user_and_the_whole_range() {
     for mode in modes() {
         let s = Skiff::with_busybox(mode);
-        let (code, out, err) = s.run_ctr(&["busybox", "sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/gid_map"]);
+        let (code, out, err) = s.run_ctr(&[
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map /proc/self/gid_map",
+        ]);
         assert_eq!(code, 0, "{err}");
-        let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
         assert_eq!(lines[0], vec!["0"]);
         if mode == Mode::Rootless && is_root() {
             // uid 0 inside is the user; 1.. is the whole subordinate range.
-            let (uid, _) = (nix::unistd::User::from_name(&test_user()).unwrap().unwrap().uid.as_raw(), 0);
+            let (uid, _) = (
+                nix::unistd::User::from_name(&test_user())
+                    .unwrap()
+                    .unwrap()
+                    .uid
+                    .as_raw(),
+                0,
+            );
             assert_eq!(lines[1], vec!["0", &uid.to_string(), "1"]);
             assert_eq!(lines[2], vec!["1", "100000", "65536"]);
             assert_eq!(lines[4], vec!["1", "100000", "65536"]);
         } else {
-            assert_eq!(lines[1], vec!["0", "0", "4294967295"], "root runs without a user namespace");
+            assert_eq!(
+                lines[1],
+                vec!["0", "0", "4294967295"],
+                "root runs without a user namespace"
+            );
         }
         // A file made by uid 1000 inside belongs to the mapped id outside.
-        let out = s.ok(&["run", "--name", "own", "busybox", "sh", "-c", "touch /f && chown 1000:1000 /f"]);
+        let out = s.ok(&[
+            "run",
+            "--name",
+            "own",
+            "busybox",
+            "sh",
+            "-c",
+            "touch /f && chown 1000:1000 /f",
+        ]);
         assert!(out.is_empty());
         let id = s.inspect("own", "{{.Id}}");
-        let meta = std::fs::metadata(s.root().join("containers").join(&id).join("upper/f")).unwrap();
+        let meta =
+            std::fs::metadata(s.root().join("containers").join(&id).join("upper/f")).unwrap();
         use std::os::unix::fs::MetadataExt;
-        let want = if mode == Mode::Rootless && is_root() { 100999 } else { 1000 };
+        let want = if mode == Mode::Rootless && is_root() {
+            100999
+        } else {
+            1000
+        };
         assert_eq!(meta.uid(), want);
     }
 }
@@ -45,12 +77,20 @@ fn user_namespace_maps_root_to_the_user_and_the_whole_range() {
 fn host_processes_are_invisible() {
     for mode in modes() {
         let s = Skiff::with_busybox(mode);
-        let (code, out, _) = s.run_ctr(&["busybox", "sh", "-c", "ls /proc | grep -c '^[0-9]'; cat /proc/1/cmdline | tr '\\0' ' '"]);
+        let (code, out, _) = s.run_ctr(&[
+            "busybox",
+            "sh",
+            "-c",
+            "ls /proc | grep -c '^[0-9]'; cat /proc/1/cmdline | tr '\\0' ' '",
+        ]);
         assert_eq!(code, 0);
         let mut l = out.lines();
         let count: u32 = l.next().unwrap().parse().unwrap();
         assert!(count <= 4, "the container sees {count} processes");
-        assert!(l.next().unwrap().starts_with("sh -c"), "pid 1 is the container's command");
+        assert!(
+            l.next().unwrap().starts_with("sh -c"),
+            "pid 1 is the container's command"
+        );
     }
 }
 
@@ -58,20 +98,43 @@ fn host_processes_are_invisible() {
 fn kernel_interfaces_are_read_only_and_masked() {
     for mode in modes() {
         let s = Skiff::with_busybox(mode);
-        for probe in ["echo 1 > /proc/sys/kernel/ns_last_pid", "touch /sys/kernel/x", "echo 1 > /proc/sys/vm/drop_caches"] {
+        for probe in [
+            "echo 1 > /proc/sys/kernel/ns_last_pid",
+            "touch /sys/kernel/x",
+            "echo 1 > /proc/sys/vm/drop_caches",
+        ] {
             let (code, _, err) = s.run_ctr(&["busybox", "sh", "-c", probe]);
             assert_ne!(code, 0, "{probe} must fail");
             assert!(err.contains("Read-only file system"), "{probe}: {err}");
         }
-        let (_, out, _) = s.run_ctr(&["busybox", "sh", "-c", "wc -c < /proc/keys; ls /sys/firmware | wc -l"]);
-        assert_eq!(out.split_whitespace().collect::<Vec<_>>(), vec!["0", "0"], "masked paths are empty");
+        let (_, out, _) = s.run_ctr(&[
+            "busybox",
+            "sh",
+            "-c",
+            "wc -c < /proc/keys; ls /sys/firmware | wc -l",
+        ]);
+        assert_eq!(
+            out.split_whitespace().collect::<Vec<_>>(),
+            vec!["0", "0"],
+            "masked paths are empty"
+        );
         let (_, out, _) = s.run_ctr(&["busybox", "sh", "-c", "mount | grep ' /sys '"]);
         assert!(out.contains("(ro,"), "{out}");
     }
 }
 
 /// Bits of podman's default capability set.
-const DEFAULT_CAPS: u64 = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 18) | (1 << 31);
+const DEFAULT_CAPS: u64 = (1 << 0)
+    | (1 << 1)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 7)
+    | (1 << 8)
+    | (1 << 10)
+    | (1 << 18)
+    | (1 << 31);
 
 #[test]
 fn capabilities_are_podmans_default_and_follow_add_and_drop() {
@@ -80,14 +143,33 @@ fn capabilities_are_podmans_default_and_follow_add_and_drop() {
         let hex = |v: String| u64::from_str_radix(&v, 16).unwrap();
         assert_eq!(hex(status_field(&s, &[], "CapEff")), DEFAULT_CAPS);
         assert_eq!(hex(status_field(&s, &[], "CapBnd")), DEFAULT_CAPS);
-        assert_eq!(hex(status_field(&s, &["--cap-drop", "chown"], "CapEff")), DEFAULT_CAPS & !1);
-        assert_eq!(hex(status_field(&s, &["--cap-add", "NET_ADMIN"], "CapEff")), DEFAULT_CAPS | (1 << 12));
-        assert_eq!(hex(status_field(&s, &["--cap-drop", "ALL", "--cap-add", "KILL"], "CapBnd")), 1 << 5);
+        assert_eq!(
+            hex(status_field(&s, &["--cap-drop", "chown"], "CapEff")),
+            DEFAULT_CAPS & !1
+        );
+        assert_eq!(
+            hex(status_field(&s, &["--cap-add", "NET_ADMIN"], "CapEff")),
+            DEFAULT_CAPS | (1 << 12)
+        );
+        assert_eq!(
+            hex(status_field(
+                &s,
+                &["--cap-drop", "ALL", "--cap-add", "KILL"],
+                "CapBnd"
+            )),
+            1 << 5
+        );
         // A non-root user keeps the bounding set but has no effective capabilities.
         assert_eq!(hex(status_field(&s, &["-u", "nobody"], "CapEff")), 0);
-        assert_eq!(status_field(&s, &["--security-opt", "no-new-privileges"], "NoNewPrivs"), "1");
+        assert_eq!(
+            status_field(&s, &["--security-opt", "no-new-privileges"], "NoNewPrivs"),
+            "1"
+        );
         assert_eq!(status_field(&s, &[], "NoNewPrivs"), "0");
-        s.fails(&["run", "--rm", "--cap-add", "BOGUS", "busybox", "true"], 125);
+        s.fails(
+            &["run", "--rm", "--cap-add", "BOGUS", "busybox", "true"],
+            125,
+        );
     }
 }
 
@@ -100,9 +182,19 @@ fn seccomp_denies_what_the_profile_denies() {
         let (code, _, err) = s.run_ctr(&["busybox", "unshare", "-U", "true"]);
         assert_ne!(code, 0);
         assert!(err.contains("Operation not permitted"), "{err}");
-        let (code, _, err) = s.run_ctr(&["--security-opt", "seccomp=unconfined", "busybox", "unshare", "-U", "true"]);
+        let (code, _, err) = s.run_ctr(&[
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "unshare",
+            "-U",
+            "true",
+        ]);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(status_field(&s, &["--security-opt", "seccomp=unconfined"], "Seccomp:"), "0");
+        assert_eq!(
+            status_field(&s, &["--security-opt", "seccomp=unconfined"], "Seccomp:"),
+            "0"
+        );
         // A profile from a file: deny mkdir with EPERM.
         let profile = s.share(
             "profile.json",
@@ -113,7 +205,17 @@ fn seccomp_denies_what_the_profile_denies() {
         assert_ne!(code, 0);
         assert!(err.contains("Operation not permitted"), "{err}");
         let bad = s.share("bad.json", b"{not json");
-        s.fails(&["run", "--rm", "--security-opt", &format!("seccomp={}", bad.display()), "busybox", "true"], 125);
+        s.fails(
+            &[
+                "run",
+                "--rm",
+                "--security-opt",
+                &format!("seccomp={}", bad.display()),
+                "busybox",
+                "true",
+            ],
+            125,
+        );
     }
 }
 
@@ -122,17 +224,31 @@ fn exit_codes_propagate() {
     for mode in modes() {
         let s = Skiff::with_busybox(mode);
         assert_eq!(s.run_ctr(&["busybox", "sh", "-c", "exit 42"]).0, 42);
-        assert_eq!(s.run_ctr(&["--init", "busybox", "sh", "-c", "kill -9 $$"]).0, 137);
+        assert_eq!(
+            s.run_ctr(&["--init", "busybox", "sh", "-c", "kill -9 $$"])
+                .0,
+            137
+        );
         let err = s.fails(&["run", "--rm", "busybox", "no-such-command"], 127);
         assert!(err.contains("not found"), "{err}");
         let err = s.fails(&["run", "--rm", "busybox", "/etc/passwd"], 126);
         assert!(err.contains("permission denied"), "{err}");
         s.fails(&["run", "--rm", "no-such-image"], 125);
-        s.fails(&["run", "--rm", "--restart", "sometimes", "busybox", "true"], 125);
-        s.fails(&["run", "--rm", "--ulimit", "nofile=9:1", "busybox", "true"], 125);
+        s.fails(
+            &["run", "--rm", "--restart", "sometimes", "busybox", "true"],
+            125,
+        );
+        s.fails(
+            &["run", "--rm", "--ulimit", "nofile=9:1", "busybox", "true"],
+            125,
+        );
         s.fails(&["run", "--rm", "-w", "relative", "busybox", "true"], 125);
         // Failed starts with --rm leave nothing behind.
-        assert!(s.container_leftovers().is_empty(), "{:?}", s.container_leftovers());
+        assert!(
+            s.container_leftovers().is_empty(),
+            "{:?}",
+            s.container_leftovers()
+        );
     }
 }
 
@@ -148,7 +264,20 @@ fn process_settings_reach_the_program() {
         ]);
         assert_eq!(code, 0, "{err}");
         let l: Vec<&str> = out.lines().collect();
-        assert_eq!(l, vec!["65534", "65534", "/tmp/work", "bar yes", "boat", "boat", "100", "200", "1"]);
+        assert_eq!(
+            l,
+            vec![
+                "65534",
+                "65534",
+                "/tmp/work",
+                "bar yes",
+                "boat",
+                "boat",
+                "100",
+                "200",
+                "1"
+            ]
+        );
         let (_, out, _) = s.run_ctr(&["-u", "daemon:root", "busybox", "id"]);
         assert!(out.starts_with("uid=1(daemon) gid=0(root)"), "{out}");
         let (_, out, _) = s.run_ctr(&["--entrypoint", "echo", "busybox", "from", "entrypoint"]);
@@ -157,7 +286,12 @@ fn process_settings_reach_the_program() {
         let (code, _, err) = s.run_ctr(&["--read-only", "busybox", "touch", "/x"]);
         assert_ne!(code, 0);
         assert!(err.contains("Read-only file system"), "{err}");
-        assert_eq!(s.run_ctr(&["--read-only", "busybox", "touch", "/dev/shm/x"]).0, 0, "/dev/shm stays writable");
+        assert_eq!(
+            s.run_ctr(&["--read-only", "busybox", "touch", "/dev/shm/x"])
+                .0,
+            0,
+            "/dev/shm stays writable"
+        );
     }
 }
 
@@ -169,16 +303,37 @@ fn namespace_modes_host_and_container() {
         let (_, out, _) = s.run_ctr(&["--uts", "host", "busybox", "hostname"]);
         assert_eq!(out.trim(), host);
         s.ok(&["run", "-d", "--name", "first", "busybox", "sleep", "100"]);
-        let (code, out, err) = s.run_ctr(&["--pid", "container:first", "busybox", "ps", "-o", "args"]);
+        let (code, out, err) =
+            s.run_ctr(&["--pid", "container:first", "busybox", "ps", "-o", "args"]);
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains("sleep 100"), "joined pid namespace shows the other container: {out}");
+        assert!(
+            out.contains("sleep 100"),
+            "joined pid namespace shows the other container: {out}"
+        );
         let (code, out, _) = s.run_ctr(&["--uts", "container:first", "busybox", "hostname"]);
         assert_eq!(code, 0);
         assert_eq!(out.trim(), &s.inspect("first", "{{.Id}}")[..12]);
-        let (code, out, _) = s.run_ctr(&["--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"]);
+        let (code, out, _) = s.run_ctr(&[
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "ls /sys/class/net",
+        ]);
         assert_eq!(code, 0);
         assert_eq!(out.trim(), "lo");
-        s.fails(&["run", "--rm", "--pid", "container:nothere", "busybox", "true"], 125);
+        s.fails(
+            &[
+                "run",
+                "--rm",
+                "--pid",
+                "container:nothere",
+                "busybox",
+                "true",
+            ],
+            125,
+        );
         s.ok(&["rm", "-f", "first"]);
     }
 }
@@ -189,12 +344,66 @@ fn keep_id_runs_as_the_user() {
         return;
     }
     let s = Skiff::with_busybox(Mode::Rootless);
-    let uid = nix::unistd::User::from_name(&test_user()).unwrap().unwrap().uid.as_raw();
-    let (code, out, err) = s.run_ctr(&["--userns", "keep-id", "busybox", "sh", "-c", "id -u; awk '$1 == 0' /proc/self/uid_map"]);
+    let uid = nix::unistd::User::from_name(&test_user())
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let (code, out, err) = s.run_ctr(&[
+        "--userns",
+        "keep-id",
+        "busybox",
+        "sh",
+        "-c",
+        "id -u; awk '$1 == 0' /proc/self/uid_map",
+    ]);
     assert_eq!(code, 0, "{err}");
     let l: Vec<&str> = out.lines().collect();
     assert_eq!(l[0], uid.to_string());
-    assert!(l[1].split_whitespace().eq(["0", "100000", &uid.to_string()]), "{}", l[1]);
+    assert!(
+        l[1].split_whitespace()
+            .eq(["0", "100000", &uid.to_string()]),
+        "{}",
+        l[1]
+    );
     let r = Skiff::with_busybox(Mode::Root);
-    r.fails(&["run", "--rm", "--userns", "keep-id", "busybox", "true"], 125);
+    r.fails(
+        &["run", "--rm", "--userns", "keep-id", "busybox", "true"],
+        125,
+    );
+}
+
+#[test]
+fn image_symlinks_cannot_aim_mounts_at_the_host() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let escape = s.dir.join("escape");
+        std::fs::create_dir_all(&escape).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&escape, std::fs::Permissions::from_mode(0o777)).unwrap();
+        // A layer whose /etc, /dev/shm and working directory point at a host directory.
+        let target = escape.to_str().unwrap();
+        let tar = TarBuilder::new()
+            .entry("etc", Kind::Symlink(target), 0)
+            .entry(
+                "work",
+                Kind::Symlink(&format!("../../../../../..{target}")),
+                0,
+            )
+            .finish();
+        let layer = s.share("hostile.tar", &tar);
+        s.ok(&["import", layer.to_str().unwrap(), "hostile"]);
+        let out = s.run(&["run", "--rm", "-w", "/work/sub", "hostile", "/bin/true"]);
+        // The program is missing from this image; what matters is where the mounts went.
+        assert_ne!(out.status.code(), Some(0));
+        let left: Vec<_> = std::fs::read_dir(&escape)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "mount targets escaped to the host: {left:?}"
+        );
+    }
 }

@@ -94,7 +94,10 @@ impl ContainerCgroup {
     fn find(&self, controller: &str) -> Option<&PathBuf> {
         match self.version {
             Some(CgroupVersion::V2) => self.dirs.first(),
-            _ => self.dirs.iter().find(|d| d.components().any(|c| c.as_os_str() == controller)),
+            _ => self
+                .dirs
+                .iter()
+                .find(|d| d.components().any(|c| c.as_os_str() == controller)),
         }
     }
 
@@ -112,7 +115,11 @@ impl ContainerCgroup {
 
     fn read_u64(&self, controller: &str, file: &str) -> Option<u64> {
         let d = self.find(controller)?;
-        std::fs::read_to_string(d.join(file)).ok()?.trim().parse().ok()
+        std::fs::read_to_string(d.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     pub fn memory_usage(&self) -> Option<u64> {

@@ -12,7 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where hooks are looked for when `--hooks-dir` is not given.
-pub const DEFAULT_DIRS: &[&str] = &["/usr/share/containers/oci/hooks.d", "/etc/containers/oci/hooks.d"];
+pub const DEFAULT_DIRS: &[&str] = &[
+    "/usr/share/containers/oci/hooks.d",
+    "/etc/containers/oci/hooks.d",
+];
 
 #[derive(Deserialize)]
 struct HookFile {
@@ -54,7 +57,9 @@ const STAGES: &[(&str, &str)] = &[
 ];
 
 fn matches(re: &str, s: &str) -> bool {
-    regex_lite::Regex::new(re).map(|r| r.is_match(s)).unwrap_or(false)
+    regex_lite::Regex::new(re)
+        .map(|r| r.is_match(s))
+        .unwrap_or(false)
 }
 
 impl When {
@@ -64,7 +69,9 @@ impl When {
             || self.commands.iter().any(|c| matches(c, command))
             || (!self.annotations.is_empty()
                 && self.annotations.iter().all(|(k, v)| {
-                    annotations.iter().any(|(ak, av)| matches(k, ak) && matches(v, av))
+                    annotations
+                        .iter()
+                        .any(|(ak, av)| matches(k, ak) && matches(v, av))
                 }))
     }
 }
@@ -79,7 +86,9 @@ pub fn select(
 ) -> Result<Value> {
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     for d in dirs {
-        let Ok(entries) = std::fs::read_dir(d) else { continue };
+        let Ok(entries) = std::fs::read_dir(d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.ends_with(".json") {
@@ -116,7 +125,9 @@ pub fn select(
                 .iter()
                 .find(|(n, _)| n == s)
                 .map(|(_, k)| *k)
-                .ok_or_else(|| Error::InvalidArgument(format!("hook {}: unknown stage {s:?}", path.display())))?;
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("hook {}: unknown stage {s:?}", path.display()))
+                })?;
             out.as_object_mut()
                 .unwrap()
                 .entry(key)
@@ -130,7 +141,10 @@ pub fn select(
 }
 
 /// Runs one stage's hooks in order; the first failure stops the rest.
-pub fn run_stage(hooks: &[oci_spec::runtime::Hook], state: &Value) -> std::result::Result<(), String> {
+pub fn run_stage(
+    hooks: &[oci_spec::runtime::Hook],
+    state: &Value,
+) -> std::result::Result<(), String> {
     for h in hooks {
         run_one(h, state)?;
     }
@@ -152,11 +166,15 @@ fn run_one(h: &oci_spec::runtime::Hook, state: &Value) -> std::result::Result<()
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let name = path.display();
-    let mut child = cmd.spawn().map_err(|e| format!("running hook {name}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("running hook {name}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(state.to_string().as_bytes());
     }
-    let deadline = h.timeout().map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+    let deadline = h
+        .timeout()
+        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
     loop {
         match child.try_wait() {
             Ok(Some(s)) if s.success() => return Ok(()),
@@ -178,5 +196,9 @@ pub fn dirs(given: &[PathBuf]) -> Vec<PathBuf> {
     if !given.is_empty() {
         return given.to_vec();
     }
-    DEFAULT_DIRS.iter().map(PathBuf::from).filter(|p| Path::new(p).is_dir()).collect()
+    DEFAULT_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| Path::new(p).is_dir())
+        .collect()
 }

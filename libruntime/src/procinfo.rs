@@ -57,7 +57,9 @@ pub fn alive(pid: i32, start: u64) -> bool {
 /// The inode of one of the process's namespaces (`pid`, `mnt`, `user`, ...).
 pub fn ns_inode(pid: i32, ns: &str) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    fs::metadata(format!("/proc/{pid}/ns/{ns}")).ok().map(|m| m.ino())
+    fs::metadata(format!("/proc/{pid}/ns/{ns}"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 /// Every process in the same pid namespace as `pid` (itself included), by host pid.
@@ -121,6 +123,39 @@ pub fn uptime() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// Gives back the memory a long-lived, mostly idle process no longer needs after its
+/// start-up: freed heap goes back to the kernel, and the file-backed pages that start-up
+/// faulted in (parsers, the sandbox code) are dropped from this process's resident set.
+/// Pages it touches again are faulted back in from the page cache.
+pub fn shed_startup_memory() {
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe { libc::malloc_trim(0) };
+    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let path = f.nth(3).unwrap_or("");
+        // Only clean, file-backed mappings: private writable ones hold relocated data.
+        if !path.starts_with('/') || perms.contains('w') {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        else {
+            continue;
+        };
+        // SAFETY: MADV_PAGEOUT is advisory on a mapping of our own; contents are kept
+        // (file-backed, clean) and re-read on the next access.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT) };
+    }
 }
 
 #[cfg(test)]

@@ -207,48 +207,6 @@ pub fn in_user_namespace() -> bool {
         .unwrap_or(false)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_ranges_by_name_and_id() {
-        let text = "alice:100000:65536\n1001:200000:1000\nbob:x:1\n";
-        assert_eq!(
-            parse_subordinate(text, 1000, Some("alice")),
-            vec![(100000, 65536)]
-        );
-        assert_eq!(
-            parse_subordinate(text, 1001, Some("carol")),
-            vec![(200000, 1000)]
-        );
-        assert!(parse_subordinate(text, 5, Some("bob")).is_empty());
-    }
-
-    #[test]
-    fn maps_ids() {
-        let maps = IdMaps {
-            uids: vec![
-                IdMapping {
-                    container_id: 0,
-                    host_id: 1000,
-                    size: 1,
-                },
-                IdMapping {
-                    container_id: 1,
-                    host_id: 100000,
-                    size: 65536,
-                },
-            ],
-            gids: vec![],
-        };
-        assert_eq!(maps.host_uid(0), Some(1000));
-        assert_eq!(maps.host_uid(1), Some(100000));
-        assert_eq!(maps.host_uid(65536), Some(165535));
-        assert_eq!(maps.host_uid(65537), None);
-    }
-}
-
 /// Writes the id maps of process `pid`'s user namespace from outside it. Several ranges
 /// need the setuid helpers when rootless; root and single-id maps write the files.
 pub fn write_maps(pid: i32, uids: &[IdMapping], gids: &[IdMapping], rootless: bool) -> Result<()> {
@@ -267,7 +225,8 @@ pub fn write_maps(pid: i32, uids: &[IdMapping], gids: &[IdMapping], rootless: bo
             .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
             .collect::<String>()
     };
-    let w = |file: String, data: String| std::fs::write(&file, data).ctx(|| format!("writing {file}"));
+    let w =
+        |file: String, data: String| std::fs::write(&file, data).ctx(|| format!("writing {file}"));
     w(format!("/proc/{pid}/uid_map"), text(uids))?;
     if rootless {
         w(format!("/proc/{pid}/setgroups"), "deny".into())?;
@@ -308,9 +267,53 @@ pub fn run_in_storage_ns(maps: &IdMaps, f: impl FnOnce() -> Result<()>) -> Resul
             let status = waitpid(child, None).ctx(|| "waiting for the namespace helper".into())?;
             match status {
                 WaitStatus::Exited(_, 0) => Ok(()),
-                _ if !msg.is_empty() => Err(Error::UserNamespace(String::from_utf8_lossy(&msg).into_owned())),
+                _ if !msg.is_empty() => Err(Error::UserNamespace(
+                    String::from_utf8_lossy(&msg).into_owned(),
+                )),
                 _ => Err(Error::UserNamespace("the namespace helper failed".into())),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ranges_by_name_and_id() {
+        let text = "alice:100000:65536\n1001:200000:1000\nbob:x:1\n";
+        assert_eq!(
+            parse_subordinate(text, 1000, Some("alice")),
+            vec![(100000, 65536)]
+        );
+        assert_eq!(
+            parse_subordinate(text, 1001, Some("carol")),
+            vec![(200000, 1000)]
+        );
+        assert!(parse_subordinate(text, 5, Some("bob")).is_empty());
+    }
+
+    #[test]
+    fn maps_ids() {
+        let maps = IdMaps {
+            uids: vec![
+                IdMapping {
+                    container_id: 0,
+                    host_id: 1000,
+                    size: 1,
+                },
+                IdMapping {
+                    container_id: 1,
+                    host_id: 100000,
+                    size: 65536,
+                },
+            ],
+            gids: vec![],
+        };
+        assert_eq!(maps.host_uid(0), Some(1000));
+        assert_eq!(maps.host_uid(1), Some(100000));
+        assert_eq!(maps.host_uid(65536), Some(165535));
+        assert_eq!(maps.host_uid(65537), None);
     }
 }

@@ -152,7 +152,10 @@ pub fn relay(mut stream: UnixStream, o: RelayOptions) -> Result<Outcome> {
     if o.tty {
         send_size(&mut stream);
     }
-    let mut scanner = DetachScanner { keys: o.detach_keys.clone(), matched: 0 };
+    let mut scanner = DetachScanner {
+        keys: o.detach_keys.clone(),
+        matched: 0,
+    };
     let mut stdin_open = o.stdin;
     let mut inbuf = Vec::new();
     let stdout = std::io::stdout();
@@ -231,11 +234,16 @@ pub fn relay(mut stream: UnixStream, o: RelayOptions) -> Result<Outcome> {
                         let _ = err.flush();
                     }
                     protocol::EXIT if p.len() == 4 => {
-                        return Ok(Outcome::Exited(i32::from_be_bytes([p[0], p[1], p[2], p[3]])))
+                        return Ok(Outcome::Exited(i32::from_be_bytes([
+                            p[0], p[1], p[2], p[3],
+                        ])))
                     }
                     protocol::START_ERROR if p.len() >= 4 => {
                         let code = i32::from_be_bytes([p[0], p[1], p[2], p[3]]);
-                        return Ok(Outcome::StartFailed(code, String::from_utf8_lossy(&p[4..]).into_owned()));
+                        return Ok(Outcome::StartFailed(
+                            code,
+                            String::from_utf8_lossy(&p[4..]).into_owned(),
+                        ));
                     }
                     _ => {}
                 }
@@ -261,7 +269,10 @@ mod tests {
         assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
         assert_eq!(parse_detach_keys("a,ctrl-@").unwrap(), vec![b'a', 0]);
         assert!(parse_detach_keys("ctrl-!!").is_err());
-        let mut s = DetachScanner { keys: vec![16, 17], matched: 0 };
+        let mut s = DetachScanner {
+            keys: vec![16, 17],
+            matched: 0,
+        };
         assert_eq!(s.feed(b"ab\x10"), (b"ab".to_vec(), false));
         assert_eq!(s.feed(b"x"), (b"\x10x".to_vec(), false));
         assert_eq!(s.feed(b"\x10\x11"), (vec![], true));

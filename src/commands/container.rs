@@ -29,7 +29,11 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Unpause(a) => pause(ctx, a, false),
         C::Rename(a) => rename(ctx, a),
         C::Prune(a) => prune(ctx, a),
-        C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() { 0 } else { 1 }),
+        C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() {
+            0
+        } else {
+            1
+        }),
         C::Ls(a) => super::ps::ps(ctx, a),
         C::Inspect(a) => super::ps::inspect(ctx, a.names, a.format),
         C::Logs(a) => super::logs::logs(ctx, a),
@@ -54,15 +58,18 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
     env.extend(a.env.iter().filter_map(|e| expand_env(e)));
     let entrypoint = match &a.entrypoint {
         None => None,
-        Some(e) if e.trim_start().starts_with('[') => Some(
-            serde_json::from_str::<Vec<String>>(e)
-                .with_context(|| format!("invalid --entrypoint {e:?}: not a JSON array of strings"))?,
-        ),
+        Some(e) if e.trim_start().starts_with('[') => {
+            Some(serde_json::from_str::<Vec<String>>(e).with_context(|| {
+                format!("invalid --entrypoint {e:?}: not a JSON array of strings")
+            })?)
+        }
         Some(e) => Some(vec![e.clone()]),
     };
     match a.pull.as_str() {
         "missing" | "never" | "newer" => {}
-        "always" => bail!("--pull=always needs a registry, and pulling is not available yet: use --pull=missing"),
+        "always" => bail!(
+            "--pull=always needs a registry, and pulling is not available yet: use --pull=missing"
+        ),
         p => bail!("invalid --pull {p:?}: use always, missing, never or newer"),
     }
     if let Some(k) = &a.detach_keys {
@@ -98,7 +105,11 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         network: NetMode::parse(&a.network)?,
         labels: parse_key_values("label", &a.label)?,
         annotations: parse_key_values("annotation", &a.annotation)?,
-        ulimits: a.ulimit.iter().map(|u| Ulimit::parse(u)).collect::<libruntime::Result<_>>()?,
+        ulimits: a
+            .ulimit
+            .iter()
+            .map(|u| Ulimit::parse(u))
+            .collect::<libruntime::Result<_>>()?,
         hooks_dirs: a.hooks_dir.clone(),
         create_command,
     })
@@ -126,7 +137,10 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
     }
-    let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+    let keys = a
+        .detach_keys
+        .as_deref()
+        .unwrap_or(attach::DEFAULT_DETACH_KEYS);
     start_attached(ctx, &record, a.interactive, keys, a.sig_proxy)
 }
 
@@ -150,7 +164,11 @@ fn start_attached(
     if stdin {
         flags |= protocol::WANT_STDIN;
     }
-    let size = record.config.tty.then(|| libruntime::sandbox::sys::window_size(0)).flatten();
+    let size = record
+        .config
+        .tty
+        .then(|| libruntime::sandbox::sys::window_size(0))
+        .flatten();
     let stream = lifecycle::connect(&dirs, flags, size)?;
     let outcome = attach::relay(
         stream,
@@ -178,16 +196,27 @@ fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
     let dirs = ContainerDirs::new(&ctx.paths, &r.id);
     let st = State::load(&dirs)?;
     if st.status != Status::Running && st.status != Status::Paused {
-        bail!("you can only attach to running containers: {} is {}", a.name, st.status.as_str());
+        bail!(
+            "you can only attach to running containers: {} is {}",
+            a.name,
+            st.status.as_str()
+        );
     }
     let stdin = r.config.stdin && !a.no_stdin;
     let mut flags = protocol::WANT_OUTPUT;
     if stdin {
         flags |= protocol::WANT_STDIN;
     }
-    let size = r.config.tty.then(|| libruntime::sandbox::sys::window_size(0)).flatten();
+    let size = r
+        .config
+        .tty
+        .then(|| libruntime::sandbox::sys::window_size(0))
+        .flatten();
     let stream = lifecycle::connect(&dirs, flags, size)?;
-    let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+    let keys = a
+        .detach_keys
+        .as_deref()
+        .unwrap_or(attach::DEFAULT_DETACH_KEYS);
     finish(attach::relay(
         stream,
         RelayOptions {
@@ -208,7 +237,10 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         let r = ctr::find(&ctx.paths, n)?;
         if a.attach {
             lifecycle::check_startable(&ContainerDirs::new(&ctx.paths, &r.id))?;
-            let keys = a.detach_keys.as_deref().unwrap_or(attach::DEFAULT_DETACH_KEYS);
+            let keys = a
+                .detach_keys
+                .as_deref()
+                .unwrap_or(attach::DEFAULT_DETACH_KEYS);
             return start_attached(ctx, &r, a.interactive && r.config.stdin, keys, true);
         }
         let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
@@ -225,7 +257,9 @@ fn targets(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<(String, Contai
     if all {
         return Ok(ctr::list(&ctx.paths)?
             .into_iter()
-            .filter(|c| State::load(&ContainerDirs::new(&ctx.paths, &c.id)).is_ok_and(|s| s.is_active()))
+            .filter(|c| {
+                State::load(&ContainerDirs::new(&ctx.paths, &c.id)).is_ok_and(|s| s.is_active())
+            })
             .map(|c| (c.id.clone(), c))
             .collect());
     }
@@ -268,7 +302,10 @@ fn restart(ctx: &Ctx, a: StopArgs) -> Result<i32> {
 
 fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
     let list: Vec<(String, Option<ContainerRecord>)> = if a.all {
-        ctr::list(&ctx.paths)?.into_iter().map(|c| (c.id.clone(), Some(c))).collect()
+        ctr::list(&ctx.paths)?
+            .into_iter()
+            .map(|c| (c.id.clone(), Some(c)))
+            .collect()
     } else {
         if a.names.is_empty() {
             bail!("give at least one container name or id, or --all");
@@ -282,7 +319,10 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
     for (n, r) in list {
         let Some(r) = r else {
             if !a.ignore {
-                failure.get_or_insert(with_code(1, anyhow!("no container with name or ID {n:?} found: no such container")));
+                failure.get_or_insert(with_code(
+                    1,
+                    anyhow!("no container with name or ID {n:?} found: no such container"),
+                ));
             }
             continue;
         };
@@ -333,7 +373,8 @@ fn rename(ctx: &Ctx, a: RenameArgs) -> Result<i32> {
 }
 
 fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
-    if !a.force && !super::image::confirm("WARNING! This will remove all non running containers.")? {
+    if !a.force && !super::image::confirm("WARNING! This will remove all non running containers.")?
+    {
         return Ok(0);
     }
     let mut out = String::new();

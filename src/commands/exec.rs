@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use libruntime::container::create::{merge_env, new_id};
 use libruntime::container::options::{expand_env, read_env_file};
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
+use libruntime::oci_spec::runtime::Spec;
 use libruntime::sandbox::join::{self, ExecSpec};
 use libruntime::sandbox::sys;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -18,7 +19,6 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use libruntime::oci_spec::runtime::Spec;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -27,16 +27,27 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
     let dirs = ContainerDirs::new(&ctx.paths, &r.id);
     let st = State::load(&dirs)?;
     if st.status != Status::Running || !st.init_alive() {
-        bail!("can only create exec sessions on running containers: {} is {}", a.container, st.status.as_str());
+        bail!(
+            "can only create exec sessions on running containers: {} is {}",
+            a.container,
+            st.status.as_str()
+        );
     }
-    let spec: Spec = libruntime::fsutil::read_json(&dirs.spec())?.context("the container has no config.json")?;
-    let mut process = spec.process().clone().context("the container's spec has no process")?;
+    let spec: Spec =
+        libruntime::fsutil::read_json(&dirs.spec())?.context("the container has no config.json")?;
+    let mut process = spec
+        .process()
+        .clone()
+        .context("the container's spec has no process")?;
     let mut env = Vec::new();
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
     }
     env.extend(a.env.iter().filter_map(|e| expand_env(e)));
-    process.set_env(Some(merge_env(process.env().as_deref().unwrap_or(&[]), &env)));
+    process.set_env(Some(merge_env(
+        process.env().as_deref().unwrap_or(&[]),
+        &env,
+    )));
     process.set_args(Some(a.command.clone()));
     process.set_terminal(Some(a.tty));
     if let Some(w) = &a.workdir {
@@ -88,12 +99,23 @@ fn signal_fd(sigs: &[Signal]) -> Result<SignalFd> {
         mask.add(*s);
     }
     mask.thread_block()?;
-    Ok(SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?)
+    Ok(SignalFd::with_flags(
+        &mask,
+        SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
+    )?)
 }
 
 /// Waits for the process, passing on the signals a user sends to this command.
 fn wait_forwarding(pid: Pid) -> Result<i32> {
-    let sigs = [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2];
+    let sigs = [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ];
     let sfd = signal_fd(&sigs)?;
     loop {
         if let Ok(s) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {

@@ -72,9 +72,17 @@ impl Filter {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();
         for l in lines.iter().filter(|l| self.keep(l)) {
-            let w: &mut dyn Write = if l.stream == "stderr" { &mut err } else { &mut out };
+            let w: &mut dyn Write = if l.stream == "stderr" {
+                &mut err
+            } else {
+                &mut out
+            };
             if self.timestamps {
-                let _ = write!(w, "{} ", l.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, false));
+                let _ = write!(
+                    w,
+                    "{} ",
+                    l.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, false)
+                );
             }
             let _ = w.write_all(l.text.as_bytes());
             if !l.partial {
@@ -87,8 +95,16 @@ impl Filter {
 
 pub fn logs(ctx: &Ctx, a: LogsArgs) -> Result<i32> {
     let filter = Filter {
-        since: a.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
-        until: a.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s))
+            .transpose()?,
+        until: a
+            .until
+            .as_deref()
+            .map(|s| parse_time("until", s))
+            .transpose()?,
         timestamps: a.timestamps,
     };
     let records = a
@@ -130,7 +146,10 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(super::parse_duration("1h30m").unwrap().num_seconds(), 5400);
-        assert_eq!(super::parse_duration("250ms").unwrap().num_milliseconds(), 250);
+        assert_eq!(
+            super::parse_duration("250ms").unwrap().num_milliseconds(),
+            250
+        );
         assert!(super::parse_duration("10").is_none());
         assert!(super::parse_duration("5x").is_none());
     }

@@ -36,8 +36,12 @@ fn user_name(init: i32, host_uid: u32) -> String {
         .ok()
         .and_then(|m| {
             m.lines().find_map(|l| {
-                let f: Vec<u32> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-                (f.len() == 3 && host_uid >= f[1] && host_uid - f[1] < f[2]).then(|| f[0] + host_uid - f[1])
+                let f: Vec<u32> = l
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                (f.len() == 3 && host_uid >= f[1] && host_uid - f[1] < f[2])
+                    .then(|| f[0] + host_uid - f[1])
             })
         })
         .unwrap_or(host_uid);
@@ -72,9 +76,15 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> Result<i32> {
     let r = ctr::find(&ctx.paths, &a.name)?;
     let st = running_state(ctx, &r)?;
     let cols: Vec<&str> = if a.descriptors.is_empty() {
-        vec!["user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args"]
+        vec![
+            "user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args",
+        ]
     } else {
-        a.descriptors.iter().flat_map(|d| d.split(',')).map(str::trim).collect()
+        a.descriptors
+            .iter()
+            .flat_map(|d| d.split(','))
+            .map(str::trim)
+            .collect()
     };
     for c in &cols {
         if !TOP_COLUMNS.iter().any(|(k, _)| k == c) {
@@ -89,7 +99,9 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> Result<i32> {
         .collect::<Vec<_>>()
         .join("\t")];
     for pid in procinfo::pids_in_pid_ns(st.pid) {
-        let Some(s) = procinfo::stat(pid) else { continue };
+        let Some(s) = procinfo::stat(pid) else {
+            continue;
+        };
         let elapsed = (uptime - s.start_ticks as f64 / ticks as f64).max(0.0);
         let cpu_secs = s.cpu_ticks / ticks;
         let fields: Vec<String> = cols
@@ -97,13 +109,34 @@ pub fn top(ctx: &Ctx, a: TopArgs) -> Result<i32> {
             .map(|c| match *c {
                 "user" => user_name(st.pid, procinfo::uid(pid).unwrap_or(0)),
                 "pid" => ns_pid(pid).to_string(),
-                "ppid" => if pid == st.pid { "0".into() } else { ns_pid(s.ppid).to_string() },
-                "pcpu" => format!("{:.3}", if elapsed > 0.0 { s.cpu_ticks as f64 / ticks as f64 / elapsed * 100.0 } else { 0.0 }),
-                "etime" => format!("{}", libruntime::time::human_duration(elapsed as i64)),
-                "tty" => if s.tty_nr == 0 { "?".into() } else { format!("pts/{}", s.tty_nr & 0xff) },
+                "ppid" => {
+                    if pid == st.pid {
+                        "0".into()
+                    } else {
+                        ns_pid(s.ppid).to_string()
+                    }
+                }
+                "pcpu" => format!(
+                    "{:.3}",
+                    if elapsed > 0.0 {
+                        s.cpu_ticks as f64 / ticks as f64 / elapsed * 100.0
+                    } else {
+                        0.0
+                    }
+                ),
+                "etime" => libruntime::time::human_duration(elapsed as i64),
+                "tty" => {
+                    if s.tty_nr == 0 {
+                        "?".into()
+                    } else {
+                        format!("pts/{}", s.tty_nr & 0xff)
+                    }
+                }
                 "time" => clock(cpu_secs),
                 "comm" => s.comm.clone(),
-                _ => procinfo::cmdline(pid).filter(|c| !c.is_empty()).unwrap_or_else(|| format!("[{}]", s.comm)),
+                _ => procinfo::cmdline(pid)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| format!("[{}]", s.comm)),
             })
             .collect();
         lines.push(fields.join("\t"));
@@ -118,12 +151,20 @@ pub fn port(ctx: &Ctx, a: PortArgs) -> Result<i32> {
     for p in &r.config.ports {
         let key = format!("{}/{}", p.container_port, p.protocol);
         if let Some(want) = &a.port {
-            let want = if want.contains('/') { want.clone() } else { format!("{want}/tcp") };
+            let want = if want.contains('/') {
+                want.clone()
+            } else {
+                format!("{want}/tcp")
+            };
             if want != key {
                 continue;
             }
         }
-        let ip = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
+        let ip = if p.host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            &p.host_ip
+        };
         out.push_str(&format!("{key} -> {ip}:{}\n", p.host_port));
     }
     write_out(&out)?;
@@ -152,7 +193,10 @@ fn net_io(pid: i32) -> (u64, u64) {
             if name.trim() == "lo" {
                 return None;
             }
-            let f: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
             Some((*f.first()?, *f.get(8)?))
         })
         .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
@@ -168,13 +212,18 @@ fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
     let ticks = procinfo::clock_ticks();
     let stats: Vec<_> = pids.iter().filter_map(|p| procinfo::stat(*p)).collect();
     // Without a cgroup (rootless on v1) the figures are summed over the processes.
-    let mem = cg
-        .memory_usage()
-        .unwrap_or_else(|| stats.iter().map(|s| s.rss_pages * procinfo::page_size()).sum());
-    let cpu_secs = cg
-        .cpu_nanos()
-        .map(|n| n as f64 / 1e9)
-        .unwrap_or_else(|| stats.iter().map(|s| s.cpu_ticks as f64 / ticks as f64).sum());
+    let mem = cg.memory_usage().unwrap_or_else(|| {
+        stats
+            .iter()
+            .map(|s| s.rss_pages * procinfo::page_size())
+            .sum()
+    });
+    let cpu_secs = cg.cpu_nanos().map(|n| n as f64 / 1e9).unwrap_or_else(|| {
+        stats
+            .iter()
+            .map(|s| s.cpu_ticks as f64 / ticks as f64)
+            .sum()
+    });
     let started = libruntime::time::unix(Some(&st.started_at));
     let elapsed = (chrono::Utc::now().timestamp() - started).max(1) as f64;
     let limit = mem_total();
@@ -206,7 +255,10 @@ pub fn stats(ctx: &Ctx, a: StatsArgs) -> Result<i32> {
     let records: Vec<ContainerRecord> = if a.names.is_empty() {
         ctr::list(&ctx.paths)?
     } else {
-        a.names.iter().map(|n| ctr::find(&ctx.paths, n)).collect::<libruntime::Result<_>>()?
+        a.names
+            .iter()
+            .map(|n| ctr::find(&ctx.paths, n))
+            .collect::<libruntime::Result<_>>()?
     };
     let default = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
     loop {

@@ -33,9 +33,17 @@ pub fn status_text(st: &State) -> String {
         Status::Running => format!("Up {}", since(&st.started_at)),
         Status::Paused => "Paused".into(),
         Status::Stopping => "Stopping".into(),
-        Status::Exited if st.restarting => format!("Restarting ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
+        Status::Exited if st.restarting => format!(
+            "Restarting ({}) {}",
+            st.exit_code,
+            time::ago(Some(&st.finished_at))
+        ),
         Status::Exited if st.finished_at.is_empty() => format!("Exited ({})", st.exit_code),
-        Status::Exited => format!("Exited ({}) {}", st.exit_code, time::ago(Some(&st.finished_at))),
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            st.exit_code,
+            time::ago(Some(&st.finished_at))
+        ),
     }
 }
 
@@ -49,7 +57,11 @@ fn ports_text(r: &ContainerRecord) -> String {
         .ports
         .iter()
         .map(|p| {
-            let ip = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
+            let ip = if p.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                &p.host_ip
+            };
             format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
         })
         .collect::<Vec<_>>()
@@ -68,7 +80,11 @@ fn row(ctx: &Ctx, r: &ContainerRecord, st: &State, no_trunc: bool, size: bool) -
             .find_image(&r.image_id)
             .map(|i| i.size)
             .unwrap_or(0);
-        format!("{} (virtual {})", time::human_size(upper), time::human_size(upper + image))
+        format!(
+            "{} (virtual {})",
+            time::human_size(upper),
+            time::human_size(upper + image)
+        )
     } else {
         String::new()
     };
@@ -97,7 +113,9 @@ fn row(ctx: &Ctx, r: &ContainerRecord, st: &State, no_trunc: bool, size: bool) -
 fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Result<bool> {
     for (k, v) in filters {
         let ok = match k.as_str() {
-            "name" => regex_lite::Regex::new(v).map(|re| re.is_match(&r.name)).unwrap_or(false),
+            "name" => regex_lite::Regex::new(v)
+                .map(|re| re.is_match(&r.name))
+                .unwrap_or(false),
             "id" => r.id.starts_with(v.as_str()),
             "label" => match v.split_once('=') {
                 Some((lk, lv)) => r.config.labels.get(lk).is_some_and(|x| x == lv),
@@ -107,9 +125,12 @@ fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Res
             "ancestor" => {
                 r.image_id.starts_with(v.as_str())
                     || r.image_name == *v
-                    || libruntime::reference::Reference::parse(v).is_ok_and(|x| x.matches_name(&r.image_name))
+                    || libruntime::reference::Reference::parse(v)
+                        .is_ok_and(|x| x.matches_name(&r.image_name))
             }
-            "exited" => st.status == Status::Exited && v.parse::<i32>().is_ok_and(|c| c == st.exit_code),
+            "exited" => {
+                st.status == Status::Exited && v.parse::<i32>().is_ok_and(|c| c == st.exit_code)
+            }
             _ => unreachable!(),
         };
         if !ok {
@@ -147,7 +168,8 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         .collect();
     all.sort_by(|a, b| b.0.created.cmp(&a.0.created));
     let limit = if a.latest { Some(1) } else { a.last };
-    let show_all = a.all || limit.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    let show_all =
+        a.all || limit.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");
     let mut rows = Vec::new();
     for (r, st) in &all {
         if !show_all && !st.is_active() {
@@ -162,7 +184,10 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         }
     }
     if a.quiet {
-        let text: String = rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect();
+        let text: String = rows
+            .iter()
+            .map(|r| format!("{}\n", r["ID"].as_str().unwrap_or("")))
+            .collect();
         return write_out(&text).map(|_| 0);
     }
     if is_json(a.format.as_deref()) {
@@ -175,7 +200,11 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
     };
     let format = if a.noheading {
-        a.format.clone().unwrap_or(default.into()).trim_start_matches("table ").to_string()
+        a.format
+            .clone()
+            .unwrap_or(default.into())
+            .trim_start_matches("table ")
+            .to_string()
     } else {
         a.format.clone().unwrap_or(default.into())
     };

@@ -143,7 +143,9 @@ impl Skiff {
     /// Starts skiff in the background with piped stdio.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c.spawn().expect("spawning skiff")
     }
 
@@ -159,7 +161,9 @@ impl Skiff {
 
     /// One field of `inspect`, through a Go template.
     pub fn inspect(&self, name: &str, template: &str) -> String {
-        self.ok(&["inspect", "--format", template, name]).trim().to_string()
+        self.ok(&["inspect", "--format", template, name])
+            .trim()
+            .to_string()
     }
 
     /// Runs a container to completion and returns (exit code, stdout, stderr).
@@ -177,7 +181,11 @@ impl Skiff {
     /// Directory entries under the storage and runtime roots that belong to containers.
     pub fn container_leftovers(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for d in [self.root().join("containers"), self.dir.join("run/c"), self.root().join("tmp")] {
+        for d in [
+            self.root().join("containers"),
+            self.dir.join("run/c"),
+            self.root().join("tmp"),
+        ] {
             if let Ok(entries) = std::fs::read_dir(&d) {
                 out.extend(entries.flatten().map(|e| e.path().display().to_string()));
             }
@@ -372,7 +380,9 @@ pub fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 pub fn process_alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
-            let state = s.rsplit_once(')').map(|(_, r)| r.trim_start().chars().next());
+            let state = s
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start().chars().next());
             state != Some(Some('Z'))
         })
         .unwrap_or(false)

@@ -24,9 +24,11 @@ pub fn new_id() -> String {
 /// it. Whiteouts are not followed; an image deleting its passwd file is not a case
 /// worth reading every layer for.
 fn file_in_layers(store: &Store, image: &ImageRecord, path: &str) -> Option<String> {
-    image.layers.iter().rev().find_map(|l| {
-        std::fs::read_to_string(store.layer_diff_dir(&l.diff_id).join(path)).ok()
-    })
+    image
+        .layers
+        .iter()
+        .rev()
+        .find_map(|l| std::fs::read_to_string(store.layer_diff_dir(&l.diff_id).join(path)).ok())
 }
 
 pub fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
@@ -72,7 +74,11 @@ fn pick_name(store: &Store, wanted: Option<&str>) -> Result<String> {
 
 /// Entrypoint and cmd after the overrides, docker's way: `--entrypoint` clears the
 /// image's CMD unless a command is given too.
-fn command(opts: &CreateOptions, image_ep: Vec<String>, image_cmd: Vec<String>) -> (Vec<String>, Vec<String>) {
+fn command(
+    opts: &CreateOptions,
+    image_ep: Vec<String>,
+    image_cmd: Vec<String>,
+) -> (Vec<String>, Vec<String>) {
     let ep = match &opts.entrypoint {
         Some(e) if e.len() == 1 && e[0].is_empty() => vec![],
         Some(e) => e.clone(),
@@ -108,9 +114,8 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         ));
     }
     // keep-id runs as the caller's own ids unless told otherwise, as podman does.
-    let keep_id = (opts.userns == super::options::UsernsMode::KeepId).then(|| {
-        format!("{}:{}", nix::unistd::getuid(), nix::unistd::getgid())
-    });
+    let keep_id = (opts.userns == super::options::UsernsMode::KeepId)
+        .then(|| format!("{}:{}", nix::unistd::getuid(), nix::unistd::getgid()));
     let user_spec = opts
         .user
         .clone()
@@ -122,13 +127,19 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
     let resolved = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
     let hostname = spec::hostname_for(opts, &id);
     let mut env = merge_env(
-        &[format!("PATH={}", spec::DEFAULT_PATH), "container=skiff".into()],
+        &[
+            format!("PATH={}", spec::DEFAULT_PATH),
+            "container=skiff".into(),
+        ],
         ic.env().as_deref().unwrap_or(&[]),
     );
     env = merge_env(&env, &opts.env);
     env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
     if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", resolved.home.clone().unwrap_or_else(|| "/".into())));
+        env.push(format!(
+            "HOME={}",
+            resolved.home.clone().unwrap_or_else(|| "/".into())
+        ));
     }
     let cwd = opts
         .workdir
@@ -136,26 +147,46 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         .or_else(|| ic.working_dir().clone().filter(|w| !w.is_empty()))
         .unwrap_or_else(|| "/".into());
     if !cwd.starts_with('/') {
-        return Err(Error::InvalidArgument(format!("invalid working directory {cwd:?}: it must be absolute")));
+        return Err(Error::InvalidArgument(format!(
+            "invalid working directory {cwd:?}: it must be absolute"
+        )));
     }
     let stop_signal = signals::parse(
-        opts.stop_signal.as_deref().or(ic.stop_signal().as_deref()).unwrap_or("SIGTERM"),
+        opts.stop_signal
+            .as_deref()
+            .or(ic.stop_signal().as_deref())
+            .unwrap_or("SIGTERM"),
     )? as i32;
 
     let dirs = ContainerDirs::new(paths, &id);
     let stage = store.staging_path("ctr");
-    let staged = ContainerDirs { dir: stage.clone(), run: dirs.run.clone() };
+    let staged = ContainerDirs {
+        dir: stage.clone(),
+        run: dirs.run.clone(),
+    };
     let result = (|| -> Result<ContainerRecord> {
-        for d in [staged.upper(), staged.work(), staged.merged(), staged.userdata(), stage.join("empty")] {
+        for d in [
+            staged.upper(),
+            staged.work(),
+            staged.merged(),
+            staged.userdata(),
+            stage.join("empty"),
+        ] {
             fsutil::create_dir_all(&d)?;
         }
         let ud = staged.userdata();
-        let write = |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
+        let write =
+            |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
         write("hosts", hosts_file(&hostname, &name))?;
         write("hostname", format!("{hostname}\n"))?;
         write("resolv.conf", resolv_conf())?;
         let annotations = opts.annotations.clone();
-        let hooks = hooks::select(&hooks::dirs(&opts.hooks_dirs), &annotations, &args[0], false)?;
+        let hooks = hooks::select(
+            &hooks::dirs(&opts.hooks_dirs),
+            &annotations,
+            &args[0],
+            false,
+        )?;
         let rootless_maps = paths.rootless.then_some(maps);
         let oci = spec::build(&spec::SpecInputs {
             opts,
@@ -168,15 +199,19 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             userdata: &dirs.userdata(),
             rootless_maps,
             hooks,
-            stop_signal,
         })?;
-        let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::json("runtime spec", e))?;
+        let spec_json =
+            serde_json::to_vec_pretty(&oci).map_err(|e| Error::json("runtime spec", e))?;
         std::fs::write(staged.spec(), spec_json).ctx(|| "writing config.json".into())?;
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
             image_id: image.id.clone(),
-            image_name: image.names.first().cloned().unwrap_or_else(|| opts.image.clone()),
+            image_name: image
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| opts.image.clone()),
             created: time::now_rfc3339(),
             layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
             driver: "overlay".into(),
@@ -213,7 +248,8 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         };
         fsutil::write_json(&staged.record(), &record)?;
         fsutil::create_dir_all(&paths.containers_dir())?;
-        std::fs::rename(&stage, &dirs.dir).ctx(|| format!("moving container into {}", dirs.dir.display()))?;
+        std::fs::rename(&stage, &dirs.dir)
+            .ctx(|| format!("moving container into {}", dirs.dir.display()))?;
         Ok(record)
     })();
     if result.is_err() {
@@ -226,8 +262,12 @@ fn merged_labels(
     ic: &oci_spec::image::Config,
     opts: &CreateOptions,
 ) -> std::collections::BTreeMap<String, String> {
-    let mut labels: std::collections::BTreeMap<String, String> =
-        ic.labels().clone().unwrap_or_default().into_iter().collect();
+    let mut labels: std::collections::BTreeMap<String, String> = ic
+        .labels()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     labels.extend(opts.labels.clone());
     labels
 }

@@ -39,7 +39,11 @@ impl Spawned {
 }
 
 /// Starts the supervisor of `record` in its own session, detached from the caller.
-pub fn spawn_supervisor(paths: &Paths, record: &ContainerRecord, attach_first: bool) -> Result<Spawned> {
+pub fn spawn_supervisor(
+    paths: &Paths,
+    record: &ContainerRecord,
+    attach_first: bool,
+) -> Result<Spawned> {
     let dirs = ContainerDirs::new(paths, &record.id);
     fsutil::create_dir_all(&dirs.run)?;
     let _ = std::fs::remove_file(dirs.stop_marker());
@@ -92,7 +96,8 @@ pub struct StartFailure {
 
 /// Parses a report line; Ok(pid) on "started".
 pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartFailure> {
-    let line = line.unwrap_or_else(|| "error 125 the supervisor exited before starting the container".into());
+    let line = line
+        .unwrap_or_else(|| "error 125 the supervisor exited before starting the container".into());
     if let Some(pid) = line.strip_prefix("started ") {
         return Ok(pid.parse().unwrap_or(0));
     }
@@ -108,14 +113,22 @@ pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartFailu
 pub fn check_startable(dirs: &ContainerDirs) -> Result<State> {
     let st = State::load(dirs)?;
     if st.is_active() || st.supervisor_alive() {
-        return Err(Error::InvalidArgument("the container is already running".into()));
+        return Err(Error::InvalidArgument(
+            "the container is already running".into(),
+        ));
     }
     Ok(st)
 }
 
 /// Starts a container detached; returns the init's pid.
-pub fn start_detached(paths: &Paths, record: &ContainerRecord) -> std::result::Result<i32, StartFailure> {
-    let engine = |e: Error| StartFailure { code: 125, message: e.to_string() };
+pub fn start_detached(
+    paths: &Paths,
+    record: &ContainerRecord,
+) -> std::result::Result<i32, StartFailure> {
+    let engine = |e: Error| StartFailure {
+        code: 125,
+        message: e.to_string(),
+    };
     check_startable(&ContainerDirs::new(paths, &record.id)).map_err(engine)?;
     let mut s = spawn_supervisor(paths, record, false).map_err(engine)?;
     parse_report(s.next_line())
@@ -193,13 +206,15 @@ fn wait_until_stopped(dirs: &ContainerDirs, timeout: Duration) -> bool {
 /// Connects to the attach socket and says hello with `flags` and, for a terminal, the
 /// caller's window size.
 pub fn connect(dirs: &ContainerDirs, flags: u8, size: Option<(u16, u16)>) -> Result<UnixStream> {
-    let mut s = UnixStream::connect(dirs.socket()).ctx(|| "connecting to the container's supervisor".into())?;
+    let mut s = UnixStream::connect(dirs.socket())
+        .ctx(|| "connecting to the container's supervisor".into())?;
     let mut hello = vec![flags];
     if let Some((rows, cols)) = size {
         hello.extend_from_slice(&rows.to_be_bytes());
         hello.extend_from_slice(&cols.to_be_bytes());
     }
-    protocol::write_frame(&mut s, protocol::HELLO, &hello).ctx(|| "greeting the supervisor".into())?;
+    protocol::write_frame(&mut s, protocol::HELLO, &hello)
+        .ctx(|| "greeting the supervisor".into())?;
     Ok(s)
 }
 
@@ -230,7 +245,11 @@ pub fn unpause(paths: &Paths, record: &ContainerRecord) -> Result<&'static str> 
 fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'static str> {
     let dirs = ContainerDirs::new(paths, &record.id);
     let mut st = State::load(&dirs)?;
-    let (want, verb) = if on { (Status::Running, "pause") } else { (Status::Paused, "unpause") };
+    let (want, verb) = if on {
+        (Status::Running, "pause")
+    } else {
+        (Status::Paused, "unpause")
+    };
     if st.status != want {
         return Err(Error::InvalidArgument(format!(
             "cannot {verb} {}: it is {}",
@@ -250,7 +269,10 @@ fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'sta
     };
     // Re-read: the supervisor may have written meanwhile.
     let fresh = State::load(&dirs)?;
-    st = State { status: if on { Status::Paused } else { Status::Running }, ..fresh };
+    st = State {
+        status: if on { Status::Paused } else { Status::Running },
+        ..fresh
+    };
     st.store(&dirs)?;
     Ok(method)
 }
@@ -302,10 +324,14 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
 /// Renames a container; the store lock must be held by the caller.
 pub fn rename(paths: &Paths, record: &ContainerRecord, new_name: &str) -> Result<()> {
     if !super::names::valid(new_name) {
-        return Err(Error::InvalidArgument(format!("invalid container name {new_name:?}")));
+        return Err(Error::InvalidArgument(format!(
+            "invalid container name {new_name:?}"
+        )));
     }
     if super::list(paths)?.iter().any(|c| c.name == new_name) {
-        return Err(Error::InvalidArgument(format!("the container name {new_name:?} is already in use")));
+        return Err(Error::InvalidArgument(format!(
+            "the container name {new_name:?} is already in use"
+        )));
     }
     let dirs = ContainerDirs::new(paths, &record.id);
     let mut r = record.clone();

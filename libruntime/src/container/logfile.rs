@@ -107,10 +107,18 @@ mod tests {
         w.write("stdout", b"one\ntwo\nthr");
         w.write("stderr", b"oops\n");
         let (lines, _) = read_from(&p, 0);
-        let texts: Vec<_> = lines.iter().map(|l| (l.stream.as_str(), l.partial, l.text.as_str())).collect();
+        let texts: Vec<_> = lines
+            .iter()
+            .map(|l| (l.stream.as_str(), l.partial, l.text.as_str()))
+            .collect();
         assert_eq!(
             texts,
-            vec![("stdout", false, "one"), ("stdout", false, "two"), ("stdout", true, "thr"), ("stderr", false, "oops")]
+            vec![
+                ("stdout", false, "one"),
+                ("stdout", false, "two"),
+                ("stdout", true, "thr"),
+                ("stderr", false, "oops")
+            ]
         );
     }
 }

@@ -6,9 +6,35 @@ const ADJECTIVES: &[&str] = &[
     "upbeat", "vivid", "witty", "zealous", "bold", "clever", "dreamy", "frosty", "lively", "noble",
 ];
 const NOUNS: &[&str] = &[
-    "albatross", "beacon", "cutter", "dinghy", "estuary", "fjord", "galley", "harbor", "island",
-    "jetty", "keel", "lagoon", "mast", "narrows", "oar", "pier", "quay", "rudder", "schooner",
-    "tide", "undertow", "voyage", "wharf", "yawl", "anchor", "buoy", "current", "delta", "eddy",
+    "albatross",
+    "beacon",
+    "cutter",
+    "dinghy",
+    "estuary",
+    "fjord",
+    "galley",
+    "harbor",
+    "island",
+    "jetty",
+    "keel",
+    "lagoon",
+    "mast",
+    "narrows",
+    "oar",
+    "pier",
+    "quay",
+    "rudder",
+    "schooner",
+    "tide",
+    "undertow",
+    "voyage",
+    "wharf",
+    "yawl",
+    "anchor",
+    "buoy",
+    "current",
+    "delta",
+    "eddy",
     "ferry",
 ];
 
@@ -27,7 +53,10 @@ pub fn generate(seed: u64, taken: &dyn Fn(&str) -> bool) -> String {
         if !taken(&name) {
             return name;
         }
-        s = s.rotate_left(7).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+        s = s
+            .rotate_left(7)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(1);
     }
     unreachable!()
 }

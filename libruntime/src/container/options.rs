@@ -34,7 +34,11 @@ impl RestartPolicy {
             _ => return Err(bad()),
         };
         Ok(RestartPolicy {
-            name: if name.is_empty() { "no".into() } else { name.into() },
+            name: if name.is_empty() {
+                "no".into()
+            } else {
+                name.into()
+            },
             max_retries,
         })
     }
@@ -67,7 +71,9 @@ pub struct Ulimit {
 impl Ulimit {
     pub fn parse(s: &str) -> Result<Ulimit> {
         let bad = |why: &str| Error::InvalidArgument(format!("invalid --ulimit {s:?}: {why}"));
-        let (name, values) = s.split_once('=').ok_or_else(|| bad("want name=soft[:hard]"))?;
+        let (name, values) = s
+            .split_once('=')
+            .ok_or_else(|| bad("want name=soft[:hard]"))?;
         if crate::sandbox::rlimits::resource_of(&format!("RLIMIT_{}", name.to_uppercase()))
             .is_none()
         {
@@ -309,7 +315,9 @@ mod tests {
         assert!(RestartPolicy::parse("always")
             .unwrap()
             .should_restart(0, 100, false));
-        assert!(!RestartPolicy::parse("always").unwrap().should_restart(0, 0, true));
+        assert!(!RestartPolicy::parse("always")
+            .unwrap()
+            .should_restart(0, 0, true));
         assert!(RestartPolicy::parse("sometimes").is_err());
         assert!(RestartPolicy::parse("always:2").is_err());
     }

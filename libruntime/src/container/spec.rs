@@ -55,9 +55,13 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Every capability the running kernel knows, by name.
 pub fn all_caps() -> Vec<String> {
+    let last: u8 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
     caps::all()
         .into_iter()
-        .filter(|c| c.index() <= caps::runtime::procfs_all_supported(None).map(|s| s.iter().map(|c| c.index()).max().unwrap_or(40)).unwrap_or(40))
+        .filter(|c| c.index() <= last)
         .map(|c| c.to_string())
         .collect()
 }
@@ -120,14 +124,17 @@ pub struct SpecInputs<'a> {
     /// The rootless user's maps (None for root).
     pub rootless_maps: Option<&'a IdMaps>,
     pub hooks: Value,
-    pub stop_signal: i32,
 }
 
 pub fn build(i: &SpecInputs) -> Result<Spec> {
     let o = i.opts;
     let caps = capability_set(o.privileged, &o.cap_add, &o.cap_drop)?;
-    let caps_for_user = if i.user.uid == 0 { caps.clone() } else { vec![] };
-    let maps = id_maps(o, i.rootless_maps, i.user.uid)?;
+    let caps_for_user = if i.user.uid == 0 {
+        caps.clone()
+    } else {
+        vec![]
+    };
+    let maps = id_maps(o, i.rootless_maps)?;
     let userns = maps.is_some();
     let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
     if userns {
@@ -209,7 +216,6 @@ fn mapping_json(maps: &[IdMapping]) -> Value {
 fn id_maps(
     o: &CreateOptions,
     rootless: Option<&IdMaps>,
-    uid: u32,
 ) -> Result<Option<(Vec<IdMapping>, Vec<IdMapping>)>> {
     match (rootless, &o.userns) {
         (None, UsernsMode::Default | UsernsMode::Host) => Ok(None),
@@ -225,8 +231,10 @@ fn id_maps(
         (Some(m), UsernsMode::KeepId) => {
             let host_uid = nix::unistd::getuid().as_raw();
             let host_gid = nix::unistd::getgid().as_raw();
-            let _ = uid;
-            Ok(Some((keep_id(&m.uids, host_uid), keep_id(&m.gids, host_gid))))
+            Ok(Some((
+                keep_id(&m.uids, host_uid),
+                keep_id(&m.gids, host_gid),
+            )))
         }
     }
 }
@@ -235,7 +243,11 @@ fn id_maps(
 /// other ids come from the subordinate range.
 fn keep_id(maps: &[IdMapping], own: u32) -> Vec<IdMapping> {
     let subs: Vec<&IdMapping> = maps.iter().filter(|m| m.container_id != 0).collect();
-    let mut out = vec![IdMapping { container_id: own, host_id: own, size: 1 }];
+    let mut out = vec![IdMapping {
+        container_id: own,
+        host_id: own,
+        size: 1,
+    }];
     let mut next_inside = 0u32;
     for s in subs {
         let mut host = s.host_id;
@@ -247,7 +259,11 @@ fn keep_id(maps: &[IdMapping], own: u32) -> Vec<IdMapping> {
             }
             let end = if next_inside < own { own } else { u32::MAX };
             let n = left.min(end - next_inside);
-            out.push(IdMapping { container_id: next_inside, host_id: host, size: n });
+            out.push(IdMapping {
+                container_id: next_inside,
+                host_id: host,
+                size: n,
+            });
             next_inside += n;
             host += n;
             left -= n;
@@ -264,7 +280,11 @@ fn rlimits(o: &CreateOptions) -> Vec<Value> {
         ("RLIMIT_NPROC", nix::sys::resource::Resource::RLIMIT_NPROC),
     ] {
         if let Ok((_, hard)) = nix::sys::resource::getrlimit(res) {
-            let want = if name == "RLIMIT_NOFILE" { 1_048_576 } else { 4_194_304 };
+            let want = if name == "RLIMIT_NOFILE" {
+                1_048_576
+            } else {
+                4_194_304
+            };
             let v = hard.min(want);
             limits.push((name.into(), v, v));
         }
@@ -349,12 +369,41 @@ mod tests {
     #[test]
     fn keep_id_maps_own_id() {
         let maps = vec![
-            IdMapping { container_id: 0, host_id: 1001, size: 1 },
-            IdMapping { container_id: 1, host_id: 100000, size: 65536 },
+            IdMapping {
+                container_id: 0,
+                host_id: 1001,
+                size: 1,
+            },
+            IdMapping {
+                container_id: 1,
+                host_id: 100000,
+                size: 65536,
+            },
         ];
         let k = keep_id(&maps, 1001);
-        assert_eq!(k[0], IdMapping { container_id: 1001, host_id: 1001, size: 1 });
-        assert_eq!(k[1], IdMapping { container_id: 0, host_id: 100000, size: 1001 });
-        assert_eq!(k[2], IdMapping { container_id: 1002, host_id: 101001, size: 64535 });
+        assert_eq!(
+            k[0],
+            IdMapping {
+                container_id: 1001,
+                host_id: 1001,
+                size: 1
+            }
+        );
+        assert_eq!(
+            k[1],
+            IdMapping {
+                container_id: 0,
+                host_id: 100000,
+                size: 1001
+            }
+        );
+        assert_eq!(
+            k[2],
+            IdMapping {
+                container_id: 1002,
+                host_id: 101001,
+                size: 64535
+            }
+        );
     }
 }

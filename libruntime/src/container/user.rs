@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn names_and_numbers() {
         let u = resolve("alice", Some(PASSWD), Some(GROUP)).unwrap();
-        assert_eq!((u.uid, u.gid, u.additional_gids.clone()), (1000, 1000, vec![10]));
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids.clone()),
+            (1000, 1000, vec![10])
+        );
         assert_eq!(u.home.as_deref(), Some("/home/alice"));
         let u = resolve("alice:staff", Some(PASSWD), Some(GROUP)).unwrap();
         assert_eq!((u.uid, u.gid), (1000, 50));

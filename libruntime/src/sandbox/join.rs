@@ -119,7 +119,8 @@ fn helper(
     // SAFETY: single-threaded child.
     match unsafe { fork() }.map_err(|e| fail("fork", e))? {
         ForkResult::Parent { child } => {
-            sync::send(sock, sync::INIT_PID, &child.as_raw().to_ne_bytes()).map_err(|e| fail("sync", e))
+            sync::send(sock, sync::INIT_PID, &child.as_raw().to_ne_bytes())
+                .map_err(|e| fail("sync", e))
         }
         ForkResult::Child => {
             let e = match run_process(spec, sock) {

@@ -76,7 +76,8 @@ fn has_new_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
 
 /// Forks the container's init and waits until it is ready to run the program.
 pub fn create(l: Launch) -> Result<Created, StartError> {
-    let (ours, theirs) = sync::pair().map_err(|e| StartError::engine(format!("socketpair: {e}")))?;
+    let (ours, theirs) =
+        sync::pair().map_err(|e| StartError::engine(format!("socketpair: {e}")))?;
     // SAFETY: the supervisor is single-threaded, so the child may do anything.
     let stage1 = match unsafe { fork() } {
         Err(e) => return Err(StartError::engine(format!("fork: {e}"))),
@@ -132,7 +133,11 @@ fn talk_to_stages(
                 let (code, message) = msg.failure();
                 return Err(StartError { code, message });
             }
-            t => return Err(StartError::engine(format!("unexpected message {t} from the init"))),
+            t => {
+                return Err(StartError::engine(format!(
+                    "unexpected message {t} from the init"
+                )))
+            }
         }
     }
     let pid = pid.ok_or_else(|| StartError::engine("the init did not say its pid"))?;
@@ -151,8 +156,13 @@ impl Created {
                 let (code, message) = m.failure();
                 Err(StartError { code, message })
             }
-            Ok(Some(m)) => Err(StartError::engine(format!("unexpected message {} from the init", m.tag))),
-            Err(e) => Err(StartError::engine(format!("waiting for the program to start: {e}"))),
+            Ok(Some(m)) => Err(StartError::engine(format!(
+                "unexpected message {} from the init",
+                m.tag
+            ))),
+            Err(e) => Err(StartError::engine(format!(
+                "waiting for the program to start: {e}"
+            ))),
         }
     }
 }
@@ -182,22 +192,26 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
         }
         match n.path() {
             Some(p) => sys::setns(&open_ns(p)?, "user").map_err(|e| fail("user namespace", e))?,
-            None => {
-                nix::sched::unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| fail("creating the user namespace", e))?
-            }
+            None => nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+                .map_err(|e| fail("creating the user namespace", e))?,
         }
     }
     sync::send(sock, sync::NEED_MAPS, &[]).map_err(|e| fail("sync", e))?;
     match sync::recv(sock) {
         Ok(Some(m)) if m.tag == sync::MAPS_DONE => {}
-        _ => return Err(StartError::engine("the supervisor did not set up the namespace")),
+        _ => {
+            return Err(StartError::engine(
+                "the supervisor did not set up the namespace",
+            ))
+        }
     }
     for n in &namespaces {
         if n.typ() == LinuxNamespaceType::User {
             continue;
         }
         match n.path() {
-            Some(p) => sys::setns(&open_ns(p)?, &format!("{:?}", n.typ())).map_err(|e| fail("joining", e))?,
+            Some(p) => sys::setns(&open_ns(p)?, &format!("{:?}", n.typ()))
+                .map_err(|e| fail("joining", e))?,
             None => flags |= namespace_flag(n.typ()),
         }
     }
@@ -205,7 +219,8 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
     // SAFETY: single-threaded child of a single-threaded process.
     match unsafe { fork() }.map_err(|e| fail("fork", e))? {
         ForkResult::Parent { child } => {
-            sync::send(sock, sync::INIT_PID, &child.as_raw().to_ne_bytes()).map_err(|e| fail("sync", e))?;
+            sync::send(sock, sync::INIT_PID, &child.as_raw().to_ne_bytes())
+                .map_err(|e| fail("sync", e))?;
             Ok(())
         }
         ForkResult::Child => {
@@ -228,19 +243,29 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let userxattr = true;
-    let root = rootfs::build(spec, l.rootfs, userxattr).map_err(|e| StartError::engine(e.to_string()))?;
+    let root =
+        rootfs::build(spec, l.rootfs, userxattr).map_err(|e| StartError::engine(e.to_string()))?;
     match &l.stdio {
         Stdio::Terminal => terminal::attach_new(&root, sock)?,
-        Stdio::Fds { stdin, stdout, stderr } => {
+        Stdio::Fds {
+            stdin,
+            stdout,
+            stderr,
+        } => {
             let null;
             let stdin_fd = match stdin {
                 Some(fd) => fd.as_raw_fd(),
                 None => {
-                    null = std::fs::File::open("/dev/null").map_err(|e| fail("opening /dev/null", e))?;
+                    null = std::fs::File::open("/dev/null")
+                        .map_err(|e| fail("opening /dev/null", e))?;
                     null.as_raw_fd()
                 }
             };
-            for (from, to) in [(stdin_fd, 0), (stdout.as_raw_fd(), 1), (stderr.as_raw_fd(), 2)] {
+            for (from, to) in [
+                (stdin_fd, 0),
+                (stdout.as_raw_fd(), 1),
+                (stderr.as_raw_fd(), 2),
+            ] {
                 // SAFETY: dup2 on valid fds; it replaces 0-2, which we mean to replace.
                 if unsafe { libc::dup2(from, to) } < 0 {
                     return Err(fail("setting up stdio", std::io::Error::last_os_error()));
@@ -290,5 +315,8 @@ pub fn spec_maps(spec: &Spec) -> Option<(Vec<IdMapping>, Vec<IdMapping>)> {
             })
             .collect::<Vec<_>>()
     };
-    Some((conv(linux.uid_mappings().as_ref()?), conv(linux.gid_mappings().as_ref()?)))
+    Some((
+        conv(linux.uid_mappings().as_ref()?),
+        conv(linux.gid_mappings().as_ref()?),
+    ))
 }

@@ -44,7 +44,9 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf, StartError> {
         Some(Ok(p.to_path_buf()))
     };
     if prog.is_empty() {
-        return Err(StartError::engine("no command given: the image has no CMD or ENTRYPOINT"));
+        return Err(StartError::engine(
+            "no command given: the image has no CMD or ENTRYPOINT",
+        ));
     }
     if prog.contains('/') {
         return check(Path::new(prog)).unwrap_or_else(|| {
@@ -80,7 +82,9 @@ fn switch_user(p: &Process) -> Result<(), StartError> {
     // With a single-id map the kernel denies setgroups; with no extra groups that is fine.
     if let Err(e) = nix::unistd::setgroups(&groups) {
         if !groups.is_empty() {
-            return Err(StartError::engine(format!("setting supplementary groups: {e}")));
+            return Err(StartError::engine(format!(
+                "setting supplementary groups: {e}"
+            )));
         }
     }
     let gid = Gid::from_raw(u.gid());
@@ -98,7 +102,10 @@ pub fn prepare(p: &Process, filter: Option<&LinuxSeccomp>) -> Result<Exec, Start
     rlimits::apply(p.rlimits().as_deref().unwrap_or(&[])).map_err(StartError::engine)?;
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).map_err(|e| {
-        StartError::engine(format!("changing to working directory {}: {e}", cwd.display()))
+        StartError::engine(format!(
+            "changing to working directory {}: {e}",
+            cwd.display()
+        ))
     })?;
     let env = p.env().clone().unwrap_or_default();
     let args = p.args().clone().unwrap_or_default();
@@ -124,7 +131,9 @@ pub fn prepare(p: &Process, filter: Option<&LinuxSeccomp>) -> Result<Exec, Start
             seccomp::apply(f).map_err(StartError::engine)?;
         }
     }
-    let cstr = |s: &str| CString::new(s).map_err(|_| StartError::engine("NUL byte in command or environment"));
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| StartError::engine("NUL byte in command or environment"))
+    };
     Ok(Exec {
         program: cstr(&program.to_string_lossy())?,
         args: args.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?,

@@ -19,7 +19,10 @@ pub fn run(exec: &Exec, sock: &OwnedFd) -> ! {
         Ok(p) => p,
         Err(e) => exit_with(sock, 125, &format!("pipe: {e}")),
     };
-    let _ = nix::fcntl::fcntl(&exec_w, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    let _ = nix::fcntl::fcntl(
+        &exec_w,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
     // SAFETY: single-threaded process.
     let child = match unsafe { fork() } {
         Err(e) => exit_with(sock, 125, &format!("fork: {e}")),
@@ -36,7 +39,11 @@ pub fn run(exec: &Exec, sock: &OwnedFd) -> ! {
     let _ = read(&exec_r, &mut b);
     drop(exec_r);
     let _ = nix::sys::prctl::set_name(c"skiff-init");
-    let program: Vec<String> = exec.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let program: Vec<String> = exec
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut title = vec!["/run/skiff-init", "--"];
     title.extend(program.iter().map(String::as_str));
     super::sys::set_cmdline(&title);

@@ -51,7 +51,8 @@ pub fn secure_join(root: &Path, path: &Path) -> Result<PathBuf> {
                         path.display()
                     )));
                 }
-                let target = std::fs::read_link(&next).ctx(|| format!("reading {}", next.display()))?;
+                let target =
+                    std::fs::read_link(&next).ctx(|| format!("reading {}", next.display()))?;
                 if target.is_absolute() {
                     out = root.to_path_buf();
                 }
@@ -71,7 +72,8 @@ pub fn secure_join(root: &Path, path: &Path) -> Result<PathBuf> {
 
 pub fn mount_overlay(target: &Path, plan: &RootfsPlan, userxattr: bool) -> Result<()> {
     // Relative lower paths keep the option string under the kernel's one-page limit.
-    nix::unistd::chdir(&plan.layers_dir).ctx(|| format!("entering {}", plan.layers_dir.display()))?;
+    nix::unistd::chdir(&plan.layers_dir)
+        .ctx(|| format!("entering {}", plan.layers_dir.display()))?;
     let lowers = if plan.lowers.is_empty() {
         plan.empty.display().to_string()
     } else {
@@ -142,14 +144,19 @@ fn do_mount(root: &Path, m: &Mount) -> Result<()> {
         let source = m.source().clone().unwrap_or_default();
         make_target(&target, is_dir(&source))?;
         sys::bind(&source, &target, rec)?;
-        let extra = flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
+        let extra = flags
+            & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
         if !extra.is_empty() {
             sys::remount(&target, extra)?;
         }
         return Ok(());
     }
     make_target(&target, true)?;
-    let source = m.source().as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| typ.to_string());
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.display().to_string())
+        .unwrap_or_else(|| typ.to_string());
     let data = data.join(",");
     let data = (!data.is_empty()).then_some(data.as_str());
     match sys::mount_fs(&source, &target, typ, flags, data) {
@@ -157,7 +164,10 @@ fn do_mount(root: &Path, m: &Mount) -> Result<()> {
         // A user namespace without its own network namespace may not mount sysfs.
         Err(_) if typ == "sysfs" => {
             sys::bind(Path::new("/sys"), &target, true)?;
-            sys::remount(&target, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
+            sys::remount(
+                &target,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            )
         }
         Err(_) if typ == "mqueue" => Ok(()),
         Err(e) => Err(e),
@@ -193,7 +203,9 @@ fn populate_dev(root: &Path) -> Result<()> {
 fn mask(path: &Path) -> Result<()> {
     match std::fs::metadata(path) {
         Err(_) => Ok(()),
-        Ok(m) if m.is_dir() => sys::mount_fs("tmpfs", path, "tmpfs", MsFlags::MS_RDONLY, Some("size=0k")),
+        Ok(m) if m.is_dir() => {
+            sys::mount_fs("tmpfs", path, "tmpfs", MsFlags::MS_RDONLY, Some("size=0k"))
+        }
         Ok(_) => sys::bind(Path::new("/dev/null"), path, false),
     }
 }
@@ -203,7 +215,10 @@ fn make_readonly(path: &Path) -> Result<()> {
         return Ok(());
     }
     sys::bind(path, path, true)?;
-    sys::remount(path, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
+    sys::remount(
+        path,
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+    )
 }
 
 /// Everything up to and including pivot_root. `console` is the terminal slave to show
@@ -222,7 +237,8 @@ pub fn build(spec: &Spec, plan: &RootfsPlan, userxattr: bool) -> Result<PathBuf>
     populate_dev(&root)?;
     if let Some(p) = spec.process() {
         let cwd = secure_join(&root, p.cwd())?;
-        std::fs::create_dir_all(&cwd).ctx(|| format!("creating working directory {}", p.cwd().display()))?;
+        std::fs::create_dir_all(&cwd)
+            .ctx(|| format!("creating working directory {}", p.cwd().display()))?;
     }
     Ok(root)
 }
@@ -238,7 +254,12 @@ pub fn finish(spec: &Spec, root: &Path) -> Result<()> {
             make_readonly(Path::new(p))?;
         }
     }
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         sys::remount(Path::new("/"), MsFlags::MS_RDONLY)?;
     }
     Ok(())
@@ -255,8 +276,17 @@ mod tests {
         std::fs::create_dir_all(root.join("real")).unwrap();
         std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../../..", root.join("real/up")).unwrap();
-        assert_eq!(secure_join(root, Path::new("/abs/hosts")).unwrap(), root.join("etc/hosts"));
-        assert_eq!(secure_join(root, Path::new("/real/up/x")).unwrap(), root.join("x"));
-        assert_eq!(secure_join(root, Path::new("../../x")).unwrap(), root.join("x"));
+        assert_eq!(
+            secure_join(root, Path::new("/abs/hosts")).unwrap(),
+            root.join("etc/hosts")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("/real/up/x")).unwrap(),
+            root.join("x")
+        );
+        assert_eq!(
+            secure_join(root, Path::new("../../x")).unwrap(),
+            root.join("x")
+        );
     }
 }

@@ -11,22 +11,83 @@ use serde_json::{json, Value};
 
 /// Calls refused unless the container holds the capability that unlocks them.
 const DENIED: &[(&str, &[&str])] = &[
-    ("", &["add_key", "keyctl", "request_key", "kexec_load", "kexec_file_load",
-           "create_module", "get_kernel_syms", "query_module", "nfsservctl", "uselib",
-           "userfaultfd", "ustat", "_sysctl", "sysfs", "vm86", "vm86old",
-           "io_uring_setup", "io_uring_enter", "io_uring_register"]),
-    ("CAP_SYS_ADMIN", &["mount", "umount", "umount2", "unshare", "setns", "pivot_root",
-                        "mount_setattr", "move_mount", "open_tree", "fsopen", "fsconfig",
-                        "fsmount", "fspick", "quotactl", "quotactl_fd", "lookup_dcookie",
-                        "fanotify_init", "name_to_handle_at", "vhangup", "swapon",
-                        "swapoff", "bpf", "perf_event_open"]),
-    ("CAP_SYS_PTRACE", &["ptrace", "process_vm_readv", "process_vm_writev", "kcmp"]),
-    ("CAP_SYS_MODULE", &["init_module", "finit_module", "delete_module"]),
-    ("CAP_SYS_TIME", &["settimeofday", "stime", "clock_settime", "clock_adjtime", "adjtimex"]),
+    (
+        "",
+        &[
+            "add_key",
+            "keyctl",
+            "request_key",
+            "kexec_load",
+            "kexec_file_load",
+            "create_module",
+            "get_kernel_syms",
+            "query_module",
+            "nfsservctl",
+            "uselib",
+            "userfaultfd",
+            "ustat",
+            "_sysctl",
+            "sysfs",
+            "vm86",
+            "vm86old",
+            "io_uring_setup",
+            "io_uring_enter",
+            "io_uring_register",
+        ],
+    ),
+    (
+        "CAP_SYS_ADMIN",
+        &[
+            "mount",
+            "umount",
+            "umount2",
+            "unshare",
+            "setns",
+            "pivot_root",
+            "mount_setattr",
+            "move_mount",
+            "open_tree",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "quotactl",
+            "quotactl_fd",
+            "lookup_dcookie",
+            "fanotify_init",
+            "name_to_handle_at",
+            "vhangup",
+            "swapon",
+            "swapoff",
+            "bpf",
+            "perf_event_open",
+        ],
+    ),
+    (
+        "CAP_SYS_PTRACE",
+        &["ptrace", "process_vm_readv", "process_vm_writev", "kcmp"],
+    ),
+    (
+        "CAP_SYS_MODULE",
+        &["init_module", "finit_module", "delete_module"],
+    ),
+    (
+        "CAP_SYS_TIME",
+        &[
+            "settimeofday",
+            "stime",
+            "clock_settime",
+            "clock_adjtime",
+            "adjtimex",
+        ],
+    ),
     ("CAP_SYS_BOOT", &["reboot"]),
     ("CAP_SYSLOG", &["syslog"]),
     ("CAP_SYS_PACCT", &["acct"]),
-    ("CAP_SYS_NICE", &["mbind", "set_mempolicy", "get_mempolicy", "move_pages"]),
+    (
+        "CAP_SYS_NICE",
+        &["mbind", "set_mempolicy", "get_mempolicy", "move_pages"],
+    ),
     ("CAP_SYS_RAWIO", &["iopl", "ioperm"]),
     ("CAP_DAC_READ_SEARCH", &["open_by_handle_at"]),
 ];
@@ -50,7 +111,8 @@ pub fn default_profile(caps: &[String]) -> Value {
         .filter(|(cap, _)| cap.is_empty() || missing(cap))
         .flat_map(|(_, n)| n.iter().copied())
         .collect();
-    let mut syscalls = vec![json!({"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM})];
+    let mut syscalls =
+        vec![json!({"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EPERM})];
     if missing("CAP_SYS_ADMIN") {
         for flag in NAMESPACE_FLAGS {
             syscalls.push(json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO",
@@ -60,7 +122,8 @@ pub fn default_profile(caps: &[String]) -> Value {
     }
     // clone3 hides its flags in memory seccomp cannot read: ENOSYS makes libc fall back
     // to clone, which the rules above can check.
-    syscalls.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}));
+    syscalls
+        .push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::ENOSYS}));
     json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": syscalls})
 }
 
@@ -76,7 +139,12 @@ pub fn normalize_profile(v: Value) -> Result<Value, String> {
         out["defaultErrnoRet"] = e.clone();
     }
     let mut rules = Vec::new();
-    for s in obj.get("syscalls").and_then(Value::as_array).into_iter().flatten() {
+    for s in obj
+        .get("syscalls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let conditional = ["includes", "excludes"].iter().any(|k| {
             s.get(k)
                 .and_then(Value::as_object)
@@ -118,7 +186,11 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>) -> libseccomp::ScmpAction {
     }
 }
 
-fn compare(op: LinuxSeccompOperator, value: u64, two: Option<u64>) -> (libseccomp::ScmpCompareOp, u64) {
+fn compare(
+    op: LinuxSeccompOperator,
+    value: u64,
+    two: Option<u64>,
+) -> (libseccomp::ScmpCompareOp, u64) {
     use libseccomp::ScmpCompareOp as C;
     match op {
         LinuxSeccompOperator::ScmpCmpNe => (C::NotEqual, value),
@@ -161,7 +233,8 @@ pub fn apply(profile: &LinuxSeccomp) -> Result<(), String> {
                 .map_err(|e| format!("seccomp rule for {name}: {e}"))?;
         }
     }
-    ctx.load().map_err(|e| format!("loading seccomp filter: {e}"))
+    ctx.load()
+        .map_err(|e| format!("loading seccomp filter: {e}"))
 }
 
 #[cfg(test)]
@@ -172,7 +245,12 @@ mod tests {
     fn default_profile_parses_and_unlocks_with_caps() {
         let p = default_profile(&[]);
         let s: LinuxSeccomp = serde_json::from_value(p.clone()).unwrap();
-        let names: Vec<String> = s.syscalls().iter().flatten().flat_map(|r| r.names().clone()).collect();
+        let names: Vec<String> = s
+            .syscalls()
+            .iter()
+            .flatten()
+            .flat_map(|r| r.names().clone())
+            .collect();
         assert!(names.contains(&"mount".to_string()));
         let p = default_profile(&["CAP_SYS_ADMIN".into()]);
         assert!(!p.to_string().contains("\"mount\""));

@@ -90,14 +90,20 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
 }
 
 pub fn setns(fd: &OwnedFd, what: &str) -> Result<()> {
-    nix::sched::setns(fd, nix::sched::CloneFlags::empty()).ctx(|| format!("joining {what} namespace"))
+    nix::sched::setns(fd, nix::sched::CloneFlags::empty())
+        .ctx(|| format!("joining {what} namespace"))
 }
 
 /// Brings the loopback interface of the current network namespace up.
 pub fn loopback_up() -> Result<()> {
     use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-        .ctx(|| "socket for loopback".into())?;
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .ctx(|| "socket for loopback".into())?;
     // SAFETY: ifreq is plain data; zeroed is a valid value for it.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -171,7 +177,9 @@ pub fn die_with_parent() -> Result<()> {
 /// the `--init` reaper would otherwise show the supervisor's host command line inside
 /// the container. `args` are joined with NULs, as argv is.
 pub fn set_cmdline(args: &[&str]) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
     let Some(close) = stat.rfind(')') else { return };
     let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
     // Fields 48 and 49 of stat (arg_start, arg_end); f[0] is field 3.

@@ -33,7 +33,10 @@ pub fn attach_new(root: &Path, sock: &OwnedFd) -> Result<(), StartError> {
     for to in 0..3 {
         // SAFETY: dup2 onto the standard fds, which we mean to replace.
         if unsafe { libc::dup2(slave.as_raw_fd(), to) } < 0 {
-            return Err(fail("setting up the terminal", std::io::Error::last_os_error()));
+            return Err(fail(
+                "setting up the terminal",
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     drop(slave);
@@ -50,7 +53,10 @@ fn open_slave_path(master: &OwnedFd, pts: &Path) -> Result<std::path::PathBuf, S
             && libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut number) == 0
     };
     if !ok {
-        return Err(fail("unlocking the terminal", std::io::Error::last_os_error()));
+        return Err(fail(
+            "unlocking the terminal",
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(pts.join(number.to_string()))
 }
@@ -58,5 +64,6 @@ fn open_slave_path(master: &OwnedFd, pts: &Path) -> Result<std::path::PathBuf, S
 /// Opens the slave side of `master`.
 pub fn open_slave(master: &OwnedFd, pts: &Path) -> Result<OwnedFd, StartError> {
     let path = open_slave_path(master, pts)?;
-    open(&path, OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty()).map_err(|e| fail("opening the terminal", e))
+    open(&path, OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty())
+        .map_err(|e| fail("opening the terminal", e))
 }

@@ -34,7 +34,10 @@ pub struct Clients {
 fn set_nonblocking(fd: &OwnedFd) {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     if let Ok(flags) = fcntl(fd, FcntlArg::F_GETFL) {
-        let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
+        let _ = fcntl(
+            fd,
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        );
     }
 }
 
@@ -141,7 +144,11 @@ impl Clients {
 
     /// Reads what one output stream has; false at its end.
     fn pump(&mut self, is_stdout: bool, log: &mut LogWriter) -> bool {
-        let slot = if is_stdout { &self.stdout } else { &self.stderr };
+        let slot = if is_stdout {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
         let Some(fd) = slot else { return false };
         match read_fd(fd) {
             Read_::Data(d) => {
@@ -168,7 +175,11 @@ impl Clients {
 
     fn broadcast(&mut self, kind: u8, data: &[u8]) {
         let f = frame(kind, data);
-        for c in self.list.iter_mut().filter(|c| c.flags & protocol::WANT_OUTPUT != 0) {
+        for c in self
+            .list
+            .iter_mut()
+            .filter(|c| c.flags & protocol::WANT_OUTPUT != 0)
+        {
             c.outbuf.extend_from_slice(&f);
             flush(c);
             if c.outbuf.len() > MAX_PENDING {

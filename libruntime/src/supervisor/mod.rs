@@ -74,14 +74,19 @@ impl Supervisor {
     fn new(opts: Options) -> Result<Supervisor> {
         let record = crate::container::find(&opts.paths, &opts.id)?;
         let dirs = ContainerDirs::new(&opts.paths, &record.id);
-        let spec: Spec = fsutil::read_json(&dirs.spec())?
-            .ok_or_else(|| Error::Corrupt { path: dirs.spec(), reason: "missing config.json".into() })?;
+        let spec: Spec = fsutil::read_json(&dirs.spec())?.ok_or_else(|| Error::Corrupt {
+            path: dirs.spec(),
+            reason: "missing config.json".into(),
+        })?;
         fsutil::create_dir_all(&dirs.run)?;
         let _ = std::fs::remove_file(dirs.socket());
         let listener = UnixListener::bind(dirs.socket())
             .map_err(|e| Error::io(format!("binding {}", dirs.socket().display()), e))?;
-        listener.set_nonblocking(true).map_err(|e| Error::io("attach socket", e))?;
-        let log = LogWriter::open(&dirs.log()).map_err(|e| Error::io(format!("opening {}", dirs.log().display()), e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::io("attach socket", e))?;
+        let log = LogWriter::open(&dirs.log())
+            .map_err(|e| Error::io(format!("opening {}", dirs.log().display()), e))?;
         let mut state = State::load(&dirs)?;
         state.supervisor_pid = std::process::id() as i32;
         state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
@@ -112,13 +117,14 @@ impl Supervisor {
         let mut mask = SigSet::empty();
         mask.add(Signal::SIGCHLD);
         let _ = mask.thread_block();
-        let sigfd = match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
-            Ok(f) => f,
-            Err(e) => {
-                crate::log::error(&format!("supervisor: signalfd: {e}"));
-                return 125;
-            }
-        };
+        let sigfd =
+            match SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+                Ok(f) => f,
+                Err(e) => {
+                    crate::log::error(&format!("supervisor: signalfd: {e}"));
+                    return 125;
+                }
+            };
         let mut first = true;
         let code = loop {
             let code = match self.start_once(first) {
@@ -134,7 +140,11 @@ impl Supervisor {
             self.record_exit(code);
             let stopped = self.dirs.stop_marker().exists();
             if self.state.error.is_empty()
-                && self.record.config.restart.should_restart(code, self.state.restart_count, stopped)
+                && self.record.config.restart.should_restart(
+                    code,
+                    self.state.restart_count,
+                    stopped,
+                )
             {
                 self.state.restarting = true;
                 let _ = self.state.store(&self.dirs);
@@ -165,7 +175,8 @@ impl Supervisor {
         let setup = move |pid: Pid| -> std::result::Result<(), String> {
             cgroup.add(pid.as_raw());
             if let Some((u, g)) = &maps {
-                crate::userns::write_maps(pid.as_raw(), u, g, rootless).map_err(|e| e.to_string())?;
+                crate::userns::write_maps(pid.as_raw(), u, g, rootless)
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         };
@@ -178,8 +189,17 @@ impl Supervisor {
         })?;
         let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
             (_, Some(t)) => {
-                let t = t.try_clone().map_err(|e| StartError::engine(format!("terminal: {e}")))?;
-                (Some(t.try_clone().map_err(|e| StartError::engine(e.to_string()))?), Some(t), None)
+                let t = t
+                    .try_clone()
+                    .map_err(|e| StartError::engine(format!("terminal: {e}")))?;
+                (
+                    Some(
+                        t.try_clone()
+                            .map_err(|e| StartError::engine(e.to_string()))?,
+                    ),
+                    Some(t),
+                    None,
+                )
             }
             (Some(p), None) => (p.stdin, Some(p.stdout), Some(p.stderr)),
             (None, None) => (None, None, None),
@@ -192,7 +212,13 @@ impl Supervisor {
         let state_json = self.oci_state("created", created.pid.as_raw());
         if let Some(h) = self.spec.hooks() {
             #[allow(deprecated)]
-            let pre = h.prestart().iter().flatten().chain(h.create_runtime().iter().flatten()).cloned().collect::<Vec<_>>();
+            let pre = h
+                .prestart()
+                .iter()
+                .flatten()
+                .chain(h.create_runtime().iter().flatten())
+                .cloned()
+                .collect::<Vec<_>>();
             hooks::run_stage(&pre, &state_json).map_err(StartError::engine)?;
         }
         let pid = created.start()?;
@@ -229,33 +255,52 @@ impl Supervisor {
     /// container's namespaces as they are now, and at its user namespace.
     fn refresh_joined_namespaces(&mut self) -> std::result::Result<(), StartError> {
         let c = &self.record.config;
-        let wanted: Vec<(&str, &str)> = [("pid", &c.pid), ("ipc", &c.ipc), ("uts", &c.uts), ("network", &c.network)]
-            .into_iter()
-            .filter_map(|(k, v)| v.strip_prefix("container:").map(|t| (k, t)))
-            .collect();
+        let wanted: Vec<(&str, &str)> = [
+            ("pid", &c.pid),
+            ("ipc", &c.ipc),
+            ("uts", &c.uts),
+            ("network", &c.network),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.strip_prefix("container:").map(|t| (k, t)))
+        .collect();
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut spec = serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
+        let mut spec =
+            serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
         let mut joined_user = None;
         for (kind, target) in wanted {
-            let other = crate::container::find(&self.paths, target).map_err(|e| StartError::engine(e.to_string()))?;
-            let st = State::load(&ContainerDirs::new(&self.paths, &other.id)).map_err(|e| StartError::engine(e.to_string()))?;
+            let other = crate::container::find(&self.paths, target)
+                .map_err(|e| StartError::engine(e.to_string()))?;
+            let st = State::load(&ContainerDirs::new(&self.paths, &other.id))
+                .map_err(|e| StartError::engine(e.to_string()))?;
             if st.status != Status::Running {
-                return Err(StartError::engine(format!("cannot join the {kind} namespace of {target}: it is not running")));
+                return Err(StartError::engine(format!(
+                    "cannot join the {kind} namespace of {target}: it is not running"
+                )));
             }
             let nsname = if kind == "network" { "net" } else { kind };
             let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
             nss.retain(|n| n["type"] != kind);
-            nss.push(serde_json::json!({"type": kind, "path": format!("/proc/{}/ns/{nsname}", st.pid)}));
+            nss.push(
+                serde_json::json!({"type": kind, "path": format!("/proc/{}/ns/{nsname}", st.pid)}),
+            );
             joined_user = Some(st.pid);
         }
         // Joined namespaces belong to the other container's user namespace: join it too.
         if let Some(pid) = joined_user {
-            if spec["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "user") {
+            if spec["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "user")
+            {
                 let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
                 nss.retain(|n| n["type"] != "user");
-                nss.push(serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+                nss.push(
+                    serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}),
+                );
                 if let Some(l) = spec["linux"].as_object_mut() {
                     l.remove("uidMappings");
                     l.remove("gidMappings");
@@ -286,6 +331,8 @@ impl Supervisor {
 
     /// Serves clients and output until the init exits; returns its exit code.
     fn watch(&mut self, pid: Pid, sigfd: &SignalFd) -> i32 {
+        // From here on the supervisor mostly sleeps in poll: keep its footprint small.
+        procinfo::shed_startup_memory();
         let mut code = None;
         loop {
             if let Some(c) = reap(pid) {
@@ -314,7 +361,9 @@ impl Supervisor {
             // SAFETY: the fds belong to self.clients and stay open during this poll.
             fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(*fd) }, *flags));
         }
-        let t = timeout.map(|d| PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX)).unwrap_or(PollTimeout::from(1000u16));
+        let t = timeout
+            .map(|d| PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX))
+            .unwrap_or(PollTimeout::from(1000u16));
         let n = poll(&mut fds, t).unwrap_or(0);
         if n <= 0 {
             return;
@@ -324,7 +373,9 @@ impl Supervisor {
             .zip(&raw)
             .filter_map(|(p, (fd, _))| p.revents().filter(|r| !r.is_empty()).map(|r| (*fd, r)))
             .collect();
-        let accept = fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
+        let accept = fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
         if let Some(s) = sigfd {
             if fds[1].revents().is_some_and(|r| !r.is_empty()) {
                 while let Ok(Some(_)) = s.read_signal() {}
@@ -369,8 +420,13 @@ impl Supervisor {
     fn finish(&mut self, code: i32) -> i32 {
         self.cgroup.remove();
         if self.record.config.auto_remove {
-            if let Err(e) = crate::container::lifecycle::remove_files(&self.paths, &self.maps, &self.record) {
-                crate::log::warn(&format!("removing container {}: {e}", self.record.short_id()));
+            if let Err(e) =
+                crate::container::lifecycle::remove_files(&self.paths, &self.maps, &self.record)
+            {
+                crate::log::warn(&format!(
+                    "removing container {}: {e}",
+                    self.record.short_id()
+                ));
             }
         } else {
             self.state.supervisor_pid = 0;
@@ -404,7 +460,10 @@ fn make_stdio(tty: bool, stdin: bool) -> std::result::Result<(Stdio, Option<Pipe
     if tty {
         return Ok((Stdio::Terminal, None));
     }
-    let p = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StartError::engine(format!("pipe: {e}")));
+    let p = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| StartError::engine(format!("pipe: {e}")))
+    };
     let (out_r, out_w) = p()?;
     let (err_r, err_w) = p()?;
     let (in_theirs, in_ours) = if stdin {
@@ -414,8 +473,16 @@ fn make_stdio(tty: bool, stdin: bool) -> std::result::Result<(Stdio, Option<Pipe
         (None, None)
     };
     Ok((
-        Stdio::Fds { stdin: in_theirs, stdout: out_w, stderr: err_w },
-        Some(Pipes { stdin: in_ours, stdout: out_r, stderr: err_r }),
+        Stdio::Fds {
+            stdin: in_theirs,
+            stdout: out_w,
+            stderr: err_w,
+        },
+        Some(Pipes {
+            stdin: in_ours,
+            stdout: out_r,
+            stderr: err_r,
+        }),
     ))
 }
 

@@ -44,7 +44,10 @@ pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
     }
     let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
     if len > 1 << 24 {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "attach frame too large"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "attach frame too large",
+        ));
     }
     let mut payload = vec![0u8; len];
     r.read_exact(&mut payload)?;
@@ -79,7 +82,13 @@ mod tests {
         assert_eq!(take_frames(&mut buf).len(), 0);
         buf.extend_from_slice(&wire[7..]);
         let f = take_frames(&mut buf);
-        assert_eq!(f, vec![(STDOUT, b"hello".to_vec()), (EXIT, 7i32.to_be_bytes().to_vec())]);
+        assert_eq!(
+            f,
+            vec![
+                (STDOUT, b"hello".to_vec()),
+                (EXIT, 7i32.to_be_bytes().to_vec())
+            ]
+        );
         assert!(buf.is_empty());
     }
 }
