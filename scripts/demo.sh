@@ -28,8 +28,8 @@ skiff run -d --name demo-counter localhost/busybox:latest sh -c 'i=0; while true
 sleep 1
 skiff ps
 skiff logs --tail 3 demo-counter
-skiff exec demo-counter sh -c 'echo "exec sees: $(ps -o args | grep -c tick) looping shell"'
-skiff top demo-counter
+echo "-- exec ps inside it:"
+skiff exec demo-counter ps -o pid,user,args
 skiff rm -f demo-counter >/dev/null
 echo
 echo "== round trip through an OCI archive"
