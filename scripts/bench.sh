@@ -82,6 +82,15 @@ conmon=$(podman_ inspect --format '{{.State.ConmonPid}}' execbench)
 sup_rss=$(rss_kib "$sup"); conmon_rss=$(rss_kib "$conmon")
 skiff rm -f execbench >/dev/null
 podman_ rm -f -t 0 execbench >/dev/null
+# The same with a container that logs ten lines a second.
+chatty='i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.1; done'
+skiff run -d --name chatty --network=none localhost/busybox:latest sh -c "$chatty" >/dev/null
+podman_ $PRUN -d --name chatty --network=none localhost/busybox:latest sh -c "$chatty" >/dev/null
+sleep 5
+sup_chatty=$(rss_kib "$(skiff inspect --format '{{.State.ConmonPid}}' chatty)")
+conmon_chatty=$(rss_kib "$(podman_ inspect --format '{{.State.ConmonPid}}' chatty)")
+skiff rm -f chatty >/dev/null
+podman_ rm -f -t 0 chatty >/dev/null
 
 echo "== rootless: skiff as $TEST_USER"
 RL=$(mktemp -d /tmp/skiff-bench-rl.XXXXXX)
@@ -99,5 +108,6 @@ report "load -i (100 MiB docker-archive)" "$W/load.json"
 report "run --rm --network=none busybox true" "$W/run.json"
 report "run -d + rm -f" "$W/detach.json"
 report "exec true" "$W/exec.json"
-printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor resident memory (VmRSS)" "$sup_rss" "$conmon_rss"
+printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, idle container" "$sup_rss" "$conmon_rss"
+printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, container logging 10 lines/s" "$sup_chatty" "$conmon_chatty"
 printf '%-44s skiff %8.1f ms (rootless, as %s)\n' "run --rm --network=none busybox true" "$(echo "$rootless_run*1000" | bc -l)" "$TEST_USER"

@@ -127,34 +127,31 @@ pub fn uptime() -> f64 {
 
 /// Gives back the memory a long-lived, mostly idle process no longer needs after its
 /// start-up: freed heap goes back to the kernel, and the file-backed pages that start-up
-/// faulted in (parsers, the sandbox code) are dropped from this process's resident set.
-/// Pages it touches again are faulted back in from the page cache.
+/// faulted in (parsers, the sandbox code, the parts of libc they used) leave this
+/// process's resident set. Pages it touches again are faulted back from the page cache.
 pub fn shed_startup_memory() {
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
-    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
+    let Ok(maps) = fs::read_to_string("/proc/self/maps") else { return };
     for line in maps.lines() {
         let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else { continue };
         let path = f.nth(3).unwrap_or("");
-        // Only clean, file-backed mappings: private writable ones hold relocated data.
         if !path.starts_with('/') || perms.contains('w') {
             continue;
         }
-        let Some((a, b)) = range.split_once('-') else {
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else {
             continue;
         };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        else {
-            continue;
-        };
-        // SAFETY: MADV_PAGEOUT is advisory on a mapping of our own; contents are kept
-        // (file-backed, clean) and re-read on the next access.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT) };
+        // Executable file mappings are never written, so dropping their pages loses
+        // nothing: the next access reads them from the file again, which also works for
+        // pages shared with other processes (libc). Other read-only mappings may hold
+        // relocated (dirty) data: those only get MADV_PAGEOUT, which never discards.
+        let advice = if perms.contains('x') { libc::MADV_DONTNEED } else { libc::MADV_PAGEOUT };
+        // SAFETY: advisory calls on whole mappings of our own, with the advice chosen
+        // above so that no content is lost.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, advice) };
     }
 }
 
