@@ -71,7 +71,7 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
-    /// Display the configuration of images
+    /// Display the configuration of containers or images
     Inspect(InspectArgs),
     /// Add names to an image
     Tag(TagArgs),

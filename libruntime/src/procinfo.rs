@@ -132,23 +132,34 @@ pub fn uptime() -> f64 {
 pub fn shed_startup_memory() {
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
-    let Ok(maps) = fs::read_to_string("/proc/self/maps") else { return };
+    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
     for line in maps.lines() {
         let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else { continue };
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
         let path = f.nth(3).unwrap_or("");
         if !path.starts_with('/') || perms.contains('w') {
             continue;
         }
-        let Some((a, b)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else {
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        else {
             continue;
         };
         // Executable file mappings are never written, so dropping their pages loses
         // nothing: the next access reads them from the file again, which also works for
         // pages shared with other processes (libc). Other read-only mappings may hold
         // relocated (dirty) data: those only get MADV_PAGEOUT, which never discards.
-        let advice = if perms.contains('x') { libc::MADV_DONTNEED } else { libc::MADV_PAGEOUT };
+        let advice = if perms.contains('x') {
+            libc::MADV_DONTNEED
+        } else {
+            libc::MADV_PAGEOUT
+        };
         // SAFETY: advisory calls on whole mappings of our own, with the advice chosen
         // above so that no content is lost.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, advice) };

@@ -1,8 +1,8 @@
 //! The container log in podman's k8s-file format: one line per record,
 //! `<RFC 3339 time with nanoseconds> <stdout|stderr> <F|P> <text>`, where P marks a
-//! partial line that the next record continues.
+//! partial line that the next record continues. Times are written in UTC.
 
-use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
+use chrono::{DateTime, FixedOffset};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -23,7 +23,7 @@ impl LogWriter {
     /// Records `data` read from `stream`: each complete line as F, a tail without a
     /// newline as P.
     pub fn write(&mut self, stream: &str, data: &[u8]) {
-        let now = Local::now().to_rfc3339_opts(SecondsFormat::Nanos, false);
+        let now = crate::time::log_timestamp();
         let mut out = Vec::with_capacity(data.len() + 64);
         let mut rest = data;
         while !rest.is_empty() {

@@ -48,13 +48,10 @@ enum Read_ {
 }
 
 fn read_fd(fd: &OwnedFd) -> Read_ {
-    let mut buf = vec![0u8; 65536];
+    let mut buf = [0u8; 16384];
     match nix::unistd::read(fd, &mut buf) {
         Ok(0) => Read_::End,
-        Ok(n) => {
-            buf.truncate(n);
-            Read_::Data(buf)
-        }
+        Ok(n) => Read_::Data(buf[..n].to_vec()),
         Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => Read_::Again,
         // A terminal master reads EIO once every slave is closed.
         Err(_) => Read_::End,
