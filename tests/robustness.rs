@@ -132,3 +132,36 @@ fn concurrent_creates_never_share_a_name() {
         assert_eq!(s.ok(&["ps", "-aq"]).lines().count(), 1);
     }
 }
+
+#[test]
+fn concurrent_starts_make_one_supervisor() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "create",
+            "--name",
+            "racer",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; sleep 2",
+        ]);
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                let mut c = s.cmd(&["start", "racer"]);
+                c.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null());
+                c.spawn().unwrap()
+            })
+            .collect();
+        for mut c in children {
+            c.wait().unwrap();
+        }
+        assert_eq!(s.ok(&["wait", "racer"]).trim(), "0");
+        assert_eq!(
+            s.ok(&["logs", "racer"]),
+            "started\n",
+            "the program ran once"
+        );
+    }
+}

@@ -1,5 +1,6 @@
-//! Whole-store lock: an flock on a file. Mutations of shared indexes hold it
-//! exclusively; the kernel drops it if the holder dies, so a crash never wedges the store.
+//! Locks on files (flock). Mutations of shared indexes hold the store lock exclusively;
+//! each supervisor holds its container's lock for its whole life. The kernel drops a
+//! lock when its holder dies, so a crash never wedges anything.
 
 use crate::error::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
@@ -12,6 +13,22 @@ pub struct StoreLock {
 
 impl StoreLock {
     pub fn exclusive(path: &Path) -> Result<StoreLock> {
+        Self::take(path, FlockArg::LockExclusive)
+    }
+
+    /// The lock if nobody holds it now; None when another process does.
+    pub fn try_exclusive(path: &Path) -> Result<Option<StoreLock>> {
+        match Self::take(path, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => Ok(Some(l)),
+            Err(crate::Error::Sys {
+                source: nix::errno::Errno::EWOULDBLOCK,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn take(path: &Path, how: FlockArg) -> Result<StoreLock> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -19,7 +36,7 @@ impl StoreLock {
             .write(true)
             .open(path)
             .ctx(|| format!("opening lock {}", path.display()))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
+        let lock = Flock::lock(file, how)
             .map_err(|(_, e)| e)
             .ctx(|| format!("locking {}", path.display()))?;
         Ok(StoreLock { _lock: lock })

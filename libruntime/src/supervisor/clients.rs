@@ -59,6 +59,14 @@ fn read_fd(fd: &OwnedFd) -> Read_ {
 }
 
 impl Clients {
+    /// `attach_first`: the container starts only once a first client is here.
+    pub fn new(attach_first: bool) -> Clients {
+        Clients {
+            attach_first,
+            ..Clients::default()
+        }
+    }
+
     pub fn set_streams(
         &mut self,
         stdin: Option<OwnedFd>,

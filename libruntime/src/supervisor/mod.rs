@@ -58,12 +58,19 @@ struct Supervisor {
     listener: UnixListener,
     cgroup: cgroups::ContainerCgroup,
     status: Option<std::fs::File>,
+    /// Held while this supervisor lives: a second one for the same container fails.
+    _lock: crate::lock::StoreLock,
 }
 
-pub fn run(opts: Options) -> i32 {
+pub fn run(mut opts: Options) -> i32 {
+    let status = opts.status_fd.take().map(std::fs::File::from);
     match Supervisor::new(opts) {
-        Ok(mut s) => s.main(),
+        Ok(mut s) => {
+            s.status = status;
+            s.main()
+        }
         Err(e) => {
+            report(&mut Some(status).flatten(), &format!("error 125 {e}"));
             crate::log::error(&format!("supervisor: {e}"));
             125
         }
@@ -79,6 +86,10 @@ impl Supervisor {
             reason: "missing config.json".into(),
         })?;
         fsutil::create_dir_all(&dirs.run)?;
+        let lock = crate::lock::StoreLock::try_exclusive(&dirs.run.join("supervisor.lock"))?
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("container {} is already running", record.name))
+            })?;
         let _ = std::fs::remove_file(dirs.socket());
         let listener = UnixListener::bind(dirs.socket())
             .map_err(|e| Error::io(format!("binding {}", dirs.socket().display()), e))?;
@@ -93,22 +104,20 @@ impl Supervisor {
         state.error.clear();
         state.store(&dirs)?;
         let cgroup = cgroups::ContainerCgroup::create(&record.id);
+        let clients = Clients::new(opts.attach_first);
         Ok(Supervisor {
             paths: opts.paths,
             maps: opts.maps,
-            status: opts.status_fd.map(std::fs::File::from),
+            status: None,
             dirs,
             spec,
             state,
             log,
-            clients: Clients::default(),
+            clients,
             listener,
             cgroup,
             record,
-        })
-        .map(|mut s: Supervisor| {
-            s.clients.attach_first = opts.attach_first;
-            s
+            _lock: lock,
         })
     }
 
@@ -397,14 +406,12 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
+        // A container that never started stays "created", as podman shows it.
         self.state.status = if self.state.started_at.is_empty() && !self.state.error.is_empty() {
             Status::Created
         } else {
             Status::Exited
         };
-        if !self.state.error.is_empty() && self.state.started_at.is_empty() {
-            self.state.status = Status::Created;
-        }
         self.state.exit_code = code;
         self.state.pid = 0;
         self.state.finished_at = time::now_rfc3339();
