@@ -66,6 +66,9 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images

@@ -152,6 +152,21 @@ pub struct RunArgs {
     /// Directory of OCI hook definitions (hooks.d)
     #[arg(long)]
     pub hooks_dir: Vec<PathBuf>,
+    /// Bind mount or volume: [SOURCE:]DEST[:ro,rw,U,z,Z,rbind,...]
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Mount: type=bind|volume|tmpfs,source=…,destination=…[,readonly,…]
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// tmpfs mount: DEST[:size=…,mode=…]
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// With --read-only, mount tmpfs on /run, /tmp and /var/tmp
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub read_only_tmpfs: bool,
+    /// Mount the volumes of another container: NAME[:ro|rw]
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
     pub image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -370,4 +385,66 @@ pub struct ContainerInspectArgs {
 #[derive(Args, Debug)]
 pub struct ExistsArgs {
     pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(VolumeCreateArgs),
+    /// List volumes
+    #[command(alias = "list")]
+    Ls(VolumeLsArgs),
+    /// Display the configuration of volumes
+    Inspect(VolumeInspectArgs),
+    /// Remove volumes
+    Rm(VolumeRmArgs),
+    /// Remove all unused volumes
+    Prune(ForceArgs),
+    /// Exit 0 if the volume exists, 1 if not
+    Exists(ExistsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeCreateArgs {
+    /// Volume driver (only local)
+    #[arg(short, long, default_value = "local")]
+    pub driver: String,
+    /// Set a label (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Driver option (KEY=VALUE): type=tmpfs, o=size=…,mode=…
+    #[arg(short, long)]
+    pub opt: Vec<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeLsArgs {
+    /// Show only names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Filter: name=, label=, dangling=true|false
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeInspectArgs {
+    /// Output format: json or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeRmArgs {
+    /// Remove the containers that use the volume too
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }

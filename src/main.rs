@@ -106,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
+        Command::Volume(v) => commands::volume::dispatch(&ctx, v),
         _ => unreachable!("container verbs are dispatched above"),
     }
 }

@@ -103,3 +103,44 @@ pub fn tree_size(path: &Path) -> u64 {
         0
     }
 }
+
+/// Copies a tree keeping types, modes, owners and symlink targets; symlinks are copied,
+/// never followed. Special files are left out.
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        let meta = fs::symlink_metadata(&src)?;
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+        } else if ft.is_dir() {
+            fs::create_dir(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if ft.is_file() {
+            fs::copy(&src, &dst)?;
+        } else {
+            continue;
+        }
+        std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()))?;
+        if !ft.is_symlink() {
+            fs::set_permissions(&dst, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        }
+    }
+    let meta = fs::metadata(from)?;
+    fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))
+}
+
+/// Gives a tree to `uid:gid`, symlinks included (not their targets).
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if fs::symlink_metadata(path)?.is_dir() {
+        for e in fs::read_dir(path)? {
+            chown_tree(&e?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}

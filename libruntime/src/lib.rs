@@ -24,6 +24,7 @@ pub mod store;
 pub mod supervisor;
 pub mod time;
 pub mod userns;
+pub mod volume;
 
 pub use error::{Error, Result};
 

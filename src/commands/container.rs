@@ -111,8 +111,26 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
             .map(|u| Ulimit::parse(u))
             .collect::<libruntime::Result<_>>()?,
         hooks_dirs: a.hooks_dir.clone(),
+        mounts: mount_requests(a)?,
+        read_only_tmpfs: a.read_only_tmpfs,
+        volumes_from: a.volumes_from.clone(),
         create_command,
     })
+}
+
+fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRequest>> {
+    use libruntime::volume::mounts::{parse_mount, parse_tmpfs, parse_volume};
+    let mut out = Vec::new();
+    for v in &a.volume {
+        out.push(parse_volume(v)?);
+    }
+    for m in &a.mount {
+        out.push(parse_mount(m)?);
+    }
+    for t in &a.tmpfs {
+        out.push(parse_tmpfs(t)?);
+    }
+    Ok(out)
 }
 
 fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
@@ -327,7 +345,12 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
             continue;
         };
         match lifecycle::remove(&ctx.paths, &ctx.maps, &r, a.force) {
-            Ok(()) => write_out(&format!("{}\n", r.id))?,
+            Ok(()) => {
+                if a.volumes {
+                    super::volume::remove_anonymous(ctx, &r)?;
+                }
+                write_out(&format!("{}\n", r.id))?
+            }
             Err(e @ libruntime::Error::InvalidArgument(_)) => {
                 failure.get_or_insert(with_code(2, e));
             }

@@ -7,3 +7,4 @@ pub mod logs;
 pub mod monitor;
 pub mod ps;
 pub mod system;
+pub mod volume;

@@ -275,7 +275,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
                 "WorkDir": dirs.work(),
             },
         },
-        "Mounts": [],
+        "Mounts": c.mounts,
         "NetworkSettings": {"Ports": ports},
         "Config": {
             "Hostname": c.hostname,

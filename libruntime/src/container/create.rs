@@ -181,13 +181,14 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         write("hostname", format!("{hostname}\n"))?;
         write("resolv.conf", resolv_conf())?;
         let annotations = opts.annotations.clone();
-        let hooks = hooks::select(
-            &hooks::dirs(&opts.hooks_dirs),
-            &annotations,
-            &args[0],
-            false,
-        )?;
+        let has_binds = opts
+            .mounts
+            .iter()
+            .any(|m| matches!(m.kind, crate::volume::mounts::MountKind::Bind { .. }));
+        let hooks = hooks::select(&hooks::dirs(&opts.hooks_dirs), &annotations, &args[0], has_binds)?;
         let rootless_maps = paths.rootless.then_some(maps);
+        let image_volumes: Vec<String> = ic.volumes().clone().unwrap_or_default().into_iter().collect();
+        let mounts = super::mounts::resolve(paths, opts, &image_volumes)?;
         let oci = spec::build(&spec::SpecInputs {
             opts,
             args: args.clone(),
@@ -199,6 +200,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             userdata: &dirs.userdata(),
             rootless_maps,
             hooks,
+            extra_mounts: mounts.spec.clone(),
         })?;
         let spec_json =
             serde_json::to_vec_pretty(&oci).map_err(|e| Error::json("runtime spec", e))?;
@@ -244,6 +246,8 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 network: opts.network.describe(),
                 create_command: opts.create_command.clone(),
                 ports: vec![],
+                mounts: mounts.records,
+                volumes: mounts.volumes,
             },
         };
         fsutil::write_json(&staged.record(), &record)?;

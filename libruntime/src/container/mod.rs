@@ -3,6 +3,7 @@
 pub mod create;
 pub mod lifecycle;
 pub mod logfile;
+pub mod mounts;
 pub mod names;
 pub mod options;
 pub mod record;
@@ -10,5 +11,5 @@ pub mod spec;
 pub mod state;
 pub mod user;
 
-pub use record::{find, list, user_of_image, ContainerDirs, ContainerRecord, RunConfig};
+pub use record::{find, list, user_of_image, ContainerDirs, ContainerRecord, MountRecord, RunConfig};
 pub use state::{State, Status};

@@ -261,6 +261,12 @@ pub struct CreateOptions {
     pub annotations: BTreeMap<String, String>,
     pub ulimits: Vec<Ulimit>,
     pub hooks_dirs: Vec<std::path::PathBuf>,
+    /// `-v`, `--mount`, `--tmpfs`, in the order given.
+    pub mounts: Vec<crate::volume::mounts::MountRequest>,
+    /// `--read-only-tmpfs`: tmpfs on /run, /tmp and /var/tmp of a read-only container.
+    pub read_only_tmpfs: bool,
+    /// `--volumes-from NAME[:ro|rw]`.
+    pub volumes_from: Vec<String>,
     /// The command line that made the container, for inspect.
     pub create_command: Vec<String>,
 }

@@ -61,6 +61,29 @@ pub struct RunConfig {
     /// Host ports published (filled in by networking).
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Bind, volume and tmpfs mounts, in mount order.
+    #[serde(default)]
+    pub mounts: Vec<MountRecord>,
+    /// Names of the volumes the container uses (which keeps them from removal).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+}
+
+/// One mount as `inspect` shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MountRecord {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Name", default)]
+    pub name: String,
+    #[serde(rename = "Source")]
+    pub source: String,
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+    #[serde(rename = "Options", default)]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -124,6 +124,8 @@ pub struct SpecInputs<'a> {
     /// The rootless user's maps (None for root).
     pub rootless_maps: Option<&'a IdMaps>,
     pub hooks: Value,
+    /// Bind, volume and tmpfs mounts the user asked for, in mount order.
+    pub extra_mounts: Vec<Value>,
 }
 
 pub fn build(i: &SpecInputs) -> Result<Spec> {
@@ -184,7 +186,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec> {
         },
         "root": {"path": i.rootfs, "readonly": o.read_only},
         "hostname": i.hostname,
-        "mounts": mounts(o, i.userdata, userns),
+        "mounts": mounts(o, i.userdata, userns).into_iter().chain(i.extra_mounts.iter().cloned()).collect::<Vec<_>>(),
         "annotations": o.annotations,
         "hooks": i.hooks,
         "linux": {

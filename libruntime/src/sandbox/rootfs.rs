@@ -3,6 +3,7 @@
 //! container's mount namespace, so every mount vanishes with the container.
 
 use super::sys;
+use crate::container::mounts::{CHOWN, COPY_UP};
 use crate::error::{Context, Error, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::{Mount, Spec};
@@ -118,6 +119,10 @@ fn parse_options(opts: &[String]) -> (MsFlags, Vec<String>, bool, bool) {
     (flags, data, bind, rec)
 }
 
+fn dir_is_empty(p: &Path) -> bool {
+    std::fs::read_dir(p).map(|mut d| d.next().is_none()).unwrap_or(false)
+}
+
 fn is_dir(p: &Path) -> bool {
     std::fs::metadata(p).map(|m| m.is_dir()).unwrap_or(false)
 }
@@ -136,12 +141,28 @@ fn make_target(target: &Path, dir: bool) -> Result<()> {
     Ok(())
 }
 
-fn do_mount(root: &Path, m: &Mount) -> Result<()> {
+fn do_mount(root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
     let target = secure_join(root, m.destination())?;
     let typ = m.typ().as_deref().unwrap_or("bind");
-    let (flags, data, bind, rec) = parse_options(m.options().as_deref().unwrap_or(&[]));
+    let all = m.options().as_deref().unwrap_or(&[]);
+    let has = |o: &str| all.iter().any(|x| x == o);
+    let opts: Vec<String> = all
+        .iter()
+        .filter(|o| *o != COPY_UP && *o != CHOWN)
+        .cloned()
+        .collect();
+    let (flags, data, bind, rec) = parse_options(&opts);
     if bind || typ == "bind" {
         let source = m.source().clone().unwrap_or_default();
+        // Docker's volume semantics: an empty volume first gets what the image has there.
+        if has(COPY_UP) && is_dir(&target) && dir_is_empty(&source) {
+            crate::fsutil::copy_tree(&target, &source)
+                .ctx(|| format!("copying {} into its volume", m.destination().display()))?;
+        }
+        if has(CHOWN) {
+            crate::fsutil::chown_tree(&source, owner.0, owner.1)
+                .ctx(|| format!("chowning {}", source.display()))?;
+        }
         make_target(&target, is_dir(&source))?;
         sys::bind(&source, &target, rec)?;
         let extra = flags
@@ -231,8 +252,13 @@ pub fn build(spec: &Spec, plan: &RootfsPlan, userxattr: bool) -> Result<PathBuf>
         .map(|r| r.path().clone())
         .ok_or_else(|| Error::InvalidArgument("the spec has no root".into()))?;
     mount_overlay(&root, plan, userxattr)?;
+    let owner = spec
+        .process()
+        .as_ref()
+        .map(|p| (p.user().uid(), p.user().gid()))
+        .unwrap_or((0, 0));
     for m in spec.mounts().iter().flatten() {
-        do_mount(&root, m)?;
+        do_mount(&root, m, owner)?;
     }
     populate_dev(&root)?;
     if let Some(p) = spec.process() {
