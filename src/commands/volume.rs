@@ -17,7 +17,11 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32> {
         VolumeCommand::Inspect(a) => inspect(ctx, a),
         VolumeCommand::Rm(a) => rm(ctx, a),
         VolumeCommand::Prune(a) => prune(ctx, a),
-        VolumeCommand::Exists(a) => Ok(if volume::get(&ctx.paths, &a.name).is_ok() { 0 } else { 1 }),
+        VolumeCommand::Exists(a) => Ok(if volume::get(&ctx.paths, &a.name).is_ok() {
+            0
+        } else {
+            1
+        }),
     }
 }
 
@@ -50,7 +54,9 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
                     Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
                     None => v.labels.contains_key(l),
                 },
-                Some(("dangling", d)) => (d == "true") == volume::users(&ctx.paths, &v.name)?.is_empty(),
+                Some(("dangling", d)) => {
+                    (d == "true") == volume::users(&ctx.paths, &v.name)?.is_empty()
+                }
                 _ => bail!("invalid filter {f:?}: use name=, label= or dangling="),
             };
         }
@@ -59,7 +65,10 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
         }
     }
     if a.quiet {
-        let text: String = rows.iter().map(|r| format!("{}\n", r["Name"].as_str().unwrap_or(""))).collect();
+        let text: String = rows
+            .iter()
+            .map(|r| format!("{}\n", r["Name"].as_str().unwrap_or("")))
+            .collect();
         write_out(&text)?;
     } else if is_json(a.format.as_deref()) {
         print_json(&Value::Array(rows))?;
@@ -67,7 +76,11 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
         print_rows(
             a.format.as_deref(),
             "table {{.Driver}}\t{{.Name}}",
-            &[("Driver", "DRIVER"), ("Name", "VOLUME NAME"), ("Mountpoint", "MOUNTPOINT")],
+            &[
+                ("Driver", "DRIVER"),
+                ("Name", "VOLUME NAME"),
+                ("Mountpoint", "MOUNTPOINT"),
+            ],
             &rows,
         )?;
     }
@@ -94,7 +107,10 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
         if let (false, Some(c)) = (a.force, users.first()) {
             return Err(crate::exit::with_code(
                 2,
-                anyhow::anyhow!("volume {n} is being used by container {}: remove it first or use --force", c.short_id()),
+                anyhow::anyhow!(
+                    "volume {n} is being used by container {}: remove it first or use --force",
+                    c.short_id()
+                ),
             ));
         }
         for c in &users {
@@ -107,7 +123,11 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
 }
 
 fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
-    if !a.force && !super::image::confirm("WARNING! This will remove all volumes not used by at least one container.")? {
+    if !a.force
+        && !super::image::confirm(
+            "WARNING! This will remove all volumes not used by at least one container.",
+        )?
+    {
         return Ok(0);
     }
     for v in volume::list(&ctx.paths) {

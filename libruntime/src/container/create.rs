@@ -185,9 +185,19 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             .mounts
             .iter()
             .any(|m| matches!(m.kind, crate::volume::mounts::MountKind::Bind { .. }));
-        let hooks = hooks::select(&hooks::dirs(&opts.hooks_dirs), &annotations, &args[0], has_binds)?;
+        let hooks = hooks::select(
+            &hooks::dirs(&opts.hooks_dirs),
+            &annotations,
+            &args[0],
+            has_binds,
+        )?;
         let rootless_maps = paths.rootless.then_some(maps);
-        let image_volumes: Vec<String> = ic.volumes().clone().unwrap_or_default().into_iter().collect();
+        let image_volumes: Vec<String> = ic
+            .volumes()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let mounts = super::mounts::resolve(paths, opts, &image_volumes)?;
         let oci = spec::build(&spec::SpecInputs {
             opts,

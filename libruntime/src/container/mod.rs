@@ -11,5 +11,7 @@ pub mod spec;
 pub mod state;
 pub mod user;
 
-pub use record::{find, list, user_of_image, ContainerDirs, ContainerRecord, MountRecord, RunConfig};
+pub use record::{
+    find, list, user_of_image, ContainerDirs, ContainerRecord, MountRecord, RunConfig,
+};
 pub use state::{State, Status};

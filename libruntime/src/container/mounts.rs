@@ -41,22 +41,39 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
         let other = super::find(paths, name)?;
         for m in &other.config.mounts {
             let kind = match m.kind.as_str() {
-                "bind" => MountKind::Bind { source: m.source.clone().into() },
-                "volume" => MountKind::Volume { name: Some(m.name.clone()) },
+                "bind" => MountKind::Bind {
+                    source: m.source.clone().into(),
+                },
+                "volume" => MountKind::Volume {
+                    name: Some(m.name.clone()),
+                },
                 _ => continue,
             };
             let readonly = match mode {
                 "ro" => true,
                 "rw" => false,
                 "" => !m.rw,
-                _ => return Err(Error::InvalidArgument(format!("invalid --volumes-from {from:?}: use NAME[:ro|rw]"))),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid --volumes-from {from:?}: use NAME[:ro|rw]"
+                    )))
+                }
             };
-            requests.push(MountRequest { kind, destination: m.destination.clone(), readonly, chown: false, options: vec![] });
+            requests.push(MountRequest {
+                kind,
+                destination: m.destination.clone(),
+                readonly,
+                chown: false,
+                options: vec![],
+            });
         }
     }
     requests.extend(opts.mounts.iter().cloned());
     for v in image_volumes {
-        if !requests.iter().any(|r| r.destination.trim_end_matches('/') == v.trim_end_matches('/')) {
+        if !requests
+            .iter()
+            .any(|r| r.destination.trim_end_matches('/') == v.trim_end_matches('/'))
+        {
             requests.push(MountRequest {
                 kind: MountKind::Volume { name: None },
                 destination: v.clone(),
@@ -69,7 +86,13 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
     if opts.read_only && opts.read_only_tmpfs {
         for d in ["/run", "/tmp", "/var/tmp"] {
             if !requests.iter().any(|r| r.destination == d) {
-                requests.push(MountRequest { kind: MountKind::Tmpfs, destination: d.into(), readonly: false, chown: false, options: vec!["exec".into()] });
+                requests.push(MountRequest {
+                    kind: MountKind::Tmpfs,
+                    destination: d.into(),
+                    readonly: false,
+                    chown: false,
+                    options: vec!["exec".into()],
+                });
             }
         }
     }
@@ -81,10 +104,19 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
     // Parents before children.
     requests.sort_by_key(|r| r.destination.trim_end_matches('/').matches('/').count());
 
-    let mut out = Resolved { spec: vec![], records: vec![], volumes: vec![] };
+    let mut out = Resolved {
+        spec: vec![],
+        records: vec![],
+        volumes: vec![],
+    };
     for r in requests {
         let mut flags: Vec<String> = vec!["rbind".into()];
-        flags.extend(r.options.iter().filter(|o| !matches!(o.as_str(), "bind" | "rbind")).cloned());
+        flags.extend(
+            r.options
+                .iter()
+                .filter(|o| !matches!(o.as_str(), "bind" | "rbind"))
+                .cloned(),
+        );
         if r.readonly {
             flags.push("ro".into());
         }
@@ -123,7 +155,8 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
                         .get("o")
                         .map(|o| o.split(',').map(String::from).collect())
                         .unwrap_or_default();
-                    out.spec.push(tmpfs_spec(&r.destination, r.readonly, &extra));
+                    out.spec
+                        .push(tmpfs_spec(&r.destination, r.readonly, &extra));
                 } else {
                     flags.push(COPY_UP.into());
                     out.spec.push(json!({"destination": r.destination, "type": "bind", "source": rec.mountpoint, "options": flags}));
@@ -139,7 +172,8 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
                 out.volumes.push(rec.name);
             }
             MountKind::Tmpfs => {
-                out.spec.push(tmpfs_spec(&r.destination, r.readonly, &r.options));
+                out.spec
+                    .push(tmpfs_spec(&r.destination, r.readonly, &r.options));
                 out.records.push(MountRecord {
                     kind: "tmpfs".into(),
                     name: String::new(),

@@ -120,7 +120,9 @@ fn parse_options(opts: &[String]) -> (MsFlags, Vec<String>, bool, bool) {
 }
 
 fn dir_is_empty(p: &Path) -> bool {
-    std::fs::read_dir(p).map(|mut d| d.next().is_none()).unwrap_or(false)
+    std::fs::read_dir(p)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
 }
 
 fn is_dir(p: &Path) -> bool {

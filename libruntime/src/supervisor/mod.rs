@@ -427,9 +427,13 @@ impl Supervisor {
     fn finish(&mut self, code: i32) -> i32 {
         self.cgroup.remove();
         if self.record.config.auto_remove {
-            if let Err(e) =
+            // podman's --rm takes the container's anonymous volumes with it.
+            let removed =
                 crate::container::lifecycle::remove_files(&self.paths, &self.maps, &self.record)
-            {
+                    .and_then(|_| {
+                        crate::volume::remove_anonymous_of(&self.paths, &self.maps, &self.record)
+                    });
+            if let Err(e) = removed {
                 crate::log::warn(&format!(
                     "removing container {}: {e}",
                     self.record.short_id()

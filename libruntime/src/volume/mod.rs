@@ -37,7 +37,9 @@ fn check_options(options: &BTreeMap<String, String>) -> Result<()> {
     for (k, v) in options {
         match k.as_str() {
             "type" if v == "tmpfs" => {}
-            "o" if v.split(',').all(|o| o.starts_with("size=") || o.starts_with("mode=")) => {}
+            "o" if v
+                .split(',')
+                .all(|o| o.starts_with("size=") || o.starts_with("mode=")) => {}
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "volume option {k}={v} is not supported: use type=tmpfs and o=size=…,mode=…"
@@ -67,7 +69,9 @@ pub fn create(
     };
     let d = dir(paths, &name);
     if d.join("volume.json").exists() {
-        return Err(Error::InvalidArgument(format!("volume with name {name} already exists")));
+        return Err(Error::InvalidArgument(format!(
+            "volume with name {name} already exists"
+        )));
     }
     let rec = VolumeRecord {
         name: name.clone(),
@@ -85,7 +89,9 @@ pub fn create(
 
 pub fn get(paths: &Paths, name: &str) -> Result<VolumeRecord> {
     if !mounts::valid_volume_name(name) {
-        return Err(Error::InvalidArgument(format!("invalid volume name {name:?}")));
+        return Err(Error::InvalidArgument(format!(
+            "invalid volume name {name:?}"
+        )));
     }
     fsutil::read_json(&dir(paths, name).join("volume.json"))?
         .ok_or_else(|| Error::InvalidArgument(format!("no such volume {name}")))
@@ -97,7 +103,11 @@ pub fn list(paths: &Paths) -> Vec<VolumeRecord> {
     };
     let mut out: Vec<VolumeRecord> = entries
         .flatten()
-        .filter_map(|e| fsutil::read_json(&e.path().join("volume.json")).ok().flatten())
+        .filter_map(|e| {
+            fsutil::read_json(&e.path().join("volume.json"))
+                .ok()
+                .flatten()
+        })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out

@@ -9,9 +9,13 @@ use std::path::PathBuf;
 #[serde(tag = "Type", rename_all = "lowercase")]
 pub enum MountKind {
     /// A host path.
-    Bind { source: PathBuf },
+    Bind {
+        source: PathBuf,
+    },
     /// A named volume; `None` for an anonymous one, named at create time.
-    Volume { name: Option<String> },
+    Volume {
+        name: Option<String>,
+    },
     Tmpfs,
 }
 
@@ -62,13 +66,27 @@ pub fn parse_volume(s: &str) -> Result<MountRequest> {
         None => MountKind::Volume { name: None },
         Some(v) if is_volume_name(v) => {
             if !valid_volume_name(v) {
-                return Err(bad("-v", s, "volume names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"));
+                return Err(bad(
+                    "-v",
+                    s,
+                    "volume names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+                ));
             }
-            MountKind::Volume { name: Some(v.to_string()) }
+            MountKind::Volume {
+                name: Some(v.to_string()),
+            }
         }
-        Some(p) => MountKind::Bind { source: absolute(p) },
+        Some(p) => MountKind::Bind {
+            source: absolute(p),
+        },
     };
-    let mut m = MountRequest { kind, destination: dst.to_string(), readonly: false, chown: false, options: vec![] };
+    let mut m = MountRequest {
+        kind,
+        destination: dst.to_string(),
+        readonly: false,
+        chown: false,
+        options: vec![],
+    };
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         apply_option("-v", s, &mut m, o)?;
     }
@@ -93,7 +111,9 @@ fn apply_option(flag: &str, s: &str, m: &mut MountRequest, o: &str) -> Result<()
         "U" => m.chown = true,
         "bind" | "rbind" | "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave"
         | "nosuid" | "suid" | "nodev" | "dev" | "noexec" | "exec" => m.options.push(o.to_string()),
-        _ if matches!(m.kind, MountKind::Tmpfs) && (o.starts_with("size=") || o.starts_with("mode=")) => {
+        _ if matches!(m.kind, MountKind::Tmpfs)
+            && (o.starts_with("size=") || o.starts_with("mode=")) =>
+        {
             m.options.push(o.to_string())
         }
         _ => return Err(bad(flag, s, &format!("unknown option {o:?}"))),
@@ -105,7 +125,13 @@ fn apply_option(flag: &str, s: &str, m: &mut MountRequest, o: &str) -> Result<()
 pub fn parse_tmpfs(s: &str) -> Result<MountRequest> {
     let (dst, opts) = s.split_once(':').unwrap_or((s, ""));
     check_destination("--tmpfs", s, dst)?;
-    let mut m = MountRequest { kind: MountKind::Tmpfs, destination: dst.into(), readonly: false, chown: false, options: vec![] };
+    let mut m = MountRequest {
+        kind: MountKind::Tmpfs,
+        destination: dst.into(),
+        readonly: false,
+        chown: false,
+        options: vec![],
+    };
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         apply_option("--tmpfs", s, &mut m, o)?;
     }
@@ -116,10 +142,19 @@ pub fn parse_tmpfs(s: &str) -> Result<MountRequest> {
 pub fn parse_mount(s: &str) -> Result<MountRequest> {
     let mut kind = None;
     let (mut src, mut dst) = (None, None);
-    let mut m = MountRequest { kind: MountKind::Tmpfs, destination: String::new(), readonly: false, chown: false, options: vec![] };
+    let mut m = MountRequest {
+        kind: MountKind::Tmpfs,
+        destination: String::new(),
+        readonly: false,
+        chown: false,
+        options: vec![],
+    };
     let mut rest = Vec::new();
     for field in s.split(',') {
-        let (k, v) = field.split_once('=').map(|(k, v)| (k, Some(v))).unwrap_or((field, None));
+        let (k, v) = field
+            .split_once('=')
+            .map(|(k, v)| (k, Some(v)))
+            .unwrap_or((field, None));
         match (k, v) {
             ("type", Some(t)) => kind = Some(t.to_string()),
             ("source" | "src", Some(v)) => src = Some(v.to_string()),
@@ -138,7 +173,9 @@ pub fn parse_mount(s: &str) -> Result<MountRequest> {
     check_destination("--mount", s, &dst)?;
     m.destination = dst;
     m.kind = match (kind.as_deref(), src) {
-        (Some("bind"), Some(p)) => MountKind::Bind { source: absolute(&p) },
+        (Some("bind"), Some(p)) => MountKind::Bind {
+            source: absolute(&p),
+        },
         (Some("bind"), None) => return Err(bad("--mount", s, "a bind mount needs a source")),
         (Some("volume"), Some(n)) if valid_volume_name(&n) => MountKind::Volume { name: Some(n) },
         (Some("volume"), Some(_)) => return Err(bad("--mount", s, "invalid volume name")),
@@ -159,10 +196,20 @@ mod tests {
     #[test]
     fn volume_flags() {
         let m = parse_volume("/srv/data:/data:ro,U").unwrap();
-        assert_eq!(m.kind, MountKind::Bind { source: "/srv/data".into() });
+        assert_eq!(
+            m.kind,
+            MountKind::Bind {
+                source: "/srv/data".into()
+            }
+        );
         assert!(m.readonly && m.chown);
         let m = parse_volume("cache:/var/cache").unwrap();
-        assert_eq!(m.kind, MountKind::Volume { name: Some("cache".into()) });
+        assert_eq!(
+            m.kind,
+            MountKind::Volume {
+                name: Some("cache".into())
+            }
+        );
         let m = parse_volume("/anon").unwrap();
         assert_eq!(m.kind, MountKind::Volume { name: None });
         assert!(parse_volume("data:relative").is_err());
@@ -172,10 +219,12 @@ mod tests {
 
     #[test]
     fn mount_and_tmpfs_flags() {
-        let m = parse_mount("type=tmpfs,destination=/scratch,tmpfs-size=1m,tmpfs-mode=1777").unwrap();
+        let m =
+            parse_mount("type=tmpfs,destination=/scratch,tmpfs-size=1m,tmpfs-mode=1777").unwrap();
         assert_eq!(m.kind, MountKind::Tmpfs);
         assert_eq!(m.options, vec!["size=1m", "mode=1777"]);
-        let m = parse_mount("type=bind,src=/etc,dst=/host-etc,readonly,bind-propagation=rslave").unwrap();
+        let m = parse_mount("type=bind,src=/etc,dst=/host-etc,readonly,bind-propagation=rslave")
+            .unwrap();
         assert!(m.readonly);
         assert!(parse_mount("type=volume,src=../x,dst=/x").is_err());
         assert!(parse_mount("type=nfs,dst=/x").is_err());
