@@ -87,8 +87,8 @@ pub enum Outcome {
     StartFailed(i32, String),
 }
 
-/// Proxied signals; SIGWINCH is always watched for terminals.
-const PROXIED: &[Signal] = &[
+/// Signals a user sends to skiff that are passed on to the container's process.
+pub const PROXIED: &[Signal] = &[
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,

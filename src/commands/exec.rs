@@ -107,15 +107,8 @@ fn signal_fd(sigs: &[Signal]) -> Result<SignalFd> {
 
 /// Waits for the process, passing on the signals a user sends to this command.
 fn wait_forwarding(pid: Pid) -> Result<i32> {
-    let sigs = [
-        Signal::SIGCHLD,
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ];
+    let mut sigs = vec![Signal::SIGCHLD];
+    sigs.extend_from_slice(super::attach::PROXIED);
     let sfd = signal_fd(&sigs)?;
     loop {
         if let Ok(s) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
