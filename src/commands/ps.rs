@@ -32,7 +32,6 @@ pub fn status_text(st: &State) -> String {
         Status::Created => "Created".into(),
         Status::Running => format!("Up {}", since(&st.started_at)),
         Status::Paused => "Paused".into(),
-        Status::Stopping => "Stopping".into(),
         Status::Exited if st.restarting => format!(
             "Restarting ({}) {}",
             st.exit_code,
@@ -144,12 +143,14 @@ fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|f| match f.split_once('=') {
             Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited"), v)) => {
-                if k == "status" && !["created", "running", "paused", "exited", "stopping"].contains(&v) {
-                    bail!("invalid status filter {v:?}: use created, running, paused, exited or stopping");
+                if k == "status" && !["created", "running", "paused", "exited"].contains(&v) {
+                    bail!("invalid status filter {v:?}: use created, running, paused or exited");
                 }
                 Ok((k.to_string(), v.to_string()))
             }
-            _ => bail!("invalid filter {f:?}: use name, id, label, status, ancestor or exited (KEY=VALUE)"),
+            _ => bail!(
+                "invalid filter {f:?}: use name, id, label, status, ancestor or exited (KEY=VALUE)"
+            ),
         })
         .collect()
 }

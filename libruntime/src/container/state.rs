@@ -15,7 +15,6 @@ pub enum Status {
     Created,
     Running,
     Paused,
-    Stopping,
     Exited,
 }
 
@@ -25,7 +24,6 @@ impl Status {
             Status::Created => "created",
             Status::Running => "running",
             Status::Paused => "paused",
-            Status::Stopping => "stopping",
             Status::Exited => "exited",
         }
     }
@@ -75,10 +73,7 @@ impl State {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(
-            self.status,
-            Status::Running | Status::Paused | Status::Stopping
-        ) || self.restarting
+        matches!(self.status, Status::Running | Status::Paused) || self.restarting
     }
 
     fn reconcile(&mut self) {
