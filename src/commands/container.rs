@@ -155,11 +155,13 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
     }
-    let keys = a
-        .detach_keys
-        .as_deref()
-        .unwrap_or(attach::DEFAULT_DETACH_KEYS);
-    start_attached(ctx, &record, a.interactive, keys, a.sig_proxy)
+    start_attached(
+        ctx,
+        &record,
+        a.interactive,
+        a.detach_keys.as_deref(),
+        a.sig_proxy,
+    )
 }
 
 /// Spawns the supervisor, attaches before the program starts, relays until it ends.
@@ -167,10 +169,9 @@ fn start_attached(
     ctx: &Ctx,
     record: &ContainerRecord,
     stdin: bool,
-    detach_keys: &str,
+    detach_keys: Option<&str>,
     sig_proxy: bool,
 ) -> Result<i32> {
-    let dirs = ContainerDirs::new(&ctx.paths, &record.id);
     let mut sup = lifecycle::spawn_supervisor(&ctx.paths, record, true)?;
     match sup.next_line() {
         Some(l) if l == "ready" => {}
@@ -178,27 +179,40 @@ fn start_attached(
             lifecycle::parse_report(other).map_err(start_error)?;
         }
     }
+    attach_and_relay(ctx, record, stdin, detach_keys, sig_proxy)
+}
+
+/// Connects to the container's supervisor and relays the terminal or pipes until the
+/// container exits or the user detaches.
+fn attach_and_relay(
+    ctx: &Ctx,
+    record: &ContainerRecord,
+    stdin: bool,
+    detach_keys: Option<&str>,
+    sig_proxy: bool,
+) -> Result<i32> {
+    let dirs = ContainerDirs::new(&ctx.paths, &record.id);
+    let keys = attach::parse_detach_keys(detach_keys.unwrap_or(attach::DEFAULT_DETACH_KEYS))?;
     let mut flags = protocol::WANT_OUTPUT;
     if stdin {
         flags |= protocol::WANT_STDIN;
     }
-    let size = record
-        .config
-        .tty
+    let tty = record.config.tty;
+    let size = tty
         .then(|| libruntime::sandbox::sys::window_size(0))
         .flatten();
     let stream = lifecycle::connect(&dirs, flags, size)?;
-    let outcome = attach::relay(
+    finish(attach::relay(
         stream,
         RelayOptions {
             dirs: &dirs,
             stdin,
-            tty: record.config.tty,
-            detach_keys: attach::parse_detach_keys(detach_keys)?,
-            sig_proxy: sig_proxy && !record.config.tty,
+            tty,
+            detach_keys: keys,
+            // With a terminal, ctrl-c travels as a byte to the container.
+            sig_proxy: sig_proxy && !tty,
         },
-    )?;
-    finish(outcome)
+    )?)
 }
 
 fn finish(outcome: Outcome) -> Result<i32> {
@@ -221,30 +235,7 @@ fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
         );
     }
     let stdin = r.config.stdin && !a.no_stdin;
-    let mut flags = protocol::WANT_OUTPUT;
-    if stdin {
-        flags |= protocol::WANT_STDIN;
-    }
-    let size = r
-        .config
-        .tty
-        .then(|| libruntime::sandbox::sys::window_size(0))
-        .flatten();
-    let stream = lifecycle::connect(&dirs, flags, size)?;
-    let keys = a
-        .detach_keys
-        .as_deref()
-        .unwrap_or(attach::DEFAULT_DETACH_KEYS);
-    finish(attach::relay(
-        stream,
-        RelayOptions {
-            dirs: &dirs,
-            stdin,
-            tty: r.config.tty,
-            detach_keys: attach::parse_detach_keys(keys)?,
-            sig_proxy: a.sig_proxy && !r.config.tty,
-        },
-    )?)
+    attach_and_relay(ctx, &r, stdin, a.detach_keys.as_deref(), a.sig_proxy)
 }
 
 fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
@@ -255,11 +246,8 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         let r = ctr::find(&ctx.paths, n)?;
         if a.attach {
             lifecycle::check_startable(&ContainerDirs::new(&ctx.paths, &r.id))?;
-            let keys = a
-                .detach_keys
-                .as_deref()
-                .unwrap_or(attach::DEFAULT_DETACH_KEYS);
-            return start_attached(ctx, &r, a.interactive && r.config.stdin, keys, true);
+            let stdin = a.interactive && r.config.stdin;
+            return start_attached(ctx, &r, stdin, a.detach_keys.as_deref(), true);
         }
         let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
         if st.status != Status::Running {
