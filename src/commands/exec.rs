@@ -17,7 +17,7 @@ use libruntime::sandbox::sys;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -85,14 +85,6 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
     }
 }
 
-fn exit_code(s: WaitStatus) -> Option<i32> {
-    match s {
-        WaitStatus::Exited(_, c) => Some(c),
-        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
-        _ => None,
-    }
-}
-
 fn signal_fd(sigs: &[Signal]) -> Result<SignalFd> {
     let mut mask = SigSet::empty();
     for s in sigs {
@@ -112,7 +104,7 @@ fn wait_forwarding(pid: Pid) -> Result<i32> {
     let sfd = signal_fd(&sigs)?;
     loop {
         if let Ok(s) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            if let Some(c) = exit_code(s) {
+            if let Some(c) = sys::exit_code(s) {
                 return Ok(c);
             }
         }
@@ -184,5 +176,5 @@ fn relay_terminal(pid: Pid, master: OwnedFd, stdin: bool) -> Result<i32> {
         }
     }
     let status = waitpid(pid, None)?;
-    Ok(exit_code(status).unwrap_or(125))
+    Ok(sys::exit_code(status).unwrap_or(125))
 }

@@ -67,18 +67,22 @@ fn ports_text(r: &ContainerRecord) -> String {
         .join(", ")
 }
 
-fn row(ctx: &Ctx, r: &ContainerRecord, st: &State, no_trunc: bool, size: bool) -> Value {
+/// `image_sizes`: image id to size, when `--size` asks for the SIZE column.
+fn row(
+    ctx: &Ctx,
+    r: &ContainerRecord,
+    st: &State,
+    no_trunc: bool,
+    image_sizes: Option<&std::collections::HashMap<String, u64>>,
+) -> Value {
     let mut cmd = r.command().join(" ");
     if !no_trunc && cmd.chars().count() > 20 {
         cmd = cmd.chars().take(19).collect::<String>() + "…";
     }
-    let size_text = if size {
+    let size_text = if let Some(sizes) = image_sizes {
         let dirs = ContainerDirs::new(&ctx.paths, &r.id);
         let upper = libruntime::fsutil::tree_size(&dirs.upper());
-        let image: u64 = libruntime::store::Store::open(&ctx.paths)
-            .find_image(&r.image_id)
-            .map(|i| i.size)
-            .unwrap_or(0);
+        let image = sizes.get(&r.image_id).copied().unwrap_or(0);
         format!(
             "{} (virtual {})",
             time::human_size(upper),
@@ -171,6 +175,16 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
     let limit = if a.latest { Some(1) } else { a.last };
     let show_all =
         a.all || limit.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    let image_sizes = match a.size {
+        true => Some(
+            libruntime::store::Store::open(&ctx.paths)
+                .images()?
+                .into_iter()
+                .map(|i| (i.id, i.size))
+                .collect(),
+        ),
+        false => None,
+    };
     let mut rows = Vec::new();
     for (r, st) in &all {
         if !show_all && !st.is_active() {
@@ -179,7 +193,7 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         if !matches(r, st, &filters)? {
             continue;
         }
-        rows.push(row(ctx, r, st, a.no_trunc, a.size));
+        rows.push(row(ctx, r, st, a.no_trunc, image_sizes.as_ref()));
         if limit.is_some_and(|l| rows.len() >= l) {
             break;
         }

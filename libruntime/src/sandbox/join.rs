@@ -4,7 +4,7 @@
 //! (a pid namespace only takes effect for children), then leaves.
 
 use super::process::{self, StartError};
-use super::{sync, sys, terminal_exec};
+use super::{sync, sys, terminal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxSeccomp, Process};
@@ -157,7 +157,12 @@ fn run_process(spec: &ExecSpec, sock: &OwnedFd) -> Result<std::convert::Infallib
         }
     }
     if spec.tty {
-        terminal_exec::attach_new(sock, spec.size)?;
+        terminal::attach_new(terminal::TerminalSetup {
+            pts: "/dev/pts".into(),
+            console: None,
+            size: spec.size,
+            sock,
+        })?;
     } else {
         let null = std::fs::OpenOptions::new()
             .read(true)

@@ -14,7 +14,6 @@ pub mod seccomp;
 pub mod sync;
 pub mod sys;
 mod terminal;
-mod terminal_exec;
 
 use crate::userns::IdMapping;
 use nix::sched::CloneFlags;
@@ -246,7 +245,12 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
     let root =
         rootfs::build(spec, l.rootfs, userxattr).map_err(|e| StartError::engine(e.to_string()))?;
     match &l.stdio {
-        Stdio::Terminal => terminal::attach_new(&root, sock)?,
+        Stdio::Terminal => terminal::attach_new(terminal::TerminalSetup {
+            pts: root.join("dev/pts"),
+            console: Some(root.join("dev/console")),
+            size: None,
+            sock,
+        })?,
         Stdio::Fds {
             stdin,
             stdout,

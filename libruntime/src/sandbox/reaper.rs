@@ -6,8 +6,7 @@
 use super::process::Exec;
 use super::sync;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, pipe, read, ForkResult, Pid};
+use nix::unistd::{fork, pipe, read, ForkResult};
 use std::os::fd::OwnedFd;
 
 pub fn run(exec: &Exec, sock: &OwnedFd) -> ! {
@@ -53,25 +52,12 @@ pub fn run(exec: &Exec, sock: &OwnedFd) -> ! {
     loop {
         let Ok(sig) = all.wait() else { continue };
         if sig == Signal::SIGCHLD {
-            if let Some(code) = reap(child) {
+            if let Some(code) = super::sys::reap_children(child) {
                 // SAFETY: _exit ends pid 1 and with it the namespace.
                 unsafe { libc::_exit(code) }
             }
         } else {
             let _ = kill(child, sig);
-        }
-    }
-}
-
-/// Reaps every exited child; returns the program's exit code once it has exited.
-fn reap(main: Pid) -> Option<i32> {
-    let mut result = None;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, code)) if p == main => result = Some(code),
-            Ok(WaitStatus::Signaled(p, sig, _)) if p == main => result = Some(128 + sig as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => return result,
-            Ok(_) => {}
         }
     }
 }

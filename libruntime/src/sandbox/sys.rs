@@ -201,3 +201,27 @@ pub fn set_cmdline(args: &[&str]) {
         std::ptr::copy_nonoverlapping(text.as_ptr(), start as *mut u8, n);
     }
 }
+
+/// The shell's view of how a process ended: its code, or 128 + the signal that killed it.
+pub fn exit_code(s: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus;
+    match s {
+        WaitStatus::Exited(_, c) => Some(c),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Reaps every child that has exited, without blocking; returns `main`'s exit code once
+/// it is among them. A subreaper or pid 1 collects orphans this way.
+pub fn reap_children(main: nix::unistd::Pid) -> Option<i32> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let mut result = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return result,
+            Ok(s) if s.pid() == Some(main) => result = exit_code(s).or(result),
+            Ok(_) => {}
+        }
+    }
+}

@@ -1,33 +1,47 @@
-//! The container's terminal, made from its own devpts so that `tty` inside names a
-//! device that exists there. The master goes to the supervisor; the slave becomes the
-//! init's stdio, controlling terminal and /dev/console.
+//! Terminals made from the container's own devpts, so that `tty` inside names a device
+//! that exists there. The master goes to the supervisor (or the `exec` caller) over the
+//! sync socket; the slave becomes the process's stdio and controlling terminal.
 
 use super::process::StartError;
 use super::{sync, sys};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
     StartError::engine(format!("{what}: {e}"))
 }
 
-pub fn attach_new(root: &Path, sock: &OwnedFd) -> Result<(), StartError> {
-    let pts = root.join("dev/pts");
+/// What to do with the new terminal besides making it the process's stdio.
+pub struct TerminalSetup<'a> {
+    /// The devpts directory: `<root>/dev/pts` before pivot_root, `/dev/pts` after.
+    pub pts: PathBuf,
+    /// Where to show the slave as the console (the container's init only).
+    pub console: Option<PathBuf>,
+    /// Initial size, so the program sees it from its first instruction.
+    pub size: Option<(u16, u16)>,
+    pub sock: &'a OwnedFd,
+}
+
+pub fn attach_new(t: TerminalSetup) -> Result<(), StartError> {
     let master = open(
-        &pts.join("ptmx"),
+        &t.pts.join("ptmx"),
         OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| fail("opening the container's ptmx", e))?;
-    let slave_path = open_slave_path(&master, &pts)?;
+    let slave_path = unlock(&master, &t.pts)?;
     let slave = open(&slave_path, OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty())
         .map_err(|e| fail("opening the terminal", e))?;
-    let console = root.join("dev/console");
-    let _ = std::fs::File::create(&console);
-    sys::bind(&slave_path, &console, false).map_err(|e| StartError::engine(e.to_string()))?;
-    sync::send_with_fd(sock, sync::TERMINAL, &[], Some(master.as_raw_fd()))
+    if let Some((rows, cols)) = t.size {
+        sys::set_window_size(slave.as_raw_fd(), rows, cols);
+    }
+    if let Some(console) = &t.console {
+        let _ = std::fs::File::create(console);
+        sys::bind(&slave_path, console, false).map_err(|e| StartError::engine(e.to_string()))?;
+    }
+    sync::send_with_fd(t.sock, sync::TERMINAL, &[], Some(master.as_raw_fd()))
         .map_err(|e| fail("passing the terminal", e))?;
     drop(master);
     for to in 0..3 {
@@ -44,7 +58,7 @@ pub fn attach_new(root: &Path, sock: &OwnedFd) -> Result<(), StartError> {
 }
 
 /// Unlocks the pty behind `master` and returns its slave's path under `pts`.
-fn open_slave_path(master: &OwnedFd, pts: &Path) -> Result<std::path::PathBuf, StartError> {
+fn unlock(master: &OwnedFd, pts: &Path) -> Result<PathBuf, StartError> {
     let mut unlock: libc::c_int = 0;
     let mut number: libc::c_uint = 0;
     // SAFETY: TIOCSPTLCK reads an int and TIOCGPTN writes one; both outlive the calls.
@@ -59,11 +73,4 @@ fn open_slave_path(master: &OwnedFd, pts: &Path) -> Result<std::path::PathBuf, S
         ));
     }
     Ok(pts.join(number.to_string()))
-}
-
-/// Opens the slave side of `master`.
-pub fn open_slave(master: &OwnedFd, pts: &Path) -> Result<OwnedFd, StartError> {
-    let path = open_slave_path(master, pts)?;
-    open(&path, OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty())
-        .map_err(|e| fail("opening the terminal", e))
 }

@@ -19,7 +19,6 @@ use clients::Clients;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 use std::io::Write;
@@ -79,8 +78,13 @@ pub fn run(mut opts: Options) -> i32 {
 
 impl Supervisor {
     fn new(opts: Options) -> Result<Supervisor> {
-        let record = crate::container::find(&opts.paths, &opts.id)?;
-        let dirs = ContainerDirs::new(&opts.paths, &record.id);
+        // The CLI passes the full id: read the record directly, no search.
+        if opts.id.len() != 64 || !opts.id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::ContainerNotFound(opts.id.clone()));
+        }
+        let dirs = ContainerDirs::new(&opts.paths, &opts.id);
+        let record: ContainerRecord = fsutil::read_json(&dirs.record())?
+            .ok_or_else(|| Error::ContainerNotFound(opts.id.clone()))?;
         let spec: Spec = fsutil::read_json(&dirs.spec())?.ok_or_else(|| Error::Corrupt {
             path: dirs.spec(),
             reason: "missing config.json".into(),
@@ -344,7 +348,7 @@ impl Supervisor {
         procinfo::shed_startup_memory();
         let mut code = None;
         loop {
-            if let Some(c) = reap(pid) {
+            if let Some(c) = sandbox::sys::reap_children(pid) {
                 code = Some(c);
             }
             if let Some(c) = code {
@@ -445,19 +449,6 @@ impl Supervisor {
         }
         self.clients.exit(code);
         code
-    }
-}
-
-/// The container's exit code if `pid` has exited; reaps any other child on the way.
-fn reap(pid: Pid) -> Option<i32> {
-    let mut out = None;
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if p == pid => out = Some(c),
-            Ok(WaitStatus::Signaled(p, s, _)) if p == pid => out = Some(128 + s as i32),
-            Ok(WaitStatus::StillAlive) | Err(_) => return out,
-            Ok(_) => {}
-        }
     }
 }
 
