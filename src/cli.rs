@@ -18,6 +18,9 @@ pub struct Cli {
     /// Runtime state root (sockets, pid files)
     #[arg(long, global = true, value_name = "DIR")]
     pub runroot: Option<PathBuf>,
+    /// Graph driver for new containers: overlay, fuse-overlayfs or vfs
+    #[arg(long, global = true, value_name = "NAME")]
+    pub storage_driver: Option<String>,
     /// Log messages at this level and above: debug, info, warn, error
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     pub log_level: String,

@@ -70,7 +70,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         )
     })?;
     libruntime::log::set_level(level);
-    let paths = Paths::resolve(cli.root.clone(), cli.runroot.clone());
+    let mut paths = Paths::resolve(cli.root.clone(), cli.runroot.clone());
+    paths.storage_driver = cli.storage_driver.clone();
     let maps = if paths.rootless {
         let (maps, warning) = IdMaps::for_current_user();
         if let (Some(w), true) = (warning, cli.command.needs_user_namespace()) {

@@ -9,6 +9,8 @@ pub struct Paths {
     pub runroot: PathBuf,
     /// True when the invoking user is not root: files are owned through a user namespace.
     pub rootless: bool,
+    /// The graph driver asked for with `--storage-driver`, for new containers.
+    pub storage_driver: Option<String>,
 }
 
 impl Paths {
@@ -42,6 +44,7 @@ impl Paths {
             root: absolute(root),
             runroot: absolute(runroot),
             rootless,
+            storage_driver: None,
         }
     }
 

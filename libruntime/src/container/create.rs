@@ -226,7 +226,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 .unwrap_or_else(|| opts.image.clone()),
             created: time::now_rfc3339(),
             layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
-            driver: "overlay".into(),
+            driver: crate::graph::select(paths)?.name().into(),
             config: RunConfig {
                 entrypoint,
                 cmd,

@@ -4,6 +4,7 @@
 pub mod beneath;
 pub mod compression;
 pub mod extract;
+pub mod pack;
 
 pub use compression::{decompressed, Compression};
 pub use extract::{extract, ExtractOptions, ExtractStats};

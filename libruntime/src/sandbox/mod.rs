@@ -20,7 +20,7 @@ use nix::sched::CloneFlags;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use process::StartError;
-use rootfs::RootfsPlan;
+use crate::graph::{Driver, RootfsPlan};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The container's standard streams, as the child receives them.
@@ -50,6 +50,8 @@ pub struct Launch<'a> {
 pub struct Created {
     pub pid: Pid,
     pub terminal: Option<OwnedFd>,
+    /// fuse-overlayfs serving the root, a child of the caller, when the driver is that.
+    pub fuse: Option<Pid>,
     sock: OwnedFd,
 }
 
@@ -95,26 +97,49 @@ pub fn create(l: Launch) -> Result<Created, StartError> {
         Ok(ForkResult::Parent { child }) => child,
     };
     drop(theirs);
-    drop(l.stdio);
-    let result = talk_to_stages(&ours, stage1, l.setup);
+    let Launch {
+        spec,
+        rootfs,
+        stdio,
+        setup,
+        ..
+    } = l;
+    drop(stdio);
+    let result = talk_to_stages(&ours, stage1, spec, rootfs, setup);
+    if result.is_err() {
+        // Stage 1 may be waiting for an answer that will not come.
+        let _ = nix::sys::signal::kill(stage1, nix::sys::signal::Signal::SIGKILL);
+    }
     // Stage 1 exits once it has forked the init; reaping it here also makes the
     // supervisor (a subreaper) the init's parent.
     let _ = nix::sys::wait::waitpid(stage1, None);
-    let (pid, terminal) = result?;
+    let (pid, terminal, fuse) = result?;
     Ok(Created {
         pid,
         terminal,
+        fuse,
         sock: ours,
     })
 }
 
+type Staged = (Pid, Option<OwnedFd>, Option<Pid>);
+
 fn talk_to_stages(
     sock: &OwnedFd,
     stage1: Pid,
+    spec: &Spec,
+    rootfs: &RootfsPlan,
     setup: &dyn Fn(Pid) -> Result<(), String>,
-) -> Result<(Pid, Option<OwnedFd>), StartError> {
+) -> Result<Staged, StartError> {
     let mut pid = None;
     let mut terminal = None;
+    let mut fuse = None;
+    let kill_fuse = |fuse: Option<Pid>| {
+        if let Some(f) = fuse {
+            let _ = nix::sys::signal::kill(f, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(f, None);
+        }
+    };
     loop {
         let msg = sync::recv(sock)
             .map_err(|e| StartError::engine(format!("reading from the container's init: {e}")))?
@@ -125,22 +150,34 @@ fn talk_to_stages(
                 sync::send(sock, sync::MAPS_DONE, &[])
                     .map_err(|e| StartError::engine(format!("signalling the init: {e}")))?;
             }
+            sync::NEED_ROOT => {
+                let root = spec.root().as_ref().map(|r| r.path().clone());
+                let root = root.ok_or_else(|| StartError::engine("the spec has no root"))?;
+                match crate::graph::fuse::spawn(rootfs, &root, Some(stage1)) {
+                    Ok(p) => fuse = Some(p),
+                    Err(e) => return Err(StartError::engine(e.to_string())),
+                }
+                sync::send(sock, sync::ROOT_DONE, &[])
+                    .map_err(|e| StartError::engine(format!("signalling the init: {e}")))?;
+            }
             sync::INIT_PID => pid = Some(Pid::from_raw(msg.int())),
             sync::TERMINAL => terminal = msg.fd,
             sync::READY => break,
             sync::FAILED => {
+                kill_fuse(fuse);
                 let (code, message) = msg.failure();
                 return Err(StartError { code, message });
             }
             t => {
+                kill_fuse(fuse);
                 return Err(StartError::engine(format!(
                     "unexpected message {t} from the init"
-                )))
+                )));
             }
         }
     }
     let pid = pid.ok_or_else(|| StartError::engine("the init did not say its pid"))?;
-    Ok((pid, terminal))
+    Ok((pid, terminal, fuse))
 }
 
 impl Created {
@@ -204,6 +241,9 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
             ))
         }
     }
+    if l.rootfs.driver == Driver::FuseOverlayfs {
+        mount_ns_for_fuse(sock)?;
+    }
     for n in &namespaces {
         if n.typ() == LinuxNamespaceType::User {
             continue;
@@ -236,14 +276,33 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
     }
 }
 
+/// A mount namespace for fuse-overlayfs, which the supervisor starts in it (the FUSE
+/// daemon is then the supervisor's child, outside the container). The container's
+/// own mount namespace is made after, as a copy holding the mount: pivot_root would
+/// otherwise move the daemon's root too.
+fn mount_ns_for_fuse(sock: &OwnedFd) -> Result<(), StartError> {
+    nix::sched::unshare(CloneFlags::CLONE_NEWNS)
+        .map_err(|e| fail("creating the mount namespace", e))?;
+    sys::make_private(std::path::Path::new("/")).map_err(|e| StartError::engine(e.to_string()))?;
+    sync::send(sock, sync::NEED_ROOT, &[]).map_err(|e| fail("sync", e))?;
+    match sync::recv(sock) {
+        Ok(Some(m)) if m.tag == sync::ROOT_DONE => Ok(()),
+        Ok(Some(m)) if m.tag == sync::FAILED => {
+            let (code, message) = m.failure();
+            Err(StartError { code, message })
+        }
+        _ => Err(StartError::engine(
+            "the supervisor did not mount the root file system",
+        )),
+    }
+}
+
 /// Stage 2: the init. Builds the root, then becomes the program (or its reaper).
 fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
     let spec = l.spec;
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let userxattr = true;
-    let root =
-        rootfs::build(spec, l.rootfs, userxattr).map_err(|e| StartError::engine(e.to_string()))?;
+    let root = rootfs::build(spec, l.rootfs).map_err(|e| StartError::engine(e.to_string()))?;
     match &l.stdio {
         Stdio::Terminal => terminal::attach_new(terminal::TerminalSetup {
             pts: root.join("dev/pts"),

@@ -6,20 +6,9 @@ use super::sys;
 use crate::container::mounts::{CHOWN, COPY_UP};
 use crate::error::{Context, Error, Result};
 use nix::mount::MsFlags;
+use crate::graph::{self, Driver, RootfsPlan};
 use oci_spec::runtime::{Mount, Spec};
 use std::path::{Component, Path, PathBuf};
-
-/// How to build the root from layers, as the graph driver stores them.
-#[derive(Debug, Clone)]
-pub struct RootfsPlan {
-    pub layers_dir: PathBuf,
-    /// Layer directories relative to `layers_dir`, top layer first.
-    pub lowers: Vec<String>,
-    pub upper: PathBuf,
-    pub work: PathBuf,
-    /// Lower directory used when the image has no layer at all.
-    pub empty: PathBuf,
-}
 
 /// Resolves `path` inside `root` the way the container will see it: symlinks are
 /// followed but never out of `root`, so an image cannot aim a mount at the host.
@@ -69,26 +58,6 @@ pub fn secure_join(root: &Path, path: &Path) -> Result<PathBuf> {
         }
     }
     Ok(out)
-}
-
-pub fn mount_overlay(target: &Path, plan: &RootfsPlan, userxattr: bool) -> Result<()> {
-    // Relative lower paths keep the option string under the kernel's one-page limit.
-    nix::unistd::chdir(&plan.layers_dir)
-        .ctx(|| format!("entering {}", plan.layers_dir.display()))?;
-    let lowers = if plan.lowers.is_empty() {
-        plan.empty.display().to_string()
-    } else {
-        plan.lowers.join(":")
-    };
-    let mut data = format!(
-        "lowerdir={lowers},upperdir={},workdir={}",
-        plan.upper.display(),
-        plan.work.display()
-    );
-    if userxattr {
-        data.push_str(",userxattr");
-    }
-    sys::mount_fs("overlay", target, "overlay", MsFlags::empty(), Some(&data))
 }
 
 /// Mount flags and fs data from OCI mount options.
@@ -246,14 +215,14 @@ fn make_readonly(path: &Path) -> Result<()> {
 
 /// Everything up to and including pivot_root. `console` is the terminal slave to show
 /// at /dev/console, when there is one.
-pub fn build(spec: &Spec, plan: &RootfsPlan, userxattr: bool) -> Result<PathBuf> {
+pub fn build(spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
     sys::make_private(Path::new("/"))?;
     let root = spec
         .root()
         .as_ref()
         .map(|r| r.path().clone())
         .ok_or_else(|| Error::InvalidArgument("the spec has no root".into()))?;
-    mount_overlay(&root, plan, userxattr)?;
+    mount_root(&root, plan)?;
     let owner = spec
         .process()
         .as_ref()
@@ -269,6 +238,20 @@ pub fn build(spec: &Spec, plan: &RootfsPlan, userxattr: bool) -> Result<PathBuf>
             .ctx(|| format!("creating working directory {}", p.cwd().display()))?;
     }
     Ok(root)
+}
+
+/// Puts the image at `root` as the plan's driver makes it. fuse-overlayfs was mounted
+/// there already, by the supervisor, so its daemon stays out of the container.
+fn mount_root(root: &Path, plan: &RootfsPlan) -> Result<()> {
+    match plan.driver {
+        Driver::Overlay => graph::overlay::mount_overlay(root, plan),
+        Driver::FuseOverlayfs => Ok(()),
+        Driver::Vfs => {
+            graph::vfs::ensure_rootfs(plan)?;
+            // pivot_root wants a mount point.
+            sys::bind(&plan.upper, root, false)
+        }
+    }
 }
 
 /// After the terminal (if any) is made: pivot, then mask and lock what must be.

@@ -15,6 +15,10 @@ pub const NEED_MAPS: u8 = b'U';
 pub const MAPS_DONE: u8 = b'M';
 /// Child to supervisor: the container's init pid (as i32, native endian).
 pub const INIT_PID: u8 = b'P';
+/// Stage 1 → supervisor: the mount namespace exists; mount the root (fuse-overlayfs).
+pub const NEED_ROOT: u8 = b'N';
+/// Supervisor → stage 1: the root is mounted.
+pub const ROOT_DONE: u8 = b'D';
 /// Child to supervisor: the terminal master, as an fd.
 pub const TERMINAL: u8 = b'T';
 /// Child to supervisor: the root file system is ready; waiting for GO.

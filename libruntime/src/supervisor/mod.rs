@@ -12,7 +12,8 @@ use crate::container::state::{State, Status};
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::sandbox::{self, process::StartError, rootfs::RootfsPlan, Stdio};
+use crate::graph::RootfsPlan;
+use crate::sandbox::{self, process::StartError, Stdio};
 use crate::userns::IdMaps;
 use crate::{cgroups, fsutil, hooks, procinfo, time};
 use clients::Clients;
@@ -58,6 +59,8 @@ struct Supervisor {
     cgroup: cgroups::ContainerCgroup,
     status: Option<std::fs::File>,
     /// Held while this supervisor lives: a second one for the same container fails.
+    /// fuse-overlayfs serving the running container's root, when that is the driver.
+    fuse: Option<Pid>,
     _lock: crate::lock::StoreLock,
 }
 
@@ -121,6 +124,7 @@ impl Supervisor {
             listener,
             cgroup,
             record,
+            fuse: None,
             _lock: lock,
         })
     }
@@ -179,7 +183,7 @@ impl Supervisor {
     /// Creates the sandbox and starts the program; returns the init's pid.
     fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
         self.refresh_joined_namespaces()?;
-        let plan = rootfs_plan(&self.paths, &self.record, &self.dirs);
+        let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
         let tty = self.record.config.tty;
         let (stdio, ours) = make_stdio(tty, self.record.config.stdin)?;
         let maps = sandbox::spec_maps(&self.spec);
@@ -200,6 +204,7 @@ impl Supervisor {
             init: self.record.config.init,
             setup: &setup,
         })?;
+        self.fuse = created.fuse;
         let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
             (_, Some(t)) => {
                 let t = t
@@ -410,6 +415,11 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
+        if let Some(f) = self.fuse.take() {
+            // Only fuse-overlayfs is left in the container's mount namespace now.
+            let _ = nix::sys::signal::kill(f, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(f, None);
+        }
         // A container that never started stays "created", as podman shows it.
         self.state.status = if self.state.started_at.is_empty() && !self.state.error.is_empty() {
             Status::Created
@@ -486,19 +496,4 @@ fn make_stdio(tty: bool, stdin: bool) -> std::result::Result<(Stdio, Option<Pipe
             stderr: err_r,
         }),
     ))
-}
-
-pub fn rootfs_plan(paths: &Paths, record: &ContainerRecord, dirs: &ContainerDirs) -> RootfsPlan {
-    RootfsPlan {
-        layers_dir: paths.layers_dir(),
-        lowers: record
-            .layers
-            .iter()
-            .rev()
-            .map(|d| format!("{}/diff", d.trim_start_matches("sha256:")))
-            .collect(),
-        upper: dirs.upper(),
-        work: dirs.work(),
-        empty: dirs.dir.join("empty"),
-    }
 }

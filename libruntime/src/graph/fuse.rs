@@ -1,0 +1,125 @@
+//! fuse-overlayfs: the overlay in user space, for kernels whose overlayfs a user
+//! namespace cannot mount. It runs in the foreground as a child of whoever needs the
+//! mount (the supervisor, or a CLI command) and dies with it, so no FUSE daemon is
+//! ever left holding a mount namespace.
+
+use super::RootfsPlan;
+use crate::error::{Error, Result};
+use nix::unistd::{fork, ForkResult, Pid};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const PROGRAM: &str = "fuse-overlayfs";
+
+/// How long fuse-overlayfs may take to mount before we give up on it.
+const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn options(plan: &RootfsPlan) -> String {
+    // allow_other: the container's processes run as many users, not only the mounter.
+    format!(
+        "lowerdir={},upperdir={},workdir={},allow_other",
+        super::overlay::lowerdir(plan),
+        plan.upper.display(),
+        plan.work.display()
+    )
+}
+
+/// Starts fuse-overlayfs on `target`, inside the user and mount namespaces of
+/// `ns_of` when given (the container being created), and waits until the mount is
+/// there. The caller must be single-threaded. The child gets SIGKILL when its parent
+/// dies.
+pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid> {
+    let args: Vec<CString> = [
+        PROGRAM.as_bytes(),
+        b"-f",
+        b"-o",
+        options(plan).as_bytes(),
+        target.as_os_str().as_bytes(),
+    ]
+    .iter()
+    .map(|a| CString::new(*a).expect("no NUL in mount options"))
+    .collect();
+    // SAFETY: the caller is single-threaded (documented precondition), so the child may
+    // run anything before exec.
+    match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
+        ForkResult::Child => {
+            let err = exec_in(plan, ns_of, &args);
+            eprintln!("skiff: starting {PROGRAM}: {err}");
+            // SAFETY: _exit skips the parent's destructors, which are not ours to run.
+            unsafe { libc::_exit(127) }
+        }
+        ForkResult::Parent { child } => match wait_mounted(child, target) {
+            Ok(()) => Ok(child),
+            Err(e) => {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(child, None);
+                Err(e)
+            }
+        },
+    }
+}
+
+fn exec_in(plan: &RootfsPlan, ns_of: Option<Pid>, args: &[CString]) -> String {
+    if let Some(pid) = ns_of {
+        for ns in ["user", "mnt"] {
+            let ours = crate::procinfo::ns_inode(std::process::id() as i32, ns);
+            if ours == crate::procinfo::ns_inode(pid.as_raw(), ns) {
+                continue;
+            }
+            let joined = std::fs::File::open(format!("/proc/{pid}/ns/{ns}"))
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    nix::sched::setns(f, nix::sched::CloneFlags::empty())
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = joined {
+                return format!("joining the {ns} namespace: {e}");
+            }
+        }
+    }
+    if let Err(e) = nix::unistd::chdir(&plan.layers_dir) {
+        return format!("entering {}: {e}", plan.layers_dir.display());
+    }
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL) {
+        return format!("setting the parent-death signal: {e}");
+    }
+    match nix::unistd::execvp(&args[0], args) {
+        Ok(never) => match never {},
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Polls the child's mount table until `target` shows a FUSE mount.
+fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let start = Instant::now();
+    let want = target.to_string_lossy().into_owned();
+    loop {
+        if let Ok(info) = std::fs::read_to_string(format!("/proc/{child}/mountinfo")) {
+            let mounted = info.lines().any(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                f.get(4) == Some(&want.as_str()) && l.contains(" - fuse")
+            });
+            if mounted {
+                return Ok(());
+            }
+        }
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "{PROGRAM} exited before mounting {want} (is /dev/fuse usable by this user?)"
+                )))
+            }
+        }
+        if start.elapsed() > MOUNT_TIMEOUT {
+            return Err(Error::InvalidArgument(format!(
+                "{PROGRAM} did not mount {want} within {}s",
+                MOUNT_TIMEOUT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}

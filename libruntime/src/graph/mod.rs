@@ -1,0 +1,194 @@
+//! Graph drivers: how image layers become a container's root file system.
+//!
+//! Layers are stored once, in overlay form (whiteouts as 0/0 character devices, opaque
+//! directories marked with an xattr), whatever the driver. The driver only decides how
+//! a container's root is made from them, so it is chosen per container: `overlay`
+//! mounts the kernel's overlayfs, `fuse-overlayfs` runs the FUSE implementation of the
+//! same, and `vfs` copies every layer into a private directory.
+
+pub mod changes;
+pub mod fuse;
+pub mod lower;
+pub mod overlay;
+pub mod vfs;
+
+use crate::container::{ContainerDirs, ContainerRecord};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Driver {
+    /// Kernel overlayfs with `userxattr` (Linux ≥ 5.11 lets a user namespace mount it).
+    #[serde(rename = "overlay")]
+    Overlay,
+    #[serde(rename = "fuse-overlayfs")]
+    FuseOverlayfs,
+    #[serde(rename = "vfs")]
+    Vfs,
+}
+
+impl Driver {
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Overlay => "overlay",
+            Driver::FuseOverlayfs => "fuse-overlayfs",
+            Driver::Vfs => "vfs",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Driver> {
+        match s {
+            "overlay" | "overlay2" => Some(Driver::Overlay),
+            "fuse-overlayfs" => Some(Driver::FuseOverlayfs),
+            "vfs" => Some(Driver::Vfs),
+            _ => None,
+        }
+    }
+
+    /// Whether the container's changes sit in an upper directory above the layers
+    /// (overlay and fuse-overlayfs) rather than in a full copy (vfs).
+    pub fn has_upper(self) -> bool {
+        self != Driver::Vfs
+    }
+}
+
+/// How to build a container's root from the stored layers.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    pub driver: Driver,
+    pub layers_dir: PathBuf,
+    /// Layer directories relative to `layers_dir`, top layer first.
+    pub lowers: Vec<String>,
+    /// The container's writable directory: overlay's upper directory, or vfs's full
+    /// copy of the image.
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// Lower directory used when the image has no layer at all.
+    pub empty: PathBuf,
+}
+
+impl RootfsPlan {
+    pub fn for_container(paths: &Paths, record: &ContainerRecord, dirs: &ContainerDirs) -> Self {
+        RootfsPlan {
+            driver: Driver::parse(&record.driver).unwrap_or(Driver::Overlay),
+            layers_dir: paths.layers_dir(),
+            lowers: record
+                .layers
+                .iter()
+                .rev()
+                .map(|d| format!("{}/diff", d.trim_start_matches("sha256:")))
+                .collect(),
+            upper: dirs.upper(),
+            work: dirs.work(),
+            empty: dirs.dir.join("empty"),
+        }
+    }
+
+    /// Absolute lower directories, top first.
+    pub fn lower_dirs(&self) -> Vec<PathBuf> {
+        self.lowers.iter().map(|l| self.layers_dir.join(l)).collect()
+    }
+}
+
+fn on_path(prog: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
+        .unwrap_or(false)
+}
+
+/// The best driver this host offers.
+fn detect(paths: &Paths) -> Driver {
+    let (major, minor) = crate::platform::kernel_version();
+    if (major, minor) >= (5, 11) || !paths.rootless {
+        Driver::Overlay
+    } else if on_path(fuse::PROGRAM) {
+        Driver::FuseOverlayfs
+    } else {
+        Driver::Vfs
+    }
+}
+
+fn recorded_file(paths: &Paths) -> PathBuf {
+    paths.root.join("graph-driver")
+}
+
+/// The `driver = "NAME"` line of skiff's storage.conf (user's first, then /etc).
+fn configured(paths: &Paths) -> Option<String> {
+    let user_conf = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+        .map(|d| d.join("skiff/storage.conf"));
+    let candidates = if paths.rootless {
+        vec![user_conf, Some(PathBuf::from("/etc/skiff/storage.conf"))]
+    } else {
+        vec![Some(PathBuf::from("/etc/skiff/storage.conf"))]
+    };
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| config_driver(&text))
+}
+
+/// Reads `driver = "x"` from a TOML-style file, as podman's storage.conf spells it.
+fn config_driver(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "driver").then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The driver for new containers: `--storage-driver`, else the config file, else the
+/// one recorded for this storage root, else the best the host offers. The first
+/// choice made for a root is recorded there, so `info` stays stable.
+pub fn select(paths: &Paths) -> Result<Driver> {
+    let asked = paths.storage_driver.clone().or_else(|| configured(paths));
+    let driver = match asked {
+        Some(name) => Driver::parse(&name).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "unknown storage driver {name:?}: use overlay, fuse-overlayfs or vfs"
+            ))
+        })?,
+        None => driver_for(paths),
+    };
+    if driver == Driver::FuseOverlayfs && !on_path(fuse::PROGRAM) {
+        return Err(Error::InvalidArgument(
+            "storage driver fuse-overlayfs needs the fuse-overlayfs program: install it (scripts/setup.sh does)".into(),
+        ));
+    }
+    if !recorded_file(paths).exists() {
+        let _ = crate::fsutil::create_dir_all(&paths.root)
+            .and_then(|_| crate::fsutil::write_atomic(&recorded_file(paths), driver.name().as_bytes()));
+    }
+    Ok(driver)
+}
+
+/// The driver this storage root reports: the one asked for, else recorded, else detected.
+pub fn driver_for(paths: &Paths) -> Driver {
+    if let Some(d) = paths.storage_driver.as_deref().and_then(Driver::parse) {
+        return d;
+    }
+    if let Ok(s) = std::fs::read_to_string(recorded_file(paths)) {
+        if let Some(d) = Driver::parse(s.trim()) {
+            return d;
+        }
+    }
+    configured(paths)
+        .as_deref()
+        .and_then(Driver::parse)
+        .unwrap_or_else(|| detect(paths))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_driver_from_storage_conf() {
+        let text = "[storage]\n  driver = \"vfs\"\nrunroot = \"/x\"\n";
+        assert_eq!(config_driver(text).as_deref(), Some("vfs"));
+        assert_eq!(config_driver("[storage]\n"), None);
+    }
+}
