@@ -66,6 +66,19 @@ pub enum Command {
     Rename(RenameArgs),
     /// Show resource usage of containers
     Stats(StatsArgs),
+    /// Create an image from a container's changes
+    Commit(CommitArgs),
+    /// Show the files a container added (A), changed (C) or deleted (D)
+    Diff(DiffArgs),
+    /// Write a container's file system as a tar archive
+    Export(ExportArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Mount a container's root file system and print where
+    Mount(MountArgs),
+    /// Unmount a container's root file system
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -287,6 +300,12 @@ impl Command {
             Command::Port(a) => ContainerCommand::Port(a),
             Command::Rename(a) => ContainerCommand::Rename(a),
             Command::Stats(a) => ContainerCommand::Stats(a),
+            Command::Commit(a) => ContainerCommand::Commit(a),
+            Command::Diff(a) => ContainerCommand::Diff(a),
+            Command::Export(a) => ContainerCommand::Export(a),
+            Command::Cp(a) => ContainerCommand::Cp(a),
+            Command::Mount(a) => ContainerCommand::Mount(a),
+            Command::Unmount(a) => ContainerCommand::Unmount(a),
             Command::Container(c) => c,
             other => return Err(Box::new(other)),
         })
@@ -296,7 +315,13 @@ impl Command {
     /// the storage user namespace.
     pub fn needs_user_namespace(&self) -> bool {
         match self {
-            Command::Rmi(_) | Command::Load(_) | Command::Import(_) | Command::Unshare(_) => true,
+            Command::Rmi(_)
+            | Command::Load(_)
+            | Command::Import(_)
+            | Command::Unshare(_)
+            | Command::Commit(_)
+            | Command::Diff(_) => true,
+            Command::Container(c) => matches!(c, ContainerCommand::Commit(_) | ContainerCommand::Diff(_)),
             Command::Image(c) => matches!(
                 c,
                 ImageCommand::Rm(_)

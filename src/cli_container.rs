@@ -48,6 +48,93 @@ pub enum ContainerCommand {
     Inspect(ContainerInspectArgs),
     /// Exit 0 if the container exists, 1 if not
     Exists(ExistsArgs),
+    /// Create an image from a container's changes
+    Commit(CommitArgs),
+    /// Show the files a container added (A), changed (C) or deleted (D)
+    Diff(DiffArgs),
+    /// Write a container's file system as a tar archive
+    Export(ExportArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Mount a container's root file system and print where
+    Mount(MountArgs),
+    /// Unmount a container's root file system
+    #[command(alias = "umount")]
+    Unmount(UnmountArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommitArgs {
+    /// Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Commit message for the history
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Author of the image
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Pause the container while committing
+    #[arg(short, long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub pause: bool,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub container: String,
+    /// Name for the new image
+    pub image: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// Output format: json
+    #[arg(long)]
+    pub format: Option<String>,
+    pub container: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output
+    #[arg(short, long)]
+    pub output: Option<String>,
+    pub container: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CpArgs {
+    /// Archive mode: keep owners
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Follow a symlink given as the source
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// Do not print progress
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// SRC: a host path, CONTAINER:PATH, or - (a tar stream on standard input)
+    pub source: String,
+    /// DEST: a host path, CONTAINER:PATH, or - (a tar stream on standard output)
+    pub dest: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MountArgs {
+    /// Output format: json
+    #[arg(long)]
+    pub format: Option<String>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UnmountArgs {
+    /// Unmount every mounted container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Unmount even if the container is running
+    #[arg(short, long)]
+    pub force: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

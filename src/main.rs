@@ -25,6 +25,7 @@ impl Ctx {
     pub fn extract_options(&self) -> libruntime::layer::ExtractOptions {
         libruntime::layer::ExtractOptions {
             ignore_chown_errors: self.paths.rootless && self.maps.is_single(),
+            plain: false,
         }
     }
 }

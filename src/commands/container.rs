@@ -42,6 +42,12 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Top(a) => super::monitor::top(ctx, a),
         C::Port(a) => super::monitor::port(ctx, a),
         C::Stats(a) => super::monitor::stats(ctx, a),
+        C::Commit(a) => super::storage::commit(ctx, a),
+        C::Diff(a) => super::storage::diff(ctx, a),
+        C::Export(a) => super::storage::export(ctx, a),
+        C::Cp(a) => super::storage::cp(ctx, a),
+        C::Mount(a) => super::storage::mount(ctx, a),
+        C::Unmount(a) => super::storage::unmount(ctx, a),
     }
 }
 

@@ -6,5 +6,6 @@ pub mod image;
 pub mod logs;
 pub mod monitor;
 pub mod ps;
+pub mod storage;
 pub mod system;
 pub mod volume;

@@ -1,6 +1,9 @@
 //! Containers: records, the lifecycle state machine, and the OCI spec they run by.
 
+pub mod commit;
+pub mod copy;
 pub mod create;
+pub mod filesystem;
 pub mod lifecycle;
 pub mod logfile;
 pub mod mounts;

@@ -4,7 +4,7 @@
 //! A directory holding a change is itself listed as changed, on every driver, so the
 //! drivers agree.
 
-use super::lower::{is_opaque, is_whiteout, LowerView, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use super::lower::{is_marker, is_opaque, is_whiteout, LowerView, WHITEOUT_PREFIX};
 use super::RootfsPlan;
 use crate::error::{Context, Result};
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ pub fn changes(plan: &RootfsPlan, excluded: &[String]) -> Result<Vec<Change>> {
 fn from_upper(upper: &Path, rel: &str, lower: &LowerView, out: &mut Vec<Change>) -> Result<()> {
     let dir = upper.join(rel.trim_start_matches('/'));
     for name in sorted_names(&dir)? {
-        if name == OPAQUE_MARKER {
+        if is_marker(&name) {
             continue;
         }
         if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {

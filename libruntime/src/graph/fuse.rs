@@ -29,7 +29,8 @@ fn options(plan: &RootfsPlan) -> String {
 /// Starts fuse-overlayfs on `target`, inside the user and mount namespaces of
 /// `ns_of` when given (the container being created), and waits until the mount is
 /// there. The caller must be single-threaded. The child gets SIGKILL when its parent
-/// dies.
+/// dies. Its chatter goes to our stderr only when `ns_of` is given (the supervisor,
+/// whose stderr is its log); a CLI command keeps the user's terminal clean.
 pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid> {
     let args: Vec<CString> = [
         PROGRAM.as_bytes(),
@@ -79,6 +80,12 @@ fn exec_in(plan: &RootfsPlan, ns_of: Option<Pid>, args: &[CString]) -> String {
             }
         }
     }
+    if ns_of.is_none() {
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            // SAFETY: dup2 onto fd 2 of this single-threaded child, about to exec.
+            unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 2) };
+        }
+    }
     if let Err(e) = nix::unistd::chdir(&plan.layers_dir) {
         return format!("entering {}: {e}", plan.layers_dir.display());
     }
@@ -122,4 +129,24 @@ fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Mounts with fuse-overlayfs as a daemon that outlives us (`skiff mount`); it exits
+/// when the file system is unmounted.
+pub fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
+    let out = std::process::Command::new(PROGRAM)
+        .arg("-o")
+        .arg(options(plan))
+        .arg(target)
+        .current_dir(&plan.layers_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io(format!("running {PROGRAM}"), e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "{PROGRAM} failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    )))
 }

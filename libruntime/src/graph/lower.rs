@@ -18,6 +18,12 @@ pub const OPAQUE_XATTRS: [&str; 3] = [
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
+/// Bookkeeping entries, not files: the opaque marker, and the `.wh..opq` whiteout
+/// fuse-overlayfs puts beside it.
+pub fn is_marker(name: &str) -> bool {
+    name == OPAQUE_MARKER || name == ".wh..opq"
+}
+
 pub fn is_whiteout(m: &Metadata) -> bool {
     m.file_type().is_char_device() && m.rdev() == 0
 }
@@ -126,7 +132,7 @@ impl LowerView {
             };
             for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name == OPAQUE_MARKER {
+                if is_marker(&name) {
                     continue;
                 }
                 if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {

@@ -6,7 +6,7 @@
 //! come out as the image has them. A marker in the work directory says it is whole; a
 //! copy cut short is started over.
 
-use super::lower::{is_opaque, is_whiteout, OPAQUE_MARKER, OPAQUE_XATTRS, WHITEOUT_PREFIX};
+use super::lower::{is_marker, is_opaque, is_whiteout, OPAQUE_XATTRS, WHITEOUT_PREFIX};
 use super::RootfsPlan;
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
@@ -63,7 +63,7 @@ fn copy_children(src: &Path, dst: &Path, links: &mut Links) -> Result<()> {
         let name = e.file_name();
         let name_s = name.to_string_lossy();
         let (s, d) = (src.join(&name), dst.join(&name));
-        if name_s == OPAQUE_MARKER {
+        if is_marker(&name_s) {
             continue;
         }
         if let Some(target) = name_s.strip_prefix(WHITEOUT_PREFIX) {

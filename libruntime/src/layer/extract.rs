@@ -26,6 +26,8 @@ pub struct ExtractOptions {
     /// Ownership changes the kernel refuses (ids outside a single-id map) are skipped
     /// instead of failing the layer.
     pub ignore_chown_errors: bool,
+    /// A plain archive (`cp`), not a layer: `.wh.` names are ordinary files.
+    pub plain: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,7 +74,7 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
         };
         stats.entries += 1;
         let parent = open_dir(&root, parents, true, &name)?;
-        if let Some(target) = file.strip_prefix(WHITEOUT_PREFIX) {
+        if let Some(target) = file.strip_prefix(WHITEOUT_PREFIX).filter(|_| !opts.plain) {
             apply_whiteout(&parent, file, target, &name)?;
             continue;
         }

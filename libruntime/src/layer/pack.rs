@@ -24,6 +24,8 @@ pub struct Packer<W: Write> {
     /// Hard links already written: (device, inode) to the first name.
     links: HashMap<(u64, u64), String>,
     owners: Owners,
+    /// Only files on this device are packed (`tar --one-file-system`).
+    device: Option<u64>,
 }
 
 /// Opens `name` inside the directory `dir` without following it if it is a symlink.
@@ -66,7 +68,16 @@ impl<W: Write> Packer<W> {
             builder: tar::Builder::new(out),
             links: HashMap::new(),
             owners,
+            device: None,
         }
+    }
+
+    /// Leaves out everything on another file system than `fd`'s: the mounts inside a
+    /// running container (proc, volumes) are not its file system.
+    pub fn one_file_system(&mut self, fd: &OwnedFd) -> Result<()> {
+        let st = fstat(fd).map_err(|e| Error::sys("reading the root", e))?;
+        self.device = Some(st.st_dev);
+        Ok(())
     }
 
     pub fn finish(self) -> Result<W> {
@@ -79,6 +90,9 @@ impl<W: Write> Packer<W> {
     /// directory and `recurse`, everything below it in name order.
     pub fn add(&mut self, fd: &OwnedFd, name: &str, recurse: bool) -> Result<()> {
         let st = fstat(fd).map_err(|e| Error::sys(format!("reading {name}"), e))?;
+        if self.device.is_some_and(|d| d != st.st_dev) {
+            return Ok(());
+        }
         let kind = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits());
         match kind {
             SFlag::S_IFDIR => {

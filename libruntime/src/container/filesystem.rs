@@ -1,0 +1,199 @@
+//! Reaching a container's files from a CLI command (`cp`, `export`, `mount`): through
+//! the running container's own root, or through a mount of its storage made in a
+//! private mount namespace that vanishes with the command. Paths inside are always
+//! resolved by the kernel within the container's root (RESOLVE_IN_ROOT), so a symlink
+//! in the container can never lead to a host file.
+
+use super::{ContainerDirs, ContainerRecord, State, Status};
+use crate::error::{Error, Result};
+use crate::graph::{self, Driver, RootfsPlan};
+use crate::paths::Paths;
+use crate::userns::IdMaps;
+use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+pub struct ContainerFs {
+    root: OwnedFd,
+    /// fuse-overlayfs serving a stopped container's root, killed with us.
+    fuse: Option<Pid>,
+    /// Whether the container was running (its root is its own, mounts and all).
+    pub live: bool,
+}
+
+impl Drop for ContainerFs {
+    fn drop(&mut self) {
+        if let Some(p) = self.fuse.take() {
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(p, None);
+        }
+    }
+}
+
+fn open_dir_path(p: &Path) -> Result<OwnedFd> {
+    open(
+        p,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::sys(format!("opening {}", p.display()), e))
+}
+
+fn join_user_namespace(pid: i32) -> Result<()> {
+    let me = std::process::id() as i32;
+    if crate::procinfo::ns_inode(me, "user") == crate::procinfo::ns_inode(pid, "user") {
+        return Ok(());
+    }
+    let f = std::fs::File::open(format!("/proc/{pid}/ns/user"))
+        .map_err(|e| Error::io("opening the container's user namespace", e))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| Error::sys("joining the container's user namespace", e))
+}
+
+/// A private mount namespace (inside the storage user namespace when rootless), so
+/// that what we mount goes away with this process.
+fn private_mount_namespace(paths: &Paths, maps: &IdMaps) -> Result<()> {
+    if paths.rootless && !crate::userns::in_user_namespace() {
+        crate::userns::enter(maps, true)?;
+    } else {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| Error::sys("creating a mount namespace", e))?;
+    }
+    crate::sandbox::sys::make_private(Path::new("/"))
+}
+
+/// Makes the container's root appear at `target` (in the current mount namespace);
+/// returns where it is and the fuse-overlayfs child, if one serves it.
+pub fn mount_storage(plan: &RootfsPlan, target: &Path) -> Result<(std::path::PathBuf, Option<Pid>)> {
+    // Mounting overlay changes directory (its lower paths are relative); come back.
+    let cwd = std::env::current_dir().ok();
+    let result = match plan.driver {
+        Driver::Overlay => graph::overlay::mount_overlay(target, plan).map(|_| (target.to_path_buf(), None)),
+        Driver::FuseOverlayfs => graph::fuse::spawn(plan, target, None).map(|p| (target.to_path_buf(), Some(p))),
+        Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| (plan.upper.clone(), None)),
+    };
+    if let Some(d) = cwd {
+        let _ = std::env::set_current_dir(d);
+    }
+    result
+}
+
+impl ContainerFs {
+    /// Opens the container's root. The caller must be single-threaded: this may enter
+    /// namespaces.
+    pub fn open(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> Result<ContainerFs> {
+        let dirs = ContainerDirs::new(paths, &record.id);
+        let st = State::load(&dirs)?;
+        if matches!(st.status, Status::Running | Status::Paused) && st.init_alive() {
+            if paths.rootless {
+                join_user_namespace(st.pid)?;
+            }
+            let root = open_dir_path(Path::new(&format!("/proc/{}/root", st.pid)))?;
+            return Ok(ContainerFs {
+                root,
+                fuse: None,
+                live: true,
+            });
+        }
+        private_mount_namespace(paths, maps)?;
+        let plan = RootfsPlan::for_container(paths, record, &dirs);
+        let (at, fuse) = mount_storage(&plan, &dirs.merged())?;
+        let mut fs = ContainerFs {
+            root: open_dir_path(&at).inspect_err(|_| {
+                if let Some(p) = fuse {
+                    let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+                }
+            })?,
+            fuse: None,
+            live: false,
+        };
+        fs.fuse = fuse;
+        Ok(fs)
+    }
+
+    pub fn root(&self) -> &OwnedFd {
+        &self.root
+    }
+
+    /// Opens `path` (absolute in the container) as an O_PATH descriptor, symlinks
+    /// resolved within the container's root; the last one is followed only when
+    /// `follow`.
+    pub fn resolve(&self, path: &str, follow: bool) -> Result<OwnedFd> {
+        let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+        if !follow {
+            flags |= OFlag::O_NOFOLLOW;
+        }
+        let rel = path.trim_start_matches('/');
+        let rel = if rel.is_empty() { "." } else { rel };
+        openat2(
+            &self.root,
+            rel,
+            OpenHow::new()
+                .flags(flags)
+                .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS),
+        )
+        .map_err(|e| match e {
+            nix::errno::Errno::ENOENT => {
+                Error::InvalidArgument(format!("{path}: no such file or directory in the container"))
+            }
+            e => Error::sys(format!("resolving {path} in the container"), e),
+        })
+    }
+}
+
+impl ContainerFs {
+    /// The whole file system as a tar stream, mounts inside it left out.
+    pub fn export(&self, out: impl std::io::Write) -> Result<()> {
+        let mut p = crate::layer::pack::Packer::new(out, crate::layer::pack::Owners::Keep);
+        p.one_file_system(&self.root)?;
+        p.add(&self.root, "", true)?;
+        p.finish()?
+            .flush()
+            .map_err(|e| Error::io("writing the archive", e))
+    }
+}
+
+/// Whether something is mounted at `path` in this mount namespace.
+pub fn is_mounted(path: &Path) -> bool {
+    let want = path.to_string_lossy();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|info| {
+            info.lines()
+                .any(|l| l.split(' ').nth(4) == Some(want.as_ref()))
+        })
+        .unwrap_or(false)
+}
+
+/// `skiff mount`: the container's root at `target`, left mounted. A running
+/// container's root is its own (`/proc/PID/root`); vfs needs no mount.
+pub fn mount_persistent(
+    paths: &Paths,
+    record: &ContainerRecord,
+    plan: &RootfsPlan,
+    target: &Path,
+) -> Result<std::path::PathBuf> {
+    let st = State::load(&ContainerDirs::new(paths, &record.id))?;
+    if matches!(st.status, Status::Running | Status::Paused) && st.init_alive() {
+        return Ok(format!("/proc/{}/root", st.pid).into());
+    }
+    if is_mounted(target) {
+        return Ok(target.to_path_buf());
+    }
+    let cwd = std::env::current_dir().ok();
+    let result = match plan.driver {
+        Driver::Overlay => graph::overlay::mount_overlay(target, plan).map(|_| target.to_path_buf()),
+        Driver::FuseOverlayfs => graph::fuse::mount_daemon(plan, target).map(|_| target.to_path_buf()),
+        Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| plan.upper.clone()),
+    };
+    if let Some(d) = cwd {
+        let _ = std::env::set_current_dir(d);
+    }
+    result
+}
+
+pub fn unmount(target: &Path) -> Result<()> {
+    nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH)
+        .map_err(|e| Error::sys(format!("unmounting {}", target.display()), e))
+}

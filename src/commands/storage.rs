@@ -1,0 +1,196 @@
+//! The verbs on a container's file system: commit, diff, export, cp, mount, unmount.
+
+use crate::cli_container::*;
+use crate::output::{is_json, print_json, write_out};
+use crate::Ctx;
+use anyhow::{bail, Context, Result};
+use libruntime::container::commit::{self, CommitOptions};
+use libruntime::container::copy::{self, CopyOptions};
+use libruntime::container::filesystem::{self, ContainerFs};
+use libruntime::container::{self as ctr, lifecycle, ContainerDirs, State, Status};
+use libruntime::graph::RootfsPlan;
+use libruntime::reference::{DefaultDomain, Reference};
+use libruntime::store::Store;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
+    let r = ctr::find(&ctx.paths, &a.container)?;
+    let names = match &a.image {
+        Some(n) => vec![Reference::parse(n)?.tagged_name(DefaultDomain::Localhost)],
+        None => vec![],
+    };
+    // Bad input is refused before anything is paused or stored.
+    libruntime::import::config_from_changes(&a.change)?;
+    let opts = CommitOptions {
+        changes: a.change.clone(),
+        message: a.message.clone(),
+        author: a.author.clone(),
+        names,
+    };
+    let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
+    let paused = a.pause && st.status == Status::Running && lifecycle::pause(&ctx.paths, &r).is_ok();
+    let store = Store::open_locked(&ctx.paths)?;
+    let result = commit::commit(&store, &r, &opts, ctx.extract_options());
+    if paused {
+        if let Err(e) = lifecycle::unpause(&ctx.paths, &r) {
+            libruntime::log::warn(&format!("unpausing {}: {e}", r.name));
+        }
+    }
+    let img = result.with_context(|| format!("committing {}", a.container))?;
+    write_out(&format!("{}\n", img.id))?;
+    Ok(0)
+}
+
+pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
+    let r = ctr::find(&ctx.paths, &a.container)?;
+    let changes = commit::diff(&ctx.paths, &r)?;
+    if is_json(a.format.as_deref()) {
+        let pick = |k: char| -> Vec<&str> {
+            changes
+                .iter()
+                .filter(|c| c.kind.letter() == k)
+                .map(|c| c.path.as_str())
+                .collect()
+        };
+        return print_json(&serde_json::json!({
+            "changed": pick('C'), "added": pick('A'), "deleted": pick('D'),
+        }))
+        .map(|_| 0);
+    }
+    if let Some(f) = &a.format {
+        bail!("invalid --format {f:?}: only json is supported");
+    }
+    let text: String = changes
+        .iter()
+        .map(|c| format!("{} {}\n", c.kind.letter(), c.path))
+        .collect();
+    write_out(&text)?;
+    Ok(0)
+}
+
+pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
+    let r = ctr::find(&ctx.paths, &a.container)?;
+    let out: Box<dyn std::io::Write> = match a.output.as_deref() {
+        None | Some("-") => {
+            if std::io::stdout().is_terminal() {
+                bail!("refusing to write an archive to a terminal: use -o FILE or redirect the output");
+            }
+            Box::new(std::io::stdout().lock())
+        }
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
+    };
+    let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+    fs.export(std::io::BufWriter::with_capacity(1 << 20, out))
+        .with_context(|| format!("exporting {}", a.container))?;
+    Ok(0)
+}
+
+/// `NAME:PATH` names a path in a container; anything else is a host path or `-`.
+fn container_side(arg: &str) -> Option<(&str, &str)> {
+    let (name, path) = arg.split_once(':')?;
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return None;
+    }
+    Some((name, path))
+}
+
+pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
+    let opts = CopyOptions {
+        archive: a.archive,
+        follow_link: a.follow_link,
+    };
+    match (container_side(&a.source), container_side(&a.dest)) {
+        (Some(_), Some(_)) => bail!("copying between containers is not supported: copy through the host"),
+        (None, None) => bail!("one of SRC and DEST must be CONTAINER:PATH"),
+        (Some((name, path)), None) => {
+            let r = ctr::find(&ctx.paths, name)?;
+            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+            if a.dest == "-" {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                copy::copy_out_stream(&fs, path, &mut out, opts)?;
+                std::io::Write::flush(&mut out).context("writing standard output")?;
+            } else {
+                copy::copy_out(&fs, path, Path::new(&a.dest), opts)
+                    .with_context(|| format!("copying {} to {}", a.source, a.dest))?;
+            }
+        }
+        (None, Some((name, path))) => {
+            let r = ctr::find(&ctx.paths, name)?;
+            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+            if a.source == "-" {
+                copy::copy_in_stream(&fs, &mut std::io::stdin().lock(), path)
+                    .with_context(|| format!("copying standard input to {}", a.dest))?;
+            } else {
+                copy::copy_in(&fs, Path::new(&a.source), path, opts)
+                    .with_context(|| format!("copying {} to {}", a.source, a.dest))?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Rootless mounts live in the storage user namespace: only `skiff unshare` shows them.
+fn check_mount_namespace(ctx: &Ctx) -> Result<()> {
+    if ctx.paths.rootless && !libruntime::userns::in_user_namespace() {
+        bail!("rootless mounts are only visible inside the storage user namespace: run this inside 'skiff unshare'");
+    }
+    Ok(())
+}
+
+pub fn mount(ctx: &Ctx, a: MountArgs) -> Result<i32> {
+    check_mount_namespace(ctx)?;
+    if a.containers.is_empty() {
+        let mut rows = Vec::new();
+        for r in ctr::list(&ctx.paths)? {
+            let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+            if filesystem::is_mounted(&dirs.merged()) {
+                rows.push((r.id.clone(), dirs.merged().display().to_string()));
+            }
+        }
+        if is_json(a.format.as_deref()) {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(id, p)| serde_json::json!({"id": id, "mountpoint": p}))
+                .collect();
+            return print_json(&serde_json::Value::Array(v)).map(|_| 0);
+        }
+        let text: String = rows.iter().map(|(id, p)| format!("{id} {p}\n")).collect();
+        write_out(&text)?;
+        return Ok(0);
+    }
+    for name in &a.containers {
+        let r = ctr::find(&ctx.paths, name)?;
+        let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+        let plan = RootfsPlan::for_container(&ctx.paths, &r, &dirs);
+        let at = filesystem::mount_persistent(&ctx.paths, &r, &plan, &dirs.merged())
+            .with_context(|| format!("mounting {name}"))?;
+        write_out(&format!("{}\n", at.display()))?;
+    }
+    Ok(0)
+}
+
+pub fn unmount(ctx: &Ctx, a: UnmountArgs) -> Result<i32> {
+    check_mount_namespace(ctx)?;
+    let records = if a.all {
+        ctr::list(&ctx.paths)?
+    } else {
+        if a.containers.is_empty() {
+            bail!("name at least one container, or use --all");
+        }
+        a.containers
+            .iter()
+            .map(|n| ctr::find(&ctx.paths, n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    for r in records {
+        let merged = ContainerDirs::new(&ctx.paths, &r.id).merged();
+        if filesystem::is_mounted(&merged) {
+            filesystem::unmount(&merged).with_context(|| format!("unmounting {}", r.name))?;
+            if !a.all {
+                write_out(&format!("{}\n", r.id))?;
+            }
+        }
+    }
+    Ok(0)
+}
