@@ -306,6 +306,10 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
     let dirs = ContainerDirs::new(paths, &record.id);
     let trash = crate::store::Store::open(paths).staging_path("rm");
     fsutil::create_dir_all(&paths.tmp_dir())?;
+    // `skiff mount` left it mounted: removing through the mount would reach the layers.
+    if super::filesystem::is_mounted(&dirs.merged()) {
+        super::filesystem::unmount(&dirs.merged())?;
+    }
     match std::fs::rename(&dirs.dir, &trash) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
