@@ -321,7 +321,9 @@ impl Command {
             | Command::Unshare(_)
             | Command::Commit(_)
             | Command::Diff(_) => true,
-            Command::Container(c) => matches!(c, ContainerCommand::Commit(_) | ContainerCommand::Diff(_)),
+            Command::Container(c) => {
+                matches!(c, ContainerCommand::Commit(_) | ContainerCommand::Diff(_))
+            }
             Command::Image(c) => matches!(
                 c,
                 ImageCommand::Rm(_)

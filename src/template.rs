@@ -165,7 +165,15 @@ fn split_words(s: &str) -> Result<Vec<String>> {
 fn lookup<'a>(data: &'a Value, path: &[String]) -> Result<&'a Value> {
     let mut v = data;
     for p in path {
-        v = match v.get(p) {
+        // Go templates name struct fields (`.Store.GraphDriverName`) where the JSON has
+        // lower-camel keys (`store.graphDriverName`), as podman's info does.
+        let found = v.get(p).or_else(|| {
+            v.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(p))
+                .map(|(_, x)| x)
+        });
+        v = match found {
             Some(x) => x,
             None if v.is_object() || v.is_null() => &Value::Null,
             None => bail!("template: can't evaluate field {p}"),

@@ -22,7 +22,7 @@ const V1_CONTROLLERS: &[&str] = &["freezer", "memory", "pids", "cpuacct"];
 /// empty cgroup2 at /sys/fs/cgroup/unified) counts as v1, as podman says too.
 pub fn version() -> CgroupVersion {
     match nix::sys::statfs::statfs(ROOT) {
-        Ok(s) if s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC => CgroupVersion::V2,
+        Ok(s) if s.filesystem_type().0 == CGROUP2_SUPER_MAGIC => CgroupVersion::V2,
         _ => CgroupVersion::V1,
     }
 }

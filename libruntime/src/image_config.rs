@@ -70,7 +70,9 @@ pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
             }
         }
         "ONBUILD" => {
-            cfg.entry("OnBuild").or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(value)));
+            if let Some(a) = cfg.entry("OnBuild").or_insert_with(|| json!([])).as_array_mut() {
+                a.push(json!(value));
+            }
         }
         _ => return Err(bad("unknown instruction (want CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)")),
     }

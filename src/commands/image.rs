@@ -277,7 +277,7 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
 }
 
 pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
-    if a.all == !a.images.is_empty() {
+    if a.all != a.images.is_empty() {
         bail!("name or ID of at least one image must be given (or --all, but not both)");
     }
     let store = Store::open_locked(&ctx.paths)?;

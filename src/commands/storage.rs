@@ -29,7 +29,8 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
         names,
     };
     let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
-    let paused = a.pause && st.status == Status::Running && lifecycle::pause(&ctx.paths, &r).is_ok();
+    let paused =
+        a.pause && st.status == Status::Running && lifecycle::pause(&ctx.paths, &r).is_ok();
     let store = Store::open_locked(&ctx.paths)?;
     let result = commit::commit(&store, &r, &opts, ctx.extract_options());
     if paused {
@@ -101,7 +102,9 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         follow_link: a.follow_link,
     };
     match (container_side(&a.source), container_side(&a.dest)) {
-        (Some(_), Some(_)) => bail!("copying between containers is not supported: copy through the host"),
+        (Some(_), Some(_)) => {
+            bail!("copying between containers is not supported: copy through the host")
+        }
         (None, None) => bail!("one of SRC and DEST must be CONTAINER:PATH"),
         (Some((name, path)), None) => {
             let r = ctr::find(&ctx.paths, name)?;

@@ -159,6 +159,25 @@ impl Skiff {
             .join(" ")
     }
 
+    /// The shell command line of skiff with `args` on this store, for a shell that
+    /// already runs as the store's user (inside `command_for("sh")` or `unshare`).
+    pub fn inner_line(&self, args: &[&str]) -> String {
+        let root = self.root();
+        let run = self.dir.join("run");
+        [
+            BIN,
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            run.to_str().unwrap(),
+        ]
+        .iter()
+        .chain(args.iter())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
     /// One field of `inspect`, through a Go template.
     pub fn inspect(&self, name: &str, template: &str) -> String {
         self.ok(&["inspect", "--format", template, name])

@@ -84,7 +84,11 @@ fn signal_name(sig: i32) -> Option<String> {
 
 /// The image config's `config`, as the container ran: its command, environment, user,
 /// working directory, labels and stop signal, then the `--change`s.
-fn container_config(base: &Map<String, Value>, record: &ContainerRecord, changes: &[String]) -> Result<Map<String, Value>> {
+fn container_config(
+    base: &Map<String, Value>,
+    record: &ContainerRecord,
+    changes: &[String],
+) -> Result<Map<String, Value>> {
     let rc = &record.config;
     let mut cfg = base.clone();
     let list = |v: &[String]| {
@@ -171,7 +175,9 @@ pub fn commit(
         }
         match config["rootfs"]["diff_ids"].as_array_mut() {
             Some(d) => d.push(json!(layer.diff_id.as_str())),
-            None => config["rootfs"] = json!({"type": "layers", "diff_ids": [layer.diff_id.as_str()]}),
+            None => {
+                config["rootfs"] = json!({"type": "layers", "diff_ids": [layer.diff_id.as_str()]})
+            }
         }
         let mut layers = image.layers.clone();
         layers.push(layer);

@@ -89,7 +89,9 @@ fn land<D>(
                 .unwrap_or("")
                 .to_string();
             if name.is_empty() || name == "." || name == ".." {
-                return Err(Error::InvalidArgument(format!("invalid destination {dest}")));
+                return Err(Error::InvalidArgument(format!(
+                    "invalid destination {dest}"
+                )));
             }
             Ok(Landing {
                 dir: parent()?,
@@ -120,7 +122,9 @@ fn stream<T>(
         let packer = s.spawn(move || -> Result<()> {
             let mut p = Packer::new(std::fs::File::from(w), owners);
             p.add(fd, name, true)?;
-            p.finish()?.flush().map_err(|e| Error::io("writing the archive", e))
+            p.finish()?
+                .flush()
+                .map_err(|e| Error::io("writing the archive", e))
         });
         let mut reader = std::fs::File::from(r);
         let got = sink(&mut reader);
@@ -175,7 +179,12 @@ pub fn copy_out(fs: &ContainerFs, src: &str, dest: &Path, opts: CopyOptions) -> 
 }
 
 /// Container path `src` as a tar stream on `out` (`cp CTR:SRC -`), owners kept.
-pub fn copy_out_stream(fs: &ContainerFs, src: &str, out: &mut dyn Write, opts: CopyOptions) -> Result<()> {
+pub fn copy_out_stream(
+    fs: &ContainerFs,
+    src: &str,
+    out: &mut dyn Write,
+    opts: CopyOptions,
+) -> Result<()> {
     let s = source(src, opts);
     let fd = fs.resolve(src, s.follow)?;
     let name = if s.contents_only && is_dir(&fd)? {
@@ -217,7 +226,9 @@ pub fn copy_in(fs: &ContainerFs, src: &Path, dest: &str, opts: CopyOptions) -> R
         .map_err(|e| Error::sys(format!("opening {}", src.display()), e))?;
     let src_is_dir = is_dir(&fd)?;
     let existing = container_dir_or_file(fs, dest);
-    let landing = land(&s, src_is_dir, dest, existing, || container_parent(fs, dest))?;
+    let landing = land(&s, src_is_dir, dest, existing, || {
+        container_parent(fs, dest)
+    })?;
     stream(&fd, &landing.name, owners(opts), |r| {
         extract(r, &fd_path(&landing.dir), plain(opts)).map(|_| ())
     })
@@ -226,7 +237,15 @@ pub fn copy_in(fs: &ContainerFs, src: &Path, dest: &str, opts: CopyOptions) -> R
 /// A tar stream into the container directory `dest` (`cp - CTR:DEST`).
 pub fn copy_in_stream(fs: &ContainerFs, input: &mut dyn Read, dest: &str) -> Result<()> {
     match container_dir_or_file(fs, dest) {
-        Some((fd, true)) => extract(input, &fd_path(&fd), plain(CopyOptions { archive: true, ..Default::default() })).map(|_| ()),
+        Some((fd, true)) => extract(
+            input,
+            &fd_path(&fd),
+            plain(CopyOptions {
+                archive: true,
+                ..Default::default()
+            }),
+        )
+        .map(|_| ()),
         _ => Err(Error::InvalidArgument(format!(
             "{dest}: no such directory in the container (a tar stream needs a directory)"
         ))),

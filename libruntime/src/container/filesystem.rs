@@ -66,12 +66,19 @@ fn private_mount_namespace(paths: &Paths, maps: &IdMaps) -> Result<()> {
 
 /// Makes the container's root appear at `target` (in the current mount namespace);
 /// returns where it is and the fuse-overlayfs child, if one serves it.
-pub fn mount_storage(plan: &RootfsPlan, target: &Path) -> Result<(std::path::PathBuf, Option<Pid>)> {
+pub fn mount_storage(
+    plan: &RootfsPlan,
+    target: &Path,
+) -> Result<(std::path::PathBuf, Option<Pid>)> {
     // Mounting overlay changes directory (its lower paths are relative); come back.
     let cwd = std::env::current_dir().ok();
     let result = match plan.driver {
-        Driver::Overlay => graph::overlay::mount_overlay(target, plan).map(|_| (target.to_path_buf(), None)),
-        Driver::FuseOverlayfs => graph::fuse::spawn(plan, target, None).map(|p| (target.to_path_buf(), Some(p))),
+        Driver::Overlay => {
+            graph::overlay::mount_overlay(target, plan).map(|_| (target.to_path_buf(), None))
+        }
+        Driver::FuseOverlayfs => {
+            graph::fuse::spawn(plan, target, None).map(|p| (target.to_path_buf(), Some(p)))
+        }
         Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| (plan.upper.clone(), None)),
     };
     if let Some(d) = cwd {
@@ -135,9 +142,9 @@ impl ContainerFs {
                 .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS),
         )
         .map_err(|e| match e {
-            nix::errno::Errno::ENOENT => {
-                Error::InvalidArgument(format!("{path}: no such file or directory in the container"))
-            }
+            nix::errno::Errno::ENOENT => Error::InvalidArgument(format!(
+                "{path}: no such file or directory in the container"
+            )),
             e => Error::sys(format!("resolving {path} in the container"), e),
         })
     }
@@ -183,8 +190,12 @@ pub fn mount_persistent(
     }
     let cwd = std::env::current_dir().ok();
     let result = match plan.driver {
-        Driver::Overlay => graph::overlay::mount_overlay(target, plan).map(|_| target.to_path_buf()),
-        Driver::FuseOverlayfs => graph::fuse::mount_daemon(plan, target).map(|_| target.to_path_buf()),
+        Driver::Overlay => {
+            graph::overlay::mount_overlay(target, plan).map(|_| target.to_path_buf())
+        }
+        Driver::FuseOverlayfs => {
+            graph::fuse::mount_daemon(plan, target).map(|_| target.to_path_buf())
+        }
         Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| plan.upper.clone()),
     };
     if let Some(d) = cwd {

@@ -250,7 +250,10 @@ mod tests {
         let kept = filter_mount_points(all, &excluded);
         assert_eq!(
             kept,
-            vec![c("/tmp", ChangeKind::Changed), c("/tmp/x", ChangeKind::Added)]
+            vec![
+                c("/tmp", ChangeKind::Changed),
+                c("/tmp/x", ChangeKind::Added)
+            ]
         );
     }
 }

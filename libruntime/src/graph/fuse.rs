@@ -72,8 +72,7 @@ fn exec_in(plan: &RootfsPlan, ns_of: Option<Pid>, args: &[CString]) -> String {
             let joined = std::fs::File::open(format!("/proc/{pid}/ns/{ns}"))
                 .map_err(|e| e.to_string())
                 .and_then(|f| {
-                    nix::sched::setns(f, nix::sched::CloneFlags::empty())
-                        .map_err(|e| e.to_string())
+                    nix::sched::setns(f, nix::sched::CloneFlags::empty()).map_err(|e| e.to_string())
                 });
             if let Err(e) = joined {
                 return format!("joining the {ns} namespace: {e}");

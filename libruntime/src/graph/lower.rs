@@ -81,7 +81,9 @@ pub struct LowerView {
 }
 
 fn components(rel: &str) -> Vec<&str> {
-    rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect()
+    rel.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect()
 }
 
 impl LowerView {

@@ -88,7 +88,10 @@ impl RootfsPlan {
 
     /// Absolute lower directories, top first.
     pub fn lower_dirs(&self) -> Vec<PathBuf> {
-        self.lowers.iter().map(|l| self.layers_dir.join(l)).collect()
+        self.lowers
+            .iter()
+            .map(|l| self.layers_dir.join(l))
+            .collect()
     }
 }
 
@@ -159,8 +162,9 @@ pub fn select(paths: &Paths) -> Result<Driver> {
         ));
     }
     if !recorded_file(paths).exists() {
-        let _ = crate::fsutil::create_dir_all(&paths.root)
-            .and_then(|_| crate::fsutil::write_atomic(&recorded_file(paths), driver.name().as_bytes()));
+        let _ = crate::fsutil::create_dir_all(&paths.root).and_then(|_| {
+            crate::fsutil::write_atomic(&recorded_file(paths), driver.name().as_bytes())
+        });
     }
     Ok(driver)
 }

@@ -54,7 +54,11 @@ type Links = HashMap<(u64, u64), PathBuf>;
 fn apply_layer(layer: &Path, dst: &Path) -> Result<()> {
     let mut links = Links::new();
     copy_children(layer, dst, &mut links)?;
-    copy_metadata(layer, dst, &fs::symlink_metadata(layer).ctx(|| layer.display().to_string())?)
+    copy_metadata(
+        layer,
+        dst,
+        &fs::symlink_metadata(layer).ctx(|| layer.display().to_string())?,
+    )
 }
 
 fn copy_children(src: &Path, dst: &Path, links: &mut Links) -> Result<()> {

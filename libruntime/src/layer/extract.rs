@@ -174,7 +174,7 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
     }
     // Directories last, deepest first: their modes may forbid the writes above, and
     // every write inside changes their mtime.
-    dirs.sort_by(|a, b| b.components.len().cmp(&a.components.len()));
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components.len()));
     for d in dirs {
         let (file, parents) = d.components.split_last().expect("non-empty");
         let parent = open_dir(&root, parents, false, file)?;

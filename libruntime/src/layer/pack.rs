@@ -46,7 +46,8 @@ fn proc_fd(fd: &OwnedFd) -> String {
 /// Xattrs worth carrying in an image: file capabilities and the user's own, never
 /// overlay's bookkeeping.
 fn wanted_xattr(name: &str) -> bool {
-    name == "security.capability" || (name.starts_with("user.") && !name.starts_with("user.overlay."))
+    name == "security.capability"
+        || (name.starts_with("user.") && !name.starts_with("user.overlay."))
 }
 
 /// One PAX extended-header record: "LEN key=value\n", LEN counting itself.
@@ -205,14 +206,15 @@ impl<W: Write> Packer<W> {
     }
 
     fn write_xattrs(&mut self, fd: &OwnedFd, name: &str) -> Result<()> {
+        // Through our own descriptor's magic link, which must be followed to the file.
         let path = proc_fd(fd);
         let mut data = Vec::new();
-        for x in xattr::list(&path).into_iter().flatten() {
+        for x in xattr::list_deref(&path).into_iter().flatten() {
             let key = x.to_string_lossy();
             if !wanted_xattr(&key) {
                 continue;
             }
-            if let Ok(Some(v)) = xattr::get(&path, &x) {
+            if let Ok(Some(v)) = xattr::get_deref(&path, &x) {
                 data.extend(pax_record(&format!("SCHILY.xattr.{key}"), &v));
             }
         }
@@ -225,7 +227,11 @@ impl<W: Write> Packer<W> {
         h.set_size(data.len() as u64);
         let short: String = name.trim_end_matches('/').chars().rev().take(80).collect();
         let short: String = short.chars().rev().collect();
-        self.append(&mut h, &format!("PaxHeaders/{}", short.replace('/', "_")), &data[..])
+        self.append(
+            &mut h,
+            &format!("PaxHeaders/{}", short.replace('/', "_")),
+            &data[..],
+        )
     }
 
     fn header(&self, st: &FileStat, kind: EntryType) -> Header {

@@ -15,12 +15,12 @@ pub mod sync;
 pub mod sys;
 mod terminal;
 
+use crate::graph::{Driver, RootfsPlan};
 use crate::userns::IdMapping;
 use nix::sched::CloneFlags;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use process::StartError;
-use crate::graph::{Driver, RootfsPlan};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The container's standard streams, as the child receives them.

@@ -5,8 +5,8 @@
 use super::sys;
 use crate::container::mounts::{CHOWN, COPY_UP};
 use crate::error::{Context, Error, Result};
-use nix::mount::MsFlags;
 use crate::graph::{self, Driver, RootfsPlan};
+use nix::mount::MsFlags;
 use oci_spec::runtime::{Mount, Spec};
 use std::path::{Component, Path, PathBuf};
 
