@@ -111,3 +111,7 @@ report "exec true" "$W/exec.json"
 printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, idle container" "$sup_rss" "$conmon_rss"
 printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, container logging 10 lines/s" "$sup_chatty" "$conmon_chatty"
 printf '%-44s skiff %8.1f ms (rootless, as %s)\n' "run --rm --network=none busybox true" "$(echo "$rootless_run*1000" | bc -l)" "$TEST_USER"
+
+echo
+echo "== storage (scripts/bench-storage.sh)"
+SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-storage.sh"
