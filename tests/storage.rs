@@ -687,3 +687,72 @@ fn storage_driver_comes_from_the_flag_or_the_config() {
         assert_eq!(s.inspect("from-conf", "{{.Driver}}"), expected);
     }
 }
+
+#[test]
+fn volume_copy_up_and_chown_never_follow_symlinks_out() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let h = host_dir(&s, "h");
+        let victim = h.join("victim");
+        std::fs::write(&victim, "host\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o666)).unwrap();
+        if mode == Mode::Rootless {
+            let uid = std::fs::metadata(&s.dir).unwrap().uid();
+            std::os::unix::fs::chown(&victim, Some(uid), Some(uid)).unwrap();
+        }
+        let before = std::fs::metadata(&victim).unwrap();
+        let v = victim.display().to_string();
+        // An image whose volume content holds a symlink to a host file.
+        s.ok(&[
+            "run",
+            "--name",
+            "seed",
+            "busybox",
+            "sh",
+            "-c",
+            &format!("mkdir /seed; echo real > /seed/real; ln -s {v} /seed/evil"),
+        ]);
+        s.ok(&["commit", "-c", "VOLUME /seed", "seed", "seeded"]);
+        let (code, out, err) = s.run_ctr(&[
+            "-v",
+            "fresh:/seed",
+            "seeded",
+            "sh",
+            "-c",
+            "cat /seed/real; readlink /seed/evil",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("real\n{v}\n"));
+        // A container plants a symlink in a shared volume; :U must chown the link only.
+        s.ok(&[
+            "run",
+            "--rm",
+            "-v",
+            "shared:/data",
+            "busybox",
+            "sh",
+            "-c",
+            &format!("ln -s {v} /data/link; mkdir /data/d"),
+        ]);
+        let (code, _, err) =
+            s.run_ctr(&["-u", "1000:1000", "-v", "shared:/data:U", "busybox", "true"]);
+        assert_eq!(code, 0, "{err}");
+        let after = std::fs::metadata(&victim).unwrap();
+        assert_eq!(
+            (after.uid(), after.gid()),
+            (before.uid(), before.gid()),
+            "{mode:?}: chown followed the link"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "host\n");
+        let (_, out, _) = s.run_ctr(&[
+            "-v",
+            "shared:/data",
+            "busybox",
+            "stat",
+            "-c",
+            "%u",
+            "/data/d",
+        ]);
+        assert_eq!(out, "1000\n");
+    }
+}

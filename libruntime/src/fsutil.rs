@@ -104,43 +104,53 @@ pub fn tree_size(path: &Path) -> u64 {
     }
 }
 
-/// Copies a tree keeping types, modes, owners and symlink targets; symlinks are copied,
-/// never followed. Special files are left out.
-pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let src = entry.path();
-        let dst = to.join(entry.file_name());
-        let meta = fs::symlink_metadata(&src)?;
-        let ft = meta.file_type();
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
-        } else if ft.is_dir() {
-            fs::create_dir(&dst)?;
-            copy_tree(&src, &dst)?;
-        } else if ft.is_file() {
-            fs::copy(&src, &dst)?;
-        } else {
-            continue;
-        }
-        std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()))?;
-        if !ft.is_symlink() {
-            fs::set_permissions(&dst, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        }
-    }
-    let meta = fs::metadata(from)?;
-    fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))
+/// Gives a tree to `uid:gid`, symlinks included (not their targets). The walk goes by
+/// descriptor with O_NOFOLLOW: a container sharing the tree cannot swap a directory
+/// for a symlink and have the chown land on a host file.
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    use nix::fcntl::{open, OFlag};
+    let fd = open(
+        path,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    chown_fd_tree(&fd, uid, gid)
 }
 
-/// Gives a tree to `uid:gid`, symlinks included (not their targets).
-pub fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
-    if fs::symlink_metadata(path)?.is_dir() {
-        for e in fs::read_dir(path)? {
-            chown_tree(&e?.path(), uid, gid)?;
-        }
+fn chown_fd_tree(fd: &std::os::fd::OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
+    use nix::fcntl::{openat, AtFlags, OFlag};
+    use nix::sys::stat::{fstat, Mode, SFlag};
+    nix::unistd::fchownat(
+        fd,
+        "",
+        Some(uid.into()),
+        Some(gid.into()),
+        AtFlags::AT_EMPTY_PATH | AtFlags::AT_SYMLINK_NOFOLLOW,
+    )?;
+    let st = fstat(fd)?;
+    if SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFDIR {
+        return Ok(());
+    }
+    let dir = openat(
+        fd,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let names: Vec<std::ffi::CString> = nix::dir::Dir::from_fd(dir.try_clone()?)?
+        .into_iter()
+        .flatten()
+        .map(|e| e.file_name().to_owned())
+        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+        .collect();
+    for n in names {
+        let child = openat(
+            &dir,
+            n.as_c_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        chown_fd_tree(&child, uid, gid)?;
     }
     Ok(())
 }

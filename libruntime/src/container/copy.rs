@@ -5,7 +5,7 @@
 
 use super::filesystem::ContainerFs;
 use crate::error::{Error, Result};
-use crate::layer::pack::{Owners, Packer};
+use crate::layer::pack::{pipe_tree, Owners, Packer};
 use crate::layer::{extract, ExtractOptions};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
@@ -110,34 +110,6 @@ fn parent_of(path: &str) -> String {
     }
 }
 
-/// Packs `fd` as `name` into a pipe on one thread while `sink` reads it on this one.
-fn stream<T>(
-    fd: &OwnedFd,
-    name: &str,
-    owners: Owners,
-    sink: impl FnOnce(&mut dyn Read) -> Result<T>,
-) -> Result<T> {
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
-    std::thread::scope(|s| {
-        let packer = s.spawn(move || -> Result<()> {
-            let mut p = Packer::new(std::fs::File::from(w), owners);
-            p.add(fd, name, true)?;
-            p.finish()?
-                .flush()
-                .map_err(|e| Error::io("writing the archive", e))
-        });
-        let mut reader = std::fs::File::from(r);
-        let got = sink(&mut reader);
-        drop(reader);
-        let packed = packer
-            .join()
-            .unwrap_or_else(|_| Err(Error::InvalidArgument("the archive writer failed".into())));
-        let got = got?;
-        packed?;
-        Ok(got)
-    })
-}
-
 fn plain(opts: CopyOptions) -> ExtractOptions {
     ExtractOptions {
         ignore_chown_errors: !opts.archive,
@@ -173,7 +145,7 @@ pub fn copy_out(fs: &ContainerFs, src: &str, dest: &Path, opts: CopyOptions) -> 
             )))
         }
     })?;
-    stream(&fd, &landing.name, owners(opts), |r| {
+    pipe_tree(&fd, &landing.name, owners(opts), |r| {
         extract(r, &landing.dir, plain(opts)).map(|_| ())
     })
 }
@@ -229,7 +201,7 @@ pub fn copy_in(fs: &ContainerFs, src: &Path, dest: &str, opts: CopyOptions) -> R
     let landing = land(&s, src_is_dir, dest, existing, || {
         container_parent(fs, dest)
     })?;
-    stream(&fd, &landing.name, owners(opts), |r| {
+    pipe_tree(&fd, &landing.name, owners(opts), |r| {
         extract(r, &fd_path(&landing.dir), plain(opts)).map(|_| ())
     })
 }

@@ -256,6 +256,37 @@ impl<W: Write> Packer<W> {
     }
 }
 
+/// Packs `fd` as `name` into a pipe on one thread while `sink` reads the archive on
+/// this one: how files cross from one tree to another without either side's symlinks
+/// being followed.
+pub fn pipe_tree<T>(
+    fd: &OwnedFd,
+    name: &str,
+    owners: Owners,
+    sink: impl FnOnce(&mut dyn Read) -> Result<T>,
+) -> Result<T> {
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    std::thread::scope(|s| {
+        let packer = s.spawn(move || -> Result<()> {
+            let mut p = Packer::new(std::fs::File::from(w), owners);
+            p.add(fd, name, true)?;
+            p.finish()?
+                .flush()
+                .map_err(|e| Error::io("writing the archive", e))
+        });
+        let mut reader = std::fs::File::from(r);
+        let got = sink(&mut reader);
+        // A sink that stopped early must not leave the packer blocked on a full pipe.
+        drop(reader);
+        let packed = packer
+            .join()
+            .unwrap_or_else(|_| Err(Error::InvalidArgument("the archive writer failed".into())));
+        let got = got?;
+        packed?;
+        Ok(got)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

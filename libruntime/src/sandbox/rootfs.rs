@@ -60,6 +60,33 @@ pub fn secure_join(root: &Path, path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Docker's copy-up: what the image has at `from` goes into the empty volume `to`,
+/// owners kept. It crosses as an archive, so a symlink in the volume (another
+/// container may share it) is never followed.
+fn copy_up(from: &Path, to: &Path) -> Result<()> {
+    use nix::fcntl::{open, OFlag};
+    let fd = open(
+        from,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys(format!("opening {}", from.display()), e))?;
+    let opts = crate::layer::ExtractOptions {
+        ignore_chown_errors: false,
+        plain: true,
+    };
+    crate::layer::pack::pipe_tree(&fd, "", crate::layer::pack::Owners::Keep, |r| {
+        crate::layer::extract(r, to, opts).map(|_| ())
+    })?;
+    // The directory itself too: a database's data directory keeps its owner and mode.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let m = std::fs::symlink_metadata(from).ctx(|| from.display().to_string())?;
+    std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid()))
+        .ctx(|| format!("changing the owner of {}", to.display()))?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777))
+        .ctx(|| format!("changing the mode of {}", to.display()))
+}
+
 /// Mount flags and fs data from OCI mount options.
 fn parse_options(opts: &[String]) -> (MsFlags, Vec<String>, bool, bool) {
     let mut flags = MsFlags::empty();
@@ -127,8 +154,12 @@ fn do_mount(root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
         let source = m.source().clone().unwrap_or_default();
         // Docker's volume semantics: an empty volume first gets what the image has there.
         if has(COPY_UP) && is_dir(&target) && dir_is_empty(&source) {
-            crate::fsutil::copy_tree(&target, &source)
-                .ctx(|| format!("copying {} into its volume", m.destination().display()))?;
+            copy_up(&target, &source).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "copying {} into its volume: {e}",
+                    m.destination().display()
+                ))
+            })?;
         }
         if has(CHOWN) {
             crate::fsutil::chown_tree(&source, owner.0, owner.1)
