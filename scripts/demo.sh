@@ -32,6 +32,15 @@ echo "-- exec ps inside it:"
 skiff exec demo-counter ps -o pid,user,args
 skiff rm -f demo-counter >/dev/null
 echo
+echo "== a container's changes: diff, commit, cp"
+skiff run --name demo-changes localhost/busybox:latest sh -c 'echo "made in a container" > /greeting; rm /bin/vi'
+skiff diff demo-changes
+skiff commit -q -c 'CMD ["cat", "/greeting"]' demo-changes localhost/greeter >/dev/null
+skiff run --rm localhost/greeter
+skiff cp demo-changes:/greeting "$DEMO/greeting" && echo "copied out: $(cat "$DEMO/greeting")"
+skiff rm demo-changes >/dev/null
+skiff rmi localhost/greeter >/dev/null
+echo
 echo "== round trip through an OCI archive"
 skiff save --format oci-archive -o "$DEMO/busybox.tar" localhost/busybox:latest
 skiff rmi localhost/busybox:latest
