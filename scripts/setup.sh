@@ -9,7 +9,7 @@ PACKAGES=(
   uidmap fuse-overlayfs fuse3 slirp4netns passt busybox-static iproute2
   docker-registry skopeo podman buildah umoci apache2-utils openssl
   tar gzip zstd jq curl ca-certificates procps util-linux hyperfine
-  build-essential pkg-config libseccomp-dev libseccomp2 runc bc file bsdutils
+  build-essential pkg-config libssl-dev libseccomp-dev libseccomp2 runc bc file bsdutils
 )
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip
