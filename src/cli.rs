@@ -1,6 +1,7 @@
 //! The command line: verbs and flags as podman and docker spell them.
 
 use crate::cli_container::*;
+use crate::cli_registry::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -96,6 +97,14 @@ pub enum Command {
     Tag(TagArgs),
     /// Remove images
     Rmi(RmiArgs),
+    /// Pull an image from a registry
+    Pull(PullArgs),
+    /// Push an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out of a registry
+    Logout(LogoutArgs),
     /// Load images from an archive (docker-archive or oci-archive)
     Load(LoadArgs),
     /// Save images to an archive
@@ -133,6 +142,10 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Pull an image from a registry
+    Pull(PullArgs),
+    /// Push an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Args, Debug)]
@@ -320,13 +333,15 @@ impl Command {
             | Command::Import(_)
             | Command::Unshare(_)
             | Command::Commit(_)
-            | Command::Diff(_) => true,
+            | Command::Diff(_)
+            | Command::Pull(_) => true,
             Command::Container(c) => {
                 matches!(c, ContainerCommand::Commit(_) | ContainerCommand::Diff(_))
             }
             Command::Image(c) => matches!(
                 c,
                 ImageCommand::Rm(_)
+                    | ImageCommand::Pull(_)
                     | ImageCommand::Prune(_)
                     | ImageCommand::Load(_)
                     | ImageCommand::Import(_)

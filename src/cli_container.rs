@@ -230,6 +230,10 @@ pub struct RunArgs {
     /// Pull policy: missing, never, always, newer
     #[arg(long, default_value = "missing")]
     pub pull: String,
+    #[command(flatten)]
+    pub registry: crate::cli_registry::RegistryFlags,
+    #[command(flatten)]
+    pub platform_flags: crate::cli_registry::PlatformFlags,
     /// Forward signals received by skiff to the container
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,

@@ -3,9 +3,11 @@
 
 mod cli;
 mod cli_container;
+mod cli_registry;
 mod commands;
 mod exit;
 mod output;
+mod progress;
 mod table;
 mod template;
 
@@ -90,7 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         libruntime::userns::enter(&maps, mount_ns)?;
     }
     let ctx = Ctx { paths, maps };
-    use commands::{archive, image, system};
+    use commands::{archive, image, registry, system};
     let command = match cli.command.into_container() {
         Ok(c) => return commands::container::dispatch(&ctx, c),
         Err(other) => other,
@@ -105,6 +107,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&ctx, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&ctx, a),
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&ctx, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&ctx, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&ctx, a),
+        Command::Login(a) => registry::login(&ctx, a),
+        Command::Logout(a) => registry::logout(a),
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),

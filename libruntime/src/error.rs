@@ -51,6 +51,12 @@ pub enum Error {
     UserNamespace(String),
     #[error("{0}")]
     InvalidArgument(String),
+    #[error("{0}")]
+    Registry(String),
+    #[error("authentication failed: {0}")]
+    Unauthorized(String),
+    #[error("{0}: not found")]
+    NotFound(String),
     #[error("storage at {path} is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }

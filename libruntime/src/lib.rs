@@ -18,6 +18,7 @@ pub mod paths;
 pub mod platform;
 pub mod procinfo;
 pub mod reference;
+pub mod registry;
 pub mod sandbox;
 pub mod signals;
 pub mod store;

@@ -71,13 +71,6 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         }
         Some(e) => Some(vec![e.clone()]),
     };
-    match a.pull.as_str() {
-        "missing" | "never" | "newer" => {}
-        "always" => bail!(
-            "--pull=always needs a registry, and pulling is not available yet: use --pull=missing"
-        ),
-        p => bail!("invalid --pull {p:?}: use always, missing, never or newer"),
-    }
     if let Some(k) = &a.detach_keys {
         attach::parse_detach_keys(k)?;
     }
@@ -144,6 +137,7 @@ fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
         bail!("the --restart and --rm options conflict: use one of them");
     }
     let opts = create_options(a)?;
+    super::registry::ensure_image(ctx, &a.image, &a.pull, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
     Ok(ctr::create::create(&store, &ctx.maps, &opts)?)
 }

@@ -6,6 +6,7 @@ pub mod image;
 pub mod logs;
 pub mod monitor;
 pub mod ps;
+pub mod registry;
 pub mod storage;
 pub mod system;
 pub mod volume;

@@ -1,4 +1,4 @@
-//! Layer blobs may be gzip-compressed or plain tar; the first bytes tell which.
+//! Layer blobs may be gzip- or zstd-compressed or plain tar; the first bytes tell which.
 
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
@@ -35,8 +35,10 @@ pub fn decompressed<'a, R: Read + 'a>(r: R) -> Result<(Box<dyn Read + 'a>, Compr
             Compression::Gzip,
         )),
         Compression::None => Ok((Box::new(br), Compression::None)),
-        Compression::Zstd => Err(Error::InvalidArchive(
-            "zstd-compressed layers are not supported yet".into(),
-        )),
+        Compression::Zstd => {
+            let d = ruzstd::streaming_decoder::StreamingDecoder::new(br)
+                .map_err(|e| Error::InvalidArchive(format!("reading a zstd layer: {e}")))?;
+            Ok((Box::new(d), Compression::Zstd))
+        }
     }
 }

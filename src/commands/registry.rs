@@ -1,0 +1,214 @@
+//! pull, push, login, logout, and the `--pull` policy of run and create.
+
+use crate::cli_registry::*;
+use crate::output::write_out;
+use crate::progress::CliProgress;
+use crate::Ctx;
+use anyhow::{bail, Context, Result};
+use libruntime::reference::{DefaultDomain, Reference};
+use libruntime::registry::auth::{self, Credentials};
+use libruntime::registry::client::{Client, ClientOptions};
+use libruntime::registry::config::RegistriesConf;
+use libruntime::registry::pull::{self, PullOptions};
+use libruntime::registry::push::{self, PushOptions};
+use libruntime::registry::Platform;
+use libruntime::store::Store;
+use std::io::BufRead;
+
+fn client_options(f: &RegistryFlags) -> Result<ClientOptions> {
+    Ok(ClientOptions {
+        tls_verify: f.tls_verify,
+        insecure: false,
+        creds: f.creds.as_deref().map(Credentials::parse).transpose()?,
+        authfile: f.authfile.clone(),
+        cert_dir: f.cert_dir.clone(),
+    })
+}
+
+pub fn platform(p: &PlatformFlags) -> Result<Platform> {
+    Ok(Platform::from_flags(
+        p.platform.as_deref(),
+        p.os.as_deref(),
+        p.arch.as_deref(),
+        p.variant.as_deref(),
+    )?)
+}
+
+pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
+    let opts = PullOptions {
+        client: client_options(&a.registry)?,
+        platform: platform(&a.platform)?,
+        extract: ctx.extract_options(),
+    };
+    let store = Store::open(&ctx.paths);
+    let progress = CliProgress::new(a.quiet);
+    let img = pull::pull(&store, &a.image, &opts, &progress)
+        .with_context(|| format!("pulling {}", a.image))?;
+    write_out(&format!("{}\n", img.id))?;
+    Ok(0)
+}
+
+pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
+    let store = Store::open(&ctx.paths);
+    let image = store.find_image(&a.image)?;
+    let dest = match &a.destination {
+        Some(d) => d.strip_prefix("docker://").unwrap_or(d).to_string(),
+        None => a.image.clone(),
+    };
+    let r = Reference::parse(&dest)?;
+    if r.domain.is_none() || r.domain.as_deref() == Some("localhost") {
+        bail!(
+            "{dest}: name a registry to push to, like 127.0.0.1:5000/{}",
+            r.path
+        );
+    }
+    let full = Reference::parse(&r.tagged_name(DefaultDomain::DockerHub))?;
+    let opts = PushOptions {
+        client: client_options(&a.registry)?,
+    };
+    let progress = CliProgress::new(a.quiet);
+    let digest = push::push(&store, &image, &full, &opts, &progress)
+        .with_context(|| format!("pushing {dest}"))?;
+    if let Some(f) = &a.digestfile {
+        std::fs::write(f, digest.as_str()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(0)
+}
+
+/// The registry part of what a user typed: `https://host:port/path` → `host:port`.
+fn registry_host(s: &str) -> String {
+    let s = s
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("docker://");
+    s.split('/').next().unwrap_or(s).to_string()
+}
+
+pub fn login(ctx: &Ctx, a: LoginArgs) -> Result<i32> {
+    let host = registry_host(&a.registry);
+    let authfile = a.registry_flags.authfile.clone();
+    if a.get_login {
+        return match auth::lookup(&host, authfile.as_deref()) {
+            Some(c) => {
+                write_out(&format!("{}\n", c.username))?;
+                Ok(0)
+            }
+            None => bail!("not logged in to {host}"),
+        };
+    }
+    let username = match a.username {
+        Some(u) => u,
+        None => bail!("a user name is needed: use -u USERNAME"),
+    };
+    let password = match (a.password, a.password_stdin) {
+        (Some(_), true) => bail!("--password and --password-stdin conflict: use one"),
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password")?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => bail!("a password is needed: use -p PASSWORD or --password-stdin"),
+    };
+    let creds = Credentials { username, password };
+    let conf = RegistriesConf::load(ctx.paths.rootless)?;
+    let mut opts = client_options(&a.registry_flags)?;
+    opts.creds = Some(creds.clone());
+    opts.insecure = conf.is_insecure(&host);
+    let client = Client::new(&host, &opts)?;
+    client
+        .check_login()
+        .with_context(|| format!("logging in to {host}"))?;
+    auth::store(&host, &creds, authfile.as_deref())?;
+    eprintln!("Login Succeeded!");
+    Ok(0)
+}
+
+pub fn logout(a: LogoutArgs) -> Result<i32> {
+    if a.all {
+        auth::remove(None, a.authfile.as_deref())?;
+        eprintln!("Removed login credentials for all registries");
+        return Ok(0);
+    }
+    let Some(r) = &a.registry else {
+        bail!("name a registry, or use --all");
+    };
+    let host = registry_host(r);
+    if !auth::remove(Some(&host), a.authfile.as_deref())? {
+        bail!("not logged into {host}");
+    }
+    eprintln!("Removed login credentials for {host}");
+    Ok(0)
+}
+
+/// run/create `--pull`: makes sure the image is there as the policy says. Pulling
+/// runs as a `skiff pull` child, since unpacking layers needs the storage user
+/// namespace and run must stay outside it.
+pub fn ensure_image(
+    ctx: &Ctx,
+    image: &str,
+    policy: &str,
+    flags: &RegistryFlags,
+    platform: &PlatformFlags,
+) -> Result<()> {
+    let have = Store::open(&ctx.paths).find_image(image).is_ok();
+    let want_pull = match policy {
+        "never" => false,
+        "missing" => !have,
+        "always" | "newer" => true,
+        p => bail!("invalid --pull {p:?}: use always, missing, never or newer"),
+    };
+    if !want_pull {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("finding the skiff binary")?;
+    let mut c = std::process::Command::new(exe);
+    c.arg("--root")
+        .arg(&ctx.paths.root)
+        .arg("--runroot")
+        .arg(&ctx.paths.runroot);
+    if let Some(d) = &ctx.paths.storage_driver {
+        c.arg("--storage-driver").arg(d);
+    }
+    c.args(["pull", "-q"]);
+    if let Some(v) = flags.tls_verify {
+        c.arg(format!("--tls-verify={v}"));
+    }
+    if let Some(v) = &flags.creds {
+        c.arg("--creds").arg(v);
+    }
+    if let Some(v) = &flags.authfile {
+        c.arg("--authfile").arg(v);
+    }
+    if let Some(v) = &flags.cert_dir {
+        c.arg("--cert-dir").arg(v);
+    }
+    for (flag, v) in [
+        ("--platform", &platform.platform),
+        ("--os", &platform.os),
+        ("--arch", &platform.arch),
+        ("--variant", &platform.variant),
+    ] {
+        if let Some(v) = v {
+            c.arg(flag).arg(v);
+        }
+    }
+    c.arg(image).stdout(std::process::Stdio::null());
+    let ok = c.status().context("running skiff pull")?.success();
+    match (ok, policy, have) {
+        (true, _, _) => Ok(()),
+        (false, "newer", true) => {
+            libruntime::log::warn(&format!(
+                "could not check {image} for a newer version: using the local image"
+            ));
+            Ok(())
+        }
+        (false, _, _) => Err(crate::exit::with_code(
+            125,
+            anyhow::anyhow!("{image}: pulling the image failed"),
+        )),
+    }
+}
