@@ -55,7 +55,7 @@ pub enum Error {
     Registry(String),
     #[error("authentication failed: {0}")]
     Unauthorized(String),
-    #[error("{0}: not found")]
+    #[error("{0}")]
     NotFound(String),
     #[error("storage at {path} is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },

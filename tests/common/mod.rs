@@ -113,7 +113,18 @@ impl Skiff {
             "skiff {args:?}: stdout {} stderr {err}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("WARN")).collect();
+        // Progress lines of pull and push come before the error, as podman's do.
+        let progress = [
+            "WARN",
+            "Trying to pull",
+            "Getting image source",
+            "Copying ",
+            "Writing manifest",
+        ];
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| !progress.iter().any(|p| l.starts_with(p)))
+            .collect();
         assert_eq!(lines.len(), 1, "error must be one line: {err:?}");
         assert!(lines[0].starts_with("Error: "), "{err}");
         err

@@ -311,7 +311,9 @@ fn download_blob(
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
-                let retry = matches!(e, Error::Registry(_) | Error::Io { .. });
+                // Only a transfer cut mid-way is worth another try: the client has
+                // retried failed requests already.
+                let retry = matches!(e, Error::Io { .. });
                 if !retry {
                     return Err(e);
                 }
@@ -349,7 +351,10 @@ fn try_download(
     let mut got = 0u64;
     loop {
         let n = reader.read(&mut buf).map_err(|e| {
-            Error::Registry(format!("downloading {d}: {e} after {got} of {size} bytes"))
+            Error::io(
+                format!("download of {d} was cut short after {got} of {size} bytes"),
+                e,
+            )
         })?;
         if n == 0 {
             break;
@@ -371,13 +376,15 @@ fn try_download(
         .sync_all()
         .map_err(|e| Error::io("writing a download", e))?;
     if got != size {
-        return Err(Error::Registry(format!(
-            "download of {d} was cut short: {got} of {size} bytes"
-        )));
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("{got} of {size} bytes"),
+        );
+        return Err(Error::io(format!("download of {d} was cut short"), eof));
     }
     if &digest != d {
         return Err(Error::DigestMismatch {
-            what: format!("blob {d}"),
+            what: "a downloaded blob".into(),
             expected: d.to_string(),
             actual: digest.to_string(),
         });

@@ -1,0 +1,809 @@
+//! Pull, push and login against Debian's docker-registry on 127.0.0.1 (plain HTTP, and
+//! TLS with htpasswd and a certs.d CA), against skopeo, podman and buildah, and against
+//! a hostile registry the test serves itself.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn world_readable(p: &Path) {
+    let mode = if p.is_dir() { 0o755 } else { 0o644 };
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// docker-registry serving on 127.0.0.1, stopped (by pid) when dropped.
+struct Registry {
+    addr: String,
+    child: Child,
+    dir: PathBuf,
+    /// The CA a client needs (TLS registries).
+    cert_dir: Option<PathBuf>,
+}
+
+impl Registry {
+    fn start(tls_auth: Option<(&str, &str)>) -> Registry {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let dir = PathBuf::from(format!("/tmp/skiff-reg-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
+        let mut extra = String::new();
+        let mut cert_dir = None;
+        if let Some((user, pass)) = tls_auth {
+            let out = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-out")
+                .arg(dir.join("certs/ca.crt"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let hash = Command::new("htpasswd")
+                .args(["-Bbn", user, pass])
+                .output()
+                .unwrap();
+            std::fs::write(dir.join("htpasswd"), hash.stdout).unwrap();
+            extra = format!(
+                "  tls:\n    certificate: {d}/certs/ca.crt\n    key: {d}/key.pem\nauth:\n  htpasswd:\n    realm: skiff-test\n    path: {d}/htpasswd\n",
+                d = dir.display()
+            );
+            world_readable(&dir.join("certs"));
+            world_readable(&dir.join("certs/ca.crt"));
+            cert_dir = Some(dir.join("certs"));
+        }
+        world_readable(&dir);
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}/data\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{extra}",
+            dir.display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .expect("docker-registry (scripts/setup.sh installs it)");
+        assert!(
+            wait_until(15, || TcpStream::connect(&addr).is_ok()),
+            "docker-registry did not start"
+        );
+        Registry {
+            addr,
+            child,
+            dir,
+            cert_dir,
+        }
+    }
+
+    fn cert_dir(&self) -> &str {
+        self.cert_dir.as_ref().unwrap().to_str().unwrap()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A registries.conf the store's user can read; returns its path.
+fn registries_conf(s: &Skiff, text: &str) -> String {
+    let p = s.dir.join("registries.conf");
+    std::fs::write(&p, text).unwrap();
+    world_readable(&p);
+    p.display().to_string()
+}
+
+fn with_env(s: &Skiff, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = s.cmd(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn push_then_pull_over_plain_http() {
+    let reg = Registry::start(None);
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let dest = format!("{}/test/busybox:{mode:?}", reg.addr).to_lowercase();
+        // Plain HTTP needs the user's say-so.
+        s.fails(&["push", "busybox", &dest], 125);
+        let out = s.run(&["push", "--tls-verify=false", "busybox", &dest]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("Writing manifest"), "{err}");
+        // A second push finds every blob there already.
+        let again = s.run(&["push", "--tls-verify=false", "busybox", &dest]);
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+        let id = s.inspect("busybox", "{{.Id}}");
+        let digest = s.inspect("busybox", "{{.Digest}}");
+        let fresh = Skiff::new(mode);
+        let pulled = fresh.ok(&["pull", "--tls-verify=false", &dest]);
+        assert_eq!(pulled.trim(), id);
+        assert_eq!(fresh.inspect(&dest, "{{.Digest}}"), digest);
+        let (code, out, err) = fresh.run_ctr(&[&dest, "echo", "pulled"]);
+        assert_eq!((code, out.as_str()), (0, "pulled\n"), "{err}");
+        // By digest too, and a second pull downloads no layer.
+        let by_digest = format!("{}/test/busybox@{digest}", reg.addr);
+        let out = fresh.run(&["pull", "--tls-verify=false", &by_digest]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("skipped: already exists"));
+        // Short names through registries.conf, with the registry marked insecure.
+        let conf = registries_conf(
+            &fresh,
+            &format!("unqualified-search-registries = [\"{a}\"]\n[[registry]]\nlocation = \"{a}\"\ninsecure = true\n", a = reg.addr),
+        );
+        let short = format!("test/busybox:{mode:?}").to_lowercase();
+        let other = Skiff::new(mode);
+        let out = with_env(
+            &other,
+            &["pull", "-q", &short],
+            &[("CONTAINERS_REGISTRIES_CONF", &conf)],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), id);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).is_empty(),
+            "-q prints nothing on stderr"
+        );
+        // Unknown images and tags: one line, 125, nothing stored.
+        let before = other.snapshot();
+        other.fails(
+            &[
+                "pull",
+                "--tls-verify=false",
+                &format!("{}/test/nosuch:1", reg.addr),
+            ],
+            125,
+        );
+        other.fails(
+            &[
+                "pull",
+                "--tls-verify=false",
+                &format!("{}/test/busybox:nosuch", reg.addr),
+            ],
+            125,
+        );
+        other.fails(&["pull", "--platform", "linux", "x"], 125);
+        assert_eq!(other.snapshot(), before);
+    }
+}
+
+#[test]
+fn tls_with_basic_auth_login_logout_and_cert_dir() {
+    let reg = Registry::start(Some(("tester", "s3cret")));
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let authfile = s.dir.join("auth.json").display().to_string();
+        let dest = format!("{}/private/busybox:1", reg.addr);
+        let cd = reg.cert_dir();
+        // No CA: the self-signed certificate is refused.
+        let err = s.fails(&["push", "--authfile", &authfile, "busybox", &dest], 125);
+        assert!(
+            err.to_lowercase().contains("certificate")
+                || err.contains("TLS")
+                || err.contains("tls"),
+            "{err}"
+        );
+        // The CA, but no credentials.
+        let err = s.fails(
+            &[
+                "push",
+                "--cert-dir",
+                cd,
+                "--authfile",
+                &authfile,
+                "busybox",
+                &dest,
+            ],
+            125,
+        );
+        assert!(
+            err.contains("authentication") || err.contains("credentials"),
+            "{err}"
+        );
+        s.fails(
+            &[
+                "login",
+                "--cert-dir",
+                cd,
+                "--authfile",
+                &authfile,
+                "-u",
+                "tester",
+                "-p",
+                "wrong",
+                &reg.addr,
+            ],
+            125,
+        );
+        assert!(
+            !Path::new(&authfile).exists(),
+            "a failed login stored something"
+        );
+        let mut c = s.cmd(&[
+            "login",
+            "--cert-dir",
+            cd,
+            "--authfile",
+            &authfile,
+            "-u",
+            "tester",
+            "--password-stdin",
+            &reg.addr,
+        ]);
+        c.stdin(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .as_mut()
+            .unwrap()
+            .write_all(b"s3cret\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Login Succeeded"));
+        assert_eq!(
+            s.ok(&["login", "--authfile", &authfile, "--get-login", &reg.addr])
+                .trim(),
+            "tester"
+        );
+        s.ok(&[
+            "push",
+            "--cert-dir",
+            cd,
+            "--authfile",
+            &authfile,
+            "busybox",
+            &dest,
+        ]);
+        let fresh = Skiff::new(mode);
+        fresh.ok(&["pull", "--cert-dir", cd, "--authfile", &authfile, &dest]);
+        // --creds works without a stored login; --tls-verify=false without the CA.
+        let other = Skiff::new(mode);
+        other.ok(&[
+            "pull",
+            "--tls-verify=false",
+            "--creds",
+            "tester:s3cret",
+            &dest,
+        ]);
+        s.ok(&["logout", "--authfile", &authfile, &reg.addr]);
+        s.fails(&["logout", "--authfile", &authfile, &reg.addr], 125);
+        let after = Skiff::new(mode);
+        after.fails(
+            &["pull", "--cert-dir", cd, "--authfile", &authfile, &dest],
+            125,
+        );
+    }
+    // Rootless, login writes ${XDG_RUNTIME_DIR}/containers/auth.json, and pull reads it.
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let rt = s.dir.join("xdg");
+    std::fs::create_dir_all(&rt).unwrap();
+    std::fs::set_permissions(&rt, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let script = format!(
+        "export XDG_RUNTIME_DIR={rt}; {login} && {push} && test -f {rt}/containers/auth.json && echo stored",
+        rt = rt.display(),
+        login = s.inner_line(&["login", "--cert-dir", reg.cert_dir(), "-u", "tester", "-p", "s3cret", &reg.addr]),
+        push = s.inner_line(&["push", "--cert-dir", reg.cert_dir(), "busybox", &format!("{}/private/xdg:1", reg.addr)]),
+    );
+    let out = s.command_for("sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "stored\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn run_pull_policies() {
+    let reg = Registry::start(None);
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let name = format!("{}/policy/img:1", reg.addr);
+    s.ok(&[
+        "run",
+        "--name",
+        "v1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one > /version",
+    ]);
+    s.ok(&["commit", "v1", "first"]);
+    s.ok(&["push", "--tls-verify=false", "first", &name]);
+    let user = Skiff::new(Mode::Rootless);
+    user.fails(&["run", "--rm", "--pull", "never", &name, "true"], 125);
+    user.fails(&["run", "--rm", "--pull", "sometimes", &name, "true"], 125);
+    let (code, out, err) = user.run_ctr(&["--tls-verify=false", &name, "cat", "/version"]);
+    assert_eq!((code, out.as_str()), (0, "one\n"), "{err}");
+    // The tag moves on; missing keeps the local image, always fetches the new one.
+    s.ok(&[
+        "run",
+        "--name",
+        "v2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo two > /version",
+    ]);
+    s.ok(&["commit", "v2", "second"]);
+    s.ok(&["push", "--tls-verify=false", "second", &name]);
+    assert_eq!(user.run_ctr(&[&name, "cat", "/version"]).1, "one\n");
+    assert_eq!(
+        user.run_ctr(&[
+            "--pull",
+            "always",
+            "--tls-verify=false",
+            &name,
+            "cat",
+            "/version"
+        ])
+        .1,
+        "two\n"
+    );
+    assert_eq!(
+        user.run_ctr(&[
+            "--pull=newer",
+            "--tls-verify=false",
+            &name,
+            "cat",
+            "/version"
+        ])
+        .1,
+        "two\n"
+    );
+}
+
+#[test]
+fn skopeo_podman_and_buildah_agree() {
+    if !is_root() {
+        return;
+    }
+    let reg = Registry::start(None);
+    let s = Skiff::with_busybox(Mode::Root);
+    let archive = s.save("bb.tar", "oci-archive", "busybox");
+    let a = &reg.addr;
+    // skopeo pushes, skiff pulls and runs.
+    let st = Command::new("skopeo")
+        .args(["copy", "--dest-tls-verify=false"])
+        .arg(format!("oci-archive:{}", archive.display()))
+        .arg(format!("docker://{a}/interop/from-skopeo:1"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let fresh = Skiff::new(Mode::Root);
+    fresh.ok(&[
+        "pull",
+        "--tls-verify=false",
+        &format!("{a}/interop/from-skopeo:1"),
+    ]);
+    assert_eq!(
+        fresh
+            .run_ctr(&[&format!("{a}/interop/from-skopeo:1"), "echo", "ok"])
+            .1,
+        "ok\n"
+    );
+    // zstd layers (skopeo compresses), pulled and run.
+    let st = Command::new("skopeo")
+        .args([
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-compress-format",
+            "zstd",
+        ])
+        .arg(format!("oci-archive:{}", archive.display()))
+        .arg(format!("docker://{a}/interop/zstd:1"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    fresh.ok(&["pull", "--tls-verify=false", &format!("{a}/interop/zstd:1")]);
+    assert_eq!(
+        fresh
+            .run_ctr(&[&format!("{a}/interop/zstd:1"), "echo", "zstd"])
+            .1,
+        "zstd\n"
+    );
+    // skiff pushes; skopeo and podman see the same manifest and image.
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "busybox",
+        &format!("{a}/interop/from-skiff:1"),
+    ]);
+    let inspect = Command::new("skopeo")
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{a}/interop/from-skiff:1"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        v["Digest"].as_str().unwrap(),
+        s.inspect("busybox", "{{.Digest}}")
+    );
+    let pm = s.dir.join("podman");
+    let out = Command::new("podman")
+        .arg("--root")
+        .arg(pm.join("root"))
+        .arg("--runroot")
+        .arg(pm.join("run"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            &format!("{a}/interop/from-skiff:1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        s.inspect("busybox", "{{.Id}}")
+    );
+    let _ = Command::new("podman")
+        .arg("--root")
+        .arg(pm.join("root"))
+        .arg("--runroot")
+        .arg(pm.join("run"))
+        .args(["--storage-driver", "vfs", "rmi", "-af"])
+        .output();
+    // A multi-arch index made with buildah: skiff takes the platform asked for.
+    s.ok(&[
+        "run",
+        "--name",
+        "other",
+        "busybox",
+        "sh",
+        "-c",
+        "echo arm > /arch",
+    ]);
+    s.ok(&["commit", "other", "armish"]);
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "armish",
+        &format!("{a}/interop/arm:1"),
+    ]);
+    let bh = s.dir.join("buildah");
+    let buildah = |args: &[&str]| {
+        let out = Command::new("buildah")
+            .arg("--root")
+            .arg(bh.join("root"))
+            .arg("--runroot")
+            .arg(bh.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "buildah {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    buildah(&["manifest", "create", "multi"]);
+    buildah(&[
+        "manifest",
+        "add",
+        "--tls-verify=false",
+        "--os",
+        "linux",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "multi",
+        &format!("docker://{a}/interop/arm:1"),
+    ]);
+    buildah(&[
+        "manifest",
+        "add",
+        "--tls-verify=false",
+        "--os",
+        "linux",
+        "--arch",
+        "amd64",
+        "multi",
+        &format!("docker://{a}/interop/from-skiff:1"),
+    ]);
+    buildah(&[
+        "manifest",
+        "push",
+        "--all",
+        "--tls-verify=false",
+        "multi",
+        &format!("docker://{a}/interop/multi:1"),
+    ]);
+    let _ = Command::new("buildah")
+        .arg("--root")
+        .arg(bh.join("root"))
+        .arg("--runroot")
+        .arg(bh.join("run"))
+        .args(["--storage-driver", "vfs", "rmi", "-af"])
+        .output();
+    let m = Skiff::new(Mode::Root);
+    let arm = m.ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--platform",
+        "linux/arm64",
+        &format!("{a}/interop/multi:1"),
+    ]);
+    assert_eq!(arm.trim(), s.inspect("armish", "{{.Id}}"));
+    let amd = m.ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--arch",
+        "amd64",
+        &format!("{a}/interop/multi:1"),
+    ]);
+    assert_eq!(amd.trim(), s.inspect("busybox", "{{.Id}}"));
+    m.fails(
+        &[
+            "pull",
+            "--tls-verify=false",
+            "--platform",
+            "linux/s390x",
+            &format!("{a}/interop/multi:1"),
+        ],
+        125,
+    );
+}
+
+/// How the hostile registry misbehaves with the layer blob.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fault {
+    None,
+    WrongBytes,
+    Truncated,
+    ServerError,
+}
+
+/// A registry that wants a bearer token and serves one image, badly on demand.
+struct Hostile {
+    addr: String,
+    fault: Arc<Mutex<Fault>>,
+}
+
+struct Image {
+    manifest: Vec<u8>,
+    config: Vec<u8>,
+    layer: Vec<u8>,
+}
+
+fn digest(b: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(b))
+}
+
+fn image() -> Image {
+    let layer = TarBuilder::new()
+        .entry("hello", Kind::File(b"hello from a hostile registry\n"), 0)
+        .finish();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["/hello"]},
+        "rootfs": {"type": "layers", "diff_ids": [digest(&layer)]},
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(&layer), "size": layer.len()}],
+    }))
+    .unwrap();
+    Image {
+        manifest,
+        config,
+        layer,
+    }
+}
+
+impl Hostile {
+    fn start() -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let fault = Arc::new(Mutex::new(Fault::None));
+        let f = fault.clone();
+        let a = addr.clone();
+        std::thread::spawn(move || {
+            let img = image();
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let fault = *f.lock().unwrap();
+                let _ = serve(conn, &img, fault, &a);
+            }
+        });
+        Hostile { addr, fault }
+    }
+
+    fn set(&self, f: Fault) {
+        *self.fault.lock().unwrap() = f;
+    }
+}
+
+fn serve(mut conn: TcpStream, img: &Image, fault: Fault, addr: &str) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mut authed = false;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if h.to_ascii_lowercase()
+            .starts_with("authorization: bearer good-token")
+        {
+            authed = true;
+        }
+    }
+    let reply =
+        |conn: &mut TcpStream, code: &str, headers: &str, body: &[u8]| -> std::io::Result<()> {
+            write!(
+                conn,
+                "HTTP/1.1 {code}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+                body.len()
+            )?;
+            conn.write_all(body)
+        };
+    if path.starts_with("/token") {
+        return reply(
+            &mut conn,
+            "200 OK",
+            "Content-Type: application/json\r\n",
+            br#"{"token":"good-token"}"#,
+        );
+    }
+    if !authed {
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://{addr}/token\",service=\"hostile\"\r\n"
+        );
+        return reply(&mut conn, "401 Unauthorized", &challenge, b"{}");
+    }
+    if path == "/v2/" {
+        return reply(&mut conn, "200 OK", "", b"{}");
+    }
+    if path.contains("/manifests/") {
+        let ct = "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n";
+        return reply(&mut conn, "200 OK", ct, &img.manifest);
+    }
+    if path.ends_with(&digest(&img.config)) {
+        return reply(&mut conn, "200 OK", "", &img.config);
+    }
+    if path.ends_with(&digest(&img.layer)) {
+        return match fault {
+            Fault::None => reply(&mut conn, "200 OK", "", &img.layer),
+            Fault::WrongBytes => {
+                let mut bad = img.layer.clone();
+                bad[600] ^= 0xff;
+                reply(&mut conn, "200 OK", "", &bad)
+            }
+            Fault::Truncated => {
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    img.layer.len()
+                )?;
+                conn.write_all(&img.layer[..img.layer.len() / 2])
+            }
+            Fault::ServerError => reply(
+                &mut conn,
+                "500 Internal Server Error",
+                "",
+                b"{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}",
+            ),
+        };
+    }
+    let mut drain = Vec::new();
+    let _ = reader.read_to_end(&mut drain);
+    reply(
+        &mut conn,
+        "404 Not Found",
+        "",
+        b"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"unknown\"}]}",
+    )
+}
+
+#[test]
+fn hostile_registry_stores_nothing_and_the_next_pull_works() {
+    let h = Hostile::start();
+    for mode in modes() {
+        let s = Skiff::new(mode);
+        s.ok(&["images"]);
+        let name = format!("{}/evil/img:1", h.addr);
+        let before = s.snapshot();
+        for (fault, says) in [
+            (Fault::WrongBytes, "digest mismatch"),
+            (Fault::Truncated, "cut short"),
+            (Fault::ServerError, "500"),
+        ] {
+            h.set(fault);
+            let err = s.fails(&["pull", "--tls-verify=false", &name], 125);
+            assert!(err.contains(says), "{fault:?}: {err}");
+            assert_eq!(s.snapshot(), before, "{fault:?} left something stored");
+            let tmp: Vec<_> = std::fs::read_dir(s.root().join("tmp"))
+                .map(|d| d.flatten().collect())
+                .unwrap_or_default();
+            assert!(tmp.is_empty(), "{fault:?} left staging files: {tmp:?}");
+        }
+        h.set(Fault::None);
+        let id = s.ok(&["pull", "-q", "--tls-verify=false", &name]);
+        assert_eq!(id.trim(), sha256_hex(&image().config));
+        s.ok(&["create", "--name", "h", &name]);
+        let out = s.cmd(&["cp", "h:/hello", "-"]).output().unwrap();
+        let members: Vec<String> = tar::Archive::new(&out.stdout[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(members, vec!["hello"]);
+    }
+}
