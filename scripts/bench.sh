@@ -115,3 +115,7 @@ printf '%-44s skiff %8.1f ms (rootless, as %s)\n' "run --rm --network=none busyb
 echo
 echo "== storage (scripts/bench-storage.sh)"
 SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-storage.sh"
+
+echo
+echo "== registries (scripts/bench-registry.sh)"
+SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-registry.sh"

@@ -807,3 +807,140 @@ fn hostile_registry_stores_nothing_and_the_next_pull_works() {
         assert_eq!(members, vec!["hello"]);
     }
 }
+
+#[test]
+fn mounts_chunks_mirrors_and_docker_config() {
+    let reg = Registry::start(None);
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let a = &reg.addr;
+    // A blob the registry has in another repository is mounted, not uploaded.
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "busybox",
+        &format!("{a}/one/busybox:1"),
+    ]);
+    let out = s.run(&[
+        "push",
+        "--tls-verify=false",
+        "busybox",
+        &format!("{a}/two/busybox:1"),
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mounted from one/busybox"), "{err}");
+    // A blob bigger than one chunk goes up in several and comes back whole.
+    let big = s.dir.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    let mut data = vec![0u8; 40 << 20];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(big.join("blob"), &data).unwrap();
+    let tarball = s.dir.join("big.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&big)
+        .arg("-cf")
+        .arg(&tarball)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    world_readable(&tarball);
+    s.ok(&["import", tarball.to_str().unwrap(), "big"]);
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "big",
+        &format!("{a}/big/img:1"),
+    ]);
+    let fresh = Skiff::new(Mode::Rootless);
+    let id = fresh.ok(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        &format!("{a}/big/img:1"),
+    ]);
+    assert_eq!(id.trim(), s.inspect("big", "{{.Id}}"));
+    // A mirror is tried before the registry itself (unreachable here).
+    let conf = registries_conf(
+        &fresh,
+        &format!("[[registry]]\nprefix = \"example.test/library\"\nlocation = \"127.0.0.1:1/nowhere\"\n[[registry.mirror]]\nlocation = \"{a}/one\"\ninsecure = true\n"),
+    );
+    let out = with_env(
+        &fresh,
+        &["pull", "-q", "example.test/library/busybox:1"],
+        &[("CONTAINERS_REGISTRIES_CONF", &conf)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        s.inspect("busybox", "{{.Id}}")
+    );
+    assert!(fresh
+        .ok(&["images"])
+        .contains("example.test/library/busybox"));
+    // A registries.conf blocking the registry is obeyed.
+    let blocked = registries_conf(
+        &fresh,
+        &format!("[[registry]]\nlocation = \"{a}\"\nblocked = true\n"),
+    );
+    let out = with_env(
+        &fresh,
+        &["pull", "--tls-verify=false", &format!("{a}/one/busybox:1")],
+        &[("CONTAINERS_REGISTRIES_CONF", &blocked)],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blocked"));
+}
+
+#[test]
+fn credentials_come_from_docker_config_too() {
+    let reg = Registry::start(Some(("docker", "pw")));
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let home = s.dir.join("home");
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::fs::write(
+        home.join(".docker/config.json"),
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"ZG9ja2VyOnB3\"}}}}}}",
+            reg.addr
+        ),
+    )
+    .unwrap();
+    for p in [home.clone(), home.join(".docker")] {
+        world_readable(&p);
+    }
+    world_readable(&home.join(".docker/config.json"));
+    let xdg = s.dir.join("xdg-empty");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let push = s.inner_line(&[
+        "push",
+        "--cert-dir",
+        reg.cert_dir(),
+        "busybox",
+        &format!("{}/d/busybox:1", reg.addr),
+    ]);
+    let script = format!(
+        "export HOME={} XDG_RUNTIME_DIR={}; {push} && echo pushed",
+        home.display(),
+        xdg.display()
+    );
+    let out = s.command_for("sh").args(["-c", &script]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pushed\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

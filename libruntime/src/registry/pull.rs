@@ -372,9 +372,7 @@ fn try_download(
     let (inner, digest, _) = w.finish();
     inner
         .into_inner()
-        .map_err(|e| Error::io("writing a download", e.into_error()))?
-        .sync_all()
-        .map_err(|e| Error::io("writing a download", e))?;
+        .map_err(|e| Error::io("writing a download", e.into_error()))?;
     if got != size {
         let eof = std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
@@ -408,31 +406,18 @@ fn store_image(
         let mut refs: Vec<LayerRef> = Vec::new();
         for (i, desc) in layers.iter().enumerate() {
             let blob = parse_digest(&desc.digest)?;
-            let layer = match &staged[i] {
-                Some(p) => {
-                    let mut f =
-                        std::fs::File::open(p).map_err(|e| Error::io("reading a download", e))?;
-                    locked.ingest_layer(
-                        LayerSource {
-                            reader: &mut f,
-                            blob: Some(blob),
-                            diff_id: Some(diff_ids[i].clone()),
-                        },
-                        opts.extract,
-                    )?
-                }
-                None => {
-                    let mut empty = std::io::empty();
-                    locked.ingest_layer(
-                        LayerSource {
-                            reader: &mut empty,
-                            blob: Some(blob),
-                            diff_id: Some(diff_ids[i].clone()),
-                        },
-                        opts.extract,
-                    )?
-                }
-            };
+            if let Some(p) = &staged[i] {
+                // Verified while downloading: moved into the store, not copied.
+                locked.adopt_blob(p, &blob)?;
+            }
+            let layer = locked.ingest_layer(
+                LayerSource {
+                    reader: &mut std::io::empty(),
+                    blob: Some(blob),
+                    diff_id: Some(diff_ids[i].clone()),
+                },
+                opts.extract,
+            )?;
             refs.push(layer);
         }
         locked.add_image(ImageSpec {

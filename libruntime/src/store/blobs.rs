@@ -24,6 +24,17 @@ impl Store {
         File::open(self.blob_path(d)).ctx(|| format!("opening blob {d}"))
     }
 
+    /// Moves a file already verified to hold `d` (a finished download in the staging
+    /// area, on the same file system) into the store, unless the blob is there.
+    pub fn adopt_blob(&self, file: &std::path::Path, d: &Digest) -> Result<()> {
+        self.assert_locked();
+        if self.has_blob(d) {
+            return Ok(());
+        }
+        crate::fsutil::create_dir_all(&self.paths.blobs_dir())?;
+        std::fs::rename(file, self.blob_path(d)).ctx(|| format!("storing blob {d}"))
+    }
+
     /// Stores a small blob held in memory (configs, manifests).
     pub fn put_blob_bytes(&self, data: &[u8], expected: Option<&Digest>) -> Result<Digest> {
         let (d, _) = self.put_blob(&mut &data[..], expected, "blob")?;
