@@ -5,10 +5,7 @@
 # Run as root. Called by bench.sh; can be run alone.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-[ "${SKIFF_BENCH_NESTED:-}" = 1 ] || setup_machine
-cd "$TOP"
-cargo build --release --quiet
-SK="$TOP/target/release/skiff"
+bench_prologue
 W=$(mktemp -d /var/tmp/skiff-bench-reg.XXXXXX)
 RUNS=${BENCH_REG_RUNS:-5}
 PORT=${BENCH_REG_PORT:-5987}

@@ -5,10 +5,7 @@
 # dropped between write and read. Called by bench.sh; can be run alone.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-[ "${SKIFF_BENCH_NESTED:-}" = 1 ] || setup_machine
-cd "$TOP"
-cargo build --release --quiet
-SK="$TOP/target/release/skiff"
+bench_prologue
 W=$(mktemp -d /var/tmp/skiff-bench-io.XXXXXX)
 cleanup() {
   for d in overlay fuse vfs; do

@@ -19,3 +19,11 @@ as_user() {
   runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
     XDG_RUNTIME_DIR="/run/user/$uid" PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" "$@"
 }
+
+# The start of every bench script: set-up (unless bench.sh did it), a release build.
+bench_prologue() {
+  [ "${SKIFF_BENCH_NESTED:-}" = 1 ] || setup_machine
+  cd "$TOP"
+  cargo build --release --quiet
+  SK="$TOP/target/release/skiff"
+}

@@ -27,7 +27,23 @@ pub fn with_code(code: i32, error: impl Into<anyhow::Error>) -> anyhow::Error {
     })
 }
 
+/// A failure a child process has already explained on our stderr: exit with `code`,
+/// print nothing more.
+#[derive(Debug)]
+pub struct Reported(pub i32);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
 pub fn code_of(e: &anyhow::Error) -> i32 {
+    if let Some(r) = e.downcast_ref::<Reported>() {
+        return r.0;
+    }
     match e.downcast_ref::<Coded>() {
         Some(c) => c.code,
         None => ENGINE,

@@ -59,7 +59,9 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             let code = exit::code_of(&e);
-            eprintln!("Error: {}", exit::one_line(&e));
+            if e.downcast_ref::<exit::Reported>().is_none() {
+                eprintln!("Error: {}", exit::one_line(&e));
+            }
             std::process::exit(code);
         }
     }

@@ -43,29 +43,24 @@ impl Registry {
         let mut extra = String::new();
         let mut cert_dir = None;
         if let Some((user, pass)) = tls_auth {
-            let out = Command::new("openssl")
-                .args([
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ])
-                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-                .arg("-keyout")
-                .arg(dir.join("key.pem"))
-                .arg("-out")
-                .arg(dir.join("certs/ca.crt"))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "openssl: {}",
-                String::from_utf8_lossy(&out.stderr)
+            run_ok(
+                Command::new("openssl")
+                    .args([
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "rsa:2048",
+                        "-nodes",
+                        "-days",
+                        "2",
+                        "-subj",
+                        "/CN=127.0.0.1",
+                    ])
+                    .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+                    .arg("-keyout")
+                    .arg(dir.join("key.pem"))
+                    .arg("-out")
+                    .arg(dir.join("certs/ca.crt")),
             );
             let hash = Command::new("htpasswd")
                 .args(["-Bbn", user, pass])
@@ -411,16 +406,11 @@ fn skopeo_podman_and_buildah_agree() {
     let archive = s.save("bb.tar", "oci-archive", "busybox");
     let a = &reg.addr;
     // skopeo pushes, skiff pulls and runs.
-    let st = Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(format!("oci-archive:{}", archive.display()))
-        .arg(format!("docker://{a}/interop/from-skopeo:1"))
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--dest-tls-verify=false"])
+            .arg(format!("oci-archive:{}", archive.display()))
+            .arg(format!("docker://{a}/interop/from-skopeo:1")),
     );
     let fresh = Skiff::new(Mode::Root);
     fresh.ok(&[
@@ -435,21 +425,16 @@ fn skopeo_podman_and_buildah_agree() {
         "ok\n"
     );
     // zstd layers (skopeo compresses), pulled and run.
-    let st = Command::new("skopeo")
-        .args([
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-compress-format",
-            "zstd",
-        ])
-        .arg(format!("oci-archive:{}", archive.display()))
-        .arg(format!("docker://{a}/interop/zstd:1"))
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(
+        Command::new("skopeo")
+            .args([
+                "copy",
+                "--dest-tls-verify=false",
+                "--dest-compress-format",
+                "zstd",
+            ])
+            .arg(format!("oci-archive:{}", archive.display()))
+            .arg(format!("docker://{a}/interop/zstd:1")),
     );
     fresh.ok(&["pull", "--tls-verify=false", &format!("{a}/interop/zstd:1")]);
     assert_eq!(
@@ -479,25 +464,20 @@ fn skopeo_podman_and_buildah_agree() {
         s.inspect("busybox", "{{.Digest}}")
     );
     let pm = s.dir.join("podman");
-    let out = Command::new("podman")
-        .arg("--root")
-        .arg(pm.join("root"))
-        .arg("--runroot")
-        .arg(pm.join("run"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "pull",
-            "-q",
-            "--tls-verify=false",
-            &format!("{a}/interop/from-skiff:1"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new("podman")
+            .arg("--root")
+            .arg(pm.join("root"))
+            .arg("--runroot")
+            .arg(pm.join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "pull",
+                "-q",
+                "--tls-verify=false",
+                &format!("{a}/interop/from-skiff:1"),
+            ]),
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -529,19 +509,14 @@ fn skopeo_podman_and_buildah_agree() {
     ]);
     let bh = s.dir.join("buildah");
     let buildah = |args: &[&str]| {
-        let out = Command::new("buildah")
-            .arg("--root")
-            .arg(bh.join("root"))
-            .arg("--runroot")
-            .arg(bh.join("run"))
-            .args(["--storage-driver", "vfs"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "buildah {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new("buildah")
+                .arg("--root")
+                .arg(bh.join("root"))
+                .arg("--runroot")
+                .arg(bh.join("run"))
+                .args(["--storage-driver", "vfs"])
+                .args(args),
         );
     };
     buildah(&["manifest", "create", "multi"]);

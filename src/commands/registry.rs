@@ -164,8 +164,8 @@ pub fn ensure_image(
     if !want_pull {
         return Ok(());
     }
-    let exe = std::env::current_exe().context("finding the skiff binary")?;
-    let mut c = std::process::Command::new(exe);
+    // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
+    let mut c = std::process::Command::new("/proc/self/exe");
     c.arg("--root")
         .arg(&ctx.paths.root)
         .arg("--runroot")
@@ -206,9 +206,7 @@ pub fn ensure_image(
             ));
             Ok(())
         }
-        (false, _, _) => Err(crate::exit::with_code(
-            125,
-            anyhow::anyhow!("{image}: pulling the image failed"),
-        )),
+        // `skiff pull` has said why on stderr.
+        (false, _, _) => Err(crate::exit::Reported(crate::exit::ENGINE).into()),
     }
 }

@@ -84,6 +84,8 @@ impl Skiff {
             .arg(self.dir.join("run"));
         c.args(args);
         c.stdin(Stdio::null());
+        // The machine's registries.conf must not send a test's short names anywhere.
+        c.env("CONTAINERS_REGISTRIES_CONF", "/dev/null");
         c
     }
 
@@ -392,6 +394,18 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Runs another program (skopeo, podman, openssl…) and expects success.
+pub fn run_ok(c: &mut Command) -> Output {
+    let out = c.output().expect("running a helper program");
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        c.get_program(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Polls `f` until it is true or `secs` pass; true if it became true.

@@ -49,13 +49,19 @@ pub fn spawn_supervisor(
     let _ = std::fs::remove_file(dirs.stop_marker());
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
     let exe = std::fs::read_link("/proc/self/exe").ctx(|| "finding the skiff binary".into())?;
+    let shown = exe
+        .to_string_lossy()
+        .trim_end_matches(" (deleted)")
+        .to_string();
     let errlog = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dirs.dir.join("supervisor.log"))
         .ctx(|| "opening the supervisor log".into())?;
-    let mut cmd = Command::new(exe);
-    cmd.arg(SUPERVISE)
+    // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg0(shown)
+        .arg(SUPERVISE)
         .arg("--root")
         .arg(&paths.root)
         .arg("--runroot")

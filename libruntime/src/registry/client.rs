@@ -215,6 +215,19 @@ impl Client {
         }
     }
 
+    /// A client for one endpoint of registries.conf, insecure when it says so.
+    pub fn for_endpoint(
+        ep: &super::config::Endpoint,
+        conf: &super::config::RegistriesConf,
+        opts: &ClientOptions,
+    ) -> Result<Client> {
+        let opts = ClientOptions {
+            insecure: ep.insecure || conf.is_insecure(&ep.host),
+            ..opts.clone()
+        };
+        Client::new(&ep.host, &opts)
+    }
+
     fn ping(&self) -> Result<()> {
         let url = format!("{}/v2/", self.base);
         for attempt in 0..ATTEMPTS {

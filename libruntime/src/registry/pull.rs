@@ -33,13 +33,12 @@ pub fn candidates(conf: &RegistriesConf, name: &str) -> Result<Vec<Reference>> {
     if r.domain.is_some() {
         return Ok(vec![r]);
     }
-    let mut names = conf.candidates(&r.path);
+    let names = conf.candidates(&r.path);
     if names.is_empty() {
-        names.push(if r.path.contains('/') {
-            format!("docker.io/{}", r.path)
-        } else {
-            format!("docker.io/library/{}", r.path)
-        });
+        // podman's rule: no guessing a registry the configuration does not name.
+        return Err(Error::InvalidArgument(format!(
+            "short name {name:?} did not resolve to an alias and no unqualified-search registries are defined in registries.conf: use a fully qualified name"
+        )));
     }
     names
         .into_iter()
@@ -130,13 +129,7 @@ fn pull_from(
     opts: &PullOptions,
     progress: &dyn Progress,
 ) -> Result<ImageRecord> {
-    let client = Client::new(
-        &ep.host,
-        &ClientOptions {
-            insecure: ep.insecure || conf.is_insecure(&ep.host),
-            ..opts.client.clone()
-        },
-    )?;
+    let client = Client::for_endpoint(ep, conf, &opts.client)?;
     let scopes = vec![format!("repository:{}:pull", ep.repository)];
     let reference = match (&r.digest, &r.tag) {
         (Some(d), _) => d.to_string(),
@@ -206,15 +199,14 @@ fn pull_from(
     Ok(img)
 }
 
+fn get_blob(c: &Client, ep: &Endpoint, d: &Digest, scopes: &[String]) -> Result<ureq::Response> {
+    let path = format!("/v2/{}/blobs/{d}", ep.repository);
+    c.call("GET", &path, scopes, &[], Body::Empty)
+}
+
 /// Config blobs are small: read whole, verified.
 fn fetch_small(c: &Client, ep: &Endpoint, d: &Digest, scopes: &[String]) -> Result<Vec<u8>> {
-    let r = c.call(
-        "GET",
-        &format!("/v2/{}/blobs/{d}", ep.repository),
-        scopes,
-        &[],
-        Body::Empty,
-    )?;
+    let r = get_blob(c, ep, d, scopes)?;
     let mut bytes = Vec::new();
     r.into_reader()
         .take(64 << 20)
@@ -334,13 +326,7 @@ fn try_download(
     progress: &dyn Progress,
     path: &std::path::Path,
 ) -> Result<()> {
-    let r = c.call(
-        "GET",
-        &format!("/v2/{}/blobs/{d}", ep.repository),
-        scopes,
-        &[],
-        Body::Empty,
-    )?;
+    let r = get_blob(c, ep, d, scopes)?;
     let id = format!("blob {d}");
     progress.begin(&id, size);
     let file = std::fs::File::create_new(path)

@@ -42,13 +42,7 @@ pub fn push(
         .endpoints(&host, &dest.path, false)
         .pop()
         .expect("an endpoint for every reference");
-    let client = Client::new(
-        &ep.host,
-        &ClientOptions {
-            insecure: ep.insecure || conf.is_insecure(&ep.host),
-            ..opts.client.clone()
-        },
-    )?;
+    let client = Client::for_endpoint(&ep, &conf, &opts.client)?;
     let repo = ep.repository.clone();
     let mut blobs: Vec<Blob> = image
         .layers
