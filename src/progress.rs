@@ -34,6 +34,14 @@ impl CliProgress {
     }
 }
 
+/// "blob sha256:cd15f9…" → "blob cd15f904e843": a bar line must fit a terminal.
+fn short(id: &str) -> String {
+    match id.split_once(" sha256:") {
+        Some((kind, hex)) => format!("{kind} {}", &hex[..hex.len().min(12)]),
+        None => id.to_string(),
+    }
+}
+
 fn style() -> ProgressStyle {
     ProgressStyle::with_template(
         "Copying {prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
@@ -47,7 +55,7 @@ impl Progress for CliProgress {
         if let Mode::Bars(m) = &self.mode {
             let bar = m.add(ProgressBar::new(total));
             bar.set_style(style());
-            bar.set_prefix(id.to_string());
+            bar.set_prefix(short(id));
             self.bars.lock().expect("bars").insert(id.to_string(), bar);
         }
     }
@@ -65,10 +73,10 @@ impl Progress for CliProgress {
             Mode::Bars(m) => match self.bars.lock().expect("bars").remove(id) {
                 Some(b) => {
                     b.finish_and_clear();
-                    let _ = m.println(format!("Copying {id} {how}"));
+                    let _ = m.println(format!("Copying {} {how}", short(id)));
                 }
                 None => {
-                    let _ = m.println(format!("Copying {id} {how}"));
+                    let _ = m.println(format!("Copying {} {how}", short(id)));
                 }
             },
         }
