@@ -215,9 +215,15 @@ pub struct RunArgs {
     /// UTS namespace: private, host, container:NAME
     #[arg(long, default_value = "")]
     pub uts: String,
-    /// Network: none, host, private, container:NAME
+    /// Network: slirp4netns (the default), private (loopback only), none, host, container:NAME
     #[arg(long, alias = "net", default_value = "")]
     pub network: String,
+    /// Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges too
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
     /// Set a label (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,

@@ -14,6 +14,7 @@ pub mod info;
 pub mod layer;
 pub mod lock;
 pub mod log;
+pub mod network;
 pub mod paths;
 pub mod platform;
 pub mod procinfo;

@@ -102,6 +102,8 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         ipc: NsMode::parse("ipc", &a.ipc)?,
         uts: NsMode::parse("uts", &a.uts)?,
         network: NetMode::parse(&a.network)?,
+        publish: a.publish.clone(),
+        publish_all: a.publish_all,
         labels: parse_key_values("label", &a.label)?,
         annotations: parse_key_values("annotation", &a.annotation)?,
         ulimits: a

@@ -2,7 +2,7 @@
 //! and the user's options. Everything is assembled in the staging area and renamed into
 //! place, so a crash leaves either a whole container or none.
 
-use super::options::CreateOptions;
+use super::options::{CreateOptions, NetMode};
 use super::record::{ContainerDirs, ContainerRecord, RunConfig};
 use super::{names, spec, user};
 use crate::error::{Context, Error, Result};
@@ -49,8 +49,45 @@ fn hosts_file(hostname: &str, name: &str) -> String {
     )
 }
 
-fn resolv_conf() -> String {
-    std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+/// The host's resolv.conf; with slirp4netns the name server is slirp's forwarder,
+/// which also reaches resolvers on the host's loopback.
+fn resolv_conf(network: &NetMode) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if *network != NetMode::Slirp {
+        return host;
+    }
+    let mut out = format!("nameserver {}\n", crate::network::slirp::DNS_ADDR);
+    for l in host.lines() {
+        if l.starts_with("search ") || l.starts_with("options ") {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `-p` and `-P`, host ports picked where none was given.
+fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::record::PortMapping>> {
+    let mut ports = Vec::new();
+    for p in &opts.publish {
+        ports.extend(crate::network::ports::parse(p)?);
+    }
+    if opts.publish_all {
+        ports.extend(crate::network::ports::publish_all(exposed)?);
+    }
+    match (&opts.network, ports.is_empty()) {
+        (_, true) | (NetMode::Slirp, false) => Ok(ports),
+        (NetMode::Host, false) => {
+            crate::log::warn(
+                "ports are not published with --network host: the container uses the host's ports",
+            );
+            Ok(vec![])
+        }
+        (other, false) => Err(Error::InvalidArgument(format!(
+            "publishing ports needs the slirp4netns network, not {}",
+            other.describe()
+        ))),
+    }
 }
 
 /// Checks the name and makes one up when none was given. Runs under the store lock.
@@ -100,6 +137,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
     let image = store.find_image(&opts.image)?;
     let config = store.image_config(&image)?;
     let ic = config.config().clone().unwrap_or_default();
+    let ports = published(opts, &ic.exposed_ports().clone().unwrap_or_default())?;
     let name = pick_name(store, opts.name.as_deref())?;
     let id = new_id();
     let (entrypoint, cmd) = command(
@@ -179,7 +217,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
         write("hosts", hosts_file(&hostname, &name))?;
         write("hostname", format!("{hostname}\n"))?;
-        write("resolv.conf", resolv_conf())?;
+        write("resolv.conf", resolv_conf(&opts.network))?;
         let annotations = opts.annotations.clone();
         let has_binds = opts
             .mounts
@@ -255,7 +293,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 uts: opts.uts.describe(),
                 network: opts.network.describe(),
                 create_command: opts.create_command.clone(),
-                ports: vec![],
+                ports: ports.clone(),
                 mounts: mounts.records,
                 volumes: mounts.volumes,
             },

@@ -157,12 +157,15 @@ impl UsernsMode {
     }
 }
 
-/// `--network` as far as the runtime goes: issue-5 modes extend this.
+/// `--network` as far as the runtime goes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NetMode {
     /// A network namespace of its own with loopback only.
     #[default]
     Private,
+    /// A network namespace connected to the outside by slirp4netns (the default when
+    /// slirp4netns is installed), with published ports.
+    Slirp,
     None,
     Host,
     Container(String),
@@ -171,13 +174,21 @@ pub enum NetMode {
 impl NetMode {
     pub fn parse(s: &str) -> Result<NetMode> {
         match s {
-            "" | "private" | "default" | "slirp4netns" | "pasta" | "bridge" => Ok(NetMode::Private),
+            "" | "default" if crate::network::slirp::available() => Ok(NetMode::Slirp),
+            "" | "default" | "private" => Ok(NetMode::Private),
+            "slirp4netns" if crate::network::slirp::available() => Ok(NetMode::Slirp),
+            "slirp4netns" => Err(Error::InvalidArgument(
+                "--network slirp4netns needs the slirp4netns program: install it (scripts/setup.sh does)".into(),
+            )),
+            "pasta" | "bridge" => Err(Error::InvalidArgument(format!(
+                "--network {s} is not available yet: use slirp4netns, private, none, host or container:NAME"
+            ))),
             "none" => Ok(NetMode::None),
             "host" => Ok(NetMode::Host),
             _ => match s.strip_prefix("container:") {
                 Some(c) if !c.is_empty() => Ok(NetMode::Container(c.to_string())),
                 _ => Err(Error::InvalidArgument(format!(
-                    "invalid --network {s:?}: use none, host, private or container:NAME"
+                    "invalid --network {s:?}: use slirp4netns, private, none, host or container:NAME"
                 ))),
             },
         }
@@ -186,6 +197,7 @@ impl NetMode {
     pub fn describe(&self) -> String {
         match self {
             NetMode::Private => "private".into(),
+            NetMode::Slirp => "slirp4netns".into(),
             NetMode::None => "none".into(),
             NetMode::Host => "host".into(),
             NetMode::Container(c) => format!("container:{c}"),
@@ -257,6 +269,10 @@ pub struct CreateOptions {
     pub ipc: NsMode,
     pub uts: NsMode,
     pub network: NetMode,
+    /// `-p`: what to publish, as typed.
+    pub publish: Vec<String>,
+    /// `-P`: publish every port the image EXPOSEs.
+    pub publish_all: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub ulimits: Vec<Ulimit>,

@@ -61,6 +61,8 @@ struct Supervisor {
     /// Held while this supervisor lives: a second one for the same container fails.
     /// fuse-overlayfs serving the running container's root, when that is the driver.
     fuse: Option<Pid>,
+    /// slirp4netns serving the running container's network, when it has one.
+    slirp: Option<crate::network::slirp::Slirp>,
     _lock: crate::lock::StoreLock,
 }
 
@@ -125,6 +127,7 @@ impl Supervisor {
             cgroup,
             record,
             fuse: None,
+            slirp: None,
             _lock: lock,
         })
     }
@@ -205,6 +208,14 @@ impl Supervisor {
             setup: &setup,
         })?;
         self.fuse = created.fuse;
+        if self.record.config.network == "slirp4netns" {
+            // The namespace exists and the program waits: connect it before it runs.
+            let api = crate::network::slirp::api_socket(&self.dirs.run);
+            let slirp =
+                crate::network::slirp::start(created.pid.as_raw(), &api, &self.record.config.ports)
+                    .map_err(|e| StartError::engine(e.to_string()))?;
+            self.slirp = Some(slirp);
+        }
         let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
             (_, Some(t)) => {
                 let t = t
@@ -415,6 +426,9 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
+        if let Some(s) = self.slirp.take() {
+            s.stop();
+        }
         if let Some(f) = self.fuse.take() {
             // Only fuse-overlayfs is left in the container's mount namespace now.
             let _ = nix::sys::signal::kill(f, Signal::SIGKILL);

@@ -1,0 +1,5 @@
+//! Container networking: user-mode networking with slirp4netns and published ports.
+//! (Bridges, DNS and pasta are still to come.)
+
+pub mod ports;
+pub mod slirp;
