@@ -1,0 +1,186 @@
+//! Networking through the real binary, rootless and as root: slirp4netns and published
+//! ports. All traffic goes to 127.0.0.1 or stays inside the container's namespace.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / from 127.0.0.1:port, retried while the server starts.
+fn http_get(port: u16) -> Option<String> {
+    let mut body = None;
+    wait_until(10, || {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        if s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut out = String::new();
+        if s.read_to_string(&mut out).is_err() || !out.contains("200 OK") {
+            return false;
+        }
+        body = out.split("\r\n\r\n").nth(1).map(String::from);
+        true
+    });
+    body
+}
+
+const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
+
+/// The slirp4netns processes serving containers of this store.
+fn slirps(s: &Skiff) -> Vec<i32> {
+    let marker = s.dir.join("run").display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                    c.starts_with("slirp4netns ") && c.contains(&marker)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_network_is_slirp4netns() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let (code, out, err) = s.run_ctr(&["busybox", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; ip route | grep default; cat /etc/resolv.conf | grep nameserver"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out,
+            "inet 10.0.2.100/24\ndefault via 10.0.2.2 dev tap0 \nnameserver 10.0.2.3\n"
+        );
+        for net in ["private", "none"] {
+            let (_, out, _) =
+                s.run_ctr(&["--network", net, "busybox", "sh", "-c", "ls /sys/class/net"]);
+            assert_eq!(out, "lo\n", "{net}");
+        }
+        s.fails(
+            &["run", "--rm", "--network", "bogus", "busybox", "true"],
+            125,
+        );
+        assert!(slirps(&s).is_empty(), "slirp4netns outlived its containers");
+    }
+}
+
+#[test]
+fn published_ports_answer_on_the_host() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        // A fixed port on 127.0.0.1.
+        let port = free_port();
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            "busybox",
+            "sh",
+            "-c",
+            WEB,
+        ]);
+        let id = s.inspect("web", "{{.Id}}");
+        let body = http_get(port).expect("the published port answers");
+        assert_eq!(body, format!("hello from {}\n", &id[..12]));
+        assert_eq!(
+            s.ok(&["port", "web"]),
+            format!("80/tcp -> 127.0.0.1:{port}\n")
+        );
+        assert_eq!(
+            s.ok(&["port", "web", "80"]),
+            format!("80/tcp -> 127.0.0.1:{port}\n")
+        );
+        let ports = s.inspect("web", "{{json .NetworkSettings.Ports}}");
+        assert!(
+            ports.contains(&format!("\"HostPort\":\"{port}\"")),
+            "{ports}"
+        );
+        // The same host port twice: the second container fails to start, clearly.
+        let err = s.fails(
+            &[
+                "run",
+                "--rm",
+                "-p",
+                &format!("127.0.0.1:{port}:80"),
+                "busybox",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains(&port.to_string()), "{err}");
+        s.ok(&["rm", "-f", "web"]);
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the port stayed open"
+        );
+        // A random host port, and a range.
+        s.ok(&[
+            "run", "-d", "--name", "rnd", "-p", "80", "busybox", "sh", "-c", WEB,
+        ]);
+        let line = s.ok(&["port", "rnd", "80/tcp"]);
+        let p: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+        assert!(http_get(p).is_some(), "random port {p} does not answer");
+        let base = free_port();
+        let range = format!("127.0.0.1:{base}-{}:80-81", base + 1);
+        s.ok(&[
+            "run", "-d", "--name", "rng", "-p", &range, "busybox", "sh", "-c", WEB,
+        ]);
+        let listed = s.ok(&["port", "rng"]);
+        assert_eq!(
+            listed,
+            format!(
+                "80/tcp -> 127.0.0.1:{base}\n81/tcp -> 127.0.0.1:{}\n",
+                base + 1
+            )
+        );
+        assert!(http_get(base).is_some());
+        // -P publishes what the image EXPOSEs.
+        s.ok(&["run", "--name", "src", "busybox", "true"]);
+        s.ok(&["commit", "-c", "EXPOSE 80/tcp", "src", "exposing"]);
+        s.ok(&[
+            "run", "-d", "--name", "all", "-P", "exposing", "sh", "-c", WEB,
+        ]);
+        let line = s.ok(&["port", "all"]);
+        let p: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+        assert!(http_get(p).is_some(), "-P port {p} does not answer");
+        s.ok(&["rm", "-f", "rnd", "rng", "all"]);
+        assert!(slirps(&s).is_empty(), "slirp4netns outlived its containers");
+        // Bad publishing requests are refused before anything is made.
+        for bad in ["80/sctp", "x:80", "127.0.0.1:1-2:80"] {
+            s.fails(&["run", "--rm", "-p", bad, "busybox", "true"], 125);
+        }
+        s.fails(
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-p",
+                "80",
+                "busybox",
+                "true",
+            ],
+            125,
+        );
+        // Only the container committed above is left: the failed runs made none.
+        assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "src\n");
+    }
+}
