@@ -224,6 +224,18 @@ pub struct RunArgs {
     /// Publish every port the image exposes on a free host port
     #[arg(short = 'P', long)]
     pub publish_all: bool,
+    /// Add a line to /etc/hosts: NAME:IP
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Name server for /etc/resolv.conf
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Search domain for /etc/resolv.conf
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Resolver option for /etc/resolv.conf
+    #[arg(long)]
+    pub dns_option: Vec<String>,
     /// Set a label (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,

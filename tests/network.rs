@@ -60,7 +60,7 @@ fn slirps(s: &Skiff) -> Vec<i32> {
 fn the_default_network_is_slirp4netns() {
     for mode in modes() {
         let s = Skiff::with_busybox(mode);
-        let (code, out, err) = s.run_ctr(&["busybox", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; ip route | grep default; cat /etc/resolv.conf | grep nameserver"]);
+        let (code, out, err) = s.run_ctr(&["busybox", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; ip route | grep default; grep nameserver /etc/resolv.conf | head -1"]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(
             out,
@@ -182,5 +182,49 @@ fn published_ports_answer_on_the_host() {
         );
         // Only the container committed above is left: the failed runs made none.
         assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "src\n");
+    }
+}
+
+#[test]
+fn hosts_and_resolv_conf_follow_the_flags() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let (code, out, err) = s.run_ctr(&[
+            "--name",
+            "named",
+            "--add-host",
+            "db.internal:192.0.2.7",
+            "--dns",
+            "192.0.2.53",
+            "--dns-search",
+            "example.test",
+            "--dns-option",
+            "ndots:2",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/hosts /etc/resolv.conf",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("192.0.2.7\tdb.internal\n"), "{out}");
+        assert!(out.contains(" named\n"), "the container's own name: {out}");
+        assert!(
+            out.contains("search example.test\nnameserver 192.0.2.53\noptions ndots:2\n"),
+            "{out}"
+        );
+        // Without --dns: slirp4netns's forwarder first, no loopback resolver.
+        let (_, out, _) = s.run_ctr(&["busybox", "cat", "/etc/resolv.conf"]);
+        assert!(out.contains("nameserver 10.0.2.3\n"), "{out}");
+        assert!(!out.contains("nameserver 127."), "{out}");
+        for bad in [
+            &["--add-host", "nohost"][..],
+            &["--add-host", "x:999.1.1.1"],
+            &["--dns", "resolver.example"],
+        ] {
+            let mut args = vec!["run", "--rm"];
+            args.extend_from_slice(bad);
+            args.extend(["busybox", "true"]);
+            s.fails(&args, 125);
+        }
     }
 }

@@ -104,6 +104,18 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         network: NetMode::parse(&a.network)?,
         publish: a.publish.clone(),
         publish_all: a.publish_all,
+        add_hosts: a
+            .add_host
+            .iter()
+            .map(|h| parse_add_host(h))
+            .collect::<libruntime::Result<_>>()?,
+        dns: a
+            .dns
+            .iter()
+            .map(|d| parse_dns(d))
+            .collect::<libruntime::Result<_>>()?,
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
         labels: parse_key_values("label", &a.label)?,
         annotations: parse_key_values("annotation", &a.annotation)?,
         ulimits: a

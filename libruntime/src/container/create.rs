@@ -41,27 +41,74 @@ pub fn merge_env(base: &[String], overrides: &[String]) -> Vec<String> {
     out
 }
 
-fn hosts_file(hostname: &str, name: &str) -> String {
-    format!(
+/// /etc/hosts: localhost, `--add-host`s, the container's own name (its slirp4netns
+/// address when it has one), and the host as podman names it.
+fn hosts_file(hostname: &str, name: &str, opts: &CreateOptions) -> String {
+    let mut out = String::from(
         "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
-         ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n\
-         127.0.1.1\t{hostname} {name}\n"
-    )
+         ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n",
+    );
+    for (h, ip) in &opts.add_hosts {
+        out.push_str(&format!("{ip}\t{h}\n"));
+    }
+    if opts.network == NetMode::Slirp {
+        out.push_str(&format!(
+            "{}\t{hostname} {name}\n",
+            crate::network::slirp::GUEST_ADDR
+        ));
+        out.push_str("10.0.2.2\thost.containers.internal host.docker.internal\n");
+    } else {
+        out.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
+    }
+    out
 }
 
-/// The host's resolv.conf; with slirp4netns the name server is slirp's forwarder,
-/// which also reaches resolvers on the host's loopback.
-fn resolv_conf(network: &NetMode) -> String {
+/// resolv.conf from `--dns*`, else the host's. With slirp4netns a host name server on
+/// loopback (systemd-resolved's 127.0.0.53) is reached through slirp's forwarder.
+fn resolv_conf(opts: &CreateOptions) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if *network != NetMode::Slirp {
-        return host;
+    let host_lines = |key: &str| -> Vec<String> {
+        host.lines()
+            .filter_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+            .collect()
+    };
+    let loopback = |ip: &String| {
+        ip.parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
+    };
+    let nameservers: Vec<String> = if !opts.dns.is_empty() {
+        opts.dns.clone()
+    } else if opts.network == NetMode::Slirp {
+        let mut ns: Vec<String> = host_lines("nameserver")
+            .into_iter()
+            .filter(|n| !loopback(n))
+            .collect();
+        ns.insert(0, crate::network::slirp::DNS_ADDR.to_string());
+        ns.truncate(3);
+        ns
+    } else {
+        host_lines("nameserver")
+    };
+    let search = if opts.dns_search.is_empty() {
+        host_lines("search")
+    } else {
+        vec![opts.dns_search.join(" ")]
+    };
+    let options = if opts.dns_options.is_empty() {
+        host_lines("options")
+    } else {
+        vec![opts.dns_options.join(" ")]
+    };
+    let mut out = String::new();
+    for s in search.iter().filter(|s| !s.is_empty() && s.as_str() != ".") {
+        out.push_str(&format!("search {s}\n"));
     }
-    let mut out = format!("nameserver {}\n", crate::network::slirp::DNS_ADDR);
-    for l in host.lines() {
-        if l.starts_with("search ") || l.starts_with("options ") {
-            out.push_str(l);
-            out.push('\n');
-        }
+    for n in nameservers {
+        out.push_str(&format!("nameserver {n}\n"));
+    }
+    for o in options.iter().filter(|o| !o.is_empty()) {
+        out.push_str(&format!("options {o}\n"));
     }
     out
 }
@@ -215,9 +262,9 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         let ud = staged.userdata();
         let write =
             |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
-        write("hosts", hosts_file(&hostname, &name))?;
+        write("hosts", hosts_file(&hostname, &name, opts))?;
         write("hostname", format!("{hostname}\n"))?;
-        write("resolv.conf", resolv_conf(&opts.network))?;
+        write("resolv.conf", resolv_conf(opts))?;
         let annotations = opts.annotations.clone();
         let has_binds = opts
             .mounts
