@@ -228,3 +228,71 @@ fn hosts_and_resolv_conf_follow_the_flags() {
         }
     }
 }
+
+/// The pasta processes serving containers of this store.
+fn pastas(s: &Skiff) -> Vec<i32> {
+    let marker = s.dir.join("run").display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                    c.starts_with("pasta ") && c.contains(&marker)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn pasta_publishes_ports_and_keeps_the_loopback_source() {
+    if is_root() {
+        let s = Skiff::with_busybox(Mode::Root);
+        s.fails(
+            &["run", "--rm", "--network", "pasta", "busybox", "true"],
+            125,
+        );
+    }
+    {
+        let s = Skiff::with_busybox(Mode::Rootless);
+        let port = free_port();
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "pasta",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            "busybox",
+            "sh",
+            "-c",
+            WEB,
+        ]);
+        assert!(
+            http_get(port).is_some(),
+            "pasta's published port does not answer"
+        );
+        assert_eq!(pastas(&s).len(), 1);
+        // The container sees the client's loopback address: pasta splices the
+        // connection into the container's own loopback.
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.write_all(b"GET / HTTP/1.0\r\n").unwrap();
+        let seen = s.ok(&["exec", "web", "sh", "-c", "netstat -tn | grep ':80 '"]);
+        assert!(seen.contains("127.0.0.1:"), "{seen}");
+        drop(conn);
+        assert_eq!(
+            s.ok(&["port", "web"]),
+            format!("80/tcp -> 127.0.0.1:{port}\n")
+        );
+        s.ok(&["rm", "-f", "web"]);
+        assert!(
+            wait_until(5, || pastas(&s).is_empty()),
+            "pasta outlived its container"
+        );
+    }
+}

@@ -79,12 +79,16 @@ fn resolv_conf(opts: &CreateOptions) -> String {
     };
     let nameservers: Vec<String> = if !opts.dns.is_empty() {
         opts.dns.clone()
-    } else if opts.network == NetMode::Slirp {
+    } else if matches!(opts.network, NetMode::Slirp | NetMode::Pasta) {
+        let forwarder = match opts.network {
+            NetMode::Slirp => crate::network::slirp::DNS_ADDR,
+            _ => crate::network::pasta::DNS_FORWARD,
+        };
         let mut ns: Vec<String> = host_lines("nameserver")
             .into_iter()
             .filter(|n| !loopback(n))
             .collect();
-        ns.insert(0, crate::network::slirp::DNS_ADDR.to_string());
+        ns.insert(0, forwarder.to_string());
         ns.truncate(3);
         ns
     } else {
@@ -123,7 +127,7 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
         ports.extend(crate::network::ports::publish_all(exposed)?);
     }
     match (&opts.network, ports.is_empty()) {
-        (_, true) | (NetMode::Slirp, false) => Ok(ports),
+        (_, true) | (NetMode::Slirp | NetMode::Pasta, false) => Ok(ports),
         (NetMode::Host, false) => {
             crate::log::warn(
                 "ports are not published with --network host: the container uses the host's ports",
@@ -131,7 +135,7 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
             Ok(vec![])
         }
         (other, false) => Err(Error::InvalidArgument(format!(
-            "publishing ports needs the slirp4netns network, not {}",
+            "publishing ports needs the slirp4netns or pasta network, not {}",
             other.describe()
         ))),
     }

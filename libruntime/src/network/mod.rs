@@ -1,5 +1,6 @@
-//! Container networking: user-mode networking with slirp4netns and published ports.
-//! (Bridges, DNS and pasta are still to come.)
+//! Container networking: user-mode networking with slirp4netns or pasta, and published
+//! ports. (Bridge networks and their DNS are still to come.)
 
+pub mod pasta;
 pub mod ports;
 pub mod slirp;

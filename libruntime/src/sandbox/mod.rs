@@ -228,8 +228,14 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
         }
         match n.path() {
             Some(p) => sys::setns(&open_ns(p)?, "user").map_err(|e| fail("user namespace", e))?,
-            None => nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
-                .map_err(|e| fail("creating the user namespace", e))?,
+            None => {
+                nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+                    .map_err(|e| fail("creating the user namespace", e))?;
+                // Gaining capabilities in the new namespace made us non-dumpable, which
+                // would hide /proc/PID/ns from the user's own helpers (pasta) until
+                // exec. Everything here belongs to that user anyway.
+                sys::set_dumpable().map_err(|e| StartError::engine(e.to_string()))?;
+            }
         }
     }
     sync::send(sock, sync::NEED_MAPS, &[]).map_err(|e| fail("sync", e))?;

@@ -168,6 +168,10 @@ pub fn close_fds_except(keep: &[i32]) {
 
 /// Blocks until the parent-death signal is set and then checks the parent is still
 /// the expected one (it may have died before the prctl).
+pub fn set_dumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(true).ctx(|| "making the process dumpable".into())
+}
+
 pub fn die_with_parent() -> Result<()> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .ctx(|| "setting the parent-death signal".into())

@@ -63,6 +63,8 @@ struct Supervisor {
     fuse: Option<Pid>,
     /// slirp4netns serving the running container's network, when it has one.
     slirp: Option<crate::network::slirp::Slirp>,
+    /// pasta, adopted by us as the subreaper, when the container uses it.
+    pasta: Option<Pid>,
     _lock: crate::lock::StoreLock,
 }
 
@@ -128,6 +130,7 @@ impl Supervisor {
             record,
             fuse: None,
             slirp: None,
+            pasta: None,
             _lock: lock,
         })
     }
@@ -215,6 +218,16 @@ impl Supervisor {
                 crate::network::slirp::start(created.pid.as_raw(), &api, &self.record.config.ports)
                     .map_err(|e| StartError::engine(e.to_string()))?;
             self.slirp = Some(slirp);
+        }
+        if self.record.config.network == "pasta" {
+            let pid_file = self.dirs.run.join("pasta.pid");
+            let pasta = crate::network::pasta::start(
+                created.pid.as_raw(),
+                &pid_file,
+                &self.record.config.ports,
+            )
+            .map_err(|e| StartError::engine(e.to_string()))?;
+            self.pasta = Some(pasta);
         }
         let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
             (_, Some(t)) => {
@@ -428,6 +441,10 @@ impl Supervisor {
     fn record_exit(&mut self, code: i32) {
         if let Some(s) = self.slirp.take() {
             s.stop();
+        }
+        if let Some(p) = self.pasta.take() {
+            let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(p, None);
         }
         if let Some(f) = self.fuse.take() {
             // Only fuse-overlayfs is left in the container's mount namespace now.
