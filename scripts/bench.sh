@@ -119,3 +119,7 @@ SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-storage.sh"
 echo
 echo "== registries (scripts/bench-registry.sh)"
 SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-registry.sh"
+
+echo
+echo "== network (scripts/bench-network.sh)"
+SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-network.sh"

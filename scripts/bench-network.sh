@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Network benchmarks: TCP throughput from the host to a published port (1 GiB through
+# 127.0.0.1), and container start time with networking, skiff beside podman (both with
+# slirp4netns; pasta rootless for skiff). Run as root. Called by bench.sh; runs alone too.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+bench_prologue
+W=$(mktemp -d /var/tmp/skiff-bench-net.XXXXXX)
+chmod 755 "$W"
+cleanup() {
+  "$SK" --root "$W/s" --runroot "$W/sr" rm -af >/dev/null 2>&1 || true
+  podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rm -af -t 0 >/dev/null 2>&1 || true
+  podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rmi -af >/dev/null 2>&1 || true
+  as_user "$SK" --root "$W/u" --runroot "$W/ur" rm -af >/dev/null 2>&1 || true
+  rm -rf "$W" 2>/dev/null || as_user "$SK" unshare rm -rf "$W/u" 2>/dev/null || true
+  rm -rf "$W" 2>/dev/null || true
+}
+trap cleanup EXIT
+MIB=${BENCH_NET_MIB:-1024}
+PRUN="--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/s" --runroot "$W/sr" >/dev/null
+"$SK" --root "$W/s" --runroot "$W/sr" save -o "$W/bb.tar" localhost/busybox:latest
+podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs load -q -i "$W/bb.tar" >/dev/null
+mkdir -p "$W/u" "$W/ur" && chown "$TEST_USER" "$W/u" "$W/ur"
+as_user "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/u" --runroot "$W/ur" >/dev/null
+
+# MiB/s of MIB MiB sent to 127.0.0.1:port, where a container discards it.
+send() {
+  local port=$1 t
+  sleep 0.5
+  t=$(date +%s%N)
+  head -c $((MIB << 20)) /dev/zero >"/dev/tcp/127.0.0.1/$port"
+  echo "scale=0; $MIB * 1000000000 / ($(date +%s%N) - $t)" | bc
+}
+sink='while true; do nc -l -p 5000 >/dev/null; done'
+declare -A R
+p=$(free_port)
+"$SK" --root "$W/s" --runroot "$W/sr" run -d --name sink -p "127.0.0.1:$p:5000" localhost/busybox:latest sh -c "$sink" >/dev/null
+R[skiff-slirp-root]=$(send "$p")
+"$SK" --root "$W/s" --runroot "$W/sr" rm -f sink >/dev/null
+p=$(free_port)
+podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs run $PRUN -d --name sink --network slirp4netns -p "127.0.0.1:$p:5000" localhost/busybox:latest sh -c "$sink" >/dev/null
+R[podman-slirp-root]=$(send "$p")
+podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rm -f -t 0 sink >/dev/null
+for net in slirp4netns pasta; do
+  p=$(free_port)
+  as_user "$SK" --root "$W/u" --runroot "$W/ur" run -d --name sink --network "$net" -p "127.0.0.1:$p:5000" localhost/busybox:latest sh -c "$sink" >/dev/null
+  R[skiff-$net-rootless]=$(send "$p")
+  as_user "$SK" --root "$W/u" --runroot "$W/ur" rm -f sink >/dev/null
+done
+
+hyperfine -N -w 3 -r "${BENCH_RUNS:-10}" --export-json "$W/start.json" \
+  "$SK --root $W/s --runroot $W/sr run --rm localhost/busybox:latest true" \
+  "podman --root $W/p --runroot $W/pr --storage-driver vfs run $PRUN --rm --network slirp4netns localhost/busybox:latest true" >/dev/null
+a=$(jq -r '.results[0].median' "$W/start.json"); b=$(jq -r '.results[1].median' "$W/start.json")
+
+echo
+echo "== network results"
+printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (root)" "${R[skiff-slirp-root]}"
+printf '%-44s %s MiB/s\n' "host -> published port, podman slirp4netns (root)" "${R[podman-slirp-root]}"
+printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (rootless)" "${R[skiff-slirp4netns-rootless]}"
+printf '%-44s %s MiB/s\n' "host -> published port, skiff pasta (rootless)" "${R[skiff-pasta-rootless]}"
+printf '%-44s skiff %8.1f ms   podman %8.1f ms   podman/skiff %6.1fx\n' "run --rm true with slirp4netns" \
+  "$(echo "$a*1000" | bc -l)" "$(echo "$b*1000" | bc -l)" "$(echo "$b/$a" | bc -l)"
