@@ -740,3 +740,35 @@ fn volume_copy_up_and_chown_never_follow_symlinks_out() {
         assert_eq!(out, "1000\n");
     }
 }
+
+#[test]
+fn cp_into_a_stopped_containers_volume_lands_in_the_volume() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let h = host_dir(&s, "h");
+        std::fs::write(h.join("note"), "into the volume\n").unwrap();
+        std::fs::set_permissions(h.join("note"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        s.ok(&[
+            "run",
+            "--name",
+            "holder",
+            "-v",
+            "data:/data",
+            "busybox",
+            "true",
+        ]);
+        s.ok(&["cp", h.join("note").to_str().unwrap(), "holder:/data/"]);
+        let (code, out, err) = s.run_ctr(&["-v", "data:/data", "busybox", "cat", "/data/note"]);
+        assert_eq!((code, out.as_str()), (0, "into the volume\n"), "{err}");
+        // And not in the container's own layer.
+        assert!(!s.ok(&["diff", "holder"]).contains("/data/note"));
+        // export leaves the volume out.
+        let tar = export(&s, "holder");
+        let names: Vec<String> = tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.ends_with("data/note")), "{names:?}");
+    }
+}

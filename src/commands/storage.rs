@@ -81,7 +81,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         }
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
     };
-    let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+    let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, false)?;
     fs.export(std::io::BufWriter::with_capacity(1 << 20, out))
         .with_context(|| format!("exporting {}", a.container))?;
     Ok(0)
@@ -108,7 +108,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         (None, None) => bail!("one of SRC and DEST must be CONTAINER:PATH"),
         (Some((name, path)), None) => {
             let r = ctr::find(&ctx.paths, name)?;
-            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
             if a.dest == "-" {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 copy::copy_out_stream(&fs, path, &mut out, opts)?;
@@ -120,7 +120,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         }
         (None, Some((name, path))) => {
             let r = ctr::find(&ctx.paths, name)?;
-            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r)?;
+            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
             if a.source == "-" {
                 copy::copy_in_stream(&fs, &mut std::io::stdin().lock(), path)
                     .with_context(|| format!("copying standard input to {}", a.dest))?;

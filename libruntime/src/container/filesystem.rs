@@ -87,10 +87,36 @@ pub fn mount_storage(
     result
 }
 
+/// Bind and volume mounts where the container would see them, so that a copy into a
+/// stopped container's volume lands in the volume, as it would while it runs. Targets
+/// missing from the root (never started) are left alone.
+fn mount_volumes(root: &Path, record: &ContainerRecord) -> Result<()> {
+    for m in &record.config.mounts {
+        if m.kind != "bind" && m.kind != "volume" {
+            continue;
+        }
+        let target = crate::sandbox::rootfs::secure_join(root, Path::new(&m.destination))?;
+        if target.symlink_metadata().is_err() {
+            continue;
+        }
+        crate::sandbox::sys::bind(Path::new(&m.source), &target, true)?;
+        if !m.rw {
+            crate::sandbox::sys::remount(&target, nix::mount::MsFlags::MS_RDONLY)?;
+        }
+    }
+    Ok(())
+}
+
 impl ContainerFs {
-    /// Opens the container's root. The caller must be single-threaded: this may enter
-    /// namespaces.
-    pub fn open(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> Result<ContainerFs> {
+    /// Opens the container's root; `volumes` mounts its binds and volumes in it too
+    /// when it is not running (`cp` wants them, `export` does not). The caller must be
+    /// single-threaded: this may enter namespaces.
+    pub fn open(
+        paths: &Paths,
+        maps: &IdMaps,
+        record: &ContainerRecord,
+        volumes: bool,
+    ) -> Result<ContainerFs> {
         let dirs = ContainerDirs::new(paths, &record.id);
         let st = State::load(&dirs)?;
         if matches!(st.status, Status::Running | Status::Paused) && st.init_alive() {
@@ -107,6 +133,9 @@ impl ContainerFs {
         private_mount_namespace(paths, maps)?;
         let plan = RootfsPlan::for_container(paths, record, &dirs);
         let (at, fuse) = mount_storage(&plan, &dirs.merged())?;
+        if volumes {
+            mount_volumes(&at, record)?;
+        }
         let mut fs = ContainerFs {
             root: open_dir_path(&at).inspect_err(|_| {
                 if let Some(p) = fuse {

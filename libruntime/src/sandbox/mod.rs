@@ -134,13 +134,16 @@ fn talk_to_stages(
     let mut pid = None;
     let mut terminal = None;
     let mut fuse = None;
+    let mut ready = false;
     let kill_fuse = |fuse: Option<Pid>| {
         if let Some(f) = fuse {
             let _ = nix::sys::signal::kill(f, nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(f, None);
         }
     };
-    loop {
+    // Stage 1 says the pid after its fork, stage 2 says READY when set up: on a busy
+    // machine READY can come first, so wait for both.
+    while !(ready && pid.is_some()) {
         let msg = sync::recv(sock)
             .map_err(|e| StartError::engine(format!("reading from the container's init: {e}")))?
             .ok_or_else(|| StartError::engine("the container's init exited during setup"))?;
@@ -162,7 +165,7 @@ fn talk_to_stages(
             }
             sync::INIT_PID => pid = Some(Pid::from_raw(msg.int())),
             sync::TERMINAL => terminal = msg.fd,
-            sync::READY => break,
+            sync::READY => ready = true,
             sync::FAILED => {
                 kill_fuse(fuse);
                 let (code, message) = msg.failure();
