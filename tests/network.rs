@@ -4,16 +4,8 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// GET / from 127.0.0.1:port, retried while the server starts.
 fn http_get(port: u16) -> Option<String> {
@@ -38,24 +30,6 @@ fn http_get(port: u16) -> Option<String> {
 
 const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
 
-/// The slirp4netns processes serving containers of this store.
-fn slirps(s: &Skiff) -> Vec<i32> {
-    let marker = s.dir.join("run").display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
-                    c.starts_with("slirp4netns ") && c.contains(&marker)
-                })
-                .unwrap_or(false)
-        })
-        .collect()
-}
-
 #[test]
 fn the_default_network_is_slirp4netns() {
     for mode in modes() {
@@ -75,7 +49,10 @@ fn the_default_network_is_slirp4netns() {
             &["run", "--rm", "--network", "bogus", "busybox", "true"],
             125,
         );
-        assert!(slirps(&s).is_empty(), "slirp4netns outlived its containers");
+        assert!(
+            helpers_of(&s, "slirp4netns").is_empty(),
+            "slirp4netns outlived its containers"
+        );
     }
 }
 
@@ -162,7 +139,10 @@ fn published_ports_answer_on_the_host() {
         let p: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
         assert!(http_get(p).is_some(), "-P port {p} does not answer");
         s.ok(&["rm", "-f", "rnd", "rng", "all"]);
-        assert!(slirps(&s).is_empty(), "slirp4netns outlived its containers");
+        assert!(
+            helpers_of(&s, "slirp4netns").is_empty(),
+            "slirp4netns outlived its containers"
+        );
         // Bad publishing requests are refused before anything is made.
         for bad in ["80/sctp", "x:80", "127.0.0.1:1-2:80"] {
             s.fails(&["run", "--rm", "-p", bad, "busybox", "true"], 125);
@@ -229,24 +209,6 @@ fn hosts_and_resolv_conf_follow_the_flags() {
     }
 }
 
-/// The pasta processes serving containers of this store.
-fn pastas(s: &Skiff) -> Vec<i32> {
-    let marker = s.dir.join("run").display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| {
-                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
-                    c.starts_with("pasta ") && c.contains(&marker)
-                })
-                .unwrap_or(false)
-        })
-        .collect()
-}
-
 #[test]
 fn pasta_publishes_ports_and_keeps_the_loopback_source() {
     if is_root() {
@@ -277,7 +239,7 @@ fn pasta_publishes_ports_and_keeps_the_loopback_source() {
             http_get(port).is_some(),
             "pasta's published port does not answer"
         );
-        assert_eq!(pastas(&s).len(), 1);
+        assert_eq!(helpers_of(&s, "pasta").len(), 1);
         // The container sees the client's loopback address: pasta splices the
         // connection into the container's own loopback.
         let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -291,7 +253,7 @@ fn pasta_publishes_ports_and_keeps_the_loopback_source() {
         );
         s.ok(&["rm", "-f", "web"]);
         assert!(
-            wait_until(5, || pastas(&s).is_empty()),
+            wait_until(5, || helpers_of(&s, "pasta").is_empty()),
             "pasta outlived its container"
         );
     }

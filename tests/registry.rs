@@ -11,14 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn world_readable(p: &Path) {
     let mode = if p.is_dir() { 0o755 } else { 0o644 };
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();

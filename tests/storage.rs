@@ -389,14 +389,6 @@ fn export_writes_the_containers_files() {
     }
 }
 
-/// A directory on the host the store's user may write.
-fn host_dir(s: &Skiff, name: &str) -> std::path::PathBuf {
-    let d = s.dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
-
 #[test]
 fn cp_copies_both_ways_with_docker_naming() {
     for mode in modes() {

@@ -2,15 +2,7 @@
 
 mod common;
 use common::*;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-/// A host directory the store's user can write.
-fn host_dir(s: &Skiff, name: &str) -> std::path::PathBuf {
-    let d = s.dir.join(name);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
-    d
-}
+use std::os::unix::fs::MetadataExt;
 
 #[test]
 fn bind_mounts_read_write_and_read_only() {

@@ -431,3 +431,41 @@ pub fn process_alive(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A directory in the test's directory that the store's user may write.
+pub fn host_dir(s: &Skiff, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let d = s.dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    d
+}
+
+/// Processes running `program` whose command line names this store's runtime root:
+/// the helpers (slirp4netns, pasta) serving its containers.
+pub fn helpers_of(s: &Skiff, program: &str) -> Vec<i32> {
+    let marker = s.dir.join("run").display().to_string();
+    let prefix = format!("{program} ");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                    c.starts_with(&prefix) && c.contains(&marker)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
