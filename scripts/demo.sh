@@ -32,6 +32,14 @@ echo "-- exec ps inside it:"
 skiff exec demo-counter ps -o pid,user,args
 skiff rm -f demo-counter >/dev/null
 echo
+echo "== a published port: busybox httpd in a rootless container, fetched from the host"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+skiff run -d --name demo-web -p "127.0.0.1:$port:80" localhost/busybox:latest \
+  sh -c 'mkdir -p /www; echo "hello over slirp4netns from $(hostname)" > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+skiff port demo-web
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" && break; sleep 0.1; done
+skiff rm -f demo-web >/dev/null
+echo
 echo "== a container's changes: diff, commit, cp"
 skiff run --name demo-changes localhost/busybox:latest sh -c 'echo "made in a container" > /greeting; rm /bin/vi'
 skiff diff demo-changes
