@@ -211,15 +211,8 @@ fn hosts_and_resolv_conf_follow_the_flags() {
 
 #[test]
 fn pasta_publishes_ports_and_keeps_the_loopback_source() {
-    if is_root() {
-        let s = Skiff::with_busybox(Mode::Root);
-        s.fails(
-            &["run", "--rm", "--network", "pasta", "busybox", "true"],
-            125,
-        );
-    }
-    {
-        let s = Skiff::with_busybox(Mode::Rootless);
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
         let port = free_port();
         s.ok(&[
             "run",
@@ -255,6 +248,11 @@ fn pasta_publishes_ports_and_keeps_the_loopback_source() {
         assert!(
             wait_until(5, || helpers_of(&s, "pasta").is_empty()),
             "pasta outlived its container"
+        );
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !info.contains(s.dir.to_str().unwrap()),
+            "a namespace stayed pinned: {info}"
         );
     }
 }

@@ -182,11 +182,6 @@ impl NetMode {
             "slirp4netns" => Err(Error::InvalidArgument(
                 "--network slirp4netns needs the slirp4netns program: install it (scripts/setup.sh does)".into(),
             )),
-            // As root, pasta drops its capabilities before it opens the namespaces of
-            // the (fully privileged) container and is refused; not solved yet.
-            "pasta" if nix::unistd::geteuid().is_root() => Err(Error::InvalidArgument(
-                "--network pasta works rootless only for now: as root use slirp4netns".into(),
-            )),
             "pasta" if crate::network::pasta::available() => Ok(NetMode::Pasta),
             "pasta" => Err(Error::InvalidArgument(
                 "--network pasta needs the pasta program (package passt)".into(),

@@ -41,10 +41,31 @@ fn port_args(ports: &[PortMapping], protocol: &str) -> String {
     }
 }
 
+/// As root, pasta turns itself into nobody (or drops its capabilities with `--runas
+/// 0`) before it opens the target, and may then not open a fully privileged process's
+/// namespaces through /proc. A bind mount of the namespace is an ordinary file it can
+/// open, as `ip netns` makes them.
+fn pin_netns(pid: i32, file: &Path) -> Result<()> {
+    std::fs::write(file, b"").map_err(|e| Error::io(format!("creating {}", file.display()), e))?;
+    crate::sandbox::sys::bind(Path::new(&format!("/proc/{pid}/ns/net")), file, false)
+}
+
 /// Connects the network namespace of `pid`; returns pasta's pid once it is ready.
-pub fn start(pid: i32, pid_file: &Path, ports: &[PortMapping]) -> Result<Pid> {
-    let _ = std::fs::remove_file(pid_file);
-    let out = Command::new(PROGRAM)
+/// `run_dir` is the container's runtime directory.
+pub fn start(pid: i32, run_dir: &Path, ports: &[PortMapping]) -> Result<Pid> {
+    let pid_file = run_dir.join("pasta.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let mut cmd = Command::new(PROGRAM);
+    // The target comes last: pasta takes a PID only as its final argument.
+    let target: Vec<String> = if nix::unistd::geteuid().is_root() {
+        let netns = run_dir.join("netns");
+        pin_netns(pid, &netns)?;
+        cmd.args(["--runas", "0:0", "--netns-only"]);
+        vec!["--netns".into(), netns.display().to_string()]
+    } else {
+        vec![pid.to_string()]
+    };
+    let out = cmd
         .args(["--config-net", "--quiet", "--dns-forward", DNS_FORWARD])
         .args([
             "-t",
@@ -55,13 +76,14 @@ pub fn start(pid: i32, pid_file: &Path, ports: &[PortMapping]) -> Result<Pid> {
         // Nothing of the host's loopback is reachable from the container.
         .args(["-T", "none", "-U", "none"])
         .arg("--pid")
-        .arg(pid_file)
-        .arg(pid.to_string())
+        .arg(&pid_file)
+        .args(&target)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .output()
         .map_err(|e| Error::io(format!("starting {PROGRAM}"), e))?;
     if !out.status.success() {
+        unpin_netns(run_dir);
         let why = String::from_utf8_lossy(&out.stderr);
         return Err(Error::InvalidArgument(format!(
             "{PROGRAM} could not set up the container's network: {}",
@@ -71,9 +93,24 @@ pub fn start(pid: i32, pid_file: &Path, ports: &[PortMapping]) -> Result<Pid> {
                 .join(" | ")
         )));
     }
-    std::fs::read_to_string(pid_file)
+    std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
         .map(Pid::from_raw)
         .ok_or_else(|| Error::InvalidArgument(format!("{PROGRAM} did not write its pid")))
+}
+
+fn unpin_netns(run_dir: &Path) {
+    let netns = run_dir.join("netns");
+    if netns.exists() {
+        let _ = nix::mount::umount2(&netns, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_file(&netns);
+    }
+}
+
+/// Stops pasta and lets go of the namespace it served.
+pub fn stop(pasta: Pid, run_dir: &Path) {
+    let _ = nix::sys::signal::kill(pasta, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pasta, None);
+    unpin_netns(run_dir);
 }

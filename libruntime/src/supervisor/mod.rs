@@ -220,10 +220,9 @@ impl Supervisor {
             self.slirp = Some(slirp);
         }
         if self.record.config.network == "pasta" {
-            let pid_file = self.dirs.run.join("pasta.pid");
             let pasta = crate::network::pasta::start(
                 created.pid.as_raw(),
-                &pid_file,
+                &self.dirs.run,
                 &self.record.config.ports,
             )
             .map_err(|e| StartError::engine(e.to_string()))?;
@@ -443,8 +442,7 @@ impl Supervisor {
             s.stop();
         }
         if let Some(p) = self.pasta.take() {
-            let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(p, None);
+            crate::network::pasta::stop(p, &self.dirs.run);
         }
         if let Some(f) = self.fuse.take() {
             // Only fuse-overlayfs is left in the container's mount namespace now.
