@@ -126,6 +126,9 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
     if opts.publish_all {
         ports.extend(crate::network::ports::publish_all(exposed)?);
     }
+    if opts.network == NetMode::Slirp && ports.iter().any(|p| p.protocol == "udp") {
+        crate::log::warn("publishing UDP through slirp4netns lets the container reach the host's loopback at 10.0.2.2");
+    }
     match (&opts.network, ports.is_empty()) {
         (_, true) | (NetMode::Slirp | NetMode::Pasta, false) => Ok(ports),
         (NetMode::Host, false) => {

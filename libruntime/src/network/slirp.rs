@@ -48,17 +48,18 @@ pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp
     let _ = std::fs::remove_file(api_socket);
     let ready_fd = ready_w.as_raw_fd();
     let mut cmd = Command::new(PROGRAM);
-    cmd.args([
-        "--configure",
-        "--mtu=65520",
-        "--disable-host-loopback",
-        "--ready-fd=3",
-    ])
-    .arg(format!("--api-socket={}", api_socket.display()))
-    .arg(pid.to_string())
-    .arg("tap0")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null());
+    cmd.args(["--configure", "--mtu=65520", "--ready-fd=3"]);
+    // libslirp drops the answers to forwarded UDP when the host's loopback is closed to
+    // the container (replies go to 10.0.2.2): only then is it left open.
+    // (create warns the user about it.)
+    if !ports.iter().any(|p| p.protocol == "udp") {
+        cmd.arg("--disable-host-loopback");
+    }
+    cmd.arg(format!("--api-socket={}", api_socket.display()))
+        .arg(pid.to_string())
+        .arg("tap0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
     // SAFETY: between fork and exec only async-signal-safe calls: dup2 and prctl.
     unsafe {
         cmd.pre_exec(move || {
