@@ -344,3 +344,46 @@ fn udp_ports_are_published_too() {
         }
     }
 }
+
+#[test]
+fn rm_cleans_up_after_a_killed_supervisor() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "orphan",
+            "--network",
+            "pasta",
+            "-p",
+            &format!("127.0.0.1:{}:80", free_port()),
+            "busybox",
+            "sleep",
+            "1000",
+        ]);
+        let sup: i32 = s.inspect("orphan", "{{.State.ConmonPid}}").parse().unwrap();
+        assert_eq!(helpers_of(&s, "pasta").len(), 1);
+        // The supervisor this test started (through skiff), by pid.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(sup),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert!(wait_until(5, || !process_alive(sup)));
+        s.ok(&["rm", "-f", "orphan"]);
+        assert!(
+            wait_until(5, || helpers_of(&s, "pasta").is_empty()),
+            "pasta outlived rm"
+        );
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !info.contains(s.dir.to_str().unwrap()),
+            "a namespace stayed pinned"
+        );
+        assert!(
+            s.container_leftovers().is_empty(),
+            "{:?}",
+            s.container_leftovers()
+        );
+    }
+}

@@ -321,6 +321,7 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(format!("removing {}", dirs.dir.display()), e)),
     }
+    crate::network::pasta::clean_up_after(&dirs.run);
     let _ = std::fs::remove_dir_all(&dirs.run);
     cgroups::ContainerCgroup::of(&record.id).remove();
     // Files the container made belong to subordinate ids: if removing them as we are

@@ -114,3 +114,21 @@ pub fn stop(pasta: Pid, run_dir: &Path) {
     let _ = nix::sys::wait::waitpid(pasta, None);
     unpin_netns(run_dir);
 }
+
+/// After a supervisor died without cleaning up: stops the pasta it left (only if the
+/// pid recorded is still pasta) and unpins the namespace, so the runtime directory can
+/// go.
+pub fn clean_up_after(run_dir: &Path) {
+    let pid = std::fs::read_to_string(run_dir.join("pasta.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    if let Some(p) = pid {
+        let ours = crate::procinfo::cmdline(p)
+            .and_then(|c| c.split(' ').next().map(String::from))
+            .is_some_and(|c| c == PROGRAM || c.ends_with("/pasta"));
+        if ours {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    unpin_netns(run_dir);
+}
