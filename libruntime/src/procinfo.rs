@@ -189,3 +189,9 @@ mod tests {
         assert!(!alive(me, start + 1));
     }
 }
+
+/// Ends a helper process we started (fuse-overlayfs, pasta) and reaps it.
+pub fn kill_and_reap(pid: nix::unistd::Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
+}

@@ -19,15 +19,12 @@ pub struct ContainerFs {
     root: OwnedFd,
     /// fuse-overlayfs serving a stopped container's root, killed with us.
     fuse: Option<Pid>,
-    /// Whether the container was running (its root is its own, mounts and all).
-    pub live: bool,
 }
 
 impl Drop for ContainerFs {
     fn drop(&mut self) {
         if let Some(p) = self.fuse.take() {
-            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(p, None);
+            crate::procinfo::kill_and_reap(p);
         }
     }
 }
@@ -124,29 +121,26 @@ impl ContainerFs {
                 join_user_namespace(st.pid)?;
             }
             let root = open_dir_path(Path::new(&format!("/proc/{}/root", st.pid)))?;
-            return Ok(ContainerFs {
-                root,
-                fuse: None,
-                live: true,
-            });
+            return Ok(ContainerFs { root, fuse: None });
         }
         private_mount_namespace(paths, maps)?;
         let plan = RootfsPlan::for_container(paths, record, &dirs);
         let (at, fuse) = mount_storage(&plan, &dirs.merged())?;
-        if volumes {
-            mount_volumes(&at, record)?;
-        }
-        let mut fs = ContainerFs {
-            root: open_dir_path(&at).inspect_err(|_| {
+        let root = (|| {
+            if volumes {
+                mount_volumes(&at, record)?;
+            }
+            open_dir_path(&at)
+        })();
+        match root {
+            Ok(root) => Ok(ContainerFs { root, fuse }),
+            Err(e) => {
                 if let Some(p) = fuse {
-                    let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+                    crate::procinfo::kill_and_reap(p);
                 }
-            })?,
-            fuse: None,
-            live: false,
-        };
-        fs.fuse = fuse;
-        Ok(fs)
+                Err(e)
+            }
+        }
     }
 
     pub fn root(&self) -> &OwnedFd {

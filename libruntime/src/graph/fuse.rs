@@ -54,8 +54,7 @@ pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid
         ForkResult::Parent { child } => match wait_mounted(child, target) {
             Ok(()) => Ok(child),
             Err(e) => {
-                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-                let _ = nix::sys::wait::waitpid(child, None);
+                crate::procinfo::kill_and_reap(child);
                 Err(e)
             }
         },

@@ -148,7 +148,7 @@ impl LowerView {
                     names.insert(name);
                 }
             }
-            if stop || is_opaque(&dir) && !comps.is_empty() {
+            if stop {
                 break;
             }
         }

@@ -95,18 +95,12 @@ impl RootfsPlan {
     }
 }
 
-fn on_path(prog: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
-        .unwrap_or(false)
-}
-
 /// The best driver this host offers.
 fn detect(paths: &Paths) -> Driver {
     let (major, minor) = crate::platform::kernel_version();
     if (major, minor) >= (5, 11) || !paths.rootless {
         Driver::Overlay
-    } else if on_path(fuse::PROGRAM) {
+    } else if crate::platform::on_path(fuse::PROGRAM) {
         Driver::FuseOverlayfs
     } else {
         Driver::Vfs
@@ -156,7 +150,7 @@ pub fn select(paths: &Paths) -> Result<Driver> {
         })?,
         None => driver_for(paths),
     };
-    if driver == Driver::FuseOverlayfs && !on_path(fuse::PROGRAM) {
+    if driver == Driver::FuseOverlayfs && !crate::platform::on_path(fuse::PROGRAM) {
         return Err(Error::InvalidArgument(
             "storage driver fuse-overlayfs needs the fuse-overlayfs program: install it (scripts/setup.sh does)".into(),
         ));

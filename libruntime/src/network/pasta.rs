@@ -14,9 +14,7 @@ pub const PROGRAM: &str = "pasta";
 pub const DNS_FORWARD: &str = "169.254.1.1";
 
 pub fn available() -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(PROGRAM).is_file()))
-        .unwrap_or(false)
+    crate::platform::on_path(PROGRAM)
 }
 
 /// `-t`/`-u` values for the published ports; "none" keeps pasta from forwarding every
@@ -110,8 +108,7 @@ fn unpin_netns(run_dir: &Path) {
 
 /// Stops pasta and lets go of the namespace it served.
 pub fn stop(pasta: Pid, run_dir: &Path) {
-    let _ = nix::sys::signal::kill(pasta, nix::sys::signal::Signal::SIGKILL);
-    let _ = nix::sys::wait::waitpid(pasta, None);
+    crate::procinfo::kill_and_reap(pasta);
     unpin_netns(run_dir);
 }
 

@@ -23,10 +23,6 @@ pub struct Slirp {
 }
 
 impl Slirp {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Stops slirp4netns; the namespace it served is gone or going.
     pub fn stop(mut self) {
         let _ = self.child.kill();
@@ -35,9 +31,7 @@ impl Slirp {
 }
 
 pub fn available() -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(PROGRAM).is_file()))
-        .unwrap_or(false)
+    crate::platform::on_path(PROGRAM)
 }
 
 /// Starts slirp4netns for the network namespace of `pid`, waits until the interface

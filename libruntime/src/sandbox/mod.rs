@@ -137,8 +137,7 @@ fn talk_to_stages(
     let mut ready = false;
     let kill_fuse = |fuse: Option<Pid>| {
         if let Some(f) = fuse {
-            let _ = nix::sys::signal::kill(f, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(f, None);
+            crate::procinfo::kill_and_reap(f);
         }
     };
     // Stage 1 says the pid after its fork, stage 2 says READY when set up: on a busy

@@ -446,8 +446,7 @@ impl Supervisor {
         }
         if let Some(f) = self.fuse.take() {
             // Only fuse-overlayfs is left in the container's mount namespace now.
-            let _ = nix::sys::signal::kill(f, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(f, None);
+            crate::procinfo::kill_and_reap(f);
         }
         // A container that never started stays "created", as podman shows it.
         self.state.status = if self.state.started_at.is_empty() && !self.state.error.is_empty() {
