@@ -460,7 +460,7 @@ fn cp_copies_both_ways_with_docker_naming() {
         // A stopped container is copied into and out of through its storage.
         s.ok(&["rm", "-f", "c"]);
         s.ok(&["create", "--name", "stopped", "busybox", "true"]);
-        s.fails(&["cp", &hp("file"), "c:/nope"], 125);
+        s.fails(&["cp", &hp("file"), "no-such-container:/nope"], 125);
         s.ok(&["cp", &hp("file"), "stopped:/etc/"]);
         s.ok(&["cp", "stopped:/etc/file", &hp("back")]);
         assert_eq!(std::fs::read_to_string(h.join("back")).unwrap(), "file\n");
