@@ -1,6 +1,7 @@
 //! The command line: verbs and flags as podman and docker spell them.
 
 use crate::cli_container::*;
+use crate::cli_network::*;
 use crate::cli_registry::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images

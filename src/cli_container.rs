@@ -215,9 +215,16 @@ pub struct RunArgs {
     /// UTS namespace: private, host, container:NAME
     #[arg(long, default_value = "")]
     pub uts: String,
-    /// Network: slirp4netns (the default), private (loopback only), none, host, container:NAME
-    #[arg(long, alias = "net", default_value = "")]
-    pub network: String,
+    /// Network: slirp4netns (the default), pasta, bridge, a network's name (repeat for
+    /// several), private (loopback only), none, host, container:NAME
+    #[arg(long, alias = "net")]
+    pub network: Vec<String>,
+    /// Another name for the container on its bridge network
+    #[arg(long)]
+    pub network_alias: Vec<String>,
+    /// A fixed IPv4 address on the bridge network
+    #[arg(long)]
+    pub ip: Option<String>,
     /// Publish a port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], ranges too
     #[arg(short, long)]
     pub publish: Vec<String>,

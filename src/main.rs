@@ -3,6 +3,7 @@
 
 mod cli;
 mod cli_container;
+mod cli_network;
 mod cli_registry;
 mod commands;
 mod exit;
@@ -36,6 +37,10 @@ fn main() {
     // The supervisor is the same binary; it skips clap to start fast and stay small.
     if std::env::args().nth(1).as_deref() == Some(libruntime::container::lifecycle::SUPERVISE) {
         std::process::exit(supervise());
+    }
+    if std::env::args().nth(1).as_deref() == Some(libruntime::network::holder::SUBCOMMAND) {
+        let (paths, maps) = hidden_command_context();
+        std::process::exit(libruntime::network::holder::run_holder(paths, maps));
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -117,33 +122,61 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
         Command::Volume(v) => commands::volume::dispatch(&ctx, v),
+        Command::Network(n) => commands::network::dispatch(&ctx, n),
         _ => unreachable!("container verbs are dispatched above"),
     }
 }
 
-/// `skiff __supervise --root DIR --runroot DIR [--attach] ID`, with fd 3 the report pipe.
-fn supervise() -> i32 {
-    let args: Vec<String> = std::env::args().skip(2).collect();
-    let (mut root, mut runroot, mut attach, mut id) = (None, None, false, None);
-    let mut it = args.into_iter();
+/// The arguments of a hidden subcommand: `--root DIR --runroot DIR [--attach] [ID]`.
+struct HiddenArgs {
+    root: Option<std::path::PathBuf>,
+    runroot: Option<std::path::PathBuf>,
+    attach: bool,
+    id: Option<String>,
+}
+
+fn hidden_args() -> HiddenArgs {
+    let mut h = HiddenArgs {
+        root: None,
+        runroot: None,
+        attach: false,
+        id: None,
+    };
+    let mut it = std::env::args().skip(2);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--root" => root = it.next().map(Into::into),
-            "--runroot" => runroot = it.next().map(Into::into),
-            "--attach" => attach = true,
-            _ => id = Some(a),
+            "--root" => h.root = it.next().map(Into::into),
+            "--runroot" => h.runroot = it.next().map(Into::into),
+            "--attach" => h.attach = true,
+            _ => h.id = Some(a),
         }
     }
-    let Some(id) = id else {
-        eprintln!("Error: the supervisor needs a container id");
-        return exit::ENGINE;
-    };
-    let paths = Paths::resolve(root, runroot);
+    h
+}
+
+fn context_of(h: &HiddenArgs) -> (Paths, IdMaps) {
+    let paths = Paths::resolve(h.root.clone(), h.runroot.clone());
     let maps = if paths.rootless {
         IdMaps::for_current_user().0
     } else {
         IdMaps::host()
     };
+    (paths, maps)
+}
+
+fn hidden_command_context() -> (Paths, IdMaps) {
+    context_of(&hidden_args())
+}
+
+/// `skiff __supervise --root DIR --runroot DIR [--attach] ID`, with fd 3 the report pipe.
+fn supervise() -> i32 {
+    let h = hidden_args();
+    let Some(id) = h.id.clone() else {
+        eprintln!("Error: the supervisor needs a container id");
+        return exit::ENGINE;
+    };
+    let attach = h.attach;
+    let (paths, maps) = context_of(&h);
     // SAFETY: fd 3 is the report pipe the spawning CLI placed there for us alone.
     // SAFETY: F_GETFD only asks whether fd 3 is open; it touches no memory.
     let open = unsafe { libc_fcntl_getfd(3) } >= 0;

@@ -57,6 +57,8 @@ pub enum Error {
     Unauthorized(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("network: {0}")]
+    Network(String),
     #[error("storage at {path} is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }

@@ -101,7 +101,16 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         pid: NsMode::parse("pid", &a.pid)?,
         ipc: NsMode::parse("ipc", &a.ipc)?,
         uts: NsMode::parse("uts", &a.uts)?,
-        network: NetMode::parse(&a.network)?,
+        network: NetMode::parse_all(&a.network)?,
+        network_aliases: a.network_alias.clone(),
+        ip: a
+            .ip
+            .as_deref()
+            .map(|ip| {
+                ip.parse()
+                    .with_context(|| format!("invalid --ip {ip:?}: want an IPv4 address"))
+            })
+            .transpose()?,
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         add_hosts: a

@@ -247,6 +247,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             )
         })
         .collect();
+    let network_settings = network_settings(ctx, r, ports.clone(), st.is_active());
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
@@ -291,7 +292,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             },
         },
         "Mounts": c.mounts,
-        "NetworkSettings": {"Ports": ports},
+        "NetworkSettings": network_settings,
         "Config": {
             "Hostname": c.hostname,
             "User": c.user,
@@ -346,4 +347,43 @@ pub fn inspect(ctx: &Ctx, names: Vec<String>, format: Option<String>) -> Result<
         Some(e) => Err(e.into()),
         None => Ok(0),
     }
+}
+
+/// NetworkSettings as podman shows it: the ports, and per bridge network the address
+/// the running container holds there.
+fn network_settings(
+    ctx: &Ctx,
+    r: &libruntime::container::ContainerRecord,
+    ports: serde_json::Map<String, Value>,
+    running: bool,
+) -> Value {
+    let dirs = libruntime::container::record::ContainerDirs::new(&ctx.paths, &r.id);
+    let attached = if running {
+        libruntime::network::attach::attached(&dirs)
+    } else {
+        vec![]
+    };
+    let mut networks = serde_json::Map::new();
+    for n in &r.config.networks {
+        let at = attached.iter().find(|a| a.network == n.name);
+        networks.insert(
+            n.name.clone(),
+            json!({
+                "NetworkID": at.map(|a| a.network_id.clone()).unwrap_or_default(),
+                "IPAddress": at.map(|a| a.ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": at.map(|a| a.prefix).unwrap_or(0),
+                "Gateway": at.map(|a| a.gateway.to_string()).unwrap_or_default(),
+                "MacAddress": at.map(|a| a.mac.clone()).unwrap_or_default(),
+                "Aliases": n.aliases,
+            }),
+        );
+    }
+    let first = attached.first();
+    json!({
+        "Ports": ports,
+        "IPAddress": first.map(|a| a.ip.to_string()).unwrap_or_default(),
+        "Gateway": first.map(|a| a.gateway.to_string()).unwrap_or_default(),
+        "MacAddress": first.map(|a| a.mac.clone()).unwrap_or_default(),
+        "Networks": networks,
+    })
 }

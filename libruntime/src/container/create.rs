@@ -65,7 +65,7 @@ fn hosts_file(hostname: &str, name: &str, opts: &CreateOptions) -> String {
 
 /// resolv.conf from `--dns*`, else the host's. With slirp4netns a host name server on
 /// loopback (systemd-resolved's 127.0.0.53) is reached through slirp's forwarder.
-fn resolv_conf(opts: &CreateOptions) -> String {
+fn resolv_conf(paths: &crate::paths::Paths, opts: &CreateOptions) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let host_lines = |key: &str| -> Vec<String> {
         host.lines()
@@ -79,6 +79,11 @@ fn resolv_conf(opts: &CreateOptions) -> String {
     };
     let nameservers: Vec<String> = if !opts.dns.is_empty() {
         opts.dns.clone()
+    } else if let NetMode::Bridge(_) = opts.network {
+        // The network's own responder, else slirp4netns's forwarder in the holder.
+        let requests = network_requests(opts);
+        vec![crate::network::attach::resolver(paths, &requests)
+            .unwrap_or_else(|| crate::network::slirp::DNS_ADDR.to_string())]
     } else if matches!(opts.network, NetMode::Slirp | NetMode::Pasta) {
         let forwarder = match opts.network {
             NetMode::Slirp => crate::network::slirp::DNS_ADDR,
@@ -130,7 +135,7 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
         crate::log::warn("publishing UDP through slirp4netns lets the container reach the host's loopback at 10.0.2.2");
     }
     match (&opts.network, ports.is_empty()) {
-        (_, true) | (NetMode::Slirp | NetMode::Pasta, false) => Ok(ports),
+        (_, true) | (NetMode::Slirp | NetMode::Pasta | NetMode::Bridge(_), false) => Ok(ports),
         (NetMode::Host, false) => {
             crate::log::warn(
                 "ports are not published with --network host: the container uses the host's ports",
@@ -138,10 +143,64 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
             Ok(vec![])
         }
         (other, false) => Err(Error::InvalidArgument(format!(
-            "publishing ports needs the slirp4netns or pasta network, not {}",
+            "publishing ports needs the slirp4netns, pasta or a bridge network, not {}",
             other.describe()
         ))),
     }
+}
+
+/// The bridge networks asked for; the first gets the aliases and the fixed address.
+fn network_requests(opts: &CreateOptions) -> Vec<crate::network::attach::NetworkRequest> {
+    let NetMode::Bridge(names) = &opts.network else {
+        return vec![];
+    };
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| crate::network::attach::NetworkRequest {
+            name: n.clone(),
+            aliases: if i == 0 {
+                opts.network_aliases.clone()
+            } else {
+                vec![]
+            },
+            ip: if i == 0 { opts.ip } else { None },
+        })
+        .collect()
+}
+
+/// Bridge networks must exist, and only they take aliases and fixed addresses.
+fn check_networks(
+    paths: &crate::paths::Paths,
+    opts: &CreateOptions,
+) -> Result<Vec<crate::network::attach::NetworkRequest>> {
+    let requests = network_requests(opts);
+    if requests.is_empty() {
+        if !opts.network_aliases.is_empty() || opts.ip.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "--network-alias and --ip need a bridge network, not {}",
+                opts.network.describe()
+            )));
+        }
+        return Ok(requests);
+    }
+    if opts.ip.is_some() && requests.len() > 1 {
+        return Err(Error::InvalidArgument(
+            "--ip can only be used with one network".into(),
+        ));
+    }
+    if paths.rootless && opts.userns != super::options::UsernsMode::Default {
+        return Err(Error::InvalidArgument(
+            "rootless containers on bridge networks share the network's user namespace: --userns cannot be used with them".into(),
+        ));
+    }
+    for a in &opts.network_aliases {
+        if !names::valid(a) {
+            return Err(Error::InvalidArgument(format!("invalid --network-alias {a:?}")));
+        }
+    }
+    crate::network::attach::check(paths, &requests)?;
+    Ok(requests)
 }
 
 /// Checks the name and makes one up when none was given. Runs under the store lock.
@@ -192,6 +251,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
     let config = store.image_config(&image)?;
     let ic = config.config().clone().unwrap_or_default();
     let ports = published(opts, &ic.exposed_ports().clone().unwrap_or_default())?;
+    let networks = check_networks(paths, opts)?;
     let name = pick_name(store, opts.name.as_deref())?;
     let id = new_id();
     let (entrypoint, cmd) = command(
@@ -271,7 +331,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
         write("hosts", hosts_file(&hostname, &name, opts))?;
         write("hostname", format!("{hostname}\n"))?;
-        write("resolv.conf", resolv_conf(opts))?;
+        write("resolv.conf", resolv_conf(paths, opts))?;
         let annotations = opts.annotations.clone();
         let has_binds = opts
             .mounts
@@ -348,6 +408,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 network: opts.network.describe(),
                 create_command: opts.create_command.clone(),
                 ports: ports.clone(),
+                networks,
                 mounts: mounts.records,
                 volumes: mounts.volumes,
             },

@@ -171,6 +171,8 @@ pub enum NetMode {
     None,
     Host,
     Container(String),
+    /// Bridge networks by name, the first giving the default route.
+    Bridge(Vec<String>),
 }
 
 impl NetMode {
@@ -186,15 +188,16 @@ impl NetMode {
             "pasta" => Err(Error::InvalidArgument(
                 "--network pasta needs the pasta program (package passt)".into(),
             )),
-            "bridge" => Err(Error::InvalidArgument(
-                "--network bridge is not available yet: use slirp4netns, pasta, private, none, host or container:NAME".into(),
-            )),
+            "bridge" => Ok(NetMode::Bridge(vec![
+                crate::network::definition::DEFAULT_NAME.into(),
+            ])),
             "none" => Ok(NetMode::None),
             "host" => Ok(NetMode::Host),
             _ => match s.strip_prefix("container:") {
                 Some(c) if !c.is_empty() => Ok(NetMode::Container(c.to_string())),
+                None if crate::container::names::valid(s) => Ok(NetMode::Bridge(vec![s.into()])),
                 _ => Err(Error::InvalidArgument(format!(
-                    "invalid --network {s:?}: use slirp4netns, pasta, private, none, host or container:NAME"
+                    "invalid --network {s:?}: use slirp4netns, pasta, bridge, a network's name, private, none, host or container:NAME"
                 ))),
             },
         }
@@ -208,6 +211,42 @@ impl NetMode {
             NetMode::None => "none".into(),
             NetMode::Host => "host".into(),
             NetMode::Container(c) => format!("container:{c}"),
+            NetMode::Bridge(_) => "bridge".into(),
+        }
+    }
+
+    /// Several `--network` flags: each may name a bridge network; any other mode
+    /// must come alone.
+    pub fn parse_all(values: &[String]) -> Result<NetMode> {
+        let values: Vec<&str> = values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.is_empty())
+            .collect();
+        match values.as_slice() {
+            [] => NetMode::parse(""),
+            [one] => NetMode::parse(one),
+            many => {
+                let mut names: Vec<String> = Vec::new();
+                for v in many {
+                    match NetMode::parse(v)? {
+                        NetMode::Bridge(n) => {
+                            for x in n {
+                                if !names.contains(&x) {
+                                    names.push(x);
+                                }
+                            }
+                        }
+                        other => {
+                            return Err(Error::InvalidArgument(format!(
+                                "--network {} cannot be combined with other networks",
+                                other.describe()
+                            )))
+                        }
+                    }
+                }
+                Ok(NetMode::Bridge(names))
+            }
         }
     }
 }
@@ -276,6 +315,10 @@ pub struct CreateOptions {
     pub ipc: NsMode,
     pub uts: NsMode,
     pub network: NetMode,
+    /// `--network-alias`: more names on the (first) bridge network.
+    pub network_aliases: Vec<String>,
+    /// `--ip`: a fixed address on the bridge network.
+    pub ip: Option<std::net::Ipv4Addr>,
     /// `-p`: what to publish, as typed.
     pub publish: Vec<String>,
     /// `-P`: publish every port the image EXPOSEs.

@@ -58,6 +58,9 @@ pub struct RunConfig {
     pub uts: String,
     pub network: String,
     pub create_command: Vec<String>,
+    /// Bridge networks, with aliases and fixed addresses (network mode "bridge").
+    #[serde(default)]
+    pub networks: Vec<crate::network::attach::NetworkRequest>,
     /// Host ports published (filled in by networking).
     #[serde(default)]
     pub ports: Vec<PortMapping>,

@@ -1,6 +1,13 @@
-//! Container networking: user-mode networking with slirp4netns or pasta, and published
-//! ports. (Bridge networks and their DNS are still to come.)
+//! Container networking: user-mode networking with slirp4netns or pasta, published
+//! ports, and bridge networks (kept in the holder's namespace) with their DNS.
 
+pub mod attach;
+pub mod definition;
+pub mod dns;
+pub mod firewall;
+pub mod holder;
+pub mod links;
 pub mod pasta;
 pub mod ports;
 pub mod slirp;
+pub mod subnet;

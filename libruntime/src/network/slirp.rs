@@ -37,16 +37,37 @@ pub fn available() -> bool {
 /// Starts slirp4netns for the network namespace of `pid`, waits until the interface
 /// is configured, then publishes `ports`.
 pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp> {
+    // libslirp drops the answers to forwarded UDP when the host's loopback is closed to
+    // the container (replies go to 10.0.2.2): only then is it left open.
+    // (create warns the user about it.)
+    let host_loopback = ports.iter().any(|p| p.protocol == "udp");
+    let slirp = spawn(pid, api_socket, host_loopback)?;
+    for p in ports {
+        let fwd = Forward {
+            protocol: &p.protocol,
+            host_ip: &p.host_ip,
+            host_port: p.host_port,
+            guest_addr: GUEST_ADDR,
+            guest_port: p.container_port,
+        };
+        if let Err(e) = add_forward(api_socket, &fwd) {
+            slirp.stop();
+            return Err(e);
+        }
+    }
+    Ok(slirp)
+}
+
+/// Starts slirp4netns for `pid`'s network namespace and waits until it is configured.
+/// With `host_loopback`, 10.0.2.2 leads to the host's loopback (callers filter it).
+pub fn spawn(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<Slirp> {
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     let _ = std::fs::remove_file(api_socket);
     let ready_fd = ready_w.as_raw_fd();
     let mut cmd = Command::new(PROGRAM);
     cmd.args(["--configure", "--mtu=65520", "--ready-fd=3"]);
-    // libslirp drops the answers to forwarded UDP when the host's loopback is closed to
-    // the container (replies go to 10.0.2.2): only then is it left open.
-    // (create warns the user about it.)
-    if !ports.iter().any(|p| p.protocol == "udp") {
+    if !host_loopback {
         cmd.arg("--disable-host-loopback");
     }
     cmd.arg(format!("--api-socket={}", api_socket.display()))
@@ -60,7 +81,7 @@ pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp
             if libc::dup2(ready_fd, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // The supervisor's death takes the network helper with it.
+            // The parent's death takes the network helper with it.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -71,29 +92,74 @@ pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp
         .spawn()
         .map_err(|e| Error::io(format!("starting {PROGRAM}"), e))?;
     drop(ready_w);
-    let mut slirp = Slirp { child };
+    let slirp = Slirp { child };
     let mut ready = std::fs::File::from(ready_r);
     let mut b = [0u8; 1];
     match ready.read(&mut b) {
-        Ok(1) => {}
+        Ok(1) => Ok(slirp),
         _ => {
-            slirp.child.kill().ok();
-            let _ = slirp.child.wait();
-            return Err(Error::InvalidArgument(format!(
-                "{PROGRAM} did not set up the container's network (see the supervisor log)"
-            )));
-        }
-    }
-    for p in ports {
-        if let Err(e) = add_hostfwd(api_socket, p) {
             slirp.stop();
-            return Err(e);
+            Err(Error::InvalidArgument(format!(
+                "{PROGRAM} did not set up the network (see the supervisor log)"
+            )))
         }
     }
-    Ok(slirp)
 }
 
-fn add_hostfwd(api: &Path, p: &PortMapping) -> Result<()> {
+/// One port forwarded by slirp4netns from the host into its namespace.
+pub struct Forward<'a> {
+    pub protocol: &'a str,
+    /// Empty for every address.
+    pub host_ip: &'a str,
+    pub host_port: u16,
+    pub guest_addr: &'a str,
+    pub guest_port: u16,
+}
+
+/// Asks slirp4netns to forward a port; returns the forward's id.
+pub fn add_forward(api: &Path, f: &Forward) -> Result<i64> {
+    let host_addr = if f.host_ip.is_empty() {
+        "0.0.0.0"
+    } else {
+        f.host_ip
+    };
+    let answer = call(
+        api,
+        serde_json::json!({
+            "execute": "add_hostfwd",
+            "arguments": {
+                "proto": f.protocol,
+                "host_addr": host_addr,
+                "host_port": f.host_port,
+                "guest_addr": f.guest_addr,
+                "guest_port": f.guest_port,
+            }
+        }),
+    )?;
+    if let Some(err) = answer.get("error") {
+        let why = err
+            .get("desc")
+            .and_then(|d| d.as_str())
+            .unwrap_or("refused");
+        return Err(Error::InvalidArgument(format!(
+            "publishing {host_addr}:{} -> {}/{}: {why}",
+            f.host_port, f.guest_port, f.protocol
+        )));
+    }
+    Ok(answer["return"]["id"].as_i64().unwrap_or(-1))
+}
+
+/// Stops a forward made by add_forward.
+pub fn remove_forward(api: &Path, id: i64) -> Result<()> {
+    call(
+        api,
+        serde_json::json!({"execute": "remove_hostfwd", "arguments": {"id": id}}),
+    )
+    .map(|_| ())
+}
+
+/// One request on the API socket and its answer.
+fn call(api: &Path, req: serde_json::Value) -> Result<serde_json::Value> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let mut s = loop {
         match UnixStream::connect(api) {
@@ -104,39 +170,13 @@ fn add_hostfwd(api: &Path, p: &PortMapping) -> Result<()> {
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     };
-    let host_addr = if p.host_ip.is_empty() {
-        "0.0.0.0"
-    } else {
-        &p.host_ip
-    };
-    let req = serde_json::json!({
-        "execute": "add_hostfwd",
-        "arguments": {
-            "proto": p.protocol,
-            "host_addr": host_addr,
-            "host_port": p.host_port,
-            "guest_addr": GUEST_ADDR,
-            "guest_port": p.container_port,
-        }
-    });
     s.write_all(req.to_string().as_bytes())
         .and_then(|_| s.shutdown(std::net::Shutdown::Write))
         .map_err(|e| Error::io("talking to slirp4netns", e))?;
     let mut answer = String::new();
     s.read_to_string(&mut answer)
         .map_err(|e| Error::io("talking to slirp4netns", e))?;
-    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
-    if let Some(err) = v.get("error") {
-        let why = err
-            .get("desc")
-            .and_then(|d| d.as_str())
-            .unwrap_or("refused");
-        return Err(Error::InvalidArgument(format!(
-            "publishing {host_addr}:{} -> {}/{}: {why}",
-            p.host_port, p.container_port, p.protocol
-        )));
-    }
-    Ok(())
+    Ok(serde_json::from_str(&answer).unwrap_or_default())
 }
 
 /// The API socket of a container's slirp4netns, in its runtime directory.

@@ -189,6 +189,17 @@ impl Supervisor {
     /// Creates the sandbox and starts the program; returns the init's pid.
     fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
         self.refresh_joined_namespaces()?;
+        // Bridge networks: the holder must run (and stay) until the container is in.
+        let bridge = if self.record.config.network == "bridge" {
+            let session = crate::network::holder::Session::open(&self.paths, &self.maps)
+                .map_err(|e| StartError::engine(e.to_string()))?;
+            if self.paths.rootless {
+                self.join_user_namespace(&session.info.user_ns())?;
+            }
+            Some(session)
+        } else {
+            None
+        };
         let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
         let tty = self.record.config.tty;
         let (stdio, ours) = make_stdio(tty, self.record.config.stdin)?;
@@ -211,6 +222,16 @@ impl Supervisor {
             setup: &setup,
         })?;
         self.fuse = created.fuse;
+        if let Some(session) = bridge {
+            crate::network::attach::attach_on_start(
+                &self.paths,
+                &session,
+                &self.record,
+                &self.dirs,
+                created.pid.as_raw(),
+            )
+            .map_err(|e| StartError::engine(e.to_string()))?;
+        }
         if self.record.config.network == "slirp4netns" {
             // The namespace exists and the program waits: connect it before it runs.
             let api = crate::network::slirp::api_socket(&self.dirs.run);
@@ -329,24 +350,33 @@ impl Supervisor {
             );
             joined_user = Some(st.pid);
         }
+        self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
         // Joined namespaces belong to the other container's user namespace: join it too.
         if let Some(pid) = joined_user {
-            if spec["linux"]["namespaces"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n["type"] == "user")
-            {
-                let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
-                nss.retain(|n| n["type"] != "user");
-                nss.push(
-                    serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}),
-                );
-                if let Some(l) = spec["linux"].as_object_mut() {
-                    l.remove("uidMappings");
-                    l.remove("gidMappings");
-                }
-            }
+            self.join_user_namespace(std::path::Path::new(&format!("/proc/{pid}/ns/user")))?;
+        }
+        Ok(())
+    }
+
+    /// Points the spec at an existing user namespace (when it asks for one at all),
+    /// whose id maps are already written.
+    fn join_user_namespace(
+        &mut self,
+        path: &std::path::Path,
+    ) -> std::result::Result<(), StartError> {
+        let mut spec =
+            serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
+        let Some(nss) = spec["linux"]["namespaces"].as_array_mut() else {
+            return Ok(());
+        };
+        if !nss.iter().any(|n| n["type"] == "user") {
+            return Ok(());
+        }
+        nss.retain(|n| n["type"] != "user");
+        nss.push(serde_json::json!({"type": "user", "path": path}));
+        if let Some(l) = spec["linux"].as_object_mut() {
+            l.remove("uidMappings");
+            l.remove("gidMappings");
         }
         self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
         Ok(())
@@ -438,6 +468,9 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
+        if self.record.config.network == "bridge" {
+            crate::network::attach::detach_on_exit(&self.paths, &self.record, &self.dirs);
+        }
         if let Some(s) = self.slirp.take() {
             s.stop();
         }
