@@ -47,6 +47,10 @@ pub struct NetworkCreateArgs {
     /// Set a label (KEY=VALUE)
     #[arg(long)]
     pub label: Vec<String>,
+    /// Driver option: allow_host_loopback=true lets containers reach the host's
+    /// loopback at 10.0.2.2
+    #[arg(short, long)]
+    pub opt: Vec<String>,
     pub name: Option<String>,
 }
 

@@ -36,6 +36,7 @@ fn create(ctx: &Ctx, a: NetworkCreateArgs) -> Result<i32> {
         internal: a.internal,
         disable_dns: a.disable_dns,
         labels: parse_key_values("label", &a.label)?,
+        options: parse_key_values("opt", &a.opt)?,
     };
     let _lock = definition::lock(&ctx.paths)?;
     let n = definition::create(&ctx.paths, &req)?;
@@ -148,7 +149,7 @@ fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<i32> {
                 anyhow::anyhow!(
                     "network {} is being used by container {}: remove it first or use --force",
                     n.name,
-                    c.short_id()
+                    c.name
                 ),
             ));
         }
@@ -181,14 +182,13 @@ fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<i32> {
 
 fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result<i32> {
     let mut record = libruntime::container::find(&ctx.paths, &a.container)?;
-    let ip = a
-        .ip
-        .as_deref()
-        .map(|ip| {
-            ip.parse()
-                .with_context(|| format!("invalid --ip {ip:?}: want an IPv4 address"))
-        })
-        .transpose()?;
+    let ip =
+        a.ip.as_deref()
+            .map(|ip| {
+                ip.parse()
+                    .with_context(|| format!("invalid --ip {ip:?}: want an IPv4 address"))
+            })
+            .transpose()?;
     let wanted = NetworkRequest {
         name: a.network,
         aliases: a.alias,

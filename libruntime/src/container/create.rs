@@ -196,7 +196,9 @@ fn check_networks(
     }
     for a in &opts.network_aliases {
         if !names::valid(a) {
-            return Err(Error::InvalidArgument(format!("invalid --network-alias {a:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "invalid --network-alias {a:?}"
+            )));
         }
     }
     crate::network::attach::check(paths, &requests)?;

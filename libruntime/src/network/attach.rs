@@ -8,9 +8,9 @@ use super::holder::{self, AttachRequest, Attached, NetworkAttach, Request, Sessi
 use crate::container::record::{ContainerDirs, ContainerRecord};
 use crate::container::state::State;
 use crate::error::{Error, Result};
+use crate::fsutil;
 use crate::paths::Paths;
 use crate::userns::IdMaps;
-use crate::fsutil;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -177,7 +177,13 @@ pub fn connect(
             .find(|i| !now.iter().any(|a| a.interface == format!("eth{i}")))
             .unwrap_or(0);
         let session = Session::open(paths, maps)?;
-        let req = request_for(record, st.pid, vec![(network.clone(), &wanted)], next, false);
+        let req = request_for(
+            record,
+            st.pid,
+            vec![(network.clone(), &wanted)],
+            next,
+            false,
+        );
         let answer = session.request(&Request::Attach(req))?;
         now.extend(answer.attached);
         fsutil::write_json(&runtime_file(&dirs), &now)?;

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 pub const DEFAULT_NAME: &str = "skiff";
 const DEFAULT_SUBNET: &str = "10.88.0.0/16";
 const DEFAULT_INTERFACE: &str = "skiff0";
+const HOST_LOOPBACK_OPTION: &str = "allow_host_loopback";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Network {
@@ -28,6 +29,10 @@ pub struct Network {
     pub dns_enabled: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Driver options (`-o`): allow_host_loopback=true opens the host's loopback to
+    /// the network's containers at 10.0.2.2.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
     pub ipam_options: BTreeMap<String, String>,
 }
 
@@ -81,6 +86,12 @@ impl Network {
         })
     }
 
+    pub fn allows_host_loopback(&self) -> bool {
+        self.options
+            .get(HOST_LOOPBACK_OPTION)
+            .is_some_and(|v| v == "true")
+    }
+
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
@@ -97,6 +108,18 @@ pub struct CreateRequest {
     pub internal: bool,
     pub disable_dns: bool,
     pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+}
+
+fn check_options(options: &BTreeMap<String, String>) -> Result<()> {
+    for (k, v) in options {
+        if k != HOST_LOOPBACK_OPTION || !matches!(v.as_str(), "true" | "false") {
+            return Err(Error::InvalidArgument(format!(
+                "unsupported network option {k}={v}: only {HOST_LOOPBACK_OPTION}=true|false"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn dir(paths: &Paths) -> PathBuf {
@@ -130,6 +153,7 @@ fn default_network() -> Network {
         internal: false,
         dns_enabled: false,
         labels: BTreeMap::new(),
+        options: BTreeMap::new(),
         ipam_options: host_local(),
     }
 }
@@ -194,6 +218,7 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
             "unsupported network driver {driver:?}: only bridge"
         )));
     }
+    check_options(&req.options)?;
     let existing = list(paths)?;
     let name = match &req.name {
         Some(n) if !crate::container::names::valid(n) => {
@@ -245,8 +270,11 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
     };
     let lease_range = match &req.ip_range {
         Some(r) => {
-            let range = Subnet::parse(r)
-                .map_err(|_| Error::InvalidArgument(format!("invalid --ip-range {r:?}: want a subnet in CIDR form")))?;
+            let range = Subnet::parse(r).map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "invalid --ip-range {r:?}: want a subnet in CIDR form"
+                ))
+            })?;
             if !subnet.contains(range.base) || !subnet.contains(range.broadcast()) {
                 return Err(Error::InvalidArgument(format!(
                     "--ip-range {range} is not inside subnet {subnet}"
@@ -280,6 +308,7 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
         internal: req.internal,
         dns_enabled: !req.disable_dns,
         labels: req.labels.clone(),
+        options: req.options.clone(),
         ipam_options: host_local(),
     };
     fsutil::create_dir_all(&dir(paths))?;

@@ -8,8 +8,16 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// Names by network id: each entry is one container's names and its address there.
-pub type Table = Arc<RwLock<HashMap<String, Vec<(Vec<String>, Ipv4Addr)>>>>;
+/// One container on one network, as the responders see it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub container: String,
+    pub names: Vec<String>,
+    pub ip: Ipv4Addr,
+}
+
+/// Entries by network id.
+pub type Table = Arc<RwLock<HashMap<String, Vec<Entry>>>>;
 
 const TYPE_A: u16 = 1;
 const CLASS_IN: u16 = 1;
@@ -89,15 +97,34 @@ pub fn build_answer(query: &[u8], q: &Question, addrs: &[Ipv4Addr], rcode: u8) -
     out
 }
 
-/// The addresses `name` has on `network`, if any container there carries it.
-fn lookup(table: &Table, network: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+/// The addresses `name` has for a client at `client` asking on `network`: on that
+/// network, and on every other network the client's container shares with the one
+/// named (as aardvark-dns answers), this network's address first.
+fn lookup(table: &Table, network: &str, client: Ipv4Addr, name: &str) -> Option<Vec<Ipv4Addr>> {
     let t = table.read().ok()?;
-    let found: Vec<Ipv4Addr> = t
+    let asker = t
         .get(network)?
         .iter()
-        .filter(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
-        .map(|(_, ip)| *ip)
-        .collect();
+        .find(|e| e.ip == client)
+        .map(|e| e.container.clone());
+    let mut nets: Vec<&String> = vec![];
+    if let Some(me) = &asker {
+        nets.extend(
+            t.iter()
+                .filter(|(id, es)| *id != network && es.iter().any(|e| &e.container == me))
+                .map(|(id, _)| id),
+        );
+    }
+    let own = network.to_string();
+    nets.insert(0, &own);
+    let mut found: Vec<Ipv4Addr> = Vec::new();
+    for id in nets {
+        for e in t.get(id).into_iter().flatten() {
+            if e.names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !found.contains(&e.ip) {
+                found.push(e.ip);
+            }
+        }
+    }
     (!found.is_empty()).then_some(found)
 }
 
@@ -112,7 +139,10 @@ pub fn serve(sock: UdpSocket, table: Table, network: String, upstream: Option<So
         let Some(q) = parse_query(query) else {
             continue;
         };
-        let reply = match lookup(&table, &network, q.name.trim_end_matches('.')) {
+        let SocketAddr::V4(from) = client else {
+            continue;
+        };
+        let reply = match lookup(&table, &network, *from.ip(), q.name.trim_end_matches('.')) {
             // A known name: its addresses for A, no data for any other type.
             Some(addrs) if q.qtype == TYPE_A && q.qclass == CLASS_IN => {
                 build_answer(query, &q, &addrs, 0)

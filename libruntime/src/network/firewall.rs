@@ -17,6 +17,8 @@ pub struct BridgeRule {
     pub interface: String,
     pub gateway: Ipv4Addr,
     pub internal: bool,
+    /// The host's loopback (10.0.2.2) is open to this bridge.
+    pub host_loopback: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -53,10 +55,12 @@ pub fn ruleset(bridges: &[BridgeRule], forwards: &[ForwardRule]) -> String {
             b.interface
         ));
         if !b.internal {
-            fwd.push_str(&format!(
-                "    iifname \"{}\" oifname \"{UPLINK}\" ip daddr {HOST_LOOPBACK} drop\n",
-                b.interface
-            ));
+            if !b.host_loopback {
+                fwd.push_str(&format!(
+                    "    iifname \"{}\" oifname \"{UPLINK}\" ip daddr {HOST_LOOPBACK} reject\n",
+                    b.interface
+                ));
+            }
             fwd.push_str(&format!(
                 "    iifname \"{}\" oifname \"{UPLINK}\" accept\n",
                 b.interface
@@ -131,11 +135,13 @@ mod tests {
                     interface: "skiff1".into(),
                     gateway: "10.89.0.1".parse().unwrap(),
                     internal: false,
+                    host_loopback: false,
                 },
                 BridgeRule {
                     interface: "skiff2".into(),
                     gateway: "10.89.1.1".parse().unwrap(),
                     internal: true,
+                    host_loopback: true,
                 },
             ],
             &[ForwardRule {
@@ -149,5 +155,6 @@ mod tests {
         assert!(!r.contains("iifname \"skiff2\" oifname"));
         assert!(r.contains("tcp dport 8080 dnat to 10.89.0.2:80"));
         assert!(r.contains("policy drop"));
+        assert!(r.contains("iifname \"skiff1\" oifname \"tap0\" ip daddr 10.0.2.2 reject"));
     }
 }

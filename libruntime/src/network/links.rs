@@ -8,6 +8,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
+/// Lets the container's root group use ICMP sockets, so ping works without
+/// CAP_NET_RAW, as podman sets it.
+const PING_GROUP_RANGE: &std::ffi::CStr = c"/proc/sys/net/ipv4/ping_group_range";
+
 /// Runs `ip -batch -` with `script`, in the network namespace `netns` when given.
 fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
     let mut cmd = Command::new("ip");
@@ -17,11 +21,19 @@ fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
         .stderr(Stdio::piped());
     if let Some(fd) = netns {
         let raw = fd.as_raw_fd();
-        // SAFETY: setns is async-signal-safe and touches only the child.
+        // SAFETY: setns, open, write and close are async-signal-safe and touch only the
+        // child; the path is a static C string.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setns(raw, libc::CLONE_NEWNET) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                // /proc/sys/net shows the namespace of the process that opens it.
+                let fd = libc::open(PING_GROUP_RANGE.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd >= 0 {
+                    let v = b"0 0";
+                    libc::write(fd, v.as_ptr().cast(), v.len());
+                    libc::close(fd);
                 }
                 Ok(())
             });
@@ -106,9 +118,8 @@ pub fn configure_inside(
     prefix: u8,
     gateway: Option<Ipv4Addr>,
 ) -> Result<()> {
-    let mut script = format!(
-        "link set lo up\naddr add {ip}/{prefix} dev {iface}\nlink set {iface} up\n"
-    );
+    let mut script =
+        format!("link set lo up\naddr add {ip}/{prefix} dev {iface}\nlink set {iface} up\n");
     if let Some(gw) = gateway {
         script.push_str(&format!("route add default via {gw} dev {iface}\n"));
     }

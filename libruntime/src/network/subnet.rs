@@ -15,7 +15,9 @@ impl Subnet {
     /// Parses "10.89.0.0/24". Host bits must be zero, as podman requires.
     pub fn parse(s: &str) -> Result<Subnet> {
         let bad = |why: &str| Error::InvalidArgument(format!("invalid subnet {s:?}: {why}"));
-        let (ip, len) = s.split_once('/').ok_or_else(|| bad("want ADDRESS/LENGTH"))?;
+        let (ip, len) = s
+            .split_once('/')
+            .ok_or_else(|| bad("want ADDRESS/LENGTH"))?;
         let ip: Ipv4Addr = ip
             .parse()
             .map_err(|_| bad("only IPv4 subnets are supported"))?;

@@ -23,6 +23,7 @@ struct Bridge {
     interface: String,
     addressing: Addressing,
     internal: bool,
+    host_loopback: bool,
 }
 
 struct Attachment {
@@ -161,7 +162,11 @@ impl State {
             aliases: net.aliases.clone(),
         };
         if let Ok(mut t) = self.names.write() {
-            t.entry(n.id.clone()).or_default().push((aliases, ip));
+            t.entry(n.id.clone()).or_default().push(dns::Entry {
+                container: req.container.clone(),
+                names: aliases,
+                ip,
+            });
         }
         self.attachments.push(Attachment {
             container: req.container.clone(),
@@ -213,6 +218,7 @@ impl State {
             interface: n.network_interface.clone(),
             addressing,
             internal: n.internal,
+            host_loopback: n.allows_host_loopback(),
         });
         Ok(self.bridges.len() - 1)
     }
@@ -320,7 +326,7 @@ impl State {
     fn forget_names(&self, a: &Attachment) {
         if let Ok(mut t) = self.names.write() {
             if let Some(v) = t.get_mut(&a.network_id) {
-                v.retain(|(_, ip)| *ip != a.attached.ip);
+                v.retain(|e| e.ip != a.attached.ip);
             }
         }
     }
@@ -370,6 +376,7 @@ impl State {
                 interface: b.interface.clone(),
                 gateway: b.addressing.gateway,
                 internal: b.internal,
+                host_loopback: b.host_loopback,
             })
             .collect();
         let forwards: Vec<ForwardRule> = self.forwards.iter().map(|f| f.rule.clone()).collect();
