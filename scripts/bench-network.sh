@@ -50,6 +50,36 @@ for net in slirp4netns pasta; do
   as_user "$SK" --root "$W/u" --runroot "$W/ur" rm -f sink >/dev/null
 done
 
+# Container -> container on one bridge network (rootless, both engines): a client
+# container fetches MIB MiB over HTTP from a server container by its address. busybox's
+# `time` gives seconds to 10 ms; the median of 3 fetches is kept.
+server="head -c $((MIB << 20)) /dev/zero > /www/big && touch /www/ready && exec httpd -f -p 80 -h /www"
+seconds_of() { awk '/^real/ { sub("m", "", $2); sub("s", "", $3); print $2 * 60 + $3 }'; }
+median3() { sort -n | sed -n 2p; }
+# c2c NAME ENGINE...: ENGINE is the command line that runs the engine as the test user.
+c2c() {
+  local name=$1 ip t
+  shift
+  "$@" network create benchnet >/dev/null
+  "$@" run -d --name srv --network benchnet --tmpfs /www:size=$((MIB + 64))m localhost/busybox:latest sh -c "$server" >/dev/null
+  until "$@" exec srv test -e /www/ready 2>/dev/null; do sleep 0.2; done
+  ip=$("$@" inspect srv --format '{{.NetworkSettings.Networks.benchnet.IPAddress}}')
+  t=$(for _ in 1 2 3; do
+    "$@" run --rm --network benchnet localhost/busybox:latest sh -c "time wget -q -O /dev/null http://$ip/big" 2>&1 | seconds_of
+  done | median3)
+  R[$name]=$(echo "scale=0; $MIB / $t" | bc)
+  "$@" rm -f srv >/dev/null 2>&1 || "$@" rm -f -t 0 srv >/dev/null
+  "$@" network rm benchnet >/dev/null
+}
+mkdir -p "$W/pu" "$W/pur" && chown "$TEST_USER" "$W/pu" "$W/pur"
+cp "$W/bb.tar" "$W/pu/bb.tar" && chmod 644 "$W/pu/bb.tar"
+PU=(as_user podman --root "$W/pu" --runroot "$W/pur" --storage-driver vfs)
+"${PU[@]}" load -q -i "$W/pu/bb.tar" >/dev/null
+podman_user() { "${PU[@]}" "$1" $([ "$1" = run ] && echo "$PRUN") "${@:2}"; }
+c2c skiff-c2c-rootless as_user "$SK" --root "$W/u" --runroot "$W/ur"
+c2c podman-c2c-rootless podman_user
+"${PU[@]}" rmi -af >/dev/null 2>&1 || true
+
 hyperfine -N -w 3 -r "${BENCH_RUNS:-10}" --export-json "$W/start.json" \
   "$SK --root $W/s --runroot $W/sr run --rm localhost/busybox:latest true" \
   "podman --root $W/p --runroot $W/pr --storage-driver vfs run $PRUN --rm --network slirp4netns localhost/busybox:latest true" >/dev/null
@@ -61,5 +91,7 @@ printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (root)" "${
 printf '%-44s %s MiB/s\n' "host -> published port, podman slirp4netns (root)" "${R[podman-slirp-root]}"
 printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (rootless)" "${R[skiff-slirp4netns-rootless]}"
 printf '%-44s %s MiB/s\n' "host -> published port, skiff pasta (rootless)" "${R[skiff-pasta-rootless]}"
+printf '%-44s %s MiB/s\n' "container -> container, skiff bridge (rootless)" "${R[skiff-c2c-rootless]}"
+printf '%-44s %s MiB/s\n' "container -> container, podman bridge (rootless)" "${R[podman-c2c-rootless]}"
 printf '%-44s skiff %8.1f ms   podman %8.1f ms   podman/skiff %6.1fx\n' "run --rm true with slirp4netns" \
   "$(echo "$a*1000" | bc -l)" "$(echo "$b*1000" | bc -l)" "$(echo "$b/$a" | bc -l)"
