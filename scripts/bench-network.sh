@@ -43,7 +43,7 @@ p=$(free_port)
 podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs run $PRUN -d --name sink --network slirp4netns -p "127.0.0.1:$p:5000" localhost/busybox:latest sh -c "$sink" >/dev/null
 R[podman-slirp-root]=$(send "$p")
 podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rm -f -t 0 sink >/dev/null
-for net in slirp4netns pasta; do
+for net in slirp4netns pasta bridge; do
   p=$(free_port)
   as_user "$SK" --root "$W/u" --runroot "$W/ur" run -d --name sink --network "$net" -p "127.0.0.1:$p:5000" localhost/busybox:latest sh -c "$sink" >/dev/null
   R[skiff-$net-rootless]=$(send "$p")
@@ -91,6 +91,7 @@ printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (root)" "${
 printf '%-44s %s MiB/s\n' "host -> published port, podman slirp4netns (root)" "${R[podman-slirp-root]}"
 printf '%-44s %s MiB/s\n' "host -> published port, skiff slirp4netns (rootless)" "${R[skiff-slirp4netns-rootless]}"
 printf '%-44s %s MiB/s\n' "host -> published port, skiff pasta (rootless)" "${R[skiff-pasta-rootless]}"
+printf '%-44s %s MiB/s\n' "host -> published port, skiff bridge (rootless)" "${R[skiff-bridge-rootless]}"
 printf '%-44s %s MiB/s\n' "container -> container, skiff bridge (rootless)" "${R[skiff-c2c-rootless]}"
 printf '%-44s %s MiB/s\n' "container -> container, podman bridge (rootless)" "${R[podman-c2c-rootless]}"
 printf '%-44s skiff %8.1f ms   podman %8.1f ms   podman/skiff %6.1fx\n' "run --rm true with slirp4netns" \
