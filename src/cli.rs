@@ -1,5 +1,6 @@
 //! The command line: verbs and flags as podman and docker spell them.
 
+use crate::cli_build::BuildArgs;
 use crate::cli_container::*;
 use crate::cli_network::*;
 use crate::cli_registry::*;
@@ -95,6 +96,8 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Build an image from a Containerfile or Dockerfile
+    Build(BuildArgs),
     /// Display the configuration of containers or images
     Inspect(InspectArgs),
     /// Add names to an image
@@ -150,6 +153,8 @@ pub enum ImageCommand {
     Pull(PullArgs),
     /// Push an image to a registry
     Push(PushArgs),
+    /// Build an image from a Containerfile or Dockerfile
+    Build(BuildArgs),
 }
 
 #[derive(Args, Debug)]

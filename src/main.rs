@@ -2,6 +2,7 @@
 //! as one line on stderr and exit code 125 unless a command documents another.
 
 mod cli;
+mod cli_build;
 mod cli_container;
 mod cli_network;
 mod cli_registry;
@@ -116,6 +117,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => archive::import(&ctx, a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&ctx, a),
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+            commands::build::build(&ctx, a)
+        }
         Command::Login(a) => registry::login(&ctx, a),
         Command::Logout(a) => registry::logout(a),
         Command::Info(a) => system::info(&ctx, a),

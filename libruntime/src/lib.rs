@@ -1,6 +1,7 @@
 //! libruntime: everything skiff does, usable without the CLI.
 
 pub mod archive;
+pub mod build;
 pub mod cgroups;
 pub mod container;
 pub mod digest;

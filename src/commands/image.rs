@@ -76,6 +76,12 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
     let mut images = Vec::new();
     validate_filters(&a.filter)?;
     for img in newest_first(store.images()?) {
+        // Images a build made along the way show only with --all, as in podman.
+        let intermediate = img.names.is_empty()
+            && libruntime::build::cache::is_intermediate(&ctx.paths, &img.id);
+        if intermediate && !a.all {
+            continue;
+        }
         if matches_filters(&img, &a.filter, a.reference.as_deref())? {
             images.push(img);
         }

@@ -1,5 +1,6 @@
 pub mod archive;
 pub mod attach;
+pub mod build;
 pub mod container;
 pub mod exec;
 pub mod image;

@@ -27,6 +27,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
         message: a.message.clone(),
         author: a.author.clone(),
         names,
+        ..Default::default()
     };
     let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
     let paused =

@@ -24,6 +24,11 @@ pub struct CommitOptions {
     pub author: Option<String>,
     /// Full names for the new image.
     pub names: Vec<String>,
+    /// The new image's `config` as given, instead of one made from the container's
+    /// (builds keep the stage's configuration, not the RUN step's).
+    pub config: Option<Map<String, Value>>,
+    /// The history entry's `created_by` instead of the container's command line.
+    pub created_by: Option<String>,
 }
 
 /// The container's mount points, which are not part of its file system.
@@ -131,7 +136,10 @@ pub fn commit(
     let mut config: Value = serde_json::from_slice(&store.read_blob(&image.config)?)
         .map_err(|e| Error::json("image config", e))?;
     let base = config["config"].as_object().cloned().unwrap_or_default();
-    let cfg = container_config(&base, record, &opts.changes)?;
+    let cfg = match &opts.config {
+        Some(c) => c.clone(),
+        None => container_config(&base, record, &opts.changes)?,
+    };
     let list = diff(paths, record)?;
     let dirs = ContainerDirs::new(paths, &record.id);
     let plan = RootfsPlan::for_container(paths, record, &dirs);
@@ -160,7 +168,10 @@ pub fn commit(
         config["created"] = json!(now);
         let mut history = json!({
             "created": now,
-            "created_by": record.config.create_command.join(" "),
+            "created_by": opts
+                .created_by
+                .clone()
+                .unwrap_or_else(|| record.config.create_command.join(" ")),
         });
         if let Some(a) = &opts.author {
             config["author"] = json!(a);

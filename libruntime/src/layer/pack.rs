@@ -17,6 +17,8 @@ pub enum Owners {
     Keep,
     /// Everything owned by 0:0 (what `cp` without `-a` gives).
     Root,
+    /// Everything owned by these ids (`COPY --chown`).
+    Fixed(u32, u32),
 }
 
 pub struct Packer<W: Write> {
@@ -26,6 +28,8 @@ pub struct Packer<W: Write> {
     owners: Owners,
     /// Only files on this device are packed (`tar --one-file-system`).
     device: Option<u64>,
+    /// Every entry gets this mode (`COPY --chmod`).
+    mode: Option<u32>,
 }
 
 /// Opens `name` inside the directory `dir` without following it if it is a symlink.
@@ -70,7 +74,12 @@ impl<W: Write> Packer<W> {
             links: HashMap::new(),
             owners,
             device: None,
+            mode: None,
         }
+    }
+
+    pub fn set_mode(&mut self, mode: Option<u32>) {
+        self.mode = mode;
     }
 
     /// Leaves out everything on another file system than `fd`'s: the mounts inside a
@@ -237,10 +246,11 @@ impl<W: Write> Packer<W> {
     fn header(&self, st: &FileStat, kind: EntryType) -> Header {
         let mut h = Header::new_gnu();
         h.set_entry_type(kind);
-        h.set_mode(st.st_mode & 0o7777);
+        h.set_mode(self.mode.unwrap_or(st.st_mode & 0o7777));
         let (uid, gid) = match self.owners {
             Owners::Keep => (st.st_uid as u64, st.st_gid as u64),
             Owners::Root => (0, 0),
+            Owners::Fixed(u, g) => (u as u64, g as u64),
         };
         h.set_uid(uid);
         h.set_gid(gid);

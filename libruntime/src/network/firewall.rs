@@ -152,7 +152,8 @@ mod tests {
             }],
         );
         assert!(r.contains("iifname \"skiff1\" oifname \"tap0\" accept"));
-        assert!(!r.contains("iifname \"skiff2\" oifname"));
+        assert!(!r.contains("iifname \"skiff2\" oifname \"tap0\""));
+        assert!(r.contains("iifname \"skiff2\" oifname \"skiff2\" accept"));
         assert!(r.contains("tcp dport 8080 dnat to 10.89.0.2:80"));
         assert!(r.contains("policy drop"));
         assert!(r.contains("iifname \"skiff1\" oifname \"tap0\" ip daddr 10.0.2.2 reject"));

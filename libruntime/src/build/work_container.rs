@@ -1,0 +1,135 @@
+//! Build steps in containers made by libruntime, as `run` makes them: RUN starts one
+//! and streams its output; COPY, ADD and WORKDIR open a created one's root. Either
+//! way the container is committed as the step's image, in a forked child that enters
+//! the storage user namespace (rootless) so layer files keep their owners.
+
+use super::executor::Reporter;
+use crate::container::commit::{self, CommitOptions};
+use crate::container::filesystem::ContainerFs;
+use crate::container::lifecycle;
+use crate::container::options::CreateOptions;
+use crate::container::record::ContainerDirs;
+use crate::container::ContainerRecord;
+use crate::error::{Error, Result};
+use crate::layer::ExtractOptions;
+use crate::paths::Paths;
+use crate::store::Store;
+use crate::supervisor::protocol;
+use crate::userns::IdMaps;
+use nix::unistd::{fork, ForkResult};
+use serde_json::{Map, Value};
+use std::io::Read;
+
+/// Creates a container for a step (store locked for the moment it takes).
+pub fn create(paths: &Paths, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
+    let store = Store::open_locked(paths)?;
+    crate::container::create::create(&store, maps, opts)
+}
+
+/// Starts the container and streams its output; returns its exit code.
+pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> Result<i32> {
+    let mut sup = lifecycle::spawn_supervisor(paths, record, true)?;
+    match sup.next_line() {
+        Some(l) if l == "ready" => {}
+        other => {
+            if let Err(f) = lifecycle::parse_report(other) {
+                return Err(Error::InvalidArgument(f.message));
+            }
+        }
+    }
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let mut stream = lifecycle::connect(&dirs, protocol::WANT_OUTPUT, None)?;
+    loop {
+        match protocol::read_frame(&mut stream) {
+            Ok(Some((protocol::STDOUT | protocol::STDERR, data))) => reporter.output(&data),
+            Ok(Some((protocol::EXIT, data))) if data.len() >= 4 => {
+                return Ok(i32::from_be_bytes([data[0], data[1], data[2], data[3]]))
+            }
+            Ok(Some((protocol::START_ERROR, data))) => {
+                let msg = String::from_utf8_lossy(data.get(4..).unwrap_or(&[])).into_owned();
+                return Err(Error::InvalidArgument(msg));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Error::InvalidArgument("the step's container ended without an exit code".into())),
+            Err(e) => return Err(Error::io("reading the step's output", e)),
+        }
+    }
+}
+
+/// Runs `f` in a forked child and returns the string it gives back. The child may
+/// enter namespaces; this process stays where it is.
+pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    // SAFETY: the build runs single-threaded here; the child only runs `f` and exits.
+    match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
+        ForkResult::Child => {
+            drop(r);
+            let out = match f() {
+                Ok(s) => format!("ok\n{s}"),
+                Err(e) => format!("error\n{e}"),
+            };
+            let mut w = std::fs::File::from(w);
+            let _ = std::io::Write::write_all(&mut w, out.as_bytes());
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            let mut out = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut out);
+            let _ = nix::sys::wait::waitpid(child, None);
+            match out.split_once('\n') {
+                Some(("ok", v)) => Ok(v.to_string()),
+                Some((_, e)) => Err(Error::InvalidArgument(e.to_string())),
+                None => Err(Error::InvalidArgument("a build step's helper process died".into())),
+            }
+        }
+    }
+}
+
+/// What a step's commit records.
+pub struct Commit {
+    pub config: Map<String, Value>,
+    pub created_by: String,
+    pub extract: ExtractOptions,
+}
+
+fn commit_now(paths: &Paths, record: &ContainerRecord, c: &Commit) -> Result<String> {
+    let store = Store::open_locked(paths)?;
+    let opts = CommitOptions {
+        config: Some(c.config.clone()),
+        created_by: Some(c.created_by.clone()),
+        ..Default::default()
+    };
+    Ok(commit::commit(&store, record, &opts, c.extract)?.id)
+}
+
+/// Commits a container that ran (RUN).
+pub fn commit(paths: &Paths, maps: &IdMaps, record: &ContainerRecord, c: &Commit) -> Result<String> {
+    in_child(|| {
+        if paths.rootless && !crate::userns::in_user_namespace() {
+            crate::userns::enter(maps, false)?;
+        }
+        commit_now(paths, record, c)
+    })
+}
+
+/// Changes a created container's files with `change`, then commits it.
+pub fn change_and_commit(
+    paths: &Paths,
+    maps: &IdMaps,
+    record: &ContainerRecord,
+    c: &Commit,
+    change: impl FnOnce(&ContainerFs) -> Result<()>,
+) -> Result<String> {
+    in_child(|| {
+        let fs = ContainerFs::open(paths, maps, record, false)?;
+        change(&fs)?;
+        drop(fs);
+        commit_now(paths, record, c)
+    })
+}
+
+pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) {
+    let _ = lifecycle::remove(paths, maps, record, true);
+}

@@ -1,0 +1,61 @@
+//! `build` flags, as podman and docker spell them.
+
+use crate::cli_registry::{PlatformFlags, RegistryFlags};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The Containerfile (default: Containerfile or Dockerfile in the context; - for stdin)
+    #[arg(short, long)]
+    pub file: Option<String>,
+    /// Name the result (repeat for several)
+    #[arg(short, long)]
+    pub tag: Vec<String>,
+    /// Set a build argument: NAME=VALUE, or NAME to take it from the environment
+    #[arg(long)]
+    pub build_arg: Vec<String>,
+    /// Build this stage and the ones it needs, not the last
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Run every step, using no cached result
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull base images: missing (default), always, never, newer; plain --pull is always
+    #[arg(long, num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
+    pub pull: String,
+    /// Add a label to the image (KEY=VALUE)
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Cache and keep a layer per step (the default); false gives one new layer
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub layers: bool,
+    /// Squash the layers the build adds into one
+    #[arg(long)]
+    pub squash: bool,
+    /// Network for RUN steps: none (the default), slirp4netns, pasta, host, a network's name
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    /// A secret for RUN --mount=type=secret: id=ID,src=PATH
+    #[arg(long)]
+    pub secret: Vec<String>,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Image format (oci or docker); the configuration is the same either way
+    #[arg(long, default_value = "oci")]
+    pub format: String,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    #[command(flatten)]
+    pub platform: PlatformFlags,
+    /// The build context: a directory, a tar archive, or - for standard input
+    #[arg(default_value = ".")]
+    pub context: String,
+}
+
+impl BuildArgs {
+    pub fn context_path(&self) -> PathBuf {
+        PathBuf::from(&self.context)
+    }
+}
