@@ -47,7 +47,9 @@ fn context_and_file(ctx: &Ctx, a: &BuildArgs) -> Result<(Context, String, String
     };
     let (context, text, name) = if a.context == "-" {
         let mut data = Vec::new();
-        std::io::stdin().read_to_end(&mut data).context("reading standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut data)
+            .context("reading standard input")?;
         if looks_like_archive(&data) {
             let c = Context::from_archive(&mut &data[..], &staging)?;
             let (text, name) = file_in(&c.root, a, read_file)?;
@@ -56,7 +58,11 @@ fn context_and_file(ctx: &Ctx, a: &BuildArgs) -> Result<(Context, String, String
             // A Containerfile alone, with an empty context.
             std::fs::create_dir_all(&staging)?;
             let c = Context::from_archive(&mut &empty_tar()[..], &staging)?;
-            (c, String::from_utf8(data).context("the Containerfile is not UTF-8")?, "-".into())
+            (
+                c,
+                String::from_utf8(data).context("the Containerfile is not UTF-8")?,
+                "-".into(),
+            )
         }
     } else {
         let path = a.context_path();
@@ -85,7 +91,11 @@ fn empty_tar() -> Vec<u8> {
 
 /// The Containerfile: -f (relative to the working directory, or `-`), else
 /// Containerfile or Dockerfile in the context.
-fn file_in(root: &Path, a: &BuildArgs, read: impl Fn(&Path) -> Result<String>) -> Result<(String, String)> {
+fn file_in(
+    root: &Path,
+    a: &BuildArgs,
+    read: impl Fn(&Path) -> Result<String>,
+) -> Result<(String, String)> {
     match a.file.as_deref() {
         Some("-") => {
             let mut s = String::new();
@@ -94,7 +104,11 @@ fn file_in(root: &Path, a: &BuildArgs, read: impl Fn(&Path) -> Result<String>) -
         }
         Some(f) => {
             let p = PathBuf::from(f);
-            let p = if p.exists() || p.is_absolute() { p } else { root.join(f) };
+            let p = if p.exists() || p.is_absolute() {
+                p
+            } else {
+                root.join(f)
+            };
             Ok((read(&p)?, f.to_string()))
         }
         None => {
@@ -128,7 +142,9 @@ fn external_bases(text: &str, args: &HashMap<String, String>) -> Vec<String> {
         let Ok(b) = libruntime::build::expand::word(&s.base, &vars, file.escape) else {
             continue;
         };
-        let is_stage = file.stages[..s.index].iter().any(|x| x.name.as_deref() == Some(b.to_ascii_lowercase().as_str()));
+        let is_stage = file.stages[..s.index]
+            .iter()
+            .any(|x| x.name.as_deref() == Some(b.to_ascii_lowercase().as_str()));
         if b != "scratch" && !is_stage && !out.contains(&b) {
             out.push(b);
         }
@@ -149,7 +165,10 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     }
     let mut secrets = HashMap::new();
     for s in &a.secret {
-        let kv = parse_key_values("secret", &s.split(',').map(String::from).collect::<Vec<_>>())?;
+        let kv = parse_key_values(
+            "secret",
+            &s.split(',').map(String::from).collect::<Vec<_>>(),
+        )?;
         let (Some(id), Some(src)) = (kv.get("id"), kv.get("src").or(kv.get("source"))) else {
             bail!("invalid --secret {s:?}: want id=ID,src=PATH");
         };
@@ -165,7 +184,9 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         .map(|t| Ok(Reference::parse(t)?.tagged_name(DefaultDomain::Localhost)))
         .collect::<libruntime::Result<Vec<_>>>()?;
     if !a.layers || a.squash {
-        libruntime::log::warn("--layers=false and --squash are accepted, but each step still adds its own layer");
+        libruntime::log::warn(
+            "--layers=false and --squash are accepted, but each step still adds its own layer",
+        );
     }
     let (context, text, file_name) = context_and_file(ctx, &a)?;
     for base in external_bases(&text, &build_args) {

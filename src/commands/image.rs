@@ -77,8 +77,8 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
     validate_filters(&a.filter)?;
     for img in newest_first(store.images()?) {
         // Images a build made along the way show only with --all, as in podman.
-        let intermediate = img.names.is_empty()
-            && libruntime::build::cache::is_intermediate(&ctx.paths, &img.id);
+        let intermediate =
+            img.names.is_empty() && libruntime::build::cache::is_intermediate(&ctx.paths, &img.id);
         if intermediate && !a.all {
             continue;
         }

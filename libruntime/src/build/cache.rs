@@ -32,7 +32,10 @@ impl Cache {
 
     pub fn lookup(&self, store: &Store, key: &str) -> Option<ImageRecord> {
         let id = std::fs::read_to_string(self.dir.join("steps").join(key)).ok()?;
-        store.find_image(id.trim()).ok().filter(|i| i.id == id.trim())
+        store
+            .find_image(id.trim())
+            .ok()
+            .filter(|i| i.id == id.trim())
     }
 
     pub fn record(&self, key: &str, image_id: &str) -> Result<()> {
@@ -53,7 +56,9 @@ impl Cache {
 
     /// Where RUN --mount=type=cache keeps a cache between builds.
     pub fn mount_dir(&self, id: &str) -> PathBuf {
-        self.dir.join("mounts").join(crate::digest::to_hex(&Sha256::digest(id.as_bytes())))
+        self.dir
+            .join("mounts")
+            .join(crate::digest::to_hex(&Sha256::digest(id.as_bytes())))
     }
 }
 

@@ -37,7 +37,10 @@ pub fn env_list(cfg: &Map<String, Value>) -> Vec<String> {
 pub fn env_vars(cfg: &Map<String, Value>) -> Vars {
     env_list(cfg)
         .into_iter()
-        .filter_map(|e| e.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|e| {
+            e.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
@@ -60,7 +63,12 @@ pub fn add_label(cfg: &mut Map<String, Value>, key: &str, value: &str) {
 }
 
 /// EXPOSE's words: `80`, `80/tcp`, `53/udp`, `8000-8002/tcp`.
-pub fn expose(cfg: &mut Map<String, Value>, spec: &str, vars: &Vars, escape: char) -> Result<Vec<String>, String> {
+pub fn expose(
+    cfg: &mut Map<String, Value>,
+    spec: &str,
+    vars: &Vars,
+    escape: char,
+) -> Result<Vec<String>, String> {
     let mut added = Vec::new();
     for w in expand::words(spec, vars, escape)? {
         let (ports, proto) = w.split_once('/').unwrap_or((&w, "tcp"));
@@ -100,7 +108,9 @@ pub fn duration_ns(s: &str) -> Result<i64, String> {
             .ok_or_else(bad)?;
         let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,

@@ -60,14 +60,20 @@ impl Containerfile {
                     None => {
                         return Err(BuildError::at(
                             r.line,
-                            format!("{} before the first FROM: only ARG may come before FROM", r.keyword),
+                            format!(
+                                "{} before the first FROM: only ARG may come before FROM",
+                                r.keyword
+                            ),
                         ))
                     }
                 },
             }
         }
         if stages.is_empty() {
-            return Err(BuildError::at(0, "no FROM instruction: nothing to build".into()));
+            return Err(BuildError::at(
+                0,
+                "no FROM instruction: nothing to build".into(),
+            ));
         }
         Ok(Containerfile {
             escape,
@@ -109,7 +115,10 @@ mod tests {
         let e = Containerfile::parse("FROM a\nCOPY --bogus=1 a b\n").unwrap_err();
         assert!(e.message.contains("unknown flag"));
         let e = Containerfile::parse("FROM a\n\n\nFROBNICATE x\n").unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (4, "unknown instruction: FROBNICATE"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (4, "unknown instruction: FROBNICATE")
+        );
         assert!(Containerfile::parse("# just a comment\n").is_err());
     }
 }

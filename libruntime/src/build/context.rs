@@ -35,8 +35,9 @@ pub struct Source {
 impl Context {
     /// A directory context; `ignore_file` is read when it exists.
     pub fn from_dir(root: &Path, ignore_files: &[PathBuf]) -> Result<Context> {
-        let meta = std::fs::metadata(root)
-            .map_err(|e| Error::InvalidArgument(format!("build context {}: {e}", root.display())))?;
+        let meta = std::fs::metadata(root).map_err(|e| {
+            Error::InvalidArgument(format!("build context {}: {e}", root.display()))
+        })?;
         if !meta.is_dir() {
             return Err(Error::InvalidArgument(format!(
                 "build context {} is not a directory",
@@ -98,7 +99,11 @@ impl Context {
             let mut next = Vec::new();
             for base in &found {
                 if part == ".." {
-                    next.push(base.rsplit_once('/').map(|(a, _)| a.to_string()).unwrap_or_default());
+                    next.push(
+                        base.rsplit_once('/')
+                            .map(|(a, _)| a.to_string())
+                            .unwrap_or_default(),
+                    );
                     continue;
                 }
                 let wild = part.contains(['*', '?', '[']);
@@ -108,7 +113,11 @@ impl Context {
                 }
                 let dir = self.root.join(base);
                 let mut names: Vec<String> = std::fs::read_dir(&dir)
-                    .map(|r| r.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+                    .map(|r| {
+                        r.flatten()
+                            .filter_map(|e| e.file_name().into_string().ok())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 names.sort();
                 for n in names {
@@ -158,7 +167,11 @@ impl Context {
         }
         if meta.is_dir() && (!excluded || self.ignore.may_reinclude_under(rel)) {
             let mut names: Vec<String> = std::fs::read_dir(&path)
-                .map(|r| r.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
+                .map(|r| {
+                    r.flatten()
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
                 .unwrap_or_default();
             names.sort();
             for n in names {
@@ -180,12 +193,15 @@ impl Context {
                 h.update([0]);
                 h.update(meta.permissions().mode().to_le_bytes());
                 if meta.file_type().is_symlink() {
-                    let t = std::fs::read_link(&path).map_err(|e| Error::io(format!("reading {rel}"), e))?;
+                    let t = std::fs::read_link(&path)
+                        .map_err(|e| Error::io(format!("reading {rel}"), e))?;
                     h.update(t.as_os_str().as_encoded_bytes());
                 } else if meta.is_file() {
-                    let mut f = std::fs::File::open(&path).map_err(|e| Error::io(format!("reading {rel}"), e))?;
+                    let mut f = std::fs::File::open(&path)
+                        .map_err(|e| Error::io(format!("reading {rel}"), e))?;
                     let mut fh = Sha256::new();
-                    std::io::copy(&mut f, &mut fh).map_err(|e| Error::io(format!("reading {rel}"), e))?;
+                    std::io::copy(&mut f, &mut fh)
+                        .map_err(|e| Error::io(format!("reading {rel}"), e))?;
                     h.update(fh.finalize());
                 }
                 h.update(meta.size().to_le_bytes());

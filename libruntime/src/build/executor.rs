@@ -54,7 +54,10 @@ struct StageState {
 
 impl StageState {
     fn cfg(&self) -> Map<String, Value> {
-        self.config["config"].as_object().cloned().unwrap_or_default()
+        self.config["config"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// What `$VAR` means in this stage: its ARGs, overridden by the image's ENV.
@@ -89,7 +92,12 @@ fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
 }
 
 /// Builds and returns the image id.
-pub fn build(paths: &Paths, maps: &IdMaps, opts: &BuildOptions, reporter: &dyn Reporter) -> Result<String> {
+pub fn build(
+    paths: &Paths,
+    maps: &IdMaps,
+    opts: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<String> {
     let file = Containerfile::parse(&opts.containerfile)
         .map_err(|e| Error::InvalidArgument(format!("{}: {e}", opts.file_name)))?;
     let mut global = Vars::new();
@@ -119,15 +127,16 @@ pub fn build(paths: &Paths, maps: &IdMaps, opts: &BuildOptions, reporter: &dyn R
         step_total: 0,
     };
     let target = match &opts.target {
-        Some(t) => b
-            .file
-            .stage(t)
-            .map(|s| s.index)
-            .ok_or_else(|| Error::InvalidArgument(format!("target stage {t:?} could not be found")))?,
+        Some(t) => b.file.stage(t).map(|s| s.index).ok_or_else(|| {
+            Error::InvalidArgument(format!("target stage {t:?} could not be found"))
+        })?,
         None => b.file.stages.len() - 1,
     };
     let needed = b.needed(target)?;
-    b.step_total = needed.iter().map(|i| b.file.stages[*i].steps.len() + 1).sum();
+    b.step_total = needed
+        .iter()
+        .map(|i| b.file.stages[*i].steps.len() + 1)
+        .sum();
     for i in needed {
         let stage = b.file.stages[i].clone();
         let image = b.run_stage(&stage)?;
@@ -140,7 +149,10 @@ pub fn build(paths: &Paths, maps: &IdMaps, opts: &BuildOptions, reporter: &dyn R
 impl Builder<'_> {
     /// The stage a FROM or --from names, if it names one that comes before `before`.
     fn stage_ref(&self, name: &str, before: usize) -> Option<usize> {
-        self.file.stage(name).map(|s| s.index).filter(|i| *i < before)
+        self.file
+            .stage(name)
+            .map(|s| s.index)
+            .filter(|i| *i < before)
     }
 
     fn base_name(&self, stage: &Stage) -> Result<String> {
@@ -184,8 +196,10 @@ impl Builder<'_> {
         } else {
             String::new()
         };
-        self.reporter
-            .line(&format!("{prefix}STEP {}/{}: {text}", self.step_no, self.step_total));
+        self.reporter.line(&format!(
+            "{prefix}STEP {}/{}: {text}",
+            self.step_no, self.step_total
+        ));
     }
 
     fn run_stage(&mut self, stage: &Stage) -> Result<String> {
@@ -221,10 +235,22 @@ impl Builder<'_> {
             args: Vars::new(),
             cmd_set: false,
         };
+        // Like buildah and BuildKit, a stage whose base has no PATH gets the default.
+        let mut cfg = st.cfg();
+        if !cfgs::env_list(&cfg).iter().any(|e| e.starts_with("PATH=")) {
+            let mut env = vec![format!("PATH={}", crate::container::spec::DEFAULT_PATH)];
+            env.extend(cfgs::env_list(&cfg));
+            cfg.insert("Env".into(), json!(env));
+            st.config["config"] = Value::Object(cfg);
+        }
         // The base image's ONBUILD triggers run first, and are not inherited.
         let triggers: Vec<String> = st.config["config"]["OnBuild"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         if !triggers.is_empty() {
             if let Some(c) = st.config["config"].as_object_mut() {
@@ -234,7 +260,8 @@ impl Builder<'_> {
             let parsed = Containerfile::parse(&format!("FROM scratch\n{text}\n"))
                 .map_err(|e| Error::InvalidArgument(format!("ONBUILD trigger of {base}: {e}")))?;
             for step in &parsed.stages[0].steps {
-                self.reporter.line(&format!("--> ONBUILD {} {}", step.keyword, step.text));
+                self.reporter
+                    .line(&format!("--> ONBUILD {} {}", step.keyword, step.text));
                 self.step(&mut st, stage, step)?;
             }
         }
@@ -329,7 +356,8 @@ impl Builder<'_> {
                 Some(format!("SHELL {}", json!(v)))
             }
             Instruction::Expose(spec) => {
-                let added = cfgs::expose(&mut cfg, spec, &vars, escape).map_err(|e| fail(step, e))?;
+                let added =
+                    cfgs::expose(&mut cfg, spec, &vars, escape).map_err(|e| fail(step, e))?;
                 Some(format!("EXPOSE {}", added.join(" ")))
             }
             Instruction::User(u) => {
@@ -374,7 +402,11 @@ impl Builder<'_> {
             }
             Instruction::Workdir(w) => {
                 let w = word(w)?;
-                let cur = cfg.get("WorkingDir").and_then(|v| v.as_str()).unwrap_or("/").to_string();
+                let cur = cfg
+                    .get("WorkingDir")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("/")
+                    .to_string();
                 let path = if w.starts_with('/') {
                     w
                 } else {
@@ -385,7 +417,11 @@ impl Builder<'_> {
                 // The directory is made too: a step with a layer.
                 return self.fs_step(st, step, cfg, text, FsChange::Mkdir(path));
             }
-            Instruction::Run { command, mounts, network } => {
+            Instruction::Run {
+                command,
+                mounts,
+                network,
+            } => {
                 return self.run_step(st, step, cfg, command, mounts, network.as_deref());
             }
             Instruction::Copy(c) => return self.copy_step(st, stage, step, cfg, c, false),
@@ -451,7 +487,12 @@ impl Builder<'_> {
         Ok(rec.id)
     }
 
-    fn container_options(&self, st: &StageState, cfg: &Map<String, Value>, command: Vec<String>) -> CreateOptions {
+    fn container_options(
+        &self,
+        st: &StageState,
+        cfg: &Map<String, Value>,
+        command: Vec<String>,
+    ) -> CreateOptions {
         // RUN sees the stage's ARGs as environment, under the image's ENV.
         let env_keys: Vec<String> = cfgs::env_list(cfg)
             .iter()
@@ -469,7 +510,11 @@ impl Builder<'_> {
             entrypoint: Some(vec![String::new()]),
             env,
             user: cfg.get("User").and_then(|v| v.as_str()).map(String::from),
-            workdir: cfg.get("WorkingDir").and_then(|v| v.as_str()).filter(|w| !w.is_empty()).map(String::from),
+            workdir: cfg
+                .get("WorkingDir")
+                .and_then(|v| v.as_str())
+                .filter(|w| !w.is_empty())
+                .map(String::from),
             network: NetMode::None,
             create_command: vec!["skiff".into(), "build".into()],
             ..Default::default()
@@ -494,7 +539,13 @@ impl Builder<'_> {
         };
         let key = Cache::key(
             &st.image,
-            &format!("RUN {}\n{}\n{}\n{:?}", json!(argv), env_seen.join("\n"), mounts.join("\n"), network),
+            &format!(
+                "RUN {}\n{}\n{}\n{:?}",
+                json!(argv),
+                env_seen.join("\n"),
+                mounts.join("\n"),
+                network
+            ),
         );
         if self.cached(st, &key)? {
             return Ok(());
@@ -530,7 +581,11 @@ impl Builder<'_> {
     }
 
     /// RUN --mount=type=cache|tmpfs|secret|bind as container mounts.
-    fn run_mounts(&self, step: &Step, mounts: &[String]) -> Result<Vec<crate::volume::mounts::MountRequest>> {
+    fn run_mounts(
+        &self,
+        step: &Step,
+        mounts: &[String],
+    ) -> Result<Vec<crate::volume::mounts::MountRequest>> {
         use crate::volume::mounts::{MountKind, MountRequest};
         let mut out = Vec::new();
         for m in mounts {
@@ -539,7 +594,11 @@ impl Builder<'_> {
                 .map(|p| p.split_once('=').unwrap_or((p, "")))
                 .collect();
             let kind = kv.get("type").copied().unwrap_or("bind");
-            let target = kv.get("target").or(kv.get("dst")).or(kv.get("destination")).copied();
+            let target = kv
+                .get("target")
+                .or(kv.get("dst"))
+                .or(kv.get("destination"))
+                .copied();
             let req = match kind {
                 "cache" => {
                     let target = target.ok_or_else(|| fail(step, "a cache mount needs target="))?;
@@ -556,22 +615,37 @@ impl Builder<'_> {
                 }
                 "tmpfs" => MountRequest {
                     kind: MountKind::Tmpfs,
-                    destination: target.ok_or_else(|| fail(step, "a tmpfs mount needs target="))?.into(),
+                    destination: target
+                        .ok_or_else(|| fail(step, "a tmpfs mount needs target="))?
+                        .into(),
                     readonly: false,
                     chown: false,
                     options: vec![],
                 },
                 "secret" => {
-                    let id = kv.get("id").copied().ok_or_else(|| fail(step, "a secret mount needs id="))?;
+                    let id = kv
+                        .get("id")
+                        .copied()
+                        .ok_or_else(|| fail(step, "a secret mount needs id="))?;
                     let Some(src) = self.opts.secrets.get(id) else {
-                        if kv.get("required").is_some_and(|v| *v == "true" || v.is_empty()) {
-                            return Err(fail(step, format!("secret {id} was not given (--secret id={id},src=…)")));
+                        if kv
+                            .get("required")
+                            .is_some_and(|v| *v == "true" || v.is_empty())
+                        {
+                            return Err(fail(
+                                step,
+                                format!("secret {id} was not given (--secret id={id},src=…)"),
+                            ));
                         }
                         continue;
                     };
                     MountRequest {
-                        kind: MountKind::Bind { source: src.clone() },
-                        destination: target.map(String::from).unwrap_or_else(|| format!("/run/secrets/{id}")),
+                        kind: MountKind::Bind {
+                            source: src.clone(),
+                        },
+                        destination: target
+                            .map(String::from)
+                            .unwrap_or_else(|| format!("/run/secrets/{id}")),
                         readonly: true,
                         chown: false,
                         options: vec![],
@@ -590,7 +664,9 @@ impl Builder<'_> {
                     let source = self.opts.context.root.join(&rel[0].rel);
                     MountRequest {
                         kind: MountKind::Bind { source },
-                        destination: target.ok_or_else(|| fail(step, "a bind mount needs target="))?.into(),
+                        destination: target
+                            .ok_or_else(|| fail(step, "a bind mount needs target="))?
+                            .into(),
                         readonly: !kv.contains_key("rw") && !kv.contains_key("readwrite"),
                         chown: false,
                         options: vec![],
@@ -615,17 +691,28 @@ impl Builder<'_> {
         let vars = st.vars();
         let escape = self.file.escape;
         let word = |s: &str| expand::word(s, &vars, escape).map_err(|e| fail(step, e));
-        let workdir = cfg.get("WorkingDir").and_then(|v| v.as_str()).unwrap_or("/").to_string();
+        let workdir = cfg
+            .get("WorkingDir")
+            .and_then(|v| v.as_str())
+            .unwrap_or("/")
+            .to_string();
         let mut dest = word(&c.dest)?;
         if !dest.starts_with('/') {
             let keep_slash = dest.ends_with('/') || dest == "." || dest.is_empty();
-            dest = format!("{}/{}", workdir.trim_end_matches('/'), dest.trim_start_matches("./"));
+            dest = format!(
+                "{}/{}",
+                workdir.trim_end_matches('/'),
+                dest.trim_start_matches("./")
+            );
             if keep_slash && !dest.ends_with('/') {
                 dest.push('/');
             }
         }
         let mode = match &c.chmod {
-            Some(m) => Some(u32::from_str_radix(&word(m)?, 8).map_err(|_| fail(step, format!("invalid --chmod {m:?}: want octal")))?),
+            Some(m) => Some(
+                u32::from_str_radix(&word(m)?, 8)
+                    .map_err(|_| fail(step, format!("invalid --chmod {m:?}: want octal")))?,
+            ),
             None => None,
         };
         let chown = c.chown.as_ref().map(|s| word(s)).transpose()?;
@@ -633,10 +720,12 @@ impl Builder<'_> {
         let from_image = match &from {
             Some(f) => Some(match self.stage_ref(f, stage.index) {
                 Some(i) => self.done[&i].clone(),
-                None => Store::open(self.paths)
-                    .find_image(f)
-                    .map_err(|_| fail(step, format!("--from={f}: no such stage or image")))?
-                    .id,
+                None => {
+                    Store::open(self.paths)
+                        .find_image(f)
+                        .map_err(|_| fail(step, format!("--from={f}: no such stage or image")))?
+                        .id
+                }
             }),
             None => None,
         };
@@ -647,12 +736,27 @@ impl Builder<'_> {
             let mut digest_text = String::new();
             for src in &c.sources {
                 if let Some(name) = src.strip_prefix("<<") {
-                    let h = c.heredocs.iter().find(|h| h.name == name).ok_or_else(|| fail(step, "missing heredoc"))?;
-                    let body = if h.expand { word(&h.content)? } else { h.content.clone() };
+                    let h = c
+                        .heredocs
+                        .iter()
+                        .find(|h| h.name == name)
+                        .ok_or_else(|| fail(step, "missing heredoc"))?;
+                    let body = if h.expand {
+                        word(&h.content)?
+                    } else {
+                        h.content.clone()
+                    };
                     let path = staging.join(format!("heredoc-{}", items.len()));
                     std::fs::write(&path, &body).map_err(|e| Error::io("writing a heredoc", e))?;
-                    digest_text.push_str(&format!("heredoc {name} {}\n", crate::digest::to_hex(&sha(body.as_bytes()))));
-                    items.push(Item::File { path, name: name.to_string(), mode: 0o644 });
+                    digest_text.push_str(&format!(
+                        "heredoc {name} {}\n",
+                        crate::digest::to_hex(&sha(body.as_bytes()))
+                    ));
+                    items.push(Item::File {
+                        path,
+                        name: name.to_string(),
+                        mode: 0o644,
+                    });
                     continue;
                 }
                 let src = word(src)?;
@@ -660,9 +764,14 @@ impl Builder<'_> {
                     digest_text.push_str(&format!("image path {src}\n"));
                     items.push(Item::Image { path: src });
                 } else if add && (src.starts_with("http://") || src.starts_with("https://")) {
-                    let (path, name, digest) = download(&src, &staging, c.checksum.as_deref()).map_err(|e| fail(step, e))?;
+                    let (path, name, digest) = download(&src, &staging, c.checksum.as_deref())
+                        .map_err(|e| fail(step, e))?;
                     digest_text.push_str(&format!("url {src} {digest}\n"));
-                    items.push(Item::File { path, name, mode: 0o600 });
+                    items.push(Item::File {
+                        path,
+                        name,
+                        mode: 0o600,
+                    });
                 } else {
                     let found = self.opts.context.sources(&src).map_err(|e| fail(step, e))?;
                     digest_text.push_str(&format!(
@@ -674,13 +783,19 @@ impl Builder<'_> {
                         if add && !s.is_dir && is_archive(&host) {
                             items.push(Item::Archive { path: host });
                         } else {
-                            items.push(Item::Context { rel: s.rel, is_dir: s.is_dir });
+                            items.push(Item::Context {
+                                rel: s.rel,
+                                is_dir: s.is_dir,
+                            });
                         }
                     }
                 }
             }
             let keyword = if add { "ADD" } else { "COPY" };
-            let created_by = format!("/bin/sh -c #(nop) {keyword} {}", step.text.lines().next().unwrap_or(""));
+            let created_by = format!(
+                "/bin/sh -c #(nop) {keyword} {}",
+                step.text.lines().next().unwrap_or("")
+            );
             let key = Cache::key(
                 &st.image,
                 &format!(
@@ -691,7 +806,13 @@ impl Builder<'_> {
             if self.cached(st, &key)? {
                 return Ok(());
             }
-            let change = FsChange::Copy { items, dest: dest.clone(), chown, mode, from_image: from_image.clone() };
+            let change = FsChange::Copy {
+                items,
+                dest: dest.clone(),
+                chown,
+                mode,
+                from_image: from_image.clone(),
+            };
             let id = self.fs_change(st, step, cfg, &created_by, change)?;
             self.adopt(st, &key, id)
         })();
@@ -699,7 +820,14 @@ impl Builder<'_> {
         result
     }
 
-    fn fs_step(&mut self, st: &mut StageState, step: &Step, cfg: Map<String, Value>, text: String, change: FsChange) -> Result<()> {
+    fn fs_step(
+        &mut self,
+        st: &mut StageState,
+        step: &Step,
+        cfg: Map<String, Value>,
+        text: String,
+        change: FsChange,
+    ) -> Result<()> {
         let created_by = format!("/bin/sh -c #(nop) {text}");
         let key = Cache::key(&st.image, &created_by);
         if self.cached(st, &key)? {
@@ -710,13 +838,23 @@ impl Builder<'_> {
     }
 
     /// Makes a created container from the stage's image, changes its files, commits.
-    fn fs_change(&self, st: &StageState, step: &Step, cfg: Map<String, Value>, created_by: &str, change: FsChange) -> Result<String> {
+    fn fs_change(
+        &self,
+        st: &StageState,
+        step: &Step,
+        cfg: Map<String, Value>,
+        created_by: &str,
+        change: FsChange,
+    ) -> Result<String> {
         let mut opts = self.container_options(st, &cfg, vec!["/".into()]);
         opts.user = None;
         opts.workdir = None;
         let record = wc::create(self.paths, self.maps, &opts).map_err(|e| fail(step, e))?;
         let from_record = match &change {
-            FsChange::Copy { from_image: Some(img), .. } => {
+            FsChange::Copy {
+                from_image: Some(img),
+                ..
+            } => {
                 let mut o = self.container_options(st, &cfg, vec!["/".into()]);
                 o.image = img.clone();
                 o.user = None;
@@ -746,16 +884,31 @@ impl Builder<'_> {
                 };
                 transfer::apply(&plan, fs, &spool)
             }
-            FsChange::Copy { items, dest, chown, mode, .. } => {
+            FsChange::Copy {
+                items,
+                dest,
+                chown,
+                mode,
+                ..
+            } => {
                 let owner = match &chown {
                     Some(spec) => Some(resolve_owner(fs, spec)?),
                     None => None,
                 };
                 let from_fs = match &from_record {
-                    Some(r) => Some(crate::container::filesystem::ContainerFs::open(paths, maps, r, false)?),
+                    Some(r) => Some(crate::container::filesystem::ContainerFs::open(
+                        paths, maps, r, false,
+                    )?),
                     None => None,
                 };
-                let plan = transfer::Plan { items, dest, owner, mode, context, from: from_fs.as_ref() };
+                let plan = transfer::Plan {
+                    items,
+                    dest,
+                    owner,
+                    mode,
+                    context,
+                    from: from_fs.as_ref(),
+                };
                 transfer::apply(&plan, fs, &spool)
             }
         });
@@ -780,11 +933,25 @@ impl Builder<'_> {
                 }
                 config["config"]["Labels"][k] = json!(v);
             }
-            let st = StageState { image: id.clone(), config, args: Vars::new(), cmd_set: false };
-            let text = self.opts.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+            let st = StageState {
+                image: id.clone(),
+                config,
+                args: Vars::new(),
+                cmd_set: false,
+            };
+            let text = self
+                .opts
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
             id = self.config_image(&st, &format!("/bin/sh -c #(nop) LABEL {text}"))?;
         }
-        self.reporter.line(&format!("COMMIT {}", self.opts.tags.first().map(String::as_str).unwrap_or("")));
+        self.reporter.line(&format!(
+            "COMMIT {}",
+            self.opts.tags.first().map(String::as_str).unwrap_or("")
+        ));
         let store = Store::open_locked(self.paths)?;
         for t in &self.opts.tags {
             store.tag_image(&id, t)?;
@@ -818,19 +985,31 @@ fn sha(data: &[u8]) -> Vec<u8> {
 fn resolve_owner(fs: &crate::container::filesystem::ContainerFs, spec: &str) -> Result<(u32, u32)> {
     let read = |p: &str| -> Option<String> {
         let fd = fs.resolve(p, true).ok()?;
-        std::fs::read_to_string(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd))).ok()
+        std::fs::read_to_string(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        ))
+        .ok()
     };
     let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
     let r = crate::container::user::resolve(spec, passwd.as_deref(), group.as_deref())?;
     // A bare user takes its own group, as docker does, else the same number.
-    let gid = if spec.contains(':') || passwd.is_some() { r.gid } else { r.uid };
+    let gid = if spec.contains(':') || passwd.is_some() {
+        r.gid
+    } else {
+        r.uid
+    };
     Ok((r.uid, gid))
 }
 
 /// True for a file ADD unpacks: a tar archive, plain or compressed.
 fn is_archive(path: &std::path::Path) -> bool {
-    let Ok(f) = std::fs::File::open(path) else { return false };
-    let Ok((mut r, _)) = crate::layer::compression::decompressed(f) else { return false };
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok((mut r, _)) = crate::layer::compression::decompressed(f) else {
+        return false;
+    };
     let mut head = [0u8; 512];
     let mut n = 0;
     while n < head.len() {
@@ -843,7 +1022,11 @@ fn is_archive(path: &std::path::Path) -> bool {
 }
 
 /// ADD of a URL: fetched to `dir`; returns the file, its name and its digest.
-fn download(url: &str, dir: &std::path::Path, checksum: Option<&str>) -> std::result::Result<(PathBuf, String, String), String> {
+fn download(
+    url: &str,
+    dir: &std::path::Path,
+    checksum: Option<&str>,
+) -> std::result::Result<(PathBuf, String, String), String> {
     let name = url
         .split(['?', '#'])
         .next()
@@ -853,7 +1036,9 @@ fn download(url: &str, dir: &std::path::Path, checksum: Option<&str>) -> std::re
         .filter(|n| !n.is_empty())
         .unwrap_or("index.html")
         .to_string();
-    let resp = ureq::get(url).call().map_err(|e| format!("fetching {url}: {e}"))?;
+    let resp = ureq::get(url)
+        .call()
+        .map_err(|e| format!("fetching {url}: {e}"))?;
     let mut body = Vec::new();
     resp.into_reader()
         .take(1 << 32)

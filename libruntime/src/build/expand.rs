@@ -43,7 +43,10 @@ fn process(s: &str, vars: &Vars, escape: char, split: bool) -> Result<Vec<String
                     i += 1;
                 }
                 if i >= chars.len() {
-                    return Err("unexpected end of statement while looking for matching single-quote".into());
+                    return Err(
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
+                    );
                 }
                 i += 1;
             }
@@ -51,7 +54,10 @@ fn process(s: &str, vars: &Vars, escape: char, split: bool) -> Result<Vec<String
                 i += 1;
                 loop {
                     if i >= chars.len() {
-                        return Err("unexpected end of statement while looking for matching double-quote".into());
+                        return Err(
+                            "unexpected end of statement while looking for matching double-quote"
+                                .into(),
+                        );
                     }
                     match chars[i] {
                         '"' => {
@@ -112,7 +118,12 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// Expands the variable at chars[at] ('$'); returns the value and where to go on.
-fn variable(chars: &[char], at: usize, vars: &Vars, escape: char) -> Result<(String, usize), String> {
+fn variable(
+    chars: &[char],
+    at: usize,
+    vars: &Vars,
+    escape: char,
+) -> Result<(String, usize), String> {
     let mut i = at + 1;
     if i >= chars.len() {
         return Ok(("$".into(), i));
@@ -147,9 +158,13 @@ fn variable(chars: &[char], at: usize, vars: &Vars, escape: char) -> Result<(Str
     if colon {
         i += 1;
     }
-    let op = *chars.get(i).ok_or_else(|| format!("missing '}}' in ${{{name}"))?;
+    let op = *chars
+        .get(i)
+        .ok_or_else(|| format!("missing '}}' in ${{{name}"))?;
     if !matches!(op, '-' | '+' | '?') {
-        return Err(format!("unsupported modifier ({op}) in substitution ${{{name}…}}"));
+        return Err(format!(
+            "unsupported modifier ({op}) in substitution ${{{name}…}}"
+        ));
     }
     i += 1;
     // The word runs to the matching brace; nested ${...} are allowed.
@@ -188,7 +203,11 @@ fn variable(chars: &[char], at: usize, vars: &Vars, escape: char) -> Result<(Str
             let msg = word(&raw, vars, escape)?;
             return Err(format!(
                 "{name}: {}",
-                if msg.is_empty() { "is not allowed to be empty" } else { &msg }
+                if msg.is_empty() {
+                    "is not allowed to be empty"
+                } else {
+                    &msg
+                }
             ));
         }
     };
@@ -219,7 +238,9 @@ mod tests {
         assert_eq!(w("${B:-${A}y}"), "xy");
         assert_eq!(w("'$A' \"$A\" \\$A"), "$A x $A");
         assert_eq!(w("a$"), "a$");
-        assert!(word("${B:?must be set}", &v, '\\').unwrap_err().contains("must be set"));
+        assert!(word("${B:?must be set}", &v, '\\')
+            .unwrap_err()
+            .contains("must be set"));
         assert!(word("${A", &v, '\\').is_err());
         assert!(word("'open", &v, '\\').is_err());
     }

@@ -89,7 +89,9 @@ fn segments_match(pat: &[String], path: &[String]) -> bool {
             (0..=path.len()).any(|skip| segments_match(rest, &path[skip..]))
         }
         Some((first, rest)) => match path.split_first() {
-            Some((p, prest)) => fnmatch(first.as_bytes(), p.as_bytes()) && segments_match(rest, prest),
+            Some((p, prest)) => {
+                fnmatch(first.as_bytes(), p.as_bytes()) && segments_match(rest, prest)
+            }
             None => false,
         },
     }
@@ -149,7 +151,9 @@ mod tests {
 
     #[test]
     fn docker_rules() {
-        let i = Ignore::parse("# comment\n*.md\n!README.md\nbuild/\n**/*.tmp\n/secret\ndocs/**/draft*\n");
+        let i = Ignore::parse(
+            "# comment\n*.md\n!README.md\nbuild/\n**/*.tmp\n/secret\ndocs/**/draft*\n",
+        );
         assert!(i.excluded("notes.md"));
         assert!(!i.excluded("README.md"));
         assert!(!i.excluded("sub/notes.md"), "*.md matches at the top only");

@@ -149,11 +149,19 @@ fn flags<'a>(s: &'a str, allowed: &[&str]) -> Result<(Vec<(String, String)>, &'a
 }
 
 fn flag(fl: &[(String, String)], name: &str) -> Option<String> {
-    fl.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    fl.iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// KEY=VALUE pairs (or the legacy `KEY VALUE` when `legacy`), values raw.
-fn pairs(args: &str, escape: char, what: &str, legacy: bool) -> Result<Vec<(String, String)>, String> {
+fn pairs(
+    args: &str,
+    escape: char,
+    what: &str,
+    legacy: bool,
+) -> Result<Vec<(String, String)>, String> {
     let words = split_raw(args, escape)?;
     if words.is_empty() {
         return Err(format!("{what} needs at least one argument"));
@@ -174,11 +182,7 @@ fn pairs(args: &str, escape: char, what: &str, legacy: bool) -> Result<Vec<(Stri
         .collect()
 }
 
-fn copy_args(
-    raw: &RawInstruction,
-    escape: char,
-    allowed: &[&str],
-) -> Result<CopyArgs, String> {
+fn copy_args(raw: &RawInstruction, escape: char, allowed: &[&str]) -> Result<CopyArgs, String> {
     let (fl, rest) = flags(&raw.args, allowed)?;
     let parts = match json_array(rest) {
         Some(v) => v,
@@ -193,7 +197,10 @@ fn copy_args(
         })
         .collect();
     if parts.len() < 2 {
-        return Err(format!("{} needs at least one source and a destination", raw.keyword));
+        return Err(format!(
+            "{} needs at least one source and a destination",
+            raw.keyword
+        ));
     }
     let (dest, sources) = parts.split_last().unwrap();
     for s in sources {
@@ -246,7 +253,10 @@ fn parse_inner(raw: &RawInstruction, escape: char) -> Result<Instruction, String
             let (image, name) = match w.as_slice() {
                 [i] => (i.to_string(), None),
                 [i, as_, n] if as_.eq_ignore_ascii_case("as") => {
-                    if !n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+                    if !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                    {
                         return Err(format!("invalid stage name {n:?}"));
                     }
                     (i.to_string(), Some(n.to_ascii_lowercase()))
@@ -305,11 +315,22 @@ fn parse_inner(raw: &RawInstruction, escape: char) -> Result<Instruction, String
             _ => return Err("SHELL requires the arguments to be in JSON form".into()),
         },
         "EXPOSE" => Instruction::Expose(args.to_string()),
-        "COPY" => Instruction::Copy(copy_args(raw, escape, &["from", "chown", "chmod", "link", "parents", "exclude"])?),
+        "COPY" => Instruction::Copy(copy_args(
+            raw,
+            escape,
+            &["from", "chown", "chmod", "link", "parents", "exclude"],
+        )?),
         "ADD" => Instruction::Add(copy_args(
             raw,
             escape,
-            &["chown", "chmod", "link", "checksum", "keep-git-dir", "exclude"],
+            &[
+                "chown",
+                "chmod",
+                "link",
+                "checksum",
+                "keep-git-dir",
+                "exclude",
+            ],
         )?),
         "WORKDIR" => Instruction::Workdir(args.trim().to_string()),
         "USER" => Instruction::User(args.trim().to_string()),
@@ -321,7 +342,11 @@ fn parse_inner(raw: &RawInstruction, escape: char) -> Result<Instruction, String
         "STOPSIGNAL" => Instruction::Stopsignal(args.trim().to_string()),
         "ONBUILD" => {
             let inner = args.trim();
-            let kw = inner.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let kw = inner
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
             if matches!(kw.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
                 return Err(format!("{kw} isn't allowed as an ONBUILD trigger"));
             }
@@ -335,7 +360,13 @@ fn parse_inner(raw: &RawInstruction, escape: char) -> Result<Instruction, String
 fn health(args: &str) -> Result<Instruction, String> {
     let (fl, rest) = flags(
         args,
-        &["interval", "timeout", "start-period", "start-interval", "retries"],
+        &[
+            "interval",
+            "timeout",
+            "start-period",
+            "start-interval",
+            "retries",
+        ],
     )?;
     let rest = rest.trim();
     if rest.eq_ignore_ascii_case("none") {

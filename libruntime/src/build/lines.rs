@@ -183,7 +183,11 @@ pub fn heredoc_markers(args: &str) -> Vec<(String, bool, bool)> {
         let quoted = rest.len() >= 2
             && ((rest.starts_with('"') && rest.ends_with('"'))
                 || (rest.starts_with('\'') && rest.ends_with('\'')));
-        let name = if quoted { &rest[1..rest.len() - 1] } else { rest };
+        let name = if quoted {
+            &rest[1..rest.len() - 1]
+        } else {
+            rest
+        };
         if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             out.push((name.to_string(), !quoted, strip));
         }

@@ -3,6 +3,7 @@
 //! and the cache of steps.
 
 pub mod cache;
+pub mod config_steps;
 pub mod containerfile;
 pub mod context;
 pub mod executor;
@@ -10,7 +11,6 @@ pub mod expand;
 pub mod ignore;
 pub mod instruction;
 pub mod lines;
-pub mod config_steps;
 pub mod transfer;
 pub mod work_container;
 

@@ -20,7 +20,11 @@ pub enum Item {
     /// A file or directory of the build context (relative path).
     Context { rel: String, is_dir: bool },
     /// A file on the host made for this step (a download, a heredoc), with its name.
-    File { path: PathBuf, name: String, mode: u32 },
+    File {
+        path: PathBuf,
+        name: String,
+        mode: u32,
+    },
     /// A local archive that ADD unpacks.
     Archive { path: PathBuf },
     /// A path in another stage's or image's root.
@@ -115,7 +119,10 @@ impl Writer<'_> {
     /// A context file or tree at `target`.
     fn context(&mut self, ctx: &Context, src: &str, target: &str) -> Result<()> {
         for entry in ctx.walk(src) {
-            let suffix = entry.strip_prefix(src).unwrap_or("").trim_start_matches('/');
+            let suffix = entry
+                .strip_prefix(src)
+                .unwrap_or("")
+                .trim_start_matches('/');
             let name = if suffix.is_empty() {
                 rel(target)
             } else {
@@ -134,7 +141,8 @@ impl Writer<'_> {
                 self.append(&mut h, &format!("{name}/"), std::io::empty())?;
                 self.made.insert(format!("/{name}"));
             } else if meta.file_type().is_symlink() {
-                let t = std::fs::read_link(&path).map_err(|e| Error::io(format!("reading {entry}"), e))?;
+                let t = std::fs::read_link(&path)
+                    .map_err(|e| Error::io(format!("reading {entry}"), e))?;
                 let mut h = self.header(EntryType::Symlink, 0o777, mtime);
                 self.tar
                     .append_link(&mut h, &name, &t)
@@ -150,7 +158,8 @@ impl Writer<'_> {
     }
 
     fn host_file(&mut self, path: &Path, target: &str, mode: u32) -> Result<()> {
-        let f = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let f =
+            File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         let mut h = self.header(EntryType::Regular, mode, now());
         h.set_size(len);
@@ -159,7 +168,8 @@ impl Writer<'_> {
 
     /// An archive's entries under `dir`, with their own owners and modes.
     fn archive(&mut self, path: &Path, dir: &str) -> Result<()> {
-        let f = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let f =
+            File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let (reader, _) = crate::layer::compression::decompressed(f)?;
         let mut a = tar::Archive::new(reader);
         let entries = a
@@ -229,7 +239,8 @@ pub fn apply(plan: &Plan, fs: &ContainerFs, spool: &Path) -> Result<()> {
         .map_err(|e| Error::io("creating the step's archive", e))?;
     let result = (|| {
         write(plan, fs, &mut file)?;
-        file.rewind().map_err(|e| Error::io("reading the archive back", e))?;
+        file.rewind()
+            .map_err(|e| Error::io("reading the archive back", e))?;
         copy_in_stream(fs, &mut file, "/")
     })();
     let _ = std::fs::remove_file(spool);
@@ -250,17 +261,28 @@ fn write(plan: &Plan, fs: &ContainerFs, file: &mut File) -> Result<()> {
     let dest = if dest.is_empty() { "/" } else { dest };
     for item in &plan.items {
         match item {
-            Item::Context { rel: src, is_dir: true } => {
+            Item::Context {
+                rel: src,
+                is_dir: true,
+            } => {
                 w.parents(fs, &format!("{dest}/x"))?;
                 w.context(plan.context, src, dest)?;
             }
             Item::Context { rel: src, .. } => {
-                let target = if into_dir { format!("{dest}/{}", base(src)) } else { dest.to_string() };
+                let target = if into_dir {
+                    format!("{dest}/{}", base(src))
+                } else {
+                    dest.to_string()
+                };
                 w.parents(fs, &target)?;
                 w.context(plan.context, src, &target)?;
             }
             Item::File { path, name, mode } => {
-                let target = if into_dir { format!("{dest}/{name}") } else { dest.to_string() };
+                let target = if into_dir {
+                    format!("{dest}/{name}")
+                } else {
+                    dest.to_string()
+                };
                 w.parents(fs, &target)?;
                 w.host_file(path, &target, *mode)?;
             }
@@ -274,12 +296,23 @@ fn write(plan: &Plan, fs: &ContainerFs, file: &mut File) -> Result<()> {
                     .from
                     .ok_or_else(|| Error::InvalidArgument("COPY --from without a source".into()))?;
                 let fd = from.resolve(path, false).map_err(|_| {
-                    Error::InvalidArgument(format!("{path}: no such file or directory in the --from source"))
+                    Error::InvalidArgument(format!(
+                        "{path}: no such file or directory in the --from source"
+                    ))
                 })?;
-                let st = nix::sys::stat::fstat(&fd).map_err(|e| Error::sys(format!("reading {path}"), e))?;
+                let st = nix::sys::stat::fstat(&fd)
+                    .map_err(|e| Error::sys(format!("reading {path}"), e))?;
                 let src_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
-                let target = if src_dir || !into_dir { dest.to_string() } else { format!("{dest}/{}", base(path)) };
-                w.parents(fs, &format!("{target}/x"))?;
+                let target = if src_dir || !into_dir {
+                    dest.to_string()
+                } else {
+                    format!("{dest}/{}", base(path))
+                };
+                if src_dir {
+                    w.parents(fs, &format!("{target}/x"))?;
+                } else {
+                    w.parents(fs, &target)?;
+                }
                 w.tar
                     .get_mut()
                     .flush()
@@ -315,16 +348,22 @@ fn write(plan: &Plan, fs: &ContainerFs, file: &mut File) -> Result<()> {
                             .link_name_bytes()
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default();
-                        w.tar.append_link(&mut h, &name, &t).map_err(|e| Error::io("repacking", e))?;
+                        w.tar
+                            .append_link(&mut h, &name, &t)
+                            .map_err(|e| Error::io("repacking", e))?;
                     } else {
                         let data: &mut dyn std::io::Read = &mut e;
-                        w.tar.append_data(&mut h, &name, data).map_err(|e| Error::io("repacking", e))?;
+                        w.tar
+                            .append_data(&mut h, &name, data)
+                            .map_err(|e| Error::io("repacking", e))?;
                     }
                 }
             }
         }
     }
-    w.tar.finish().map_err(|e| Error::io("finishing the archive", e))
+    w.tar
+        .finish()
+        .map_err(|e| Error::io("finishing the archive", e))
 }
 
 /// Names in a directory opened O_PATH, sorted.

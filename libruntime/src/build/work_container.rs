@@ -50,7 +50,11 @@ pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> 
                 return Err(Error::InvalidArgument(msg));
             }
             Ok(Some(_)) => {}
-            Ok(None) => return Err(Error::InvalidArgument("the step's container ended without an exit code".into())),
+            Ok(None) => {
+                return Err(Error::InvalidArgument(
+                    "the step's container ended without an exit code".into(),
+                ))
+            }
             Err(e) => return Err(Error::io("reading the step's output", e)),
         }
     }
@@ -59,7 +63,8 @@ pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> 
 /// Runs `f` in a forked child and returns the string it gives back. The child may
 /// enter namespaces; this process stays where it is.
 pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    let (r, w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     // SAFETY: the build runs single-threaded here; the child only runs `f` and exits.
     match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
         ForkResult::Child => {
@@ -81,7 +86,9 @@ pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
             match out.split_once('\n') {
                 Some(("ok", v)) => Ok(v.to_string()),
                 Some((_, e)) => Err(Error::InvalidArgument(e.to_string())),
-                None => Err(Error::InvalidArgument("a build step's helper process died".into())),
+                None => Err(Error::InvalidArgument(
+                    "a build step's helper process died".into(),
+                )),
             }
         }
     }
@@ -105,7 +112,12 @@ fn commit_now(paths: &Paths, record: &ContainerRecord, c: &Commit) -> Result<Str
 }
 
 /// Commits a container that ran (RUN).
-pub fn commit(paths: &Paths, maps: &IdMaps, record: &ContainerRecord, c: &Commit) -> Result<String> {
+pub fn commit(
+    paths: &Paths,
+    maps: &IdMaps,
+    record: &ContainerRecord,
+    c: &Commit,
+) -> Result<String> {
     in_child(|| {
         if paths.rootless && !crate::userns::in_user_namespace() {
             crate::userns::enter(maps, false)?;

@@ -69,17 +69,26 @@ pub struct RootfsPlan {
     pub empty: PathBuf,
 }
 
+/// Lower directories, top first, each once. An image may list one layer twice (two
+/// build steps that changed nothing give the same empty layer); overlayfs refuses
+/// that, and dropping the lower copy changes nothing: the upper one, with the same
+/// content, covers everything it would show.
+fn unique_lowers(layers: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    layers
+        .iter()
+        .rev()
+        .map(|d| format!("{}/diff", d.trim_start_matches("sha256:")))
+        .filter(|l| seen.insert(l.clone()))
+        .collect()
+}
+
 impl RootfsPlan {
     pub fn for_container(paths: &Paths, record: &ContainerRecord, dirs: &ContainerDirs) -> Self {
         RootfsPlan {
             driver: Driver::parse(&record.driver).unwrap_or(Driver::Overlay),
             layers_dir: paths.layers_dir(),
-            lowers: record
-                .layers
-                .iter()
-                .rev()
-                .map(|d| format!("{}/diff", d.trim_start_matches("sha256:")))
-                .collect(),
+            lowers: unique_lowers(&record.layers),
             upper: dirs.upper(),
             work: dirs.work(),
             empty: dirs.dir.join("empty"),

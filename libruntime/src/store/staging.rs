@@ -20,7 +20,8 @@ pub fn clean_stale(tmp_dir: &Path) {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let pid = name.split('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+        // "{kind}-{pid}-{n}": the kind may hold dashes itself.
+        let pid = name.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
         let alive = pid
             .is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
         if !alive {
