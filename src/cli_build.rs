@@ -27,14 +27,16 @@ pub struct BuildArgs {
     /// Add a label to the image (KEY=VALUE)
     #[arg(long)]
     pub label: Vec<String>,
-    /// Cache and keep a layer per step (the default); false gives one new layer
+    /// Cache and keep a layer per step (the default); false gives one new layer and
+    /// no cache
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub layers: bool,
-    /// Squash the layers the build adds into one
+    /// Squash the layers the target stage adds into one
     #[arg(long)]
     pub squash: bool,
-    /// Network for RUN steps: none (the default), slirp4netns, pasta, host, a network's name
-    #[arg(long, default_value = "none")]
+    /// Network for RUN steps: as `run`'s default (slirp4netns), or none, pasta, host,
+    /// private, a network's name
+    #[arg(long, default_value = "")]
     pub network: String,
     /// A secret for RUN --mount=type=secret: id=ID,src=PATH
     #[arg(long)]

@@ -740,3 +740,47 @@ fn builds_agree_with_buildah() {
     }
     let _ = Path::new("");
 }
+
+#[test]
+fn squash_and_layers_false_give_one_new_layer() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let ctx = context(
+            &s,
+            "ctx",
+            &[
+                (
+                    "Containerfile",
+                    "FROM localhost/busybox\nRUN echo one > /one && rm /bin/vi\nCOPY h.txt /h.txt\nRUN echo two > /two && rm /one && echo step-ran\n",
+                ),
+                ("h.txt", "h\n"),
+            ],
+        );
+        let c = ctx.to_str().unwrap();
+        let base: usize = s
+            .inspect("localhost/busybox", "{{len .RootFS.Layers}}")
+            .parse()
+            .unwrap();
+        let layered = build_ok(&s, &["-t", "layered", c]);
+        assert!(layered.lines().any(|l| l == "step-ran"));
+        let n: usize = s.inspect("layered", "{{len .RootFS.Layers}}").parse().unwrap();
+        assert_eq!(n, base + 3);
+        for (flag, name) in [("--squash", "squashed"), ("--layers=false", "flat")] {
+            let out = build_ok(&s, &[flag, "-t", name, c]);
+            let n: usize = s.inspect(name, "{{len .RootFS.Layers}}").parse().unwrap();
+            assert_eq!(n, base + 1, "{flag}");
+            let (code, out2, err) = s.run_ctr(&[
+                name,
+                "sh",
+                "-c",
+                "cat /two /h.txt; test -e /one || echo no-one; test -e /bin/vi || echo no-vi",
+            ]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out2, "two\nh\nno-one\nno-vi\n", "{flag}");
+            if flag == "--layers=false" {
+                // Nothing cached: the steps ran again.
+                assert!(out.lines().any(|l| l == "step-ran"), "{out}");
+            }
+        }
+    }
+}

@@ -183,11 +183,6 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         .iter()
         .map(|t| Ok(Reference::parse(t)?.tagged_name(DefaultDomain::Localhost)))
         .collect::<libruntime::Result<Vec<_>>>()?;
-    if !a.layers || a.squash {
-        libruntime::log::warn(
-            "--layers=false and --squash are accepted, but each step still adds its own layer",
-        );
-    }
     let (context, text, file_name) = context_and_file(ctx, &a)?;
     for base in external_bases(&text, &build_args) {
         super::registry::ensure_image(ctx, &base, &a.pull, &a.registry, &a.platform)?;
@@ -199,11 +194,13 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         tags,
         build_args,
         target: a.target.clone(),
-        no_cache: a.no_cache,
+        // Without layers there is nothing to cache by, as in podman.
+        no_cache: a.no_cache || !a.layers,
         labels: parse_key_values("label", &a.label)?,
         network: NetMode::parse(&a.network)?,
         secrets,
         extract: ctx.extract_options(),
+        squash: a.squash || !a.layers,
     };
     let printer = Printer { quiet: a.quiet };
     let id = executor::build(&ctx.paths, &ctx.maps, &opts, &printer)?;

@@ -42,6 +42,8 @@ pub struct BuildOptions {
     /// `--secret id=ID,src=PATH`.
     pub secrets: HashMap<String, PathBuf>,
     pub extract: ExtractOptions,
+    /// One new layer for the target stage instead of one per step.
+    pub squash: bool,
 }
 
 struct StageState {
@@ -78,6 +80,8 @@ pub struct Builder<'a> {
     global: Vars,
     /// Image of each finished stage, by index.
     done: HashMap<usize, String>,
+    /// The image each stage started from, by index.
+    bases: HashMap<usize, String>,
     step_no: usize,
     step_total: usize,
 }
@@ -123,6 +127,7 @@ pub fn build(
         cache: Cache::open(paths),
         global,
         done: HashMap::new(),
+        bases: HashMap::new(),
         step_no: 0,
         step_total: 0,
     };
@@ -142,7 +147,10 @@ pub fn build(
         let image = b.run_stage(&stage)?;
         b.done.insert(i, image);
     }
-    let result = b.done[&target].clone();
+    let mut result = b.done[&target].clone();
+    if opts.squash {
+        result = b.squash(&result, &b.bases[&target].clone())?;
+    }
     b.finish(&result)
 }
 
@@ -225,6 +233,7 @@ impl Builder<'_> {
                     .id
             }
         };
+        self.bases.insert(stage.index, image.clone());
         let store = Store::open(self.paths);
         let rec = store.find_image(&image)?;
         let config: Value = serde_json::from_slice(&store.read_blob(&rec.config)?)
@@ -917,6 +926,40 @@ impl Builder<'_> {
             wc::remove(paths, maps, r);
         }
         result.map_err(|e| fail(step, e))
+    }
+
+    /// The layers the target stage added on `base`, as one (`--squash`).
+    fn squash(&self, image: &str, base: &str) -> Result<String> {
+        let store = Store::open(self.paths);
+        let rec = store.find_image(image)?;
+        let base = store.find_image(base)?;
+        if rec.layers.len() <= base.layers.len() + 1 {
+            return Ok(image.to_string());
+        }
+        let config: Value = serde_json::from_slice(&store.read_blob(&rec.config)?)
+            .map_err(|e| Error::json("image config", e))?;
+        let mut copy_paths = self.paths.clone();
+        copy_paths.storage_driver = Some("vfs".into());
+        let opts = CreateOptions {
+            image: image.to_string(),
+            command: vec!["/".into()],
+            entrypoint: Some(vec![String::new()]),
+            network: NetMode::None,
+            create_command: vec!["skiff".into(), "build".into()],
+            ..Default::default()
+        };
+        self.reporter.line("--> Squashing the new layers into one");
+        let record = wc::create(&copy_paths, self.maps, &opts)?;
+        let commit = Commit {
+            config: config["config"].as_object().cloned().unwrap_or_default(),
+            created_by: "/bin/sh -c #(nop) squashed".into(),
+            extract: self.opts.extract,
+        };
+        let result = wc::commit_squashed(self.paths, self.maps, &record, &base, &commit);
+        wc::remove(self.paths, self.maps, &record);
+        let id = result?;
+        self.cache.mark_intermediate(&id)?;
+        Ok(id)
     }
 
     /// Names the result, adds --label, and reports it.

@@ -145,3 +145,21 @@ pub fn change_and_commit(
 pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) {
     let _ = lifecycle::remove(paths, maps, record, true);
 }
+
+/// Commits, as one layer on `base`, everything the image of `record` holds beyond it:
+/// the container (on vfs) is a full copy of that image, compared with `base` alone.
+pub fn commit_squashed(
+    paths: &Paths,
+    maps: &IdMaps,
+    record: &ContainerRecord,
+    base: &crate::store::ImageRecord,
+    c: &Commit,
+) -> Result<String> {
+    in_child(|| {
+        drop(ContainerFs::open(paths, maps, record, false)?);
+        let mut against = record.clone();
+        against.image_id = base.id.clone();
+        against.layers = base.layers.iter().map(|l| l.diff_id.to_string()).collect();
+        commit_now(paths, &against, c)
+    })
+}
