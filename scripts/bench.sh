@@ -123,3 +123,7 @@ SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-registry.sh"
 echo
 echo "== network (scripts/bench-network.sh)"
 SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-network.sh"
+
+echo
+echo "== builds (scripts/bench-build.sh)"
+SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-build.sh"
