@@ -38,15 +38,15 @@ CF
 C="$W/ctx"
 hyperfine -N -w 1 -r "$RUNS" --export-json "$W/cold.json" \
   "${SKB[*]} build -q --no-cache --network none -t b $C" \
-  "${BAB[*]} bud -q --no-cache --layers --isolation chroot --network none -t b $C" \
+  "${BAB[*]} bud -q --no-cache --layers --runtime runc --network none -t b $C" \
   "${PDB[*]} build -q --no-cache --runtime runc --network none -t b $C" >/dev/null
 # Warm the caches, then time the rebuilds.
 "${SKB[@]}" build -q --network none -t b "$C" >/dev/null
-"${BAB[@]}" bud -q --layers --isolation chroot --network none -t b "$C" >/dev/null
+"${BAB[@]}" bud -q --layers --runtime runc --network none -t b "$C" >/dev/null
 "${PDB[@]}" build -q --runtime runc --network none -t b "$C" >/dev/null
 hyperfine -N -w 1 -r "$RUNS" --export-json "$W/warm.json" \
   "${SKB[*]} build -q --network none -t b $C" \
-  "${BAB[*]} bud -q --layers --isolation chroot --network none -t b $C" \
+  "${BAB[*]} bud -q --layers --runtime runc --network none -t b $C" \
   "${PDB[*]} build -q --runtime runc --network none -t b $C" >/dev/null
 ms() { jq -r ".results[$2].median * 1000" "$1"; }
 echo

@@ -97,7 +97,7 @@ pub enum Command {
     #[command(subcommand)]
     Image(ImageCommand),
     /// Build an image from a Containerfile or Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Display the configuration of containers or images
     Inspect(InspectArgs),
     /// Add names to an image
@@ -154,7 +154,7 @@ pub enum ImageCommand {
     /// Push an image to a registry
     Push(PushArgs),
     /// Build an image from a Containerfile or Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
 }
 
 #[derive(Args, Debug)]

@@ -118,7 +118,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => registry::pull(&ctx, a),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => registry::push(&ctx, a),
         Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
-            commands::build::build(&ctx, a)
+            commands::build::build(&ctx, *a)
         }
         Command::Login(a) => registry::login(&ctx, a),
         Command::Logout(a) => registry::logout(a),

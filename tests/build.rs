@@ -175,6 +175,26 @@ fn every_instruction_does_what_it_says() {
         assert_eq!(c["Healthcheck"]["Retries"], 3);
         assert_eq!(c["Shell"], serde_json::json!(["/bin/sh", "-e", "-c"]));
         assert_eq!(c["OnBuild"][1], "RUN echo triggered > /onbuild.txt");
+        // A history entry per instruction that changed the image.
+        let history = s.ok(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            "every",
+        ]);
+        for want in [
+            "ENV GREETING=hello world",
+            "COPY dir/ /copied/",
+            "echo exec form",
+            "EXPOSE 80/tcp 53/udp",
+            "ONBUILD RUN",
+        ] {
+            assert!(
+                history.contains(want),
+                "{want} missing from history:\n{history}"
+            );
+        }
         let author = s.ok(&["image", "inspect", "--format", "{{.Author}}", "every"]);
         assert!(author.contains("someone@example.com"), "{author}");
         // The files, seen from a container of the image.
@@ -763,7 +783,10 @@ fn squash_and_layers_false_give_one_new_layer() {
             .unwrap();
         let layered = build_ok(&s, &["-t", "layered", c]);
         assert!(layered.lines().any(|l| l == "step-ran"));
-        let n: usize = s.inspect("layered", "{{len .RootFS.Layers}}").parse().unwrap();
+        let n: usize = s
+            .inspect("layered", "{{len .RootFS.Layers}}")
+            .parse()
+            .unwrap();
         assert_eq!(n, base + 3);
         for (flag, name) in [("--squash", "squashed"), ("--layers=false", "flat")] {
             let out = build_ok(&s, &[flag, "-t", name, c]);
@@ -783,4 +806,19 @@ fn squash_and_layers_false_give_one_new_layer() {
             }
         }
     }
+}
+
+#[test]
+fn the_escape_directive_changes_the_continuation_character() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let ctx = context(
+        &s,
+        "ctx",
+        &[(
+            "Containerfile",
+            "# escape=`\nFROM localhost/busybox\nRUN echo one `\n    two > /joined && echo 'back\\slash' > /kept\nCMD [\"cat\", \"/joined\", \"/kept\"]\n",
+        )],
+    );
+    build_ok(&s, &["-t", "escaped", ctx.to_str().unwrap()]);
+    assert_eq!(s.run_ctr(&["escaped"]).1, "one two\nback\\slash\n");
 }

@@ -133,12 +133,11 @@ impl Context {
             if !rel.is_empty() && self.excluded(&rel) {
                 continue;
             }
-            match std::fs::symlink_metadata(self.root.join(&rel)) {
-                Ok(m) => out.push(Source {
+            if let Ok(m) = std::fs::symlink_metadata(self.root.join(&rel)) {
+                out.push(Source {
                     is_dir: m.is_dir(),
                     rel,
-                }),
-                Err(_) => {}
+                });
             }
         }
         if out.is_empty() {

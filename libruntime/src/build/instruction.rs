@@ -131,8 +131,11 @@ fn command(s: &str) -> Command {
     }
 }
 
+/// `--name=value` flags as given.
+type Flags = Vec<(String, String)>;
+
 /// Leading `--name[=value]` flags and the rest of the arguments.
-fn flags<'a>(s: &'a str, allowed: &[&str]) -> Result<(Vec<(String, String)>, &'a str), String> {
+fn flags<'a>(s: &'a str, allowed: &[&str]) -> Result<(Flags, &'a str), String> {
     let mut rest = s.trim_start();
     let mut out = Vec::new();
     while let Some(f) = rest.strip_prefix("--") {
