@@ -29,27 +29,6 @@ fn holder_running(s: &Skiff) -> bool {
     !helpers_of(s, "skiff __network-holder").is_empty()
 }
 
-/// GET / from 127.0.0.1:port, retried while the server starts.
-fn http_get(port: u16) -> Option<String> {
-    let mut body = None;
-    wait_until(10, || {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-        if s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").is_err() {
-            return false;
-        }
-        let mut out = String::new();
-        if s.read_to_string(&mut out).is_err() || !out.contains("200 OK") {
-            return false;
-        }
-        body = out.split("\r\n\r\n").nth(1).map(String::from);
-        true
-    });
-    body
-}
-
 #[test]
 fn containers_on_a_network_talk_by_name_and_alias() {
     for mode in modes() {

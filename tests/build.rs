@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// A build context in the test's directory: (relative path, content) files.
@@ -758,7 +758,6 @@ fn builds_agree_with_buildah() {
         let our_labels = a["Labels"].as_object().cloned().unwrap_or_default();
         assert_eq!(our_labels, their_labels, "Containerfile {i}: Labels");
     }
-    let _ = Path::new("");
 }
 
 #[test]

@@ -3,31 +3,10 @@
 
 mod common;
 use common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
-
-/// GET / from 127.0.0.1:port, retried while the server starts.
-fn http_get(port: u16) -> Option<String> {
-    let mut body = None;
-    wait_until(10, || {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-        if s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").is_err() {
-            return false;
-        }
-        let mut out = String::new();
-        if s.read_to_string(&mut out).is_err() || !out.contains("200 OK") {
-            return false;
-        }
-        body = out.split("\r\n\r\n").nth(1).map(String::from);
-        true
-    });
-    body
-}
 
 const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
 

@@ -22,6 +22,7 @@ pub mod procinfo;
 pub mod reference;
 pub mod registry;
 pub mod sandbox;
+pub mod selfexec;
 pub mod signals;
 pub mod store;
 pub mod supervisor;

@@ -469,3 +469,25 @@ pub fn helpers_of(s: &Skiff, program: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// GET / from 127.0.0.1:port, retried while the server starts; the body.
+pub fn http_get(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut body = None;
+    wait_until(10, || {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        if s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut out = String::new();
+        if s.read_to_string(&mut out).is_err() || !out.contains("200 OK") {
+            return false;
+        }
+        body = out.split("\r\n\r\n").nth(1).map(String::from);
+        true
+    });
+    body
+}

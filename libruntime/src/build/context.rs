@@ -111,16 +111,7 @@ impl Context {
                     next.push(join(base, part));
                     continue;
                 }
-                let dir = self.root.join(base);
-                let mut names: Vec<String> = std::fs::read_dir(&dir)
-                    .map(|r| {
-                        r.flatten()
-                            .filter_map(|e| e.file_name().into_string().ok())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                names.sort();
-                for n in names {
+                for n in sorted_names(&self.root.join(base)) {
                     if super::ignore::fnmatch(part.as_bytes(), n.as_bytes()) {
                         next.push(join(base, &n));
                     }
@@ -165,15 +156,7 @@ impl Context {
             out.push(rel.to_string());
         }
         if meta.is_dir() && (!excluded || self.ignore.may_reinclude_under(rel)) {
-            let mut names: Vec<String> = std::fs::read_dir(&path)
-                .map(|r| {
-                    r.flatten()
-                        .filter_map(|e| e.file_name().into_string().ok())
-                        .collect()
-                })
-                .unwrap_or_default();
-            names.sort();
-            for n in names {
+            for n in sorted_names(&path) {
                 self.walk_into(&join(rel, &n), out);
             }
         }
@@ -208,6 +191,19 @@ impl Context {
         }
         Ok(crate::digest::to_hex(&h.finalize()))
     }
+}
+
+/// A directory's entries by name; none when it cannot be read.
+fn sorted_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 fn join(base: &str, name: &str) -> String {

@@ -12,10 +12,7 @@ use crate::{cgroups, fsutil, procinfo};
 use nix::sys::signal::{kill as send_signal, Signal};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The hidden subcommand that runs a supervisor.
@@ -47,49 +44,25 @@ pub fn spawn_supervisor(
     let dirs = ContainerDirs::new(paths, &record.id);
     fsutil::create_dir_all(&dirs.run)?;
     let _ = std::fs::remove_file(dirs.stop_marker());
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
-    let exe = std::fs::read_link("/proc/self/exe").ctx(|| "finding the skiff binary".into())?;
-    let shown = exe
-        .to_string_lossy()
-        .trim_end_matches(" (deleted)")
-        .to_string();
     let errlog = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dirs.dir.join("supervisor.log"))
         .ctx(|| "opening the supervisor log".into())?;
-    // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg0(shown)
-        .arg(SUPERVISE)
-        .arg("--root")
-        .arg(&paths.root)
-        .arg("--runroot")
-        .arg(&paths.runroot);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        SUPERVISE.into(),
+        "--root".into(),
+        paths.root.clone().into(),
+        "--runroot".into(),
+        paths.runroot.clone().into(),
+    ];
     if attach_first {
-        cmd.arg("--attach");
+        args.push("--attach".into());
     }
-    cmd.arg(&record.id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(errlog));
-    let wfd = w.as_raw_fd();
-    // SAFETY: the closure only calls async-signal-safe functions (dup2, setsid).
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(wfd, 3) < 0 || libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().ctx(|| "starting the supervisor".into())?;
-    drop(w);
-    // The supervisor is not ours to wait for: it outlives us. Dropping the handle leaves
-    // it to be reaped by init (or the caller's subreaper).
-    drop(child);
+    args.push(record.id.clone().into());
+    let r = crate::selfexec::spawn_detached(&crate::selfexec::own_name(), &args, errlog)?;
     Ok(Spawned {
-        status: BufReader::new(std::fs::File::from(r)),
+        status: BufReader::new(r),
     })
 }
 

@@ -3,10 +3,9 @@
 //! forwarding between bridges, none out of internal networks, and the host's loopback
 //! (slirp4netns's 10.0.2.2) closed to containers.
 
-use crate::error::{Error, Result};
-use std::io::Write;
+use crate::error::Result;
 use std::net::Ipv4Addr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The device slirp4netns makes in the holder's namespace.
 pub const UPLINK: &str = "tap0";
@@ -96,31 +95,9 @@ pub fn ruleset(bridges: &[BridgeRule], forwards: &[ForwardRule]) -> String {
 
 /// Replaces the table in the current network namespace.
 pub fn apply(rules: &str) -> Result<()> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::Network(format!(
-                "running nft: {e} (install the nftables package; scripts/setup.sh does)"
-            ))
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(rules.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::Network(format!("running nft: {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Network(format!(
-            "nft refused the firewall rules: {}",
-            why.lines().next().unwrap_or("")
-        )));
-    }
-    Ok(())
+    let mut cmd = Command::new("nft");
+    cmd.args(["-f", "-"]);
+    super::tool::run_script(cmd, rules, "nftables")
 }
 
 #[cfg(test)]

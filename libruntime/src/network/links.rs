@@ -2,11 +2,10 @@
 //! addresses and routes, made with iproute2's `ip -batch`, one call per namespace.
 
 use crate::error::{Error, Result};
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Lets the container's root group use ICMP sockets, so ping works without
 /// CAP_NET_RAW, as podman sets it.
@@ -15,10 +14,7 @@ const PING_GROUP_RANGE: &std::ffi::CStr = c"/proc/sys/net/ipv4/ping_group_range"
 /// Runs `ip -batch -` with `script`, in the network namespace `netns` when given.
 fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
     let mut cmd = Command::new("ip");
-    cmd.args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args(["-batch", "-"]);
     if let Some(fd) = netns {
         let raw = fd.as_raw_fd();
         // SAFETY: setns, open, write and close are async-signal-safe and touch only the
@@ -39,25 +35,7 @@ fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
             });
         }
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::Network(format!(
-            "running ip: {e} (install the iproute2 package; scripts/setup.sh does)"
-        ))
-    })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(script.as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::Network(format!("running ip: {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Network(format!(
-            "setting up links failed: {}",
-            why.lines().next().unwrap_or("ip failed")
-        )));
-    }
-    Ok(())
+    super::tool::run_script(cmd, script, "iproute2")
 }
 
 /// Opens the network namespace of process `pid`.

@@ -11,3 +11,4 @@ pub mod pasta;
 pub mod ports;
 pub mod slirp;
 pub mod subnet;
+pub mod tool;

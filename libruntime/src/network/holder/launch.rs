@@ -12,43 +12,25 @@ use crate::{fsutil, network::slirp};
 use nix::sched::CloneFlags;
 use nix::unistd::{fork, ForkResult};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::fd::{FromRawFd, OwnedFd};
 
 /// Starts a holder and waits until it serves; the caller holds the lock.
 pub fn spawn(paths: &Paths, _maps: &IdMaps, files: &Files) -> Result<Info> {
     let _ = std::fs::remove_file(files.info());
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(files.log())
         .ctx(|| "opening the holder log".into())?;
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg0("skiff")
-        .arg(super::SUBCOMMAND)
-        .arg("--root")
-        .arg(&paths.root)
-        .arg("--runroot")
-        .arg(&paths.runroot)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log));
-    let wfd = w.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (dup2, setsid) between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(wfd, 3) < 0 || libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    // The holder outlives us; init (or our subreaper) reaps it.
-    drop(cmd.spawn().ctx(|| "starting the network holder".into())?);
-    drop(w);
-    let mut status = BufReader::new(std::fs::File::from(r));
+    let args: Vec<std::ffi::OsString> = vec![
+        super::SUBCOMMAND.into(),
+        "--root".into(),
+        paths.root.clone().into(),
+        "--runroot".into(),
+        paths.runroot.clone().into(),
+    ];
+    let r = crate::selfexec::spawn_detached("skiff", &args, log)?;
+    let mut status = BufReader::new(r);
     let mut line = String::new();
     let _ = status.read_line(&mut line);
     let line = line.trim_end();
