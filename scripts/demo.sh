@@ -49,6 +49,31 @@ skiff cp demo-changes:/greeting "$DEMO/greeting" && echo "copied out: $(cat "$DE
 skiff rm demo-changes >/dev/null
 skiff rmi localhost/greeter >/dev/null
 echo
+echo "== a bridge network: two containers talk by name"
+skiff network create demo-net >/dev/null
+skiff run -d --name demo-api --network demo-net --network-alias api localhost/busybox:latest \
+  sh -c 'mkdir -p /www; echo "hello from $(hostname) on $(ip -4 -o addr show eth0 | awk "{print \$4}")" > /www/index.html; exec httpd -f -p 80 -h /www' >/dev/null
+skiff run --rm --network demo-net localhost/busybox:latest sh -c 'for _ in $(seq 50); do wget -q -O- http://api/ && break; sleep 0.1; done'
+skiff rm -f demo-api >/dev/null
+skiff network rm demo-net >/dev/null
+echo
+echo "== a build: two stages, and a rebuild from the cache"
+mkdir -p "$DEMO/ctx"
+echo "built by skiff" >"$DEMO/ctx/message.txt"
+cat >"$DEMO/ctx/Containerfile" <<'CF'
+FROM localhost/busybox:latest AS build
+COPY message.txt /src/
+RUN tr a-z A-Z < /src/message.txt > /shout.txt
+FROM localhost/busybox:latest
+COPY --from=build /shout.txt /
+CMD ["cat", "/shout.txt"]
+CF
+chmod -R a+rX "$DEMO/ctx"
+skiff build -t localhost/demo-build "$DEMO/ctx" | grep -E "STEP|Using cache|^-->" | head -20
+skiff build -t localhost/demo-build "$DEMO/ctx" | grep -c "Using cache" | sed 's/^/steps from the cache on the rebuild: /'
+skiff run --rm localhost/demo-build
+skiff rmi localhost/demo-build >/dev/null
+echo
 echo "== round trip through an OCI archive"
 skiff save --format oci-archive -o "$DEMO/busybox.tar" localhost/busybox:latest
 skiff rmi localhost/busybox:latest
