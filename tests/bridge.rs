@@ -492,3 +492,64 @@ fn network_verbs_and_bad_input() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("10.88.0.2/16"), "{out}");
 }
+
+#[test]
+fn a_network_made_again_works_while_the_holder_lives() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    s.ok(&["network", "create", "keep"]);
+    s.ok(&["network", "create", "again"]);
+    // A container on another network keeps the holder (and the old bridge) alive.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "keeper",
+        "--network",
+        "keep",
+        "busybox",
+        "sleep",
+        "600",
+    ]);
+    let (code, out) = on(
+        &s,
+        "again",
+        "nslookup $(hostname) >/dev/null && echo resolved",
+    );
+    assert_eq!((code, out.trim()), (0, "resolved"), "{out}");
+    let before = s.ok(&[
+        "network",
+        "inspect",
+        "again",
+        "--format",
+        "{{.network_interface}} {{json .subnets}}",
+    ]);
+    s.ok(&["network", "rm", "again"]);
+    s.ok(&["network", "create", "again"]);
+    let after = s.ok(&[
+        "network",
+        "inspect",
+        "again",
+        "--format",
+        "{{.network_interface}} {{json .subnets}}",
+    ]);
+    assert_eq!(
+        before, after,
+        "the new network should take the same interface and subnet"
+    );
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "again",
+        "busybox",
+        "sh",
+        "-c",
+        WEB,
+    ]);
+    let (code, out) = on(&s, "again", "wget -q -O- http://srv/");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("hello from"), "{out}");
+    s.ok(&["rm", "-f", "keeper", "srv"]);
+}

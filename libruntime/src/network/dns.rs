@@ -128,8 +128,18 @@ fn lookup(table: &Table, network: &str, client: Ipv4Addr, name: &str) -> Option<
     (!found.is_empty()).then_some(found)
 }
 
+/// Which network a responder answers for, and where it forwards other names. A
+/// network removed and made again on the same gateway takes over the responder.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    pub network: String,
+    pub upstream: Option<SocketAddr>,
+}
+
+pub type Assignment = Arc<RwLock<Serving>>;
+
 /// Serves queries on `sock` until the process ends.
-pub fn serve(sock: UdpSocket, table: Table, network: String, upstream: Option<SocketAddr>) {
+pub fn serve(sock: UdpSocket, table: Table, serving: Assignment) {
     let mut buf = [0u8; 1500];
     loop {
         let Ok((n, client)) = sock.recv_from(&mut buf) else {
@@ -141,6 +151,10 @@ pub fn serve(sock: UdpSocket, table: Table, network: String, upstream: Option<So
         };
         let SocketAddr::V4(from) = client else {
             continue;
+        };
+        let Serving { network, upstream } = match serving.read() {
+            Ok(s) => s.clone(),
+            Err(_) => continue,
         };
         let reply = match lookup(&table, &network, *from.ip(), q.name.trim_end_matches('.')) {
             // A known name: its addresses for A, no data for any other type.

@@ -178,7 +178,8 @@ fn send(files: &Files, req: &Request) -> Result<Answer> {
         Error::Network("the network holder ended without answering (see netns/holder.log)".into())
     })?;
     match answer.error {
-        Some(e) => Err(Error::Network(e)),
+        // The holder's message already says what failed.
+        Some(e) => Err(Error::InvalidArgument(e)),
         None => Ok(answer),
     }
 }

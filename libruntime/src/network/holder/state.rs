@@ -8,8 +8,10 @@ use crate::network::definition::Addressing;
 use crate::network::firewall::{self, BridgeRule, ForwardRule};
 use crate::network::{dns, links, slirp};
 use crate::procinfo;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 /// slirp4netns's address for the holder, where forwarded ports arrive.
 const UPLINK_ADDR: &str = slirp::GUEST_ADDR;
@@ -47,6 +49,8 @@ pub struct State {
     attachments: Vec<Attachment>,
     forwards: Vec<Forward>,
     names: dns::Table,
+    /// DNS responders by the gateway address they listen on.
+    responders: HashMap<Ipv4Addr, dns::Assignment>,
 }
 
 impl State {
@@ -57,6 +61,7 @@ impl State {
             attachments: Vec::new(),
             forwards: Vec::new(),
             names: Default::default(),
+            responders: HashMap::new(),
         }
     }
 
@@ -223,13 +228,24 @@ impl State {
         Ok(self.bridges.len() - 1)
     }
 
-    fn start_dns(&self, network_id: &str, gateway: Ipv4Addr, internal: bool) -> Result<()> {
+    /// Points the responder on `gateway` at the network, starting it if new.
+    fn start_dns(&mut self, network_id: &str, gateway: Ipv4Addr, internal: bool) -> Result<()> {
+        let serving = dns::Serving {
+            network: network_id.to_string(),
+            upstream: (!internal).then(|| UPSTREAM_DNS.parse().unwrap()),
+        };
+        if let Some(a) = self.responders.get(&gateway) {
+            if let Ok(mut s) = a.write() {
+                *s = serving;
+            }
+            return Ok(());
+        }
         let sock = UdpSocket::bind((gateway, 53))
             .map_err(|e| Error::Network(format!("binding DNS on {gateway}:53: {e}")))?;
-        let upstream: Option<SocketAddr> = (!internal).then(|| UPSTREAM_DNS.parse().unwrap());
+        let assignment: dns::Assignment = Arc::new(RwLock::new(serving));
+        self.responders.insert(gateway, assignment.clone());
         let table = self.names.clone();
-        let id = network_id.to_string();
-        std::thread::spawn(move || dns::serve(sock, table, id, upstream));
+        std::thread::spawn(move || dns::serve(sock, table, assignment));
         Ok(())
     }
 
