@@ -821,3 +821,33 @@ fn the_escape_directive_changes_the_continuation_character() {
     build_ok(&s, &["-t", "escaped", ctx.to_str().unwrap()]);
     assert_eq!(s.run_ctr(&["escaped"]).1, "one two\nback\\slash\n");
 }
+
+#[test]
+fn pull_network_and_platform_flags() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let ctx = context(
+        &s,
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM --platform=linux/amd64 localhost/busybox\nRUN ls /sys/class/net | tr '\\n' ' '; echo\n",
+        )],
+    );
+    let c = ctx.to_str().unwrap();
+    let out = build_ok(&s, &["--network", "none", "--format", "docker", c]);
+    assert!(out.lines().any(|l| l == "lo "), "{out}");
+    let out = build_ok(&s, &["--no-cache", "--network", "slirp4netns", c]);
+    assert!(out.lines().any(|l| l == "lo tap0 "), "{out}");
+    // A base that is not here, with --pull=never: a clear error, nothing pulled.
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/not-here:1\nRUN true\n",
+    )
+    .unwrap();
+    let (code, _, err) = build(&s, &["--pull=never", c]);
+    assert_eq!(code, 125);
+    assert!(err.contains("not-here") && err.contains("line 1"), "{err}");
+    // With the default (missing) it is pulled first: here no registry knows it.
+    let (code, _, err) = build(&s, &[c]);
+    assert_eq!(code, 125, "{err}");
+}
