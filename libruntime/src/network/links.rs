@@ -11,6 +11,10 @@ use std::process::Command;
 /// CAP_NET_RAW, as podman sets it.
 const PING_GROUP_RANGE: &std::ffi::CStr = c"/proc/sys/net/ipv4/ping_group_range";
 
+/// slirp4netns's MTU: bridges and veths match it, so forwarded connections keep their
+/// large segments all the way to the container.
+const MTU: u32 = 65520;
+
 /// Runs `ip -batch -` with `script`, in the network namespace `netns` when given.
 fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
     let mut cmd = Command::new("ip");
@@ -52,7 +56,7 @@ pub fn make_bridge(name: &str, gateway: Ipv4Addr, prefix: u8, replace: bool) -> 
         script.push_str(&format!("-force link del {name}\n"));
     }
     script.push_str(&format!(
-        "link add {name} type bridge\naddr add {gateway}/{prefix} dev {name}\nlink set {name} up\n"
+        "link add {name} mtu {MTU} type bridge\naddr add {gateway}/{prefix} dev {name}\nlink set {name} up\n"
     ));
     ip_batch(&script, None).or_else(|e| {
         if replace {
@@ -80,7 +84,7 @@ pub struct Veth<'a> {
 pub fn add_veth(v: &Veth) -> Result<()> {
     ip_batch(
         &format!(
-            "link add {} type veth peer name {} address {} netns {}\nlink set {} master {} up\n",
+            "link add {} mtu {MTU} type veth peer name {} mtu {MTU} address {} netns {}\nlink set {} master {} up\n",
             v.host, v.inside, v.mac, v.pid, v.host, v.bridge
         ),
         None,
