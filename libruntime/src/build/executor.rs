@@ -5,9 +5,9 @@ use super::cache::Cache;
 use super::config_steps as cfgs;
 use super::containerfile::{Containerfile, Stage};
 use super::context::Context;
+use super::copy_step::FsChange;
 use super::expand::{self, Vars};
-use super::instruction::{Command, CopyArgs, Instruction, Step};
-use super::transfer::{self, Item};
+use super::instruction::{Instruction, Step};
 use super::work_container::{self as wc, Commit};
 use crate::container::options::{CreateOptions, NetMode};
 use crate::error::{Error, Result};
@@ -46,16 +46,16 @@ pub struct BuildOptions {
     pub squash: bool,
 }
 
-struct StageState {
-    image: String,
-    config: Value,
+pub(super) struct StageState {
+    pub(super) image: String,
+    pub(super) config: Value,
     /// ARGs declared in this stage, with their values.
-    args: Vars,
-    cmd_set: bool,
+    pub(super) args: Vars,
+    pub(super) cmd_set: bool,
 }
 
 impl StageState {
-    fn cfg(&self) -> Map<String, Value> {
+    pub(super) fn cfg(&self) -> Map<String, Value> {
         self.config["config"]
             .as_object()
             .cloned()
@@ -63,7 +63,7 @@ impl StageState {
     }
 
     /// What `$VAR` means in this stage: its ARGs, overridden by the image's ENV.
-    fn vars(&self) -> Vars {
+    pub(super) fn vars(&self) -> Vars {
         let mut v = self.args.clone();
         v.extend(cfgs::env_vars(&self.cfg()));
         v
@@ -71,22 +71,22 @@ impl StageState {
 }
 
 pub struct Builder<'a> {
-    paths: &'a Paths,
-    maps: &'a IdMaps,
-    opts: &'a BuildOptions,
-    file: Containerfile,
-    reporter: &'a dyn Reporter,
-    cache: Cache,
-    global: Vars,
+    pub(super) paths: &'a Paths,
+    pub(super) maps: &'a IdMaps,
+    pub(super) opts: &'a BuildOptions,
+    pub(super) file: Containerfile,
+    pub(super) reporter: &'a dyn Reporter,
+    pub(super) cache: Cache,
+    pub(super) global: Vars,
     /// Image of each finished stage, by index.
-    done: HashMap<usize, String>,
+    pub(super) done: HashMap<usize, String>,
     /// The image each stage started from, by index.
-    bases: HashMap<usize, String>,
-    step_no: usize,
-    step_total: usize,
+    pub(super) bases: HashMap<usize, String>,
+    pub(super) step_no: usize,
+    pub(super) step_total: usize,
 }
 
-fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
+pub(super) fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!(
         "building at line {} ({} {}): {e}",
         step.line,
@@ -156,19 +156,19 @@ pub fn build(
 
 impl Builder<'_> {
     /// The stage a FROM or --from names, if it names one that comes before `before`.
-    fn stage_ref(&self, name: &str, before: usize) -> Option<usize> {
+    pub(super) fn stage_ref(&self, name: &str, before: usize) -> Option<usize> {
         self.file
             .stage(name)
             .map(|s| s.index)
             .filter(|i| *i < before)
     }
 
-    fn base_name(&self, stage: &Stage) -> Result<String> {
+    pub(super) fn base_name(&self, stage: &Stage) -> Result<String> {
         expand::word(&stage.base, &self.global, self.file.escape).map_err(Error::InvalidArgument)
     }
 
     /// The target and the stages it needs, in file order.
-    fn needed(&self, target: usize) -> Result<Vec<usize>> {
+    pub(super) fn needed(&self, target: usize) -> Result<Vec<usize>> {
         let mut want = vec![false; self.file.stages.len()];
         let mut todo = vec![target];
         while let Some(i) = todo.pop() {
@@ -197,7 +197,7 @@ impl Builder<'_> {
         Ok((0..want.len()).filter(|i| want[*i]).collect())
     }
 
-    fn announce(&mut self, stage: &Stage, text: &str) {
+    pub(super) fn announce(&mut self, stage: &Stage, text: &str) {
         self.step_no += 1;
         let prefix = if self.file.stages.len() > 1 {
             format!("[{}/{}] ", stage.index + 1, self.file.stages.len())
@@ -210,7 +210,7 @@ impl Builder<'_> {
         ));
     }
 
-    fn run_stage(&mut self, stage: &Stage) -> Result<String> {
+    pub(super) fn run_stage(&mut self, stage: &Stage) -> Result<String> {
         let base = self.base_name(stage)?;
         let from_text = match &stage.name {
             Some(n) => format!("FROM {base} AS {n}"),
@@ -282,7 +282,7 @@ impl Builder<'_> {
     }
 
     /// An empty image for FROM scratch.
-    fn scratch(&self) -> Result<String> {
+    pub(super) fn scratch(&self) -> Result<String> {
         let config = json!({
             "architecture": crate::platform::go_arch(),
             "os": "linux",
@@ -301,7 +301,7 @@ impl Builder<'_> {
         Ok(rec.id)
     }
 
-    fn step(&mut self, st: &mut StageState, stage: &Stage, step: &Step) -> Result<()> {
+    pub(super) fn step(&mut self, st: &mut StageState, stage: &Stage, step: &Step) -> Result<()> {
         let escape = self.file.escape;
         let vars = st.vars();
         let word = |s: &str| expand::word(s, &vars, escape).map_err(|e| fail(step, e));
@@ -448,7 +448,7 @@ impl Builder<'_> {
     }
 
     /// A cache hit moves the stage onto the cached image.
-    fn cached(&self, st: &mut StageState, key: &str) -> Result<bool> {
+    pub(super) fn cached(&self, st: &mut StageState, key: &str) -> Result<bool> {
         if self.opts.no_cache {
             return Ok(false);
         }
@@ -463,7 +463,7 @@ impl Builder<'_> {
         Ok(true)
     }
 
-    fn adopt(&self, st: &mut StageState, key: &str, id: String) -> Result<()> {
+    pub(super) fn adopt(&self, st: &mut StageState, key: &str, id: String) -> Result<()> {
         self.cache.record(key, &id)?;
         self.cache.mark_intermediate(&id)?;
         let store = Store::open(self.paths);
@@ -476,7 +476,7 @@ impl Builder<'_> {
     }
 
     /// A new image with the stage's config and the parent's layers.
-    fn config_image(&self, st: &StageState, created_by: &str) -> Result<String> {
+    pub(super) fn config_image(&self, st: &StageState, created_by: &str) -> Result<String> {
         let store = Store::open_locked(self.paths)?;
         let parent = store.find_image(&st.image)?;
         let mut config = st.config.clone();
@@ -496,440 +496,8 @@ impl Builder<'_> {
         Ok(rec.id)
     }
 
-    fn container_options(
-        &self,
-        st: &StageState,
-        cfg: &Map<String, Value>,
-        command: Vec<String>,
-    ) -> CreateOptions {
-        // RUN sees the stage's ARGs as environment, under the image's ENV.
-        let env_keys: Vec<String> = cfgs::env_list(cfg)
-            .iter()
-            .filter_map(|e| e.split('=').next().map(String::from))
-            .collect();
-        let env: Vec<String> = st
-            .args
-            .iter()
-            .filter(|(k, _)| !env_keys.contains(k))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        CreateOptions {
-            image: st.image.clone(),
-            command,
-            entrypoint: Some(vec![String::new()]),
-            env,
-            user: cfg.get("User").and_then(|v| v.as_str()).map(String::from),
-            workdir: cfg
-                .get("WorkingDir")
-                .and_then(|v| v.as_str())
-                .filter(|w| !w.is_empty())
-                .map(String::from),
-            network: NetMode::None,
-            create_command: vec!["skiff".into(), "build".into()],
-            ..Default::default()
-        }
-    }
-
-    fn run_step(
-        &self,
-        st: &mut StageState,
-        step: &Step,
-        cfg: Map<String, Value>,
-        command: &Command,
-        mounts: &[String],
-        network: Option<&str>,
-    ) -> Result<()> {
-        let argv = cfgs::argv(&cfg, command);
-        let mut env_seen: Vec<String> = st.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        env_seen.sort();
-        let created_by = match command {
-            Command::Shell(s) => format!("{} {s}", cfgs::shell(&cfg).join(" ")),
-            Command::Exec(v) => json!(v).to_string(),
-        };
-        let key = Cache::key(
-            &st.image,
-            &format!(
-                "RUN {}\n{}\n{}\n{:?}",
-                json!(argv),
-                env_seen.join("\n"),
-                mounts.join("\n"),
-                network
-            ),
-        );
-        if self.cached(st, &key)? {
-            return Ok(());
-        }
-        let mut opts = self.container_options(st, &cfg, argv);
-        opts.network = match network {
-            Some(n) => NetMode::parse(n).map_err(|e| fail(step, e))?,
-            None => self.opts.network.clone(),
-        };
-        opts.mounts = self.run_mounts(step, mounts)?;
-        let record = wc::create(self.paths, self.maps, &opts).map_err(|e| fail(step, e))?;
-        let result = (|| {
-            let code = wc::run(self.paths, &record, self.reporter)?;
-            if code != 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "the command exited with status {code}"
-                )));
-            }
-            wc::commit(
-                self.paths,
-                self.maps,
-                &record,
-                &Commit {
-                    config: cfg,
-                    created_by: created_by.clone(),
-                    extract: self.opts.extract,
-                },
-            )
-        })();
-        wc::remove(self.paths, self.maps, &record);
-        let id = result.map_err(|e| fail(step, e))?;
-        self.adopt(st, &key, id)
-    }
-
-    /// RUN --mount=type=cache|tmpfs|secret|bind as container mounts.
-    fn run_mounts(
-        &self,
-        step: &Step,
-        mounts: &[String],
-    ) -> Result<Vec<crate::volume::mounts::MountRequest>> {
-        use crate::volume::mounts::{MountKind, MountRequest};
-        let mut out = Vec::new();
-        for m in mounts {
-            let kv: HashMap<&str, &str> = m
-                .split(',')
-                .map(|p| p.split_once('=').unwrap_or((p, "")))
-                .collect();
-            let kind = kv.get("type").copied().unwrap_or("bind");
-            let target = kv
-                .get("target")
-                .or(kv.get("dst"))
-                .or(kv.get("destination"))
-                .copied();
-            let req = match kind {
-                "cache" => {
-                    let target = target.ok_or_else(|| fail(step, "a cache mount needs target="))?;
-                    let id = kv.get("id").copied().unwrap_or(target);
-                    let dir = self.cache.mount_dir(id);
-                    crate::fsutil::create_dir_all(&dir)?;
-                    MountRequest {
-                        kind: MountKind::Bind { source: dir },
-                        destination: target.into(),
-                        readonly: false,
-                        chown: false,
-                        options: vec![],
-                    }
-                }
-                "tmpfs" => MountRequest {
-                    kind: MountKind::Tmpfs,
-                    destination: target
-                        .ok_or_else(|| fail(step, "a tmpfs mount needs target="))?
-                        .into(),
-                    readonly: false,
-                    chown: false,
-                    options: vec![],
-                },
-                "secret" => {
-                    let id = kv
-                        .get("id")
-                        .copied()
-                        .ok_or_else(|| fail(step, "a secret mount needs id="))?;
-                    let Some(src) = self.opts.secrets.get(id) else {
-                        if kv
-                            .get("required")
-                            .is_some_and(|v| *v == "true" || v.is_empty())
-                        {
-                            return Err(fail(
-                                step,
-                                format!("secret {id} was not given (--secret id={id},src=…)"),
-                            ));
-                        }
-                        continue;
-                    };
-                    MountRequest {
-                        kind: MountKind::Bind {
-                            source: src.clone(),
-                        },
-                        destination: target
-                            .map(String::from)
-                            .unwrap_or_else(|| format!("/run/secrets/{id}")),
-                        readonly: true,
-                        chown: false,
-                        options: vec![],
-                    }
-                }
-                "bind" => {
-                    if kv.contains_key("from") {
-                        return Err(fail(step, "RUN --mount=type=bind,from=… is not supported"));
-                    }
-                    let src = kv.get("source").or(kv.get("src")).copied().unwrap_or("");
-                    let rel = self
-                        .opts
-                        .context
-                        .sources(if src.is_empty() { "." } else { src })
-                        .map_err(|e| fail(step, e))?;
-                    let source = self.opts.context.root.join(&rel[0].rel);
-                    MountRequest {
-                        kind: MountKind::Bind { source },
-                        destination: target
-                            .ok_or_else(|| fail(step, "a bind mount needs target="))?
-                            .into(),
-                        readonly: !kv.contains_key("rw") && !kv.contains_key("readwrite"),
-                        chown: false,
-                        options: vec![],
-                    }
-                }
-                other => return Err(fail(step, format!("unknown mount type {other:?}"))),
-            };
-            out.push(req);
-        }
-        Ok(out)
-    }
-
-    fn copy_step(
-        &mut self,
-        st: &mut StageState,
-        stage: &Stage,
-        step: &Step,
-        cfg: Map<String, Value>,
-        c: &CopyArgs,
-        add: bool,
-    ) -> Result<()> {
-        let vars = st.vars();
-        let escape = self.file.escape;
-        let word = |s: &str| expand::word(s, &vars, escape).map_err(|e| fail(step, e));
-        let workdir = cfg
-            .get("WorkingDir")
-            .and_then(|v| v.as_str())
-            .unwrap_or("/")
-            .to_string();
-        let mut dest = word(&c.dest)?;
-        if !dest.starts_with('/') {
-            let keep_slash = dest.ends_with('/') || dest == "." || dest.is_empty();
-            dest = format!(
-                "{}/{}",
-                workdir.trim_end_matches('/'),
-                dest.trim_start_matches("./")
-            );
-            if keep_slash && !dest.ends_with('/') {
-                dest.push('/');
-            }
-        }
-        let mode = match &c.chmod {
-            Some(m) => Some(
-                u32::from_str_radix(&word(m)?, 8)
-                    .map_err(|_| fail(step, format!("invalid --chmod {m:?}: want octal")))?,
-            ),
-            None => None,
-        };
-        let chown = c.chown.as_ref().map(|s| word(s)).transpose()?;
-        let from = c.from.as_ref().map(|f| word(f)).transpose()?;
-        let from_image = match &from {
-            Some(f) => Some(match self.stage_ref(f, stage.index) {
-                Some(i) => self.done[&i].clone(),
-                None => {
-                    Store::open(self.paths)
-                        .find_image(f)
-                        .map_err(|_| fail(step, format!("--from={f}: no such stage or image")))?
-                        .id
-                }
-            }),
-            None => None,
-        };
-        let staging = Store::open(self.paths).staging_path("build-src");
-        crate::fsutil::create_dir_all(&staging)?;
-        let result = (|| {
-            let mut items = Vec::new();
-            let mut digest_text = String::new();
-            for src in &c.sources {
-                if let Some(name) = src.strip_prefix("<<") {
-                    let h = c
-                        .heredocs
-                        .iter()
-                        .find(|h| h.name == name)
-                        .ok_or_else(|| fail(step, "missing heredoc"))?;
-                    let body = if h.expand {
-                        word(&h.content)?
-                    } else {
-                        h.content.clone()
-                    };
-                    let path = staging.join(format!("heredoc-{}", items.len()));
-                    std::fs::write(&path, &body).map_err(|e| Error::io("writing a heredoc", e))?;
-                    digest_text.push_str(&format!(
-                        "heredoc {name} {}\n",
-                        crate::digest::to_hex(&sha(body.as_bytes()))
-                    ));
-                    items.push(Item::File {
-                        path,
-                        name: name.to_string(),
-                        mode: 0o644,
-                    });
-                    continue;
-                }
-                let src = word(src)?;
-                if from_image.is_some() {
-                    digest_text.push_str(&format!("image path {src}\n"));
-                    items.push(Item::Image { path: src });
-                } else if add && (src.starts_with("http://") || src.starts_with("https://")) {
-                    let (path, name, digest) = download(&src, &staging, c.checksum.as_deref())
-                        .map_err(|e| fail(step, e))?;
-                    digest_text.push_str(&format!("url {src} {digest}\n"));
-                    items.push(Item::File {
-                        path,
-                        name,
-                        mode: 0o600,
-                    });
-                } else {
-                    let found = self.opts.context.sources(&src).map_err(|e| fail(step, e))?;
-                    digest_text.push_str(&format!(
-                        "context {src} {}\n",
-                        self.opts.context.digest(&found)?
-                    ));
-                    for s in found {
-                        let host = self.opts.context.root.join(&s.rel);
-                        if add && !s.is_dir && is_archive(&host) {
-                            items.push(Item::Archive { path: host });
-                        } else {
-                            items.push(Item::Context {
-                                rel: s.rel,
-                                is_dir: s.is_dir,
-                            });
-                        }
-                    }
-                }
-            }
-            let keyword = if add { "ADD" } else { "COPY" };
-            let created_by = format!(
-                "/bin/sh -c #(nop) {keyword} {}",
-                step.text.lines().next().unwrap_or("")
-            );
-            let key = Cache::key(
-                &st.image,
-                &format!(
-                    "{keyword} {dest}\nfrom={:?} chown={chown:?} chmod={mode:?}\n{digest_text}",
-                    from_image
-                ),
-            );
-            if self.cached(st, &key)? {
-                return Ok(());
-            }
-            let change = FsChange::Copy {
-                items,
-                dest: dest.clone(),
-                chown,
-                mode,
-                from_image: from_image.clone(),
-            };
-            let id = self.fs_change(st, step, cfg, &created_by, change)?;
-            self.adopt(st, &key, id)
-        })();
-        let _ = crate::fsutil::remove_tree(&staging);
-        result
-    }
-
-    fn fs_step(
-        &mut self,
-        st: &mut StageState,
-        step: &Step,
-        cfg: Map<String, Value>,
-        text: String,
-        change: FsChange,
-    ) -> Result<()> {
-        let created_by = format!("/bin/sh -c #(nop) {text}");
-        let key = Cache::key(&st.image, &created_by);
-        if self.cached(st, &key)? {
-            return Ok(());
-        }
-        let id = self.fs_change(st, step, cfg, &created_by, change)?;
-        self.adopt(st, &key, id)
-    }
-
-    /// Makes a created container from the stage's image, changes its files, commits.
-    fn fs_change(
-        &self,
-        st: &StageState,
-        step: &Step,
-        cfg: Map<String, Value>,
-        created_by: &str,
-        change: FsChange,
-    ) -> Result<String> {
-        let mut opts = self.container_options(st, &cfg, vec!["/".into()]);
-        opts.user = None;
-        opts.workdir = None;
-        let record = wc::create(self.paths, self.maps, &opts).map_err(|e| fail(step, e))?;
-        let from_record = match &change {
-            FsChange::Copy {
-                from_image: Some(img),
-                ..
-            } => {
-                let mut o = self.container_options(st, &cfg, vec!["/".into()]);
-                o.image = img.clone();
-                o.user = None;
-                o.workdir = None;
-                Some(wc::create(self.paths, self.maps, &o).map_err(|e| fail(step, e))?)
-            }
-            _ => None,
-        };
-        let commit = Commit {
-            config: cfg,
-            created_by: created_by.to_string(),
-            extract: self.opts.extract,
-        };
-        let paths = self.paths;
-        let maps = self.maps;
-        let context = &self.opts.context;
-        let spool = Store::open(paths).staging_path("build-copy");
-        let result = wc::change_and_commit(paths, maps, &record, &commit, |fs| match change {
-            FsChange::Mkdir(path) => {
-                let plan = transfer::Plan {
-                    items: vec![],
-                    dest: format!("{}/", path.trim_end_matches('/')),
-                    owner: None,
-                    mode: None,
-                    context,
-                    from: None,
-                };
-                transfer::apply(&plan, fs, &spool)
-            }
-            FsChange::Copy {
-                items,
-                dest,
-                chown,
-                mode,
-                ..
-            } => {
-                let owner = match &chown {
-                    Some(spec) => Some(resolve_owner(fs, spec)?),
-                    None => None,
-                };
-                let from_fs = match &from_record {
-                    Some(r) => Some(crate::container::filesystem::ContainerFs::open(
-                        paths, maps, r, false,
-                    )?),
-                    None => None,
-                };
-                let plan = transfer::Plan {
-                    items,
-                    dest,
-                    owner,
-                    mode,
-                    context,
-                    from: from_fs.as_ref(),
-                };
-                transfer::apply(&plan, fs, &spool)
-            }
-        });
-        wc::remove(paths, maps, &record);
-        if let Some(r) = &from_record {
-            wc::remove(paths, maps, r);
-        }
-        result.map_err(|e| fail(step, e))
-    }
-
     /// The layers the target stage added on `base`, as one (`--squash`).
-    fn squash(&self, image: &str, base: &str) -> Result<String> {
+    pub(super) fn squash(&self, image: &str, base: &str) -> Result<String> {
         let store = Store::open(self.paths);
         let rec = store.find_image(image)?;
         let base = store.find_image(base)?;
@@ -963,7 +531,7 @@ impl Builder<'_> {
     }
 
     /// Names the result, adds --label, and reports it.
-    fn finish(&self, image: &str) -> Result<String> {
+    pub(super) fn finish(&self, image: &str) -> Result<String> {
         let mut id = image.to_string();
         if !self.opts.labels.is_empty() {
             let store = Store::open(self.paths);
@@ -1007,95 +575,3 @@ impl Builder<'_> {
         Ok(id)
     }
 }
-
-enum FsChange {
-    Mkdir(String),
-    Copy {
-        items: Vec<Item>,
-        dest: String,
-        chown: Option<String>,
-        mode: Option<u32>,
-        from_image: Option<String>,
-    },
-}
-
-fn sha(data: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).to_vec()
-}
-
-/// `--chown` names through the container's own passwd and group files.
-fn resolve_owner(fs: &crate::container::filesystem::ContainerFs, spec: &str) -> Result<(u32, u32)> {
-    let read = |p: &str| -> Option<String> {
-        let fd = fs.resolve(p, true).ok()?;
-        std::fs::read_to_string(format!(
-            "/proc/self/fd/{}",
-            std::os::fd::AsRawFd::as_raw_fd(&fd)
-        ))
-        .ok()
-    };
-    let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
-    let r = crate::container::user::resolve(spec, passwd.as_deref(), group.as_deref())?;
-    // A bare user takes its own group, as docker does, else the same number.
-    let gid = if spec.contains(':') || passwd.is_some() {
-        r.gid
-    } else {
-        r.uid
-    };
-    Ok((r.uid, gid))
-}
-
-/// True for a file ADD unpacks: a tar archive, plain or compressed.
-fn is_archive(path: &std::path::Path) -> bool {
-    let Ok(f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let Ok((mut r, _)) = crate::layer::compression::decompressed(f) else {
-        return false;
-    };
-    let mut head = [0u8; 512];
-    let mut n = 0;
-    while n < head.len() {
-        match std::io::Read::read(&mut r, &mut head[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    n == 512 && &head[257..262] == b"ustar"
-}
-
-/// ADD of a URL: fetched to `dir`; returns the file, its name and its digest.
-fn download(
-    url: &str,
-    dir: &std::path::Path,
-    checksum: Option<&str>,
-) -> std::result::Result<(PathBuf, String, String), String> {
-    let name = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or("index.html")
-        .to_string();
-    let resp = ureq::get(url)
-        .call()
-        .map_err(|e| format!("fetching {url}: {e}"))?;
-    let mut body = Vec::new();
-    resp.into_reader()
-        .take(1 << 32)
-        .read_to_end(&mut body)
-        .map_err(|e| format!("fetching {url}: {e}"))?;
-    let digest = format!("sha256:{}", crate::digest::to_hex(&sha(&body)));
-    if let Some(want) = checksum {
-        if want != digest {
-            return Err(format!("checksum of {url} is {digest}, not {want}"));
-        }
-    }
-    let path = dir.join(format!("url-{}", &digest[7..19]));
-    std::fs::write(&path, &body).map_err(|e| format!("saving {url}: {e}"))?;
-    Ok((path, name, digest))
-}
-
-use std::io::Read as _;

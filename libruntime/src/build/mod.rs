@@ -6,11 +6,13 @@ pub mod cache;
 pub mod config_steps;
 pub mod containerfile;
 pub mod context;
+mod copy_step;
 pub mod executor;
 pub mod expand;
 pub mod ignore;
 pub mod instruction;
 pub mod lines;
+mod run_step;
 pub mod transfer;
 pub mod work_container;
 
