@@ -631,6 +631,7 @@ const AGREE: &[&str] = &[
      HEALTHCHECK --interval=10s --timeout=3s --start-period=1s --retries=2 CMD [\"true\"]\nENTRYPOINT [\"/bin/sh\"]\nCMD [\"-c\", \"echo hi\"]\n",
     "FROM localhost/busybox AS build\nRUN mkdir /out && echo built > /out/bin && touch /leftover\nFROM localhost/busybox\nCOPY --from=build /out /opt/out\nCOPY --from=build /out/bin /usr/local/bin/tool\nWORKDIR /opt\nCMD tool\n",
     "FROM scratch\nCOPY a.txt /\nCOPY dir /d\nENTRYPOINT [\"/a.txt\"]\n",
+    "FROM localhost/busybox\nCOPY private/ /etc/\nCOPY private /newdir\nCOPY --chown=7:7 private /a/b/owned\nCOPY --chown=8:8 private/p.txt /c/d/f.txt\nCOPY --chown=9:9 --chmod=600 private /e/\n",
 ];
 
 #[test]
@@ -667,8 +668,15 @@ fn builds_agree_with_buildah() {
                 ("b.txt", "b\n"),
                 ("dir/x.txt", "x\n"),
                 ("dir/sub/y.txt", "y\n"),
+                ("private/p.txt", "p\n"),
             ],
         );
+        // A directory more private than the ones it lands in or makes.
+        std::fs::set_permissions(
+            ctx.join("private"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         std::fs::write(
             ctx.join("arch.tar"),
             tarball(&[("t/one.txt", "1\n", 0o640), ("t/two.txt", "2\n", 0o755)]),

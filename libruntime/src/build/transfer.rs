@@ -134,7 +134,9 @@ impl Writer<'_> {
             let mtime = meta.mtime().max(0) as u64;
             let mode = meta.permissions().mode();
             if meta.is_dir() {
-                if name.is_empty() {
+                // The destination directory itself is not the source's: an existing
+                // one keeps its attributes, a new one is made 0755 (as buildah does).
+                if name.is_empty() || suffix.is_empty() {
                     continue;
                 }
                 let mut h = self.header(EntryType::Directory, mode, mtime);
