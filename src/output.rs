@@ -30,6 +30,29 @@ pub fn print_rows(
     write_out(&text)
 }
 
+/// How an `ls` prints: the `key` field alone with `-q`, JSON, or a table.
+pub struct Listing<'a> {
+    pub quiet: bool,
+    pub key: &'a str,
+    pub format: Option<&'a str>,
+    pub default_table: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+pub fn print_listing(l: &Listing, rows: Vec<Value>) -> Result<()> {
+    if l.quiet {
+        let text: String = rows
+            .iter()
+            .map(|r| format!("{}\n", r[l.key].as_str().unwrap_or("")))
+            .collect();
+        write_out(&text)
+    } else if is_json(l.format) {
+        print_json(&Value::Array(rows))
+    } else {
+        print_rows(l.format, l.default_table, l.headers, &rows)
+    }
+}
+
 /// Pretty JSON with podman's four-space indent.
 pub fn print_json(v: &Value) -> Result<()> {
     let mut buf = Vec::new();

@@ -1,7 +1,7 @@
 //! network create, ls, inspect, rm, prune, exists, connect, disconnect.
 
 use crate::cli_network::*;
-use crate::output::{is_json, print_json, print_rows, write_out};
+use crate::output::{print_json, print_listing, print_rows, write_out, Listing};
 use crate::Ctx;
 use anyhow::{Context, Result};
 use libruntime::container::options::parse_key_values;
@@ -83,22 +83,16 @@ fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result<i32> {
             rows.push(v);
         }
     }
-    if a.quiet {
-        let text: String = rows
-            .iter()
-            .map(|r| format!("{}\n", r["name"].as_str().unwrap_or("")))
-            .collect();
-        write_out(&text)?;
-    } else if is_json(a.format.as_deref()) {
-        print_json(&Value::Array(rows))?;
-    } else {
-        print_rows(
-            a.format.as_deref(),
-            "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
-            &[("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER")],
-            &rows,
-        )?;
-    }
+    print_listing(
+        &Listing {
+            quiet: a.quiet,
+            key: "name",
+            format: a.format.as_deref(),
+            default_table: "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
+            headers: &[("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER")],
+        },
+        rows,
+    )?;
     Ok(0)
 }
 

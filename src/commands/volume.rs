@@ -1,7 +1,7 @@
 //! volume create, ls, inspect, rm, prune, exists.
 
 use crate::cli_container::*;
-use crate::output::{is_json, print_json, print_rows, write_out};
+use crate::output::{print_json, print_listing, print_rows, write_out, Listing};
 use crate::Ctx;
 use anyhow::{bail, Result};
 use libruntime::container::options::parse_key_values;
@@ -64,26 +64,20 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
             rows.push(value(&v));
         }
     }
-    if a.quiet {
-        let text: String = rows
-            .iter()
-            .map(|r| format!("{}\n", r["Name"].as_str().unwrap_or("")))
-            .collect();
-        write_out(&text)?;
-    } else if is_json(a.format.as_deref()) {
-        print_json(&Value::Array(rows))?;
-    } else {
-        print_rows(
-            a.format.as_deref(),
-            "table {{.Driver}}\t{{.Name}}",
-            &[
+    print_listing(
+        &Listing {
+            quiet: a.quiet,
+            key: "Name",
+            format: a.format.as_deref(),
+            default_table: "table {{.Driver}}\t{{.Name}}",
+            headers: &[
                 ("Driver", "DRIVER"),
                 ("Name", "VOLUME NAME"),
                 ("Mountpoint", "MOUNTPOINT"),
             ],
-            &rows,
-        )?;
-    }
+        },
+        rows,
+    )?;
     Ok(0)
 }
 
