@@ -44,6 +44,9 @@ pub struct BuildArgs {
     /// Print only the image ID
     #[arg(short, long)]
     pub quiet: bool,
+    /// Also write the image ID to this file
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
     /// Image format (oci or docker); the configuration is the same either way
     #[arg(long, default_value = "oci")]
     pub format: String,

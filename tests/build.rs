@@ -842,8 +842,24 @@ fn pull_network_and_platform_flags() {
         )],
     );
     let c = ctx.to_str().unwrap();
-    let out = build_ok(&s, &["--network", "none", "--format", "docker", c]);
+    let iid = host_dir(&s, "out").join("iid");
+    let out = build_ok(
+        &s,
+        &[
+            "--network",
+            "none",
+            "--format",
+            "docker",
+            "--iidfile",
+            iid.to_str().unwrap(),
+            c,
+        ],
+    );
     assert!(out.lines().any(|l| l == "lo "), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&iid).unwrap(),
+        format!("sha256:{}", out.lines().last().unwrap())
+    );
     let out = build_ok(&s, &["--no-cache", "--network", "slirp4netns", c]);
     assert!(out.lines().any(|l| l == "lo tap0 "), "{out}");
     // A base that is not here, with --pull=never: a clear error, nothing pulled.

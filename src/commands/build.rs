@@ -204,6 +204,10 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     };
     let printer = Printer { quiet: a.quiet };
     let id = executor::build(&ctx.paths, &ctx.maps, &opts, &printer)?;
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, format!("sha256:{id}"))
+            .with_context(|| format!("writing --iidfile {}", f.display()))?;
+    }
     crate::output::write_out(&format!("{id}\n"))?;
     Ok(0)
 }
