@@ -553,3 +553,25 @@ fn a_network_made_again_works_while_the_holder_lives() {
     assert!(out.starts_with("hello from"), "{out}");
     s.ok(&["rm", "-f", "keeper", "srv"]);
 }
+
+#[test]
+fn the_holder_leaves_when_its_runtime_root_goes() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let (code, out) = on(&s, "bridge", "true");
+        assert_eq!(code, 0, "{out}");
+        let holders = helpers_of(&s, "skiff __network-holder");
+        let slirps = helpers_of(&s, "slirp4netns");
+        assert!(!holders.is_empty() && !slirps.is_empty());
+        // The runtime root vanishes (a reboot's tmpfs, a cleanup) while the holder
+        // waits out its grace time: nobody can reach it any more, so it must go.
+        std::fs::remove_dir_all(s.dir.join("run")).unwrap();
+        assert!(
+            wait_until(10, || holders
+                .iter()
+                .chain(&slirps)
+                .all(|p| !process_alive(*p))),
+            "the holder outlived its runtime root"
+        );
+    }
+}

@@ -108,6 +108,10 @@ fn serve(state: &mut State, conn: UnixStream) {
 /// Leaves if nobody is about to use us: a client holds the lock from finding the
 /// holder until its request is answered.
 fn try_exit(files: &Files) -> bool {
+    // With its directory gone (the runtime root removed) nobody can find us: leave.
+    if !files.dir.exists() {
+        return true;
+    }
     match StoreLock::try_exclusive(&files.lock()) {
         Ok(Some(lock)) => {
             let _ = std::fs::remove_file(files.info());
@@ -117,6 +121,9 @@ fn try_exit(files: &Files) -> bool {
             std::mem::forget(lock);
             true
         }
-        _ => false,
+        Ok(None) => false,
+        // The lock cannot be had at all (its directory went meanwhile): nobody can
+        // ask us anything either.
+        Err(_) => !files.dir.exists(),
     }
 }
