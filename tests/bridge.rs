@@ -7,8 +7,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
-
 /// Runs `script` in a throwaway container on `network`; returns (code, out+err).
 fn on(s: &Skiff, network: &str, script: &str) -> (i32, String) {
     let (code, out, err) = s.run_ctr(&["--network", network, "busybox", "sh", "-c", script]);
@@ -260,14 +258,7 @@ fn ten_containers_at_once_get_distinct_addresses_and_leave_nothing() {
                 ])
             })
             .collect();
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        wait_all_ok(children);
         let mut ips: Vec<String> = names
             .iter()
             .map(|n| s.inspect(n, "{{.NetworkSettings.IPAddress}}"))

@@ -247,14 +247,7 @@ fn concurrent_loads_keep_the_store_consistent() {
                 .stderr(std::process::Stdio::piped());
             children.push(c.spawn().unwrap());
         }
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        wait_all_ok(children);
         let names = s.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
         for n in [
             "localhost/busybox:latest",

@@ -8,8 +8,6 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
-
 #[test]
 fn the_default_network_is_slirp4netns() {
     for mode in modes() {

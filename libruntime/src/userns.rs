@@ -234,46 +234,56 @@ pub fn write_maps(pid: i32, uids: &[IdMapping], gids: &[IdMapping], rootless: bo
     w(format!("/proc/{pid}/gid_map"), text(gids))
 }
 
-/// Runs `f` in a forked child that lives in the storage user namespace (rootless), so
-/// files owned by subordinate ids can be changed; returns its result as a Result.
-pub fn run_in_storage_ns(maps: &IdMaps, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    if in_user_namespace() || getuid().is_root() {
-        return f();
-    }
+/// Runs `f` in a forked child and returns the string it gives back. The child may
+/// enter namespaces or change its mounts; this process stays where it is. Callers
+/// must be single-threaded (the CLI and the supervisor are).
+pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
     let (r, w) = pipe().ctx(|| "pipe".into())?;
-    // SAFETY: callers are single-threaded (the CLI and the supervisor are).
+    // SAFETY: the caller is single-threaded, so the child may run `f`; it then exits.
     match unsafe { fork() }.ctx(|| "fork".into())? {
         ForkResult::Child => {
             drop(r);
-            let res = enter(maps, false).and_then(|_| f());
-            let msg = match &res {
-                Ok(()) => String::new(),
-                Err(e) => e.to_string(),
+            let out = match f() {
+                Ok(s) => format!("ok\n{s}"),
+                Err(e) => format!("error\n{e}"),
             };
-            let _ = write(&w, msg.as_bytes());
+            let _ = write(&w, out.as_bytes());
             // SAFETY: ends the child without the parent's destructors.
-            unsafe { libc::_exit(if res.is_ok() { 0 } else { 1 }) }
+            unsafe { libc::_exit(0) }
         }
         ForkResult::Parent { child } => {
             drop(w);
-            let mut msg = Vec::new();
+            let mut out = Vec::new();
             let mut buf = [0u8; 512];
             while let Ok(n) = read(&r, &mut buf) {
                 if n == 0 {
                     break;
                 }
-                msg.extend_from_slice(&buf[..n]);
+                out.extend_from_slice(&buf[..n]);
             }
-            let status = waitpid(child, None).ctx(|| "waiting for the namespace helper".into())?;
-            match status {
-                WaitStatus::Exited(_, 0) => Ok(()),
-                _ if !msg.is_empty() => Err(Error::UserNamespace(
-                    String::from_utf8_lossy(&msg).into_owned(),
-                )),
-                _ => Err(Error::UserNamespace("the namespace helper failed".into())),
+            let _ = waitpid(child, None);
+            let out = String::from_utf8_lossy(&out).into_owned();
+            match out.split_once('\n') {
+                Some(("ok", v)) => Ok(v.to_string()),
+                Some((_, e)) => Err(Error::InvalidArgument(e.to_string())),
+                None => Err(Error::InvalidArgument("a helper process died".into())),
             }
         }
     }
+}
+
+/// Runs `f` in the storage user namespace (rootless, in a forked child), so files
+/// owned by subordinate ids can be changed; returns what it returns.
+pub fn in_storage_ns(maps: &IdMaps, f: impl FnOnce() -> Result<String>) -> Result<String> {
+    if in_user_namespace() || getuid().is_root() {
+        return f();
+    }
+    in_child(|| enter(maps, false).and_then(|_| f()))
+}
+
+/// `in_storage_ns` for work that returns nothing.
+pub fn run_in_storage_ns(maps: &IdMaps, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    in_storage_ns(maps, || f().map(|_| String::new())).map(|_| ())
 }
 
 #[cfg(test)]

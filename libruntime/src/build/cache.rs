@@ -58,7 +58,7 @@ impl Cache {
     pub fn mount_dir(&self, id: &str) -> PathBuf {
         self.dir
             .join("mounts")
-            .join(crate::digest::to_hex(&Sha256::digest(id.as_bytes())))
+            .join(crate::digest::Digest::of_bytes(id.as_bytes()).hex())
     }
 }
 

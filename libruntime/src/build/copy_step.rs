@@ -86,7 +86,7 @@ impl Builder<'_> {
                     std::fs::write(&path, &body).map_err(|e| Error::io("writing a heredoc", e))?;
                     digest_text.push_str(&format!(
                         "heredoc {name} {}\n",
-                        crate::digest::to_hex(&sha(body.as_bytes()))
+                        crate::digest::Digest::of_bytes(body.as_bytes()).hex()
                     ));
                     items.push(Item::File {
                         path,
@@ -267,11 +267,6 @@ pub(super) enum FsChange {
     },
 }
 
-fn sha(data: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).to_vec()
-}
-
 /// `--chown` names through the container's own passwd and group files.
 fn resolve_owner(fs: &crate::container::filesystem::ContainerFs, spec: &str) -> Result<(u32, u32)> {
     let read = |p: &str| -> Option<String> {
@@ -335,7 +330,7 @@ fn download(
         .take(1 << 32)
         .read_to_end(&mut body)
         .map_err(|e| format!("fetching {url}: {e}"))?;
-    let digest = format!("sha256:{}", crate::digest::to_hex(&sha(&body)));
+    let digest = crate::digest::Digest::of_bytes(&body).to_string();
     if let Some(want) = checksum {
         if want != digest {
             return Err(format!("checksum of {url} is {digest}, not {want}"));

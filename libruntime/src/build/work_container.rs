@@ -16,9 +16,7 @@ use crate::paths::Paths;
 use crate::store::Store;
 use crate::supervisor::protocol;
 use crate::userns::IdMaps;
-use nix::unistd::{fork, ForkResult};
 use serde_json::{Map, Value};
-use std::io::Read;
 
 /// Creates a container for a step (store locked for the moment it takes).
 pub fn create(paths: &Paths, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
@@ -60,40 +58,6 @@ pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> 
     }
 }
 
-/// Runs `f` in a forked child and returns the string it gives back. The child may
-/// enter namespaces; this process stays where it is.
-pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
-    let (r, w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
-    // SAFETY: the build runs single-threaded here; the child only runs `f` and exits.
-    match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
-        ForkResult::Child => {
-            drop(r);
-            let out = match f() {
-                Ok(s) => format!("ok\n{s}"),
-                Err(e) => format!("error\n{e}"),
-            };
-            let mut w = std::fs::File::from(w);
-            let _ = std::io::Write::write_all(&mut w, out.as_bytes());
-            // SAFETY: ends the child without running the parent's destructors.
-            unsafe { libc::_exit(0) }
-        }
-        ForkResult::Parent { child } => {
-            drop(w);
-            let mut out = String::new();
-            let _ = std::fs::File::from(r).read_to_string(&mut out);
-            let _ = nix::sys::wait::waitpid(child, None);
-            match out.split_once('\n') {
-                Some(("ok", v)) => Ok(v.to_string()),
-                Some((_, e)) => Err(Error::InvalidArgument(e.to_string())),
-                None => Err(Error::InvalidArgument(
-                    "a build step's helper process died".into(),
-                )),
-            }
-        }
-    }
-}
-
 /// What a step's commit records.
 pub struct Commit {
     pub config: Map<String, Value>,
@@ -118,12 +82,7 @@ pub fn commit(
     record: &ContainerRecord,
     c: &Commit,
 ) -> Result<String> {
-    in_child(|| {
-        if paths.rootless && !crate::userns::in_user_namespace() {
-            crate::userns::enter(maps, false)?;
-        }
-        commit_now(paths, record, c)
-    })
+    crate::userns::in_storage_ns(maps, || commit_now(paths, record, c))
 }
 
 /// Changes a created container's files with `change`, then commits it.
@@ -134,7 +93,7 @@ pub fn change_and_commit(
     c: &Commit,
     change: impl FnOnce(&ContainerFs) -> Result<()>,
 ) -> Result<String> {
-    in_child(|| {
+    crate::userns::in_child(|| {
         let fs = ContainerFs::open(paths, maps, record, false)?;
         change(&fs)?;
         drop(fs);
@@ -155,7 +114,7 @@ pub fn commit_squashed(
     base: &crate::store::ImageRecord,
     c: &Commit,
 ) -> Result<String> {
-    in_child(|| {
+    crate::userns::in_child(|| {
         drop(ContainerFs::open(paths, maps, record, false)?);
         let mut against = record.clone();
         against.image_id = base.id.clone();

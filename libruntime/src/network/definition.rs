@@ -140,7 +140,9 @@ fn default_network() -> Network {
     Network {
         name: DEFAULT_NAME.into(),
         // A fixed id, as podman's default network has one.
-        id: crate::digest::to_hex(&sha2_of(DEFAULT_NAME)),
+        id: crate::digest::Digest::of_bytes(DEFAULT_NAME.as_bytes())
+            .hex()
+            .to_string(),
         driver: "bridge".into(),
         network_interface: DEFAULT_INTERFACE.into(),
         created: String::new(),
@@ -156,11 +158,6 @@ fn default_network() -> Network {
         options: BTreeMap::new(),
         ipam_options: host_local(),
     }
-}
-
-fn sha2_of(s: &str) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(s.as_bytes()).to_vec()
 }
 
 fn host_local() -> BTreeMap<String, String> {

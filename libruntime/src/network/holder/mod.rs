@@ -200,11 +200,3 @@ pub fn detach(paths: &Paths, container: &str, network: Option<&str>) -> Result<(
     )
     .map(|_| ())
 }
-
-/// The pid of the running holder, if one runs (tests and teardown checks use it).
-pub fn running(paths: &Paths) -> Option<Info> {
-    fsutil::read_json::<Info>(&Files::new(paths).info())
-        .ok()
-        .flatten()
-        .filter(Info::alive)
-}
