@@ -12,7 +12,9 @@ use std::path::PathBuf;
     name = "skiff",
     version,
     about = "A daemonless, rootless container engine",
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    // As podman: a repeated option takes its last value (`--name a --name b`).
+    args_override_self = true
 )]
 pub struct Cli {
     /// Storage root (images, layers, containers)
@@ -27,6 +29,9 @@ pub struct Cli {
     /// Log messages at this level and above: debug, info, warn, error
     #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
     pub log_level: String,
+    /// Suppress what commands print on standard output
+    #[arg(long, global = true)]
+    pub noout: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,6 +107,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Add names to an image
     Tag(TagArgs),
+    /// Remove names from an image
+    Untag(UntagArgs),
     /// Remove images
     Rmi(RmiArgs),
     /// Pull an image from a registry
@@ -137,6 +144,10 @@ pub enum ImageCommand {
     Inspect(InspectArgs),
     /// Add names to an image
     Tag(TagArgs),
+    /// Remove names from an image
+    Untag(UntagArgs),
+    /// Check whether an image exists in local storage (exit 0 or 1)
+    Exists(ExistsArgs),
     /// Remove images
     Rm(RmiArgs),
     /// Remove unused images
@@ -208,6 +219,13 @@ pub struct TagArgs {
     pub image: String,
     #[arg(required = true)]
     pub targets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UntagArgs {
+    pub image: String,
+    /// Names to remove; every name when none is given
+    pub names: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -299,18 +299,26 @@ pub struct StartArgs {
     /// Keys that detach from the container
     #[arg(long)]
     pub detach_keys: Option<String>,
-    #[arg(required = true)]
+    /// Start every container that is not running
+    #[arg(long)]
+    pub all: bool,
+    /// Start only the containers that match (as ps --filter)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
     pub names: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "timeout")]
     pub time: Option<u32>,
     /// All running containers
     #[arg(short, long)]
     pub all: bool,
+    /// Do not error on containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
     pub names: Vec<String>,
 }
 
@@ -339,6 +347,9 @@ pub struct RmArgs {
     /// Do not error on containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// With --force: seconds to wait for the stop signal before killing
+    #[arg(short, long)]
+    pub time: Option<u32>,
     pub names: Vec<String>,
 }
 
@@ -377,6 +388,23 @@ pub struct PsArgs {
     /// Do not print the header
     #[arg(long)]
     pub noheading: bool,
+    /// Sort by: command, created, id, image, names, runningfor, status
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: PsSort,
+    /// Also containers made outside skiff (skiff has none; accepted as podman's)
+    #[arg(long)]
+    pub external: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PsSort {
+    Command,
+    Created,
+    Id,
+    Image,
+    Names,
+    Runningfor,
+    Status,
 }
 
 #[derive(Args, Debug)]
@@ -500,6 +528,9 @@ pub struct ContainerInspectArgs {
 
 #[derive(Args, Debug)]
 pub struct ExistsArgs {
+    /// Containers made outside skiff too (skiff has none; accepted as podman's)
+    #[arg(long, hide = true)]
+    pub external: bool,
     pub name: String,
 }
 
@@ -545,6 +576,9 @@ pub struct VolumeLsArgs {
     /// Filter: name=, label=, dangling=true|false
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Do not print the header
+    #[arg(short, long)]
+    pub noheading: bool,
 }
 
 #[derive(Args, Debug)]

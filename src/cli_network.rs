@@ -68,6 +68,9 @@ pub struct NetworkLsArgs {
     /// Do not truncate network ids
     #[arg(long)]
     pub no_trunc: bool,
+    /// Do not print the header
+    #[arg(short, long)]
+    pub noheading: bool,
 }
 
 #[derive(Args, Debug)]

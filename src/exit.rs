@@ -55,11 +55,12 @@ pub fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
 }
 
-/// rmi's documented codes: 1 for an unknown image, 2 for one in use.
-pub fn rmi_code(e: &Error) -> i32 {
+/// The documented codes of the removing verbs (rm, rmi, volume rm, network rm): 1 for
+/// something that is not there, 2 for something in use; 125 otherwise.
+pub fn code_of_lib(e: &Error) -> i32 {
     match e {
-        Error::ImageNotFound(_) => 1,
-        Error::ImageInUse { .. } => 2,
+        Error::ImageNotFound(_) | Error::ContainerNotFound(_) | Error::NetworkNotFound(_) => 1,
+        Error::ImageInUse { .. } | Error::ContainerRunning { .. } | Error::VolumeInUse { .. } => 2,
         _ => ENGINE,
     }
 }

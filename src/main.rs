@@ -75,12 +75,17 @@ fn main() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     let level = libruntime::log::parse_level(&cli.log_level).ok_or_else(|| {
-        anyhow::anyhow!(
-            "invalid --log-level {:?}: use debug, info, warn or error",
-            cli.log_level
+        // podman's text and exit code 1, which scripts check.
+        exit::with_code(
+            1,
+            anyhow::anyhow!(
+                "Log Level {:?} is not supported, choose from: trace, debug, info, warn, warning, error, fatal, panic",
+                cli.log_level
+            ),
         )
     })?;
     libruntime::log::set_level(level);
+    output::set_noout(cli.noout);
     let mut paths = Paths::resolve(cli.root.clone(), cli.runroot.clone());
     paths.storage_driver = cli.storage_driver.clone();
     let maps = if paths.rootless {
@@ -109,6 +114,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => image::list(&ctx, a),
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => image::inspect(&ctx, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => image::tag(&ctx, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => image::untag(&ctx, a),
+        Command::Image(ImageCommand::Exists(a)) => image::exists(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => image::remove(&ctx, a),
         Command::Image(ImageCommand::Prune(a)) => image::prune(&ctx, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => image::history(&ctx, a),

@@ -33,6 +33,8 @@ pub fn print_rows(
 /// How an `ls` prints: the `key` field alone with `-q`, JSON, or a table.
 pub struct Listing<'a> {
     pub quiet: bool,
+    /// Leave out the table's header line.
+    pub noheading: bool,
     pub key: &'a str,
     pub format: Option<&'a str>,
     pub default_table: &'a str,
@@ -48,6 +50,14 @@ pub fn print_listing(l: &Listing, rows: Vec<Value>) -> Result<()> {
         write_out(&text)
     } else if is_json(l.format) {
         print_json(&Value::Array(rows))
+    } else if l.noheading {
+        let f = l.format.unwrap_or(l.default_table);
+        print_rows(
+            Some(f.trim_start_matches("table ")),
+            l.default_table,
+            l.headers,
+            &rows,
+        )
     } else {
         print_rows(l.format, l.default_table, l.headers, &rows)
     }
@@ -63,8 +73,18 @@ pub fn print_json(v: &Value) -> Result<()> {
     write_out(&String::from_utf8_lossy(&buf))
 }
 
+static NOOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--noout`: what commands print on stdout is dropped (errors still go to stderr).
+pub fn set_noout(on: bool) {
+    NOOUT.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
 pub fn write_out(text: &str) -> Result<()> {
+    if NOOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),

@@ -29,8 +29,18 @@ pub enum Error {
     InvalidReference(String),
     #[error("{0}: image not known")]
     ImageNotFound(String),
-    #[error("{0}: no such container")]
+    #[error("no container with name or ID {0:?} found: no such container")]
     ContainerNotFound(String),
+    /// podman's text, which scripts match.
+    #[error("cannot remove container {id} as it is {state} - running or paused containers cannot be removed without force: container state improper")]
+    ContainerRunning { id: String, state: String },
+    #[error("unable to find network with name or ID {0}: network not found")]
+    NetworkNotFound(String),
+    #[error("volume {name} is being used by the following container(s): {}: volume is being used", containers.join(", "))]
+    VolumeInUse {
+        name: String,
+        containers: Vec<String>,
+    },
     #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
     DigestMismatch {
         what: String,

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod error;
 pub mod fsutil;
 pub mod graph;
+pub mod helpers;
 pub mod hooks;
 pub mod image_config;
 pub mod import;

@@ -27,10 +27,3 @@ pub fn kernel_version() -> (u32, u32) {
         .filter_map(|p| p.parse().ok());
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
-
-/// Whether `prog` is an executable file in a directory of $PATH.
-pub fn on_path(prog: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
-        .unwrap_or(false)
-}

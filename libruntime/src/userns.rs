@@ -7,7 +7,6 @@ use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, getgid, getuid, pipe, read, write, ForkResult, Group, User};
 use serde::Serialize;
-use std::process::Command;
 
 /// One line of a uid_map or gid_map: `size` ids from `container` map to `host`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,7 +167,7 @@ pub fn enter(maps: &IdMaps, mount_ns: bool) -> Result<()> {
 }
 
 fn run_mapper(prog: &str, pid: i32, maps: &[IdMapping]) -> bool {
-    let mut cmd = Command::new(prog);
+    let mut cmd = crate::helpers::command(prog);
     cmd.arg(pid.to_string());
     for m in maps {
         cmd.args([

@@ -3,7 +3,7 @@
 
 use super::attach::{self, Outcome, RelayOptions};
 use crate::cli_container::*;
-use crate::exit::with_code;
+use crate::exit::{self, with_code};
 use crate::output::write_out;
 use crate::Ctx;
 use anyhow::{anyhow, bail, Context, Result};
@@ -83,6 +83,7 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         entrypoint,
         env,
         workdir: a.workdir.clone(),
+        workdir_must_exist: a.workdir.is_some(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
         tty: a.tty,
@@ -178,13 +179,18 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
     }
-    start_attached(
+    let outcome = start_attached(
         ctx,
         &record,
         a.interactive,
         a.detach_keys.as_deref(),
         a.sig_proxy,
-    )
+    );
+    // podman and docker return from `run --rm` only once the container is gone.
+    if a.rm && !matches!(outcome, Ok(Outcome::Detached)) {
+        lifecycle::await_auto_removal(&ctx.paths, &ctx.maps, &record)?;
+    }
+    finish(outcome?)
 }
 
 /// Spawns the supervisor, attaches before the program starts, relays until it ends.
@@ -194,7 +200,7 @@ fn start_attached(
     stdin: bool,
     detach_keys: Option<&str>,
     sig_proxy: bool,
-) -> Result<i32> {
+) -> Result<Outcome> {
     let mut sup = lifecycle::spawn_supervisor(&ctx.paths, record, true)?;
     match sup.next_line() {
         Some(l) if l == "ready" => {}
@@ -213,7 +219,7 @@ fn attach_and_relay(
     stdin: bool,
     detach_keys: Option<&str>,
     sig_proxy: bool,
-) -> Result<i32> {
+) -> Result<Outcome> {
     let dirs = ContainerDirs::new(&ctx.paths, &record.id);
     let keys = attach::parse_detach_keys(detach_keys.unwrap_or(attach::DEFAULT_DETACH_KEYS))?;
     let mut flags = protocol::WANT_OUTPUT;
@@ -225,7 +231,7 @@ fn attach_and_relay(
         .then(|| libruntime::sandbox::sys::window_size(0))
         .flatten();
     let stream = lifecycle::connect(&dirs, flags, size)?;
-    finish(attach::relay(
+    attach::relay(
         stream,
         RelayOptions {
             dirs: &dirs,
@@ -235,7 +241,7 @@ fn attach_and_relay(
             // With a terminal, ctrl-c travels as a byte to the container.
             sig_proxy: sig_proxy && !tty,
         },
-    )?)
+    )
 }
 
 fn finish(outcome: Outcome) -> Result<i32> {
@@ -258,23 +264,67 @@ fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
         );
     }
     let stdin = r.config.stdin && !a.no_stdin;
-    attach_and_relay(ctx, &r, stdin, a.detach_keys.as_deref(), a.sig_proxy)
+    finish(attach_and_relay(
+        ctx,
+        &r,
+        stdin,
+        a.detach_keys.as_deref(),
+        a.sig_proxy,
+    )?)
 }
 
 fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
+    if a.all && !a.names.is_empty() {
+        bail!("either start all containers or the container(s) provided in the arguments");
+    }
+    if a.attach && a.all {
+        bail!("you cannot start and attach all containers at once");
+    }
     if a.attach && a.names.len() > 1 {
         bail!("you cannot start and attach multiple containers at once");
     }
-    for n in &a.names {
-        let r = ctr::find(&ctx.paths, n)?;
-        if a.attach {
-            lifecycle::check_startable(&ContainerDirs::new(&ctx.paths, &r.id))?;
-            let stdin = a.interactive && r.config.stdin;
-            return start_attached(ctx, &r, stdin, a.detach_keys.as_deref(), true);
+    if a.names.is_empty() && !a.all && a.filter.is_empty() {
+        bail!("start requires at least one argument");
+    }
+    let filters = super::ps::parse_filters(&a.filter)?;
+    // Names as given, or every container (--all, or --filter alone), in creation order.
+    let chosen: Vec<(String, ContainerRecord)> = if a.names.is_empty() {
+        let mut all = ctr::list(&ctx.paths)?;
+        all.sort_by(|x, y| x.created.cmp(&y.created));
+        all.into_iter().map(|c| (c.id.clone(), c)).collect()
+    } else {
+        a.names
+            .iter()
+            .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))
+            .collect::<Result<_>>()?
+    };
+    for (n, r) in chosen {
+        let dirs = ContainerDirs::new(&ctx.paths, &r.id);
+        let st = State::load(&dirs)?;
+        if !super::ps::matches(&r, &st, &filters)? {
+            continue;
         }
-        let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
-        if st.status != Status::Running {
-            lifecycle::start_detached(&ctx.paths, &r).map_err(start_error)?;
+        if a.attach {
+            lifecycle::check_startable(&dirs)?;
+            let stdin = a.interactive && r.config.stdin;
+            return finish(start_attached(
+                ctx,
+                &r,
+                stdin,
+                a.detach_keys.as_deref(),
+                true,
+            )?);
+        }
+        if !st.is_active() {
+            // podman: a program that cannot be run fails `start` with 125, not 126/127.
+            lifecycle::start_detached(&ctx.paths, &r).map_err(|f| {
+                start_error(StartFailure {
+                    code: exit::ENGINE,
+                    ..f
+                })
+            })?;
+        } else if a.all {
+            continue;
         }
         write_out(&format!("{n}\n"))?;
     }
@@ -302,7 +352,20 @@ fn targets(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<(String, Contai
 }
 
 fn stop(ctx: &Ctx, a: StopArgs) -> Result<i32> {
-    for (n, r) in targets(ctx, &a.names, a.all)? {
+    let names: Vec<String> = if a.ignore {
+        // `--ignore`: names that are not there are skipped without a word.
+        a.names
+            .iter()
+            .filter(|n| ctr::find(&ctx.paths, n).is_ok())
+            .cloned()
+            .collect()
+    } else {
+        a.names.clone()
+    };
+    if a.ignore && names.is_empty() && !a.all {
+        return Ok(0);
+    }
+    for (n, r) in targets(ctx, &names, a.all)? {
         let t = a.time.unwrap_or(r.config.stop_timeout);
         lifecycle::stop(&ctx.paths, &r, Duration::from_secs(t as u64))?;
         write_out(&format!("{n}\n"))?;
@@ -348,25 +411,30 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
     for (n, r) in list {
         let Some(r) = r else {
             if !a.ignore {
-                failure.get_or_insert(with_code(
-                    1,
-                    anyhow!("no container with name or ID {n:?} found: no such container"),
-                ));
+                let e = libruntime::Error::ContainerNotFound(n.clone());
+                failure.get_or_insert(with_code(1, e));
             }
             continue;
         };
+        if a.force && a.time.is_some() {
+            // `rm -f -t N`: the stop signal first, as `stop -t N` would.
+            let t = Duration::from_secs(a.time.unwrap_or(0) as u64);
+            if let Err(e) = lifecycle::stop(&ctx.paths, &r, t) {
+                failure.get_or_insert(e.into());
+                continue;
+            }
+        }
         match lifecycle::remove(&ctx.paths, &ctx.maps, &r, a.force) {
             Ok(()) => {
                 if a.volumes {
                     super::volume::remove_anonymous(ctx, &r)?;
                 }
-                write_out(&format!("{}\n", r.id))?
-            }
-            Err(e @ libruntime::Error::InvalidArgument(_)) => {
-                failure.get_or_insert(with_code(2, e));
+                // podman echoes what it was given; `--all` gives ids.
+                write_out(&format!("{n}\n"))?
             }
             Err(e) => {
-                failure.get_or_insert(e.into());
+                let code = crate::exit::code_of_lib(&e);
+                failure.get_or_insert(with_code(code, e));
             }
         }
     }

@@ -13,7 +13,7 @@ use libruntime::container::options::{expand_env, read_env_file};
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
 use libruntime::oci_spec::runtime::Spec;
 use libruntime::sandbox::join::{self, ExecSpec};
-use libruntime::sandbox::sys;
+use libruntime::sandbox::{sys, Pipes};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -79,9 +79,10 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
         write_out(&format!("{}\n", new_id()))?;
         return Ok(0);
     }
-    match joined.terminal {
-        Some(master) => relay_terminal(joined.pid, master, a.interactive),
-        None => wait_forwarding(joined.pid),
+    match (joined.terminal, joined.pipes) {
+        (Some(master), _) => relay_terminal(joined.pid, master, a.interactive),
+        (None, Some(pipes)) => relay_pipes(joined.pid, pipes),
+        (None, None) => bail!("exec: the process has neither a terminal nor pipes"),
     }
 }
 
@@ -97,27 +98,119 @@ fn signal_fd(sigs: &[Signal]) -> Result<SignalFd> {
     )?)
 }
 
-/// Waits for the process, passing on the signals a user sends to this command.
-fn wait_forwarding(pid: Pid) -> Result<i32> {
+/// Copies what is readable on `from` to `to`; false at end of file.
+fn pump(from: BorrowedFd, to: &mut dyn Write) -> bool {
+    let mut buf = [0u8; 65536];
+    match nix::unistd::read(from, &mut buf) {
+        Ok(0) => false,
+        Ok(n) => {
+            let _ = to.write_all(&buf[..n]);
+            let _ = to.flush();
+            true
+        }
+        Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => true,
+        Err(_) => false,
+    }
+}
+
+/// Relays our stdin to the process's stdin pipe and its stdout and stderr pipes to
+/// ours, passing on the signals a user sends to this command, until the process has
+/// exited and its output is drained; its exit code.
+fn relay_pipes(pid: Pid, pipes: Pipes) -> Result<i32> {
     let mut sigs = vec![Signal::SIGCHLD];
     sigs.extend_from_slice(super::attach::PROXIED);
     let sfd = signal_fd(&sigs)?;
+    let Pipes {
+        stdin: mut to_stdin,
+        stdout,
+        stderr,
+    } = pipes;
+    let (mut out_open, mut err_open) = (true, true);
+    let mut code = None;
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     loop {
-        if let Ok(s) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            if let Some(c) = sys::exit_code(s) {
-                return Ok(c);
+        if code.is_none() {
+            if let Ok(s) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                code = sys::exit_code(s);
             }
         }
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let _ = poll(&mut fds, PollTimeout::from(1000u16));
-        while let Ok(Some(info)) = sfd.read_signal() {
-            if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
-                if sig != Signal::SIGCHLD {
-                    let _ = nix::sys::signal::kill(pid, sig);
+        // The process is gone: what is still in the pipes is taken without waiting
+        // for a background child that may keep them open.
+        let timeout = if code.is_some() {
+            PollTimeout::ZERO
+        } else {
+            PollTimeout::from(1000u16)
+        };
+        if code.is_some() && !out_open && !err_open {
+            break;
+        }
+        // SAFETY: fd 0 stays open for the life of the process.
+        let our_stdin = unsafe { BorrowedFd::borrow_raw(0) };
+        let mut fds = vec![
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(
+                stdout.as_fd(),
+                if out_open {
+                    PollFlags::POLLIN
+                } else {
+                    PollFlags::empty()
+                },
+            ),
+            PollFd::new(
+                stderr.as_fd(),
+                if err_open {
+                    PollFlags::POLLIN
+                } else {
+                    PollFlags::empty()
+                },
+            ),
+        ];
+        if to_stdin.is_some() {
+            fds.push(PollFd::new(our_stdin, PollFlags::POLLIN));
+        }
+        let n = match poll(&mut fds, timeout) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 && code.is_some() {
+            break;
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
+                    if sig != Signal::SIGCHLD {
+                        let _ = nix::sys::signal::kill(pid, sig);
+                    }
                 }
             }
         }
+        if out_open && ready[1] {
+            out_open = pump(stdout.as_fd(), &mut out);
+        }
+        if err_open && ready[2] {
+            err_open = pump(stderr.as_fd(), &mut err);
+        }
+        if ready.get(3) == Some(&true) {
+            let mut buf = [0u8; 65536];
+            let sent = match nix::unistd::read(our_stdin, &mut buf) {
+                Ok(0) | Err(_) => false,
+                Ok(n) => to_stdin
+                    .as_ref()
+                    .is_some_and(|w| nix::unistd::write(w, &buf[..n]).is_ok()),
+            };
+            if !sent {
+                // End of our input (or the process closed its side): close its stdin.
+                to_stdin = None;
+            }
+        }
     }
+    Ok(code.unwrap_or(125))
 }
 
 /// Relays the terminal between our stdin/stdout and the process's pty master.

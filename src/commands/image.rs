@@ -1,6 +1,7 @@
 //! images, inspect, tag, rmi, image prune, history.
 
-use crate::cli::{HistoryArgs, ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs};
+use crate::cli::{HistoryArgs, ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::cli_container::ExistsArgs;
 use crate::exit;
 use crate::output::{is_json, print_json, print_rows, write_out};
 use crate::Ctx;
@@ -282,6 +283,40 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `image exists`: 0 when the store has the image, 1 when not (podman's codes).
+pub fn exists(ctx: &Ctx, a: ExistsArgs) -> Result<i32> {
+    match Store::open(&ctx.paths).find_image(&a.name) {
+        Ok(_) => Ok(0),
+        Err(libruntime::Error::ImageNotFound(_)) => Ok(1),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `untag IMAGE [NAME...]`: removes the names given, or all of them; the image stays.
+pub fn untag(ctx: &Ctx, a: UntagArgs) -> Result<i32> {
+    let names = a
+        .names
+        .iter()
+        .map(|t| Reference::parse(t).map(|r| r.tagged_name(DefaultDomain::Localhost)))
+        .collect::<libruntime::Result<Vec<_>>>()?;
+    let store = Store::open_locked(&ctx.paths)?;
+    let img = store.find_image(&a.image)?;
+    let names = if a.names.is_empty() {
+        img.names.clone()
+    } else {
+        names
+    };
+    for n in &names {
+        if !img.names.contains(n) {
+            bail!("{n}: tag not known");
+        }
+    }
+    for n in &names {
+        store.untag_image(&img.id, n)?;
+    }
+    Ok(0)
+}
+
 pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
     if a.all != a.images.is_empty() {
         bail!("name or ID of at least one image must be given (or --all, but not both)");
@@ -297,7 +332,8 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
     for t in &targets {
         match remove_one(ctx, &store, t, a.force, &mut out) {
             Ok(()) => {}
-            Err(libruntime::Error::ImageNotFound(_)) if a.ignore => {}
+            // podman: --force also means an image that is not there is no error.
+            Err(libruntime::Error::ImageNotFound(_)) if a.ignore || a.force => {}
             Err(e) => {
                 if first_err.is_some() {
                     eprintln!("Error: {e}");
@@ -309,7 +345,7 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
     }
     write_out(&out)?;
     match first_err {
-        Some(e) => Err(exit::with_code(exit::rmi_code(&e), e)),
+        Some(e) => Err(exit::with_code(exit::code_of_lib(&e), e)),
         None => Ok(0),
     }
 }

@@ -86,6 +86,7 @@ fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result<i32> {
     print_listing(
         &Listing {
             quiet: a.quiet,
+            noheading: a.noheading,
             key: "name",
             format: a.format.as_deref(),
             default_table: "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
@@ -129,7 +130,8 @@ fn inspect(ctx: &Ctx, a: NetworkInspectArgs) -> Result<i32> {
 fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<i32> {
     let _lock = definition::lock(&ctx.paths)?;
     for name in &a.names {
-        let n = definition::get(&ctx.paths, name)?;
+        let n = definition::get(&ctx.paths, name)
+            .map_err(|e| crate::exit::with_code(crate::exit::code_of_lib(&e), e))?;
         if n.name == definition::DEFAULT_NAME {
             anyhow::bail!(
                 "the default network {} cannot be removed",

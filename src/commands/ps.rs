@@ -1,6 +1,6 @@
 //! ps and container inspect: what skiff knows about containers, in podman's shapes.
 
-use crate::cli_container::PsArgs;
+use crate::cli_container::{PsArgs, PsSort};
 use crate::output::{is_json, print_json, print_rows, write_out};
 use crate::Ctx;
 use anyhow::{bail, Result};
@@ -113,7 +113,7 @@ fn row(
     })
 }
 
-fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Result<bool> {
+pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Result<bool> {
     for (k, v) in filters {
         let ok = match k.as_str() {
             "name" => regex_lite::Regex::new(v)
@@ -143,7 +143,7 @@ fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Res
     Ok(true)
 }
 
-fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
+pub fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|f| match f.split_once('=') {
             Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited"), v)) => {
@@ -159,6 +159,19 @@ fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// `ps --sort`: podman's keys; the newest first stays the order within equal keys.
+fn sort_containers(all: &mut [(ContainerRecord, State)], key: PsSort) {
+    match key {
+        PsSort::Created => {}
+        PsSort::Id => all.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
+        PsSort::Names => all.sort_by(|a, b| a.0.name.cmp(&b.0.name)),
+        PsSort::Image => all.sort_by(|a, b| a.0.image_name.cmp(&b.0.image_name)),
+        PsSort::Command => all.sort_by(|a, b| a.0.config.cmd.cmp(&b.0.config.cmd)),
+        PsSort::Status => all.sort_by_key(|c| c.1.status.as_str()),
+        PsSort::Runningfor => all.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at)),
+    }
+}
+
 pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
     let filters = parse_filters(&a.filter)?;
     if let Some(f) = a.format.as_deref().filter(|f| !is_json(Some(f))) {
@@ -172,6 +185,7 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         })
         .collect();
     all.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    sort_containers(&mut all, a.sort);
     let limit = if a.latest { Some(1) } else { a.last };
     let show_all =
         a.all || limit.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");

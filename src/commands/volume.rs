@@ -67,6 +67,7 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
     print_listing(
         &Listing {
             quiet: a.quiet,
+            noheading: a.noheading,
             key: "Name",
             format: a.format.as_deref(),
             default_table: "table {{.Driver}}\t{{.Name}}",
@@ -98,14 +99,12 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
     for n in &a.names {
         volume::get(&ctx.paths, n)?;
         let users = volume::users(&ctx.paths, n)?;
-        if let (false, Some(c)) = (a.force, users.first()) {
-            return Err(crate::exit::with_code(
-                2,
-                anyhow::anyhow!(
-                    "volume {n} is being used by container {}: remove it first or use --force",
-                    c.short_id()
-                ),
-            ));
+        if !a.force && !users.is_empty() {
+            let e = libruntime::Error::VolumeInUse {
+                name: n.clone(),
+                containers: users.iter().map(|c| c.id.clone()).collect(),
+            };
+            return Err(crate::exit::with_code(crate::exit::code_of_lib(&e), e));
         }
         for c in &users {
             libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, c, true)?;

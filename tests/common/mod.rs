@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_skiff");
+/// A plain Debian user's PATH: no /usr/sbin or /sbin.
+pub const PLAIN_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+const RUNUSER: &str = "/usr/sbin/runuser";
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,25 +58,35 @@ impl Skiff {
         self.dir.join("root")
     }
 
-    /// A command that runs `prog` as this store's user.
+    /// A command that runs `prog` as this store's user, in the environment a plain
+    /// login gives: only HOME, PATH (`/usr/local/bin:/usr/bin:/bin`, no sbin, as a
+    /// Debian user has) and, rootless, XDG_RUNTIME_DIR. What skiff needs beyond that
+    /// it must find by itself.
     pub fn command_for(&self, prog: &str) -> Command {
-        if self.mode == Mode::Rootless && is_root() {
+        let mut c = if self.mode == Mode::Rootless && is_root() {
             let user = test_user();
             let (uid, _) = user_ids(&user);
-            let mut c = Command::new("runuser");
-            c.args([
-                "-u",
-                &user,
-                "--",
-                "env",
-                &format!("XDG_RUNTIME_DIR=/run/user/{uid}"),
-                "HOME=/tmp",
-            ]);
-            c.arg(prog);
+            let mut c = Command::new(RUNUSER);
+            c.env_clear();
+            // runuser resets HOME; env sets what the user's session would have.
+            c.args(["-u", &user, "--", "/usr/bin/env"]);
+            c.arg(format!("XDG_RUNTIME_DIR=/run/user/{uid}"));
+            c.args(["HOME=/tmp", &format!("PATH={PLAIN_PATH}"), prog]);
             c
         } else {
-            Command::new(prog)
-        }
+            let mut c = Command::new(prog);
+            c.env_clear();
+            c.env(
+                "HOME",
+                std::env::var_os("HOME").unwrap_or_else(|| "/root".into()),
+            );
+            if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
+                c.env("XDG_RUNTIME_DIR", x);
+            }
+            c
+        };
+        c.env("PATH", PLAIN_PATH);
+        c
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {

@@ -387,6 +387,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 env,
                 user: user_spec,
                 workdir: cwd,
+                workdir_must_exist: opts.workdir_must_exist,
                 hostname,
                 tty: opts.tty,
                 stdin: opts.interactive,

@@ -158,6 +158,11 @@ pub fn stop(paths: &Paths, record: &ContainerRecord, timeout: Duration) -> Resul
         if wait_until_stopped(&dirs, timeout) {
             return Ok(());
         }
+        crate::log::warn(&format!(
+            "StopSignal {sig} failed to stop container {} in {} seconds, resorting to SIGKILL",
+            record.name,
+            timeout.as_secs()
+        ));
     }
     let st = State::load(&dirs)?;
     signal_init(&st, Signal::SIGKILL)?;
@@ -167,11 +172,18 @@ pub fn stop(paths: &Paths, record: &ContainerRecord, timeout: Duration) -> Resul
 
 /// Polls until the supervisor has gone or recorded the exit; false on timeout.
 fn wait_until_stopped(dirs: &ContainerDirs, timeout: Duration) -> bool {
+    poll_state(dirs, timeout, |st| {
+        !st.is_active() && !st.supervisor_alive()
+    })
+}
+
+/// Polls the state with a short, growing pause until `done`; false on timeout.
+fn poll_state(dirs: &ContainerDirs, timeout: Duration, done: impl Fn(&State) -> bool) -> bool {
     let end = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
         let st = State::load(dirs).unwrap_or_default();
-        if !st.is_active() && !st.supervisor_alive() {
+        if done(&st) {
             return true;
         }
         if Instant::now() >= end {
@@ -180,6 +192,19 @@ fn wait_until_stopped(dirs: &ContainerDirs, timeout: Duration) -> bool {
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
+}
+
+/// For `run --rm` in the foreground: returns once the container is gone, so that the
+/// next command can reuse its name. The supervisor removes it after the exit; if the
+/// supervisor died first (or never got that far), the container is removed here.
+pub fn await_auto_removal(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> Result<()> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    poll_state(&dirs, Duration::from_secs(60), |st| !st.supervisor_alive());
+    if !dirs.dir.exists() {
+        return Ok(());
+    }
+    remove_files(paths, maps, record)?;
+    crate::volume::remove_anonymous_of(paths, maps, record)
 }
 
 /// Connects to the attach socket and says hello with `flags` and, for a terminal, the
@@ -260,13 +285,17 @@ fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'sta
 pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord, force: bool) -> Result<()> {
     let dirs = ContainerDirs::new(paths, &record.id);
     let st = State::load(&dirs)?;
+    if !st.is_active() && st.supervisor_alive() {
+        // The container has ended and its supervisor is tearing down: let it finish.
+        poll_state(&dirs, Duration::from_secs(10), |st| !st.supervisor_alive());
+    }
+    let st = State::load(&dirs)?;
     if st.is_active() || st.supervisor_alive() {
         if !force {
-            return Err(Error::InvalidArgument(format!(
-                "cannot remove container {} as it is {}: stop it first or use --force",
-                record.short_id(),
-                st.status.as_str()
-            )));
+            return Err(Error::ContainerRunning {
+                id: record.id.clone(),
+                state: st.status.as_str().into(),
+            });
         }
         stop(paths, record, Duration::ZERO)?;
         // The supervisor tears down after recording the exit: let it finish.

@@ -33,8 +33,25 @@ fn tmpfs_spec(dst: &str, readonly: bool, extra: &[String]) -> Value {
     json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": opts})
 }
 
+/// Two mounts the user asked for on one destination are an error (podman's text);
+/// the user's own mounts still override the image's VOLUMEs and `--volumes-from`.
+fn refuse_duplicates(requests: &[MountRequest]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for r in requests {
+        let d = r.destination.trim_end_matches('/');
+        if !seen.insert(d) {
+            return Err(Error::InvalidArgument(format!(
+                "{}: duplicate mount destination",
+                r.destination
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves every mount; volumes are created here, so the store lock must be held.
 pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) -> Result<Resolved> {
+    refuse_duplicates(&opts.mounts)?;
     let mut requests: Vec<MountRequest> = Vec::new();
     for from in &opts.volumes_from {
         let (name, mode) = from.split_once(':').unwrap_or((from, ""));

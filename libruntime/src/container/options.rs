@@ -296,6 +296,9 @@ pub struct CreateOptions {
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// `--workdir` was typed by the user: it must exist in the image (podman's rule);
+    /// otherwise a missing working directory is made at start.
+    pub workdir_must_exist: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     pub tty: bool,

@@ -36,6 +36,9 @@ pub struct RunConfig {
     pub env: Vec<String>,
     pub user: String,
     pub workdir: String,
+    /// Starting fails (126) when the working directory is missing, instead of making it.
+    #[serde(default)]
+    pub workdir_must_exist: bool,
     pub hostname: String,
     pub tty: bool,
     pub stdin: bool,

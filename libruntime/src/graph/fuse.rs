@@ -32,8 +32,10 @@ fn options(plan: &RootfsPlan) -> String {
 /// dies. Its chatter goes to our stderr only when `ns_of` is given (the supervisor,
 /// whose stderr is its log); a CLI command keeps the user's terminal clean.
 pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid> {
+    // Resolved before the fork: the child must not search directories.
+    let program = crate::helpers::find(PROGRAM).unwrap_or_else(|| PROGRAM.into());
     let args: Vec<CString> = [
-        PROGRAM.as_bytes(),
+        program.as_os_str().as_bytes(),
         b"-f",
         b"-o",
         options(plan).as_bytes(),
@@ -132,7 +134,7 @@ fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
 /// Mounts with fuse-overlayfs as a daemon that outlives us (`skiff mount`); it exits
 /// when the file system is unmounted.
 pub fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
-    let out = std::process::Command::new(PROGRAM)
+    let out = crate::helpers::command(PROGRAM)
         .arg("-o")
         .arg(options(plan))
         .arg(target)

@@ -109,7 +109,7 @@ fn detect(paths: &Paths) -> Driver {
     let (major, minor) = crate::platform::kernel_version();
     if (major, minor) >= (5, 11) || !paths.rootless {
         Driver::Overlay
-    } else if crate::platform::on_path(fuse::PROGRAM) {
+    } else if crate::helpers::available(fuse::PROGRAM) {
         Driver::FuseOverlayfs
     } else {
         Driver::Vfs
@@ -159,7 +159,7 @@ pub fn select(paths: &Paths) -> Result<Driver> {
         })?,
         None => driver_for(paths),
     };
-    if driver == Driver::FuseOverlayfs && !crate::platform::on_path(fuse::PROGRAM) {
+    if driver == Driver::FuseOverlayfs && !crate::helpers::available(fuse::PROGRAM) {
         return Err(Error::InvalidArgument(
             "storage driver fuse-overlayfs needs the fuse-overlayfs program: install it (scripts/setup.sh does)".into(),
         ));

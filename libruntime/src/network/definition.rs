@@ -198,9 +198,7 @@ pub fn get(paths: &Paths, key: &str) -> Result<Network> {
         .collect();
     match by_prefix.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(Error::NotFound(format!(
-            "unable to find network with name or ID {key}: network not found"
-        ))),
+        [] => Err(Error::NetworkNotFound(key.to_string())),
         _ => Err(Error::InvalidArgument(format!(
             "more than one network matches {key:?}: give more of the id or the name"
         ))),

@@ -5,7 +5,6 @@
 
 use crate::error::Result;
 use std::net::Ipv4Addr;
-use std::process::Command;
 
 /// The device slirp4netns makes in the holder's namespace.
 pub const UPLINK: &str = "tap0";
@@ -95,7 +94,7 @@ pub fn ruleset(bridges: &[BridgeRule], forwards: &[ForwardRule]) -> String {
 
 /// Replaces the table in the current network namespace.
 pub fn apply(rules: &str) -> Result<()> {
-    let mut cmd = Command::new("nft");
+    let mut cmd = crate::helpers::command("nft");
     cmd.args(["-f", "-"]);
     super::tool::run_script(cmd, rules, "nftables")
 }

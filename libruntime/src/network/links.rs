@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 /// Lets the container's root group use ICMP sockets, so ping works without
 /// CAP_NET_RAW, as podman sets it.
@@ -17,7 +16,7 @@ const MTU: u32 = 65520;
 
 /// Runs `ip -batch -` with `script`, in the network namespace `netns` when given.
 fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
-    let mut cmd = Command::new("ip");
+    let mut cmd = crate::helpers::command("ip");
     cmd.args(["-batch", "-"]);
     if let Some(fd) = netns {
         let raw = fd.as_raw_fd();

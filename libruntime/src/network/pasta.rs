@@ -6,7 +6,7 @@ use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
 use nix::unistd::Pid;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 pub const PROGRAM: &str = "pasta";
 /// The address the container asks for names; pasta forwards it to the host's resolver,
@@ -14,7 +14,7 @@ pub const PROGRAM: &str = "pasta";
 pub const DNS_FORWARD: &str = "169.254.1.1";
 
 pub fn available() -> bool {
-    crate::platform::on_path(PROGRAM)
+    crate::helpers::available(PROGRAM)
 }
 
 /// `-t`/`-u` values for the published ports; "none" keeps pasta from forwarding every
@@ -53,7 +53,7 @@ fn pin_netns(pid: i32, file: &Path) -> Result<()> {
 pub fn start(pid: i32, run_dir: &Path, ports: &[PortMapping]) -> Result<Pid> {
     let pid_file = run_dir.join("pasta.pid");
     let _ = std::fs::remove_file(&pid_file);
-    let mut cmd = Command::new(PROGRAM);
+    let mut cmd = crate::helpers::command(PROGRAM);
     // The target comes last: pasta takes a PID only as its final argument.
     let target: Vec<String> = if nix::unistd::geteuid().is_root() {
         let netns = run_dir.join("netns");

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 pub const PROGRAM: &str = "slirp4netns";
@@ -31,7 +31,7 @@ impl Slirp {
 }
 
 pub fn available() -> bool {
-    crate::platform::on_path(PROGRAM)
+    crate::helpers::available(PROGRAM)
 }
 
 /// Starts slirp4netns for the network namespace of `pid`, waits until the interface
@@ -65,7 +65,7 @@ pub fn spawn(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<Slirp> 
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     let _ = std::fs::remove_file(api_socket);
     let ready_fd = ready_w.as_raw_fd();
-    let mut cmd = Command::new(PROGRAM);
+    let mut cmd = crate::helpers::command(PROGRAM);
     cmd.args(["--configure", "--mtu=65520", "--ready-fd=3"]);
     if !host_loopback {
         cmd.arg("--disable-host-loopback");

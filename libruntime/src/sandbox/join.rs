@@ -4,7 +4,7 @@
 //! (a pid namespace only takes effect for children), then leaves.
 
 use super::process::{self, StartError};
-use super::{sync, sys, terminal};
+use super::{sync, sys, terminal, Pipes, Stdio};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxSeccomp, Process};
@@ -21,7 +21,7 @@ pub struct ExecSpec {
     pub tty: bool,
     /// The terminal's size (rows, cols), set before the program starts.
     pub size: Option<(u16, u16)>,
-    /// Keep the caller's stdin; otherwise /dev/null.
+    /// Give the process a stdin pipe; otherwise /dev/null.
     pub stdin: bool,
     /// Detached: stdio to /dev/null.
     pub detach: bool,
@@ -32,6 +32,8 @@ pub struct ExecSpec {
 pub struct Joined {
     pub pid: Pid,
     pub terminal: Option<OwnedFd>,
+    /// Our ends of the process's stdio pipes (neither terminal nor detached).
+    pub pipes: Option<Pipes>,
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> StartError {
@@ -58,12 +60,17 @@ fn open_namespaces(init_pid: i32) -> Result<Vec<(&'static str, OwnedFd)>, StartE
 pub fn spawn(init_pid: i32, spec: ExecSpec) -> Result<Joined, StartError> {
     let namespaces = open_namespaces(init_pid)?;
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| fail("becoming a subreaper", e))?;
+    let (stdio, pipes) = if spec.detach {
+        (Stdio::Null, None)
+    } else {
+        Stdio::new(spec.tty, spec.stdin)?
+    };
     let (ours, theirs) = sync::pair().map_err(|e| fail("socketpair", e))?;
     // SAFETY: the CLI is single-threaded when it calls this.
     let helper = match unsafe { fork() }.map_err(|e| fail("fork", e))? {
         ForkResult::Child => {
             drop(ours);
-            let code = match helper(&namespaces, &spec, &theirs) {
+            let code = match helper(&namespaces, &spec, &stdio, &theirs) {
                 Ok(()) => 0,
                 Err(e) => {
                     sync::send_failure(&theirs, e.code, &e.message);
@@ -77,6 +84,7 @@ pub fn spawn(init_pid: i32, spec: ExecSpec) -> Result<Joined, StartError> {
     };
     drop(theirs);
     drop(namespaces);
+    drop(stdio);
     let mut pid = None;
     let mut terminal = None;
     let result = loop {
@@ -102,12 +110,17 @@ pub fn spawn(init_pid: i32, spec: ExecSpec) -> Result<Joined, StartError> {
     }
     result?;
     let pid = pid.ok_or_else(|| StartError::engine("exec: the process did not start"))?;
-    Ok(Joined { pid, terminal })
+    Ok(Joined {
+        pid,
+        terminal,
+        pipes,
+    })
 }
 
 fn helper(
     namespaces: &[(&'static str, OwnedFd)],
     spec: &ExecSpec,
+    stdio: &Stdio,
     sock: &OwnedFd,
 ) -> Result<(), StartError> {
     if let Some(p) = &spec.cgroup_procs {
@@ -123,7 +136,7 @@ fn helper(
                 .map_err(|e| fail("sync", e))
         }
         ForkResult::Child => {
-            let e = match run_process(spec, sock) {
+            let e = match run_process(spec, stdio, sock) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -134,7 +147,11 @@ fn helper(
     }
 }
 
-fn run_process(spec: &ExecSpec, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
+fn run_process(
+    spec: &ExecSpec,
+    stdio: &Stdio,
+    sock: &OwnedFd,
+) -> Result<std::convert::Infallible, StartError> {
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     let mut p = spec.process.clone();
     if let Some(u) = &spec.user {
@@ -164,20 +181,7 @@ fn run_process(spec: &ExecSpec, sock: &OwnedFd) -> Result<std::convert::Infallib
             sock,
         })?;
     } else {
-        let null = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")
-            .map_err(|e| fail("opening /dev/null", e))?;
-        let targets: &[i32] = match (spec.detach, spec.stdin) {
-            (true, _) => &[0, 1, 2],
-            (false, false) => &[0],
-            (false, true) => &[],
-        };
-        for &fd in targets {
-            // SAFETY: dup2 onto a standard fd we mean to replace.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
+        stdio.install_fds()?;
     }
     sys::close_fds_except(&[sock.as_raw_fd()]);
     let exec = process::prepare(&p, spec.seccomp.as_ref())?;

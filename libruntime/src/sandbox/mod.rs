@@ -11,6 +11,7 @@ pub mod reaper;
 pub mod rlimits;
 pub mod rootfs;
 pub mod seccomp;
+mod stdio;
 pub mod sync;
 pub mod sys;
 mod terminal;
@@ -22,22 +23,22 @@ use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use process::StartError;
 use std::os::fd::{AsRawFd, OwnedFd};
+pub use stdio::{Pipes, Stdio};
 
-/// The container's standard streams, as the child receives them.
-pub enum Stdio {
-    /// Pipes (or /dev/null) for 0, 1 and 2.
-    Fds {
-        stdin: Option<OwnedFd>,
-        stdout: OwnedFd,
-        stderr: OwnedFd,
+/// What to do when the process's working directory is not in the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    Create,
+    /// Fail with 126, naming the container, as podman does for a `--workdir` it lacks.
+    MustExist {
+        container: String,
     },
-    /// A terminal made inside the container's own devpts; its master is sent back.
-    Terminal,
 }
 
 pub struct Launch<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a RootfsPlan,
+    pub workdir: Workdir,
     pub stdio: Stdio,
     /// Run a small reaping, signal-forwarding init as pid 1 (`--init`).
     pub init: bool,
@@ -305,12 +306,41 @@ fn mount_ns_for_fuse(sock: &OwnedFd) -> Result<(), StartError> {
     }
 }
 
+/// Makes the working directory, or refuses to start without it.
+fn prepare_workdir(
+    spec: &Spec,
+    root: &std::path::Path,
+    policy: &Workdir,
+) -> Result<(), StartError> {
+    let Some(p) = spec.process() else {
+        return Ok(());
+    };
+    let cwd = rootfs::secure_join(root, p.cwd()).map_err(|e| StartError::engine(e.to_string()))?;
+    match policy {
+        Workdir::Create => std::fs::create_dir_all(&cwd).map_err(|e| {
+            fail(
+                &format!("creating working directory {}", p.cwd().display()),
+                e,
+            )
+        }),
+        Workdir::MustExist { .. } if cwd.is_dir() => Ok(()),
+        Workdir::MustExist { container } => Err(StartError {
+            code: 126,
+            message: format!(
+                "workdir {:?} does not exist on container {container}",
+                p.cwd().display().to_string()
+            ),
+        }),
+    }
+}
+
 /// Stage 2: the init. Builds the root, then becomes the program (or its reaper).
 fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
     let spec = l.spec;
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let root = rootfs::build(spec, l.rootfs).map_err(|e| StartError::engine(e.to_string()))?;
+    prepare_workdir(spec, &root, &l.workdir)?;
     match &l.stdio {
         Stdio::Terminal => terminal::attach_new(terminal::TerminalSetup {
             pts: root.join("dev/pts"),
@@ -318,31 +348,7 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
             size: None,
             sock,
         })?,
-        Stdio::Fds {
-            stdin,
-            stdout,
-            stderr,
-        } => {
-            let null;
-            let stdin_fd = match stdin {
-                Some(fd) => fd.as_raw_fd(),
-                None => {
-                    null = std::fs::File::open("/dev/null")
-                        .map_err(|e| fail("opening /dev/null", e))?;
-                    null.as_raw_fd()
-                }
-            };
-            for (from, to) in [
-                (stdin_fd, 0),
-                (stdout.as_raw_fd(), 1),
-                (stderr.as_raw_fd(), 2),
-            ] {
-                // SAFETY: dup2 on valid fds; it replaces 0-2, which we mean to replace.
-                if unsafe { libc::dup2(from, to) } < 0 {
-                    return Err(fail("setting up stdio", std::io::Error::last_os_error()));
-                }
-            }
-        }
+        other => other.install_fds()?,
     }
     if has_new_ns(spec, LinuxNamespaceType::Uts) {
         if let Some(h) = spec.hostname() {

@@ -263,11 +263,6 @@ pub fn build(spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
         do_mount(&root, m, owner)?;
     }
     populate_dev(&root)?;
-    if let Some(p) = spec.process() {
-        let cwd = secure_join(&root, p.cwd())?;
-        std::fs::create_dir_all(&cwd)
-            .ctx(|| format!("creating working directory {}", p.cwd().display()))?;
-    }
     Ok(root)
 }
 

@@ -202,7 +202,7 @@ impl Supervisor {
         };
         let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
         let tty = self.record.config.tty;
-        let (stdio, ours) = make_stdio(tty, self.record.config.stdin)?;
+        let (stdio, ours) = Stdio::new(tty, self.record.config.stdin)?;
         let maps = sandbox::spec_maps(&self.spec);
         let rootless = self.paths.rootless;
         let cgroup = self.cgroup.clone();
@@ -214,9 +214,17 @@ impl Supervisor {
             }
             Ok(())
         };
+        let workdir = if self.record.config.workdir_must_exist {
+            sandbox::Workdir::MustExist {
+                container: self.record.id.clone(),
+            }
+        } else {
+            sandbox::Workdir::Create
+        };
         let created = sandbox::create(sandbox::Launch {
             spec: &self.spec,
             rootfs: &plan,
+            workdir,
             stdio,
             init: self.record.config.init,
             setup: &setup,
@@ -521,40 +529,4 @@ impl Supervisor {
         self.clients.exit(code);
         code
     }
-}
-
-pub struct Pipes {
-    pub stdin: Option<OwnedFd>,
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
-}
-
-fn make_stdio(tty: bool, stdin: bool) -> std::result::Result<(Stdio, Option<Pipes>), StartError> {
-    if tty {
-        return Ok((Stdio::Terminal, None));
-    }
-    let p = || {
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| StartError::engine(format!("pipe: {e}")))
-    };
-    let (out_r, out_w) = p()?;
-    let (err_r, err_w) = p()?;
-    let (in_theirs, in_ours) = if stdin {
-        let (r, w) = p()?;
-        (Some(r), Some(w))
-    } else {
-        (None, None)
-    };
-    Ok((
-        Stdio::Fds {
-            stdin: in_theirs,
-            stdout: out_w,
-            stderr: err_w,
-        },
-        Some(Pipes {
-            stdin: in_ours,
-            stdout: out_r,
-            stderr: err_r,
-        }),
-    ))
 }
