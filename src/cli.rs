@@ -198,8 +198,20 @@ pub struct ImagesArgs {
     /// Output format: json or a Go template
     #[arg(long)]
     pub format: Option<String>,
+    /// Sort by: created, id, repository, size, tag
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: ImageSort,
     /// Only images matching this reference
     pub reference: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageSort {
+    Created,
+    Id,
+    Repository,
+    Size,
+    Tag,
 }
 
 #[derive(Args, Debug)]

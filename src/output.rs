@@ -14,9 +14,21 @@ pub fn print_rows(
     headers: &[(&str, &str)],
     rows: &[Value],
 ) -> Result<()> {
+    print_table(format, default_table, headers, rows, true)
+}
+
+/// As `print_rows`; `heading` false leaves out a table's header line (`--noheading`)
+/// and keeps its columns aligned.
+pub fn print_table(
+    format: Option<&str>,
+    default_table: &str,
+    headers: &[(&str, &str)],
+    rows: &[Value],
+    heading: bool,
+) -> Result<()> {
     let t = Template::parse(format.unwrap_or(default_table))?;
     let mut lines = Vec::with_capacity(rows.len() + 1);
-    if t.table {
+    if t.table && heading {
         lines.push(t.header(headers));
     }
     for r in rows {
@@ -50,16 +62,8 @@ pub fn print_listing(l: &Listing, rows: Vec<Value>) -> Result<()> {
         write_out(&text)
     } else if is_json(l.format) {
         print_json(&Value::Array(rows))
-    } else if l.noheading {
-        let f = l.format.unwrap_or(l.default_table);
-        print_rows(
-            Some(f.trim_start_matches("table ")),
-            l.default_table,
-            l.headers,
-            &rows,
-        )
     } else {
-        print_rows(l.format, l.default_table, l.headers, &rows)
+        print_table(l.format, l.default_table, l.headers, &rows, !l.noheading)
     }
 }
 

@@ -1,9 +1,11 @@
 //! images, inspect, tag, rmi, image prune, history.
 
-use crate::cli::{HistoryArgs, ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::cli::{
+    HistoryArgs, ImageSort, ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs,
+};
 use crate::cli_container::ExistsArgs;
 use crate::exit;
-use crate::output::{is_json, print_json, print_rows, write_out};
+use crate::output::{is_json, print_json, print_rows, print_table, write_out};
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
 use libruntime::reference::{split_name, DefaultDomain, Reference};
@@ -76,7 +78,13 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
     }
     let mut images = Vec::new();
     validate_filters(&a.filter)?;
-    for img in newest_first(store.images()?) {
+    let mut all = newest_first(store.images()?);
+    if a.sort == ImageSort::Id {
+        all.sort_by(|x, y| x.id.cmp(&y.id));
+    } else if a.sort == ImageSort::Size {
+        all.sort_by_key(|i| std::cmp::Reverse(i.size));
+    }
+    for img in all {
         // Images a build made along the way show only with --all, as in podman.
         let intermediate =
             img.names.is_empty() && libruntime::build::cache::is_intermediate(&ctx.paths, &img.id);
@@ -133,8 +141,18 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
             .collect();
         return print_json(&Value::Array(list)).map(|_| 0);
     }
+    // Labels cost a read of each image's config: only when the template asks.
+    let want_labels = a.format.as_deref().is_some_and(|f| f.contains(".Labels"));
     let mut rows = Vec::new();
     for i in &images {
+        let labels = if want_labels {
+            store
+                .image_config(i)
+                .ok()
+                .and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone()))
+        } else {
+            None
+        };
         let names: Vec<(String, String)> = if i.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
@@ -162,19 +180,29 @@ pub fn list(ctx: &Ctx, a: ImagesArgs) -> Result<i32> {
                 "Size": time::human_size(i.size),
                 "VirtualSize": time::human_size(i.size),
                 "Names": i.names,
+                "Labels": labels,
             }));
         }
+    }
+    match a.sort {
+        ImageSort::Repository => {
+            rows.sort_by(|x, y| x["Repository"].as_str().cmp(&y["Repository"].as_str()))
+        }
+        ImageSort::Tag => rows.sort_by(|x, y| x["Tag"].as_str().cmp(&y["Tag"].as_str())),
+        ImageSort::Created | ImageSort::Id | ImageSort::Size => {}
     }
     let default = if a.digests {
         "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
     };
-    let format = match (a.format.as_deref(), a.noheading) {
-        (None, true) => Some(default.trim_start_matches("table ")),
-        (f, _) => f,
-    };
-    print_rows(format, default, IMAGE_HEADERS, &rows)?;
+    print_table(
+        a.format.as_deref(),
+        default,
+        IMAGE_HEADERS,
+        &rows,
+        !a.noheading,
+    )?;
     Ok(0)
 }
 

@@ -1,7 +1,7 @@
 //! ps and container inspect: what skiff knows about containers, in podman's shapes.
 
 use crate::cli_container::{PsArgs, PsSort};
-use crate::output::{is_json, print_json, print_rows, write_out};
+use crate::output::{is_json, print_json, print_rows, print_table, write_out};
 use crate::Ctx;
 use anyhow::{bail, Result};
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
@@ -228,16 +228,7 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
     } else {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
     };
-    let format = if a.noheading {
-        a.format
-            .clone()
-            .unwrap_or(default.into())
-            .trim_start_matches("table ")
-            .to_string()
-    } else {
-        a.format.clone().unwrap_or(default.into())
-    };
-    print_rows(Some(&format), default, HEADERS, &rows)?;
+    print_table(a.format.as_deref(), default, HEADERS, &rows, !a.noheading)?;
     Ok(0)
 }
 

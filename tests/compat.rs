@@ -1,0 +1,321 @@
+//! What podman's own scripts and users rely on, through the real binary in a plain
+//! user's environment, rootless and as root: helpers found outside PATH, `run --rm`
+//! removing before it returns, exec's stdio, cleanup flags, repeated options, and
+//! podman's error texts and exit codes.
+
+mod common;
+use common::*;
+
+#[test]
+fn bridge_networks_work_without_sbin_in_path() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        // The harness gives skiff PATH=/usr/local/bin:/usr/bin:/bin: nft is in /usr/sbin.
+        s.ok(&["network", "create", "plain"]);
+        let (code, out, err) = s.run_ctr(&["--network", "plain", "busybox", "ip", "-4", "addr"]);
+        assert_eq!(code, 0, "{mode:?}: {err}");
+        assert!(out.contains("inet 10.89."), "{mode:?}: {out}");
+    }
+}
+
+#[test]
+fn run_rm_has_removed_the_container_when_it_returns() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let children: Vec<_> = (0..20)
+            .map(|_| s.spawn(&["run", "--rm", "busybox", "true"]))
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(s.ok(&["ps", "-a", "-q"]), "", "{mode:?}");
+        // So a name can be reused at once.
+        s.ok(&["run", "--rm", "--name", "again", "busybox", "true"]);
+        s.ok(&["run", "--rm", "--name", "again", "busybox", "true"]);
+        // A start that fails is removed before the command returns too.
+        s.fails(
+            &["run", "--rm", "--name", "bad", "busybox", "no-such-program"],
+            127,
+        );
+        assert_eq!(s.ok(&["ps", "-a", "-q"]), "", "{mode:?}");
+        assert!(
+            s.container_leftovers().is_empty(),
+            "{:?}",
+            s.container_leftovers()
+        );
+    }
+}
+
+#[test]
+fn image_exists_and_untag() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        assert_eq!(
+            s.run(&["image", "exists", "busybox"]).status.code(),
+            Some(0)
+        );
+        assert_eq!(
+            s.run(&["image", "exists", "nothere"]).status.code(),
+            Some(1)
+        );
+        s.ok(&["tag", "busybox", "extra:one", "extra:two"]);
+        s.ok(&["untag", "busybox", "extra:one"]);
+        let names = s.inspect("busybox", "{{.RepoTags}}");
+        assert!(
+            !names.contains("extra:one") && names.contains("extra:two"),
+            "{names}"
+        );
+        let err = s.fails(&["untag", "busybox", "extra:nope"], 125);
+        assert!(err.contains("localhost/extra:nope: tag not known"), "{err}");
+        let id = s.inspect("busybox", "{{.Id}}");
+        s.ok(&["image", "untag", &id]);
+        assert_eq!(s.inspect(&id, "{{len .RepoTags}}"), "0");
+        assert_eq!(s.run(&["image", "exists", &id]).status.code(), Some(0));
+    }
+}
+
+#[test]
+fn exec_gives_the_process_pipes_not_the_callers_files() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&["run", "-d", "--name", "c", "busybox", "sleep", "100"]);
+        let host_file = s.dir.join("out.txt");
+        let line = format!(
+            "{} > '{}' 2>&1",
+            s.inner_line(&[
+                "exec",
+                "c",
+                "sh",
+                "-c",
+                "readlink /proc/$$/fd/1; readlink /proc/$$/fd/2"
+            ]),
+            host_file.display()
+        );
+        let out = s.command_for("sh").args(["-c", &line]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen = std::fs::read_to_string(&host_file).unwrap();
+        assert!(
+            seen.lines().count() == 2 && seen.lines().all(|l| l.starts_with("pipe:")),
+            "{mode:?}: the process saw {seen:?}"
+        );
+        assert!(!seen.contains(host_file.to_str().unwrap()));
+        // Input, output, error and the exit code still travel.
+        let mut child = s.spawn(&["exec", "-i", "c", "sh", "-c", "cat; echo oops >&2; exit 4"]);
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"through the pipe\n").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(4));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "through the pipe\n");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+        // A background child that keeps the pipes open does not hold exec up.
+        let start = std::time::Instant::now();
+        s.ok(&["exec", "c", "sh", "-c", "sleep 30 & echo started"]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
+
+#[test]
+fn cleanup_flags_scripts_use() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&["run", "-d", "--name", "a", "busybox", "sleep", "100"]);
+        s.ok(&["create", "--name", "b", "busybox", "true"]);
+        // ps --external and --sort.
+        let names = s.ok(&[
+            "ps",
+            "-a",
+            "--external",
+            "--sort",
+            "names",
+            "--format",
+            "{{.Names}}",
+        ]);
+        assert_eq!(names, "a\nb\n");
+        s.fails(&["ps", "--sort", "bogus"], 125);
+        assert_eq!(
+            s.run(&["container", "exists", "--external", "a"])
+                .status
+                .code(),
+            Some(0)
+        );
+        // stop --ignore and --timeout; rm --ignore.
+        assert_eq!(s.ok(&["stop", "--ignore", "nothere"]), "");
+        assert_eq!(
+            s.ok(&["stop", "--timeout", "0", "--ignore", "a", "nothere"]),
+            "a\n"
+        );
+        assert_eq!(s.ok(&["rm", "--ignore", "nothere"]), "");
+        // start --all starts what is not running; bad combinations as podman says them.
+        let err = s.fails(&["start", "--all", "a"], 125);
+        assert!(
+            err.contains(
+                "either start all containers or the container(s) provided in the arguments"
+            ),
+            "{err}"
+        );
+        let err = s.fails(&["start"], 125);
+        assert!(
+            err.contains("start requires at least one argument"),
+            "{err}"
+        );
+        let err = s.fails(&["start", "-a", "--all"], 125);
+        assert!(
+            err.contains("you cannot start and attach all containers at once"),
+            "{err}"
+        );
+        s.ok(&["start", "--filter", "name=^b$"]);
+        s.ok(&["wait", "b"]);
+        assert_eq!(s.inspect("a", "{{.State.Status}}"), "exited");
+        s.ok(&["start", "--all"]);
+        assert_eq!(s.inspect("a", "{{.State.Status}}"), "running");
+        // rm -t 0 -f, and rm echoes what it was given.
+        assert_eq!(s.ok(&["rm", "-t", "0", "-f", "a"]), "a\n");
+        // --noout drops standard output only.
+        assert_eq!(s.ok(&["--noout", "ps", "-a"]), "");
+        // --noheading on volume and network listings.
+        s.ok(&["volume", "create", "vol1"]);
+        assert_eq!(
+            s.ok(&["volume", "ls", "--noheading"]).trim(),
+            "local       vol1"
+        );
+        s.ok(&["network", "create", "net1"]);
+        let nets = s.ok(&[
+            "network",
+            "ls",
+            "--noheading",
+            "--format",
+            "table {{.Name}}",
+        ]);
+        assert!(
+            nets.lines().any(|l| l == "net1") && !nets.contains("NAME"),
+            "{nets}"
+        );
+    }
+}
+
+#[test]
+fn repeated_options_take_the_last_value() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    s.ok(&[
+        "create", "--name", "first", "--name", "second", "busybox", "true",
+    ]);
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "second\n");
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "--format",
+            "{{.Name}}",
+            "second"
+        ]),
+        "second\n"
+    );
+    s.ok(&[
+        "create",
+        "--userns=private",
+        "--userns=keep-id",
+        "--name",
+        "k",
+        "busybox",
+        "true",
+    ]);
+}
+
+#[test]
+fn podman_error_texts_and_exit_codes() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let err = s.fails(&["rm", "ghost"], 1);
+        assert!(
+            err.contains(r#"no container with name or ID "ghost" found: no such container"#),
+            "{err}"
+        );
+        let err = s.fails(&["stop", "ghost"], 125);
+        assert!(
+            err.contains(r#"no container with name or ID "ghost" found"#),
+            "{err}"
+        );
+        let id = s.ok(&["run", "-d", "-v", "vol:/data", "busybox", "sleep", "100"]);
+        let id = id.trim();
+        let err = s.fails(&["rm", id], 2);
+        assert!(err.contains(&format!("cannot remove container {id} as it is running - running or paused containers cannot be removed without force: container state improper")), "{err}");
+        let err = s.fails(&["volume", "rm", "vol"], 2);
+        assert!(err.contains(&format!("volume vol is being used by the following container(s): {id}: volume is being used")), "{err}");
+        s.ok(&["rm", "-f", id]);
+        // Exit codes podman gives.
+        let err = s.fails(
+            &["run", "--rm", "--workdir", "/missing", "busybox", "true"],
+            126,
+        );
+        assert!(
+            err.contains(r#"workdir "/missing" does not exist on container"#),
+            "{err}"
+        );
+        assert_eq!(
+            s.ok(&["run", "--rm", "--workdir", "/tmp", "busybox", "pwd"]),
+            "/tmp\n"
+        );
+        assert_eq!(s.ok(&["ps", "-a", "-q"]), "", "the failed --rm run is gone");
+        assert_eq!(
+            s.run(&["image", "rm", "--force", "missing"]).status.code(),
+            Some(0)
+        );
+        let err = s.fails(&["network", "rm", "missing"], 1);
+        assert!(
+            err.contains("unable to find network with name or ID missing: network not found"),
+            "{err}"
+        );
+        let err = s.fails(&["--log-level=bogus", "ps"], 1);
+        assert!(
+            err.contains(r#"Log Level "bogus" is not supported"#),
+            "{err}"
+        );
+        s.ok(&["create", "--name", "nocmd", "busybox", "no-such-program"]);
+        s.fails(&["start", "nocmd"], 125);
+        s.ok(&["rm", "nocmd"]);
+        let err = s.fails(
+            &[
+                "run", "--rm", "-v", "/tmp:/x", "-v", "/var:/x", "busybox", "true",
+            ],
+            125,
+        );
+        assert!(err.contains("/x: duplicate mount destination"), "{err}");
+    }
+}
+
+#[test]
+fn stop_warns_when_the_stop_signal_was_not_enough() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stubborn",
+        "busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; sleep 100 & wait; sleep 100",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = s.run(&["stop", "-t", "1", "stubborn"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "stubborn\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("StopSignal SIGTERM failed to stop container stubborn in 1 seconds, resorting to SIGKILL"),
+        "{err}"
+    );
+}
