@@ -12,12 +12,14 @@ setup_machine() {
   fi
 }
 
-# Runs a command as the unprivileged test user with its own runtime dir.
+# Runs a command as the unprivileged test user, in the environment a login gives a
+# plain Debian user: its own runtime dir and PATH without the sbin directories.
+PLAIN_PATH=/usr/local/bin:/usr/bin:/bin
 as_user() {
   local uid
   uid=$(id -u "$TEST_USER")
-  runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
-    XDG_RUNTIME_DIR="/run/user/$uid" PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" "$@"
+  runuser -u "$TEST_USER" -- env -i HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+    XDG_RUNTIME_DIR="/run/user/$uid" PATH="$PLAIN_PATH" LANG=C.UTF-8 ${TERM:+TERM=$TERM} "$@"
 }
 
 # The start of every bench script: set-up (unless bench.sh did it), a release build.

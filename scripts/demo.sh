@@ -6,7 +6,9 @@ set -euo pipefail
 setup_machine
 cd "$TOP"
 cargo build --release --quiet
-BIN="$TOP/target/release/skiff"
+# Installed for every user: binary, completions and man pages; the demo calls it by name.
+"$TOP/scripts/install.sh" "$TOP/target/release/skiff"
+BIN=skiff
 DEMO=/tmp/skiff-demo
 rm -rf "$DEMO" && install -d -m 0755 -o "$TEST_USER" "$DEMO"
 skiff() { as_user "$BIN" --root "$DEMO/root" --runroot "$DEMO/run" "$@"; }

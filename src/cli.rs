@@ -133,6 +133,21 @@ pub enum Command {
     Version(FormatArgs),
     /// Run a command in the storage user namespace (rootless)
     Unshare(UnshareArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completion(CompletionArgs),
+    /// Write a man page for every verb into a directory
+    #[command(hide = true)]
+    GenerateManpages(ManpagesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManpagesArgs {
+    pub dir: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

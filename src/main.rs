@@ -132,6 +132,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) => system::info(&ctx, a),
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
+        Command::Completion(a) => commands::completion::completion(a),
+        Command::GenerateManpages(a) => commands::manpages::generate(a),
         Command::Volume(v) => commands::volume::dispatch(&ctx, v),
         Command::Network(n) => commands::network::dispatch(&ctx, n),
         _ => unreachable!("container verbs are dispatched above"),

@@ -319,3 +319,58 @@ fn stop_warns_when_the_stop_signal_was_not_enough() {
         "{err}"
     );
 }
+
+#[test]
+fn install_puts_binary_completions_and_man_pages_in_place() {
+    let dest = std::path::PathBuf::from(format!("/tmp/skiff-it-install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install.sh");
+    let out = std::process::Command::new(script)
+        .arg(BIN)
+        .env("DESTDIR", &dest)
+        .env("PREFIX", "/usr/local")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = dest.join("usr/local");
+    let skiff = root.join("bin/skiff");
+    let version = std::process::Command::new(&skiff)
+        .arg("version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).contains("Version:"));
+    let bash =
+        std::fs::read_to_string(root.join("share/bash-completion/completions/skiff")).unwrap();
+    assert!(
+        bash.contains("complete -F _skiff") && bash.contains("--noout"),
+        "{bash}"
+    );
+    assert!(root.join("share/zsh/site-functions/_skiff").is_file());
+    assert!(root
+        .join("share/fish/vendor_completions.d/skiff.fish")
+        .is_file());
+    // A page per verb, also for the `container` spellings, readable by man.
+    for page in [
+        "skiff.1",
+        "skiff-run.1",
+        "skiff-container-run.1",
+        "skiff-image-exists.1",
+    ] {
+        assert!(root.join("share/man/man1").join(page).is_file(), "{page}");
+    }
+    let man = std::process::Command::new("man")
+        .arg("-l")
+        .arg(root.join("share/man/man1/skiff-run.1"))
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output();
+    if let Ok(man) = man {
+        let text = String::from_utf8_lossy(&man.stdout);
+        assert!(text.contains("Run a command in a new container"), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dest);
+}

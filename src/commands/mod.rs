@@ -1,10 +1,12 @@
 pub mod archive;
 pub mod attach;
 pub mod build;
+pub mod completion;
 pub mod container;
 pub mod exec;
 pub mod image;
 pub mod logs;
+pub mod manpages;
 pub mod monitor;
 pub mod network;
 pub mod ps;
