@@ -374,3 +374,37 @@ fn install_puts_binary_completions_and_man_pages_in_place() {
     }
     let _ = std::fs::remove_dir_all(&dest);
 }
+
+#[test]
+fn a_containers_cgroup_lies_under_the_creators_own() {
+    if !is_root() {
+        return;
+    }
+    let s = Skiff::with_busybox(Mode::Root);
+    let id = s.ok(&["run", "-d", "busybox", "sleep", "100"]);
+    let pid = s.inspect(id.trim(), "{{.State.Pid}}");
+    let theirs = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let ours = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let path_of = |text: &str, ctl: &str| {
+        text.lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.splitn(3, ':').collect();
+                f[1].split(',').any(|c| c == ctl).then(|| f[2].to_string())
+            })
+            .unwrap()
+    };
+    for ctl in ["memory", "pids", "freezer"] {
+        let mine = path_of(&ours, ctl);
+        let want = format!("{}/skiff-{}", mine.trim_end_matches('/'), id.trim());
+        assert_eq!(path_of(&theirs, ctl), want, "{ctl}");
+    }
+    s.ok(&["rm", "-f", id.trim()]);
+    for ctl in ["memory", "pids", "freezer"] {
+        let dir = format!(
+            "/sys/fs/cgroup/{ctl}{}/skiff-{}",
+            path_of(&ours, ctl).trim_end_matches('/'),
+            id.trim()
+        );
+        assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+    }
+}

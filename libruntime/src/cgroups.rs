@@ -1,6 +1,7 @@
 //! cgroups: which hierarchy the host runs, and the container's own cgroup where skiff
-//! may make one. Only paths below `skiff/` are created; only processes skiff started are
-//! moved. Rootless on cgroup v1 gets no cgroup: limits and the freezer are unavailable,
+//! may make one: `skiff-<id>` below the cgroup of the process that creates it (the
+//! supervisor, which inherits the CLI's), in each hierarchy; only processes skiff
+//! started are moved. The supervisor records where, in the runtime state. Rootless on cgroup v1 gets no cgroup: limits and the freezer are unavailable,
 //! and pause falls back to stopping every process (see `freeze`).
 
 use serde::Serialize;
@@ -35,25 +36,58 @@ pub struct ContainerCgroup {
     pub dirs: Vec<PathBuf>,
 }
 
-fn v1_dir(controller: &str, id: &str) -> PathBuf {
-    Path::new(ROOT).join(controller).join("skiff").join(id)
+/// The cgroup of this process in the hierarchy of `controller` (v1), or in the unified
+/// hierarchy (`controller` None), relative to that hierarchy's mount, from
+/// /proc/self/cgroup.
+fn own_cgroup(proc_self_cgroup: &str, controller: Option<&str>) -> Option<PathBuf> {
+    proc_self_cgroup.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (_, list, path) = (f.next()?, f.next()?, f.next()?);
+        let hit = match controller {
+            None => list.is_empty(),
+            Some(c) => list.split(',').any(|x| x == c),
+        };
+        hit.then(|| PathBuf::from(path.trim_start_matches('/')))
+    })
+}
+
+/// The directory name of a container's cgroup, inside the creator's own cgroup.
+fn leaf(id: &str) -> String {
+    format!("skiff-{id}")
 }
 
 impl ContainerCgroup {
-    /// The cgroup directories of container `id` that exist.
-    pub fn of(id: &str) -> ContainerCgroup {
-        Self::paths(id).filter_existing()
+    /// The container's cgroup at the directories its supervisor recorded (those that
+    /// still exist).
+    pub fn at(dirs: &[PathBuf]) -> ContainerCgroup {
+        ContainerCgroup {
+            version: Some(version()),
+            dirs: dirs.to_vec(),
+        }
+        .filter_existing()
     }
 
+    /// Where container `id`'s cgroup goes: below this process's own cgroup in each
+    /// hierarchy, never anywhere else, so a service keeps its containers inside itself.
     fn paths(id: &str) -> ContainerCgroup {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         match version() {
             CgroupVersion::V2 => ContainerCgroup {
                 version: Some(CgroupVersion::V2),
-                dirs: vec![Path::new(ROOT).join("skiff").join(id)],
+                dirs: own_cgroup(&own, None)
+                    .map(|p| Path::new(ROOT).join(p).join(leaf(id)))
+                    .into_iter()
+                    .collect(),
             },
             CgroupVersion::V1 => ContainerCgroup {
                 version: Some(CgroupVersion::V1),
-                dirs: V1_CONTROLLERS.iter().map(|c| v1_dir(c, id)).collect(),
+                dirs: V1_CONTROLLERS
+                    .iter()
+                    .filter_map(|c| {
+                        own_cgroup(&own, Some(c))
+                            .map(|p| Path::new(ROOT).join(c).join(p).join(leaf(id)))
+                    })
+                    .collect(),
             },
         }
     }
@@ -156,5 +190,32 @@ impl ContainerCgroup {
         for d in &self.dirs {
             let _ = std::fs::remove_dir(d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str =
+        "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpu,cpuacct:/user.slice\n1:pids:/\n0::/\n";
+
+    #[test]
+    fn own_cgroup_per_hierarchy() {
+        assert_eq!(
+            own_cgroup(HYBRID, Some("memory")),
+            Some(PathBuf::from("process_api/abc"))
+        );
+        assert_eq!(
+            own_cgroup(HYBRID, Some("cpuacct")),
+            Some(PathBuf::from("user.slice"))
+        );
+        assert_eq!(own_cgroup(HYBRID, Some("pids")), Some(PathBuf::new()));
+        assert_eq!(own_cgroup(HYBRID, Some("freezer")), None);
+        assert_eq!(own_cgroup(HYBRID, None), Some(PathBuf::new()));
+        assert_eq!(
+            own_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n", None),
+            Some(PathBuf::from("user.slice/user-1000.slice/session-2.scope"))
+        );
     }
 }

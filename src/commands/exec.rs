@@ -60,7 +60,7 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
             process.set_capabilities(Some(c));
         }
     }
-    let cgroup = libruntime::cgroups::ContainerCgroup::of(&r.id);
+    let cgroup = libruntime::cgroups::ContainerCgroup::at(&st.cgroup);
     let joined = join::spawn(
         st.pid,
         ExecSpec {

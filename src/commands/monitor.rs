@@ -208,7 +208,7 @@ fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
         return None;
     }
     let pids = procinfo::pids_in_pid_ns(st.pid);
-    let cg = ContainerCgroup::of(&r.id);
+    let cg = ContainerCgroup::at(&st.cgroup);
     let ticks = procinfo::clock_ticks();
     let stats: Vec<_> = pids.iter().filter_map(|p| procinfo::stat(*p)).collect();
     // Without a cgroup (rootless on v1) the figures are summed over the processes.

@@ -261,7 +261,7 @@ fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'sta
             st.status.as_str()
         )));
     }
-    let cg = cgroups::ContainerCgroup::of(&record.id);
+    let cg = cgroups::ContainerCgroup::at(&st.cgroup);
     let method = if cg.freeze(on) {
         "freezer"
     } else {
@@ -323,9 +323,10 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(format!("removing {}", dirs.dir.display()), e)),
     }
+    let cgroup = State::load(&dirs).map(|st| st.cgroup).unwrap_or_default();
     crate::network::pasta::clean_up_after(&dirs.run);
     let _ = std::fs::remove_dir_all(&dirs.run);
-    cgroups::ContainerCgroup::of(&record.id).remove();
+    cgroups::ContainerCgroup::at(&cgroup).remove();
     // Files the container made belong to subordinate ids: if removing them as we are
     // fails, remove them from inside the storage user namespace.
     if trash.exists() && fsutil::remove_tree(&trash).is_err() {

@@ -45,6 +45,9 @@ pub struct State {
     pub error: String,
     /// True while the supervisor waits to restart the container.
     pub restarting: bool,
+    /// The container's cgroup directories, as its supervisor made them.
+    #[serde(default)]
+    pub cgroup: Vec<std::path::PathBuf>,
 }
 
 impl State {

@@ -113,8 +113,9 @@ impl Supervisor {
         state.supervisor_pid = std::process::id() as i32;
         state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
         state.error.clear();
-        state.store(&dirs)?;
         let cgroup = cgroups::ContainerCgroup::create(&record.id);
+        state.cgroup = cgroup.dirs.clone();
+        state.store(&dirs)?;
         let clients = Clients::new(opts.attach_first);
         Ok(Supervisor {
             paths: opts.paths,
