@@ -283,9 +283,49 @@ pub struct RunArgs {
     /// Mount the volumes of another container: NAME[:ro|rw]
     #[arg(long)]
     pub volumes_from: Vec<String>,
+    /// Where output is kept: k8s-file (default), json-file (the same), none
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// Log option: path=FILE, max-size=SIZE, tag=TAG
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Kill the container after this many seconds (0: no limit)
+    #[arg(long, default_value_t = 0)]
+    pub timeout: u32,
+    /// Write the supervisor's pid to this file
+    #[arg(long, value_name = "FILE")]
+    pub conmon_pidfile: Option<PathBuf>,
+    /// Write the container's ID to this file
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Time zone: local, or a name such as Europe/Paris
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Remove the image after the container exits (implies --rm)
+    #[arg(long)]
+    pub rmi: bool,
+    /// Attach to these streams only: stdin, stdout, stderr
+    #[arg(short, long, value_enum)]
+    pub attach: Vec<AttachStream>,
+    /// OCI runtime (accepted for podman compatibility: skiff is its own runtime)
+    #[arg(long, hide = true)]
+    pub runtime: Option<String>,
+    /// Flags for the OCI runtime (accepted and ignored, as --runtime)
+    #[arg(long, hide = true)]
+    pub runtime_flag: Vec<String>,
+    /// Kernel memory limit (no longer supported by the kernel; a warning, as in podman)
+    #[arg(long, hide = true)]
+    pub kernel_memory: Option<String>,
     pub image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachStream {
+    Stdin,
+    Stdout,
+    Stderr,
 }
 
 #[derive(Args, Debug)]

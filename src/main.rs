@@ -1,6 +1,9 @@
 //! skiff: the CLI. Parses arguments, calls libruntime, prints results. Every error ends
 //! as one line on stderr and exit code 125 unless a command documents another.
 
+// `inspect`'s JSON is one large json! literal, as podman's shape is one large object.
+#![recursion_limit = "256"]
+
 mod cli;
 mod cli_build;
 mod cli_container;

@@ -408,3 +408,138 @@ fn a_containers_cgroup_lies_under_the_creators_own() {
         assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
     }
 }
+
+#[test]
+fn run_flags_podman_scripts_pass() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        // --cidfile: written once, refused when it exists.
+        let cid = s.dir.join("cid");
+        let cid_arg = cid.to_str().unwrap();
+        s.ok(&["run", "--rm", "--cidfile", cid_arg, "busybox", "true"]);
+        assert_eq!(std::fs::read_to_string(&cid).unwrap().len(), 64);
+        let err = s.fails(
+            &["run", "--rm", "--cidfile", cid_arg, "busybox", "true"],
+            125,
+        );
+        assert!(err.contains("container id file exists"), "{err}");
+        // --conmon-pidfile: the supervisor's pid.
+        let pidfile = s.dir.join("sup.pid");
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "p",
+            "--conmon-pidfile",
+            pidfile.to_str().unwrap(),
+            "busybox",
+            "sleep",
+            "100",
+        ]);
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert_eq!(pid.trim(), s.inspect("p", "{{.State.ConmonPid}}"));
+        s.ok(&["rm", "-f", "p"]);
+        // --tz binds the zone at /etc/localtime.
+        assert_eq!(
+            s.ok(&[
+                "run",
+                "--rm",
+                "--tz",
+                "Asia/Tokyo",
+                "busybox",
+                "date",
+                "+%Z"
+            ]),
+            "JST\n"
+        );
+        let err = s.fails(
+            &["run", "--rm", "--tz", "Nowhere/Land", "busybox", "true"],
+            125,
+        );
+        assert!(err.contains("unknown time zone Nowhere/Land"), "{err}");
+        // -a: only the streams asked for.
+        let out = s.run(&[
+            "run",
+            "--rm",
+            "-a",
+            "stderr",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+        // --timeout kills the container.
+        let start = std::time::Instant::now();
+        assert_eq!(
+            s.run(&["run", "--rm", "--timeout", "1", "busybox", "sleep", "30"])
+                .status
+                .code(),
+            Some(137)
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        // --log-driver none keeps nothing; max-size empties the file when it grows past.
+        s.ok(&[
+            "run",
+            "--name",
+            "quiet",
+            "--log-driver",
+            "none",
+            "busybox",
+            "echo",
+            "hi",
+        ]);
+        let err = s.fails(&["logs", "quiet"], 125);
+        assert!(err.contains("'none' log driver"), "{err}");
+        assert_eq!(s.inspect("quiet", "{{.HostConfig.LogConfig.Type}}"), "none");
+        s.ok(&[
+            "run",
+            "--name",
+            "chatty",
+            "--log-opt",
+            "max-size=2k",
+            "busybox",
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done",
+        ]);
+        let logs = s.ok(&["logs", "chatty"]);
+        assert!(
+            logs.ends_with("line 199\n") && !logs.contains("line 0\n"),
+            "{logs}"
+        );
+        let path = s.inspect("chatty", "{{.LogPath}}");
+        assert!(std::fs::metadata(&path).unwrap().len() <= 2048);
+        s.fails(
+            &["run", "--rm", "--log-driver", "journald", "busybox", "true"],
+            125,
+        );
+        // --rmi takes the image with the container when nothing else uses it.
+        s.ok(&["tag", "busybox", "throwaway:1"]);
+        let id = s.inspect("busybox", "{{.Id}}");
+        s.ok(&["rm", "-af"]);
+        s.ok(&["rmi", "busybox"]);
+        s.ok(&["run", "--rmi", "throwaway:1", "true"]);
+        assert_eq!(
+            s.run(&["image", "exists", &id]).status.code(),
+            Some(1),
+            "{mode:?}"
+        );
+        // --kernel-memory and --runtime are accepted, as in podman.
+        s.busybox();
+        let out = s.run(&[
+            "run",
+            "--rm",
+            "--kernel-memory",
+            "10m",
+            "--runtime",
+            "crun",
+            "busybox",
+            "true",
+        ]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr)
+            .contains("--kernel-memory flag is no longer supported"));
+    }
+}

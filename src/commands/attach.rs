@@ -2,6 +2,7 @@
 //! supervisor, handles detach keys, window size and signal forwarding. Used by `run`,
 //! `start -a` and `attach`.
 
+use crate::cli_container::AttachStream;
 use anyhow::{bail, Result};
 use libruntime::container::{ContainerDirs, State};
 use libruntime::supervisor::protocol;
@@ -73,9 +74,40 @@ pub fn stdin_is_tty() -> bool {
     nix::unistd::isatty(std::io::stdin()).unwrap_or(false)
 }
 
+/// Which of the container's streams a client attaches to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Streams {
+    /// Output, and input when `stdin`.
+    pub fn all(stdin: bool) -> Streams {
+        Streams {
+            stdin,
+            stdout: true,
+            stderr: true,
+        }
+    }
+
+    /// `run -a STREAM…`: only those named; none named means output, and input with -i.
+    pub fn from_flags(named: &[AttachStream], interactive: bool) -> Streams {
+        if named.is_empty() {
+            return Streams::all(interactive);
+        }
+        Streams {
+            stdin: named.contains(&AttachStream::Stdin),
+            stdout: named.contains(&AttachStream::Stdout),
+            stderr: named.contains(&AttachStream::Stderr),
+        }
+    }
+}
+
 pub struct RelayOptions<'a> {
     pub dirs: &'a ContainerDirs,
-    pub stdin: bool,
+    pub streams: Streams,
     pub tty: bool,
     pub detach_keys: Vec<u8>,
     pub sig_proxy: bool,
@@ -148,7 +180,7 @@ pub fn relay(mut stream: UnixStream, o: RelayOptions) -> Result<Outcome> {
     }
     mask.thread_block()?;
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
-    let _raw = (o.tty && o.stdin && stdin_is_tty()).then(RawMode::enable);
+    let _raw = (o.tty && o.streams.stdin && stdin_is_tty()).then(RawMode::enable);
     if o.tty {
         send_size(&mut stream);
     }
@@ -156,7 +188,7 @@ pub fn relay(mut stream: UnixStream, o: RelayOptions) -> Result<Outcome> {
         keys: o.detach_keys.clone(),
         matched: 0,
     };
-    let mut stdin_open = o.stdin;
+    let mut stdin_open = o.streams.stdin;
     let mut inbuf = Vec::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -223,12 +255,12 @@ pub fn relay(mut stream: UnixStream, o: RelayOptions) -> Result<Outcome> {
             inbuf.extend_from_slice(&buf[..n]);
             for (kind, p) in protocol::take_frames(&mut inbuf) {
                 match kind {
-                    protocol::STDOUT => {
+                    protocol::STDOUT if o.streams.stdout => {
                         let mut out = stdout.lock();
                         let _ = out.write_all(&p);
                         let _ = out.flush();
                     }
-                    protocol::STDERR => {
+                    protocol::STDERR if o.streams.stderr => {
                         let mut err = stderr.lock();
                         let _ = err.write_all(&p);
                         let _ = err.flush();

@@ -1,13 +1,14 @@
 //! run, create, start, stop, kill, restart, rm, wait, pause, unpause, rename, prune,
 //! exists; and the dispatch of every container verb.
 
-use super::attach::{self, Outcome, RelayOptions};
+use super::attach::{self, Outcome, RelayOptions, Streams};
 use crate::cli_container::*;
 use crate::exit::{self, with_code};
 use crate::output::write_out;
 use crate::Ctx;
 use anyhow::{anyhow, bail, Context, Result};
 use libruntime::container::lifecycle::{self, StartFailure};
+use libruntime::container::logconfig::LogConfig;
 use libruntime::container::options::*;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
 use libruntime::store::Store;
@@ -84,6 +85,9 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         env,
         workdir: a.workdir.clone(),
         workdir_must_exist: a.workdir.is_some(),
+        log: LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?,
+        timeout: a.timeout,
+        supervisor_pidfile: a.conmon_pidfile.as_ref().map(absolute).transpose()?,
         user: a.user.clone(),
         hostname: a.hostname.clone(),
         tty: a.tty,
@@ -141,9 +145,35 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
     })
 }
 
+/// A path given on the command line, made absolute against the working directory:
+/// the supervisor that uses it runs elsewhere.
+fn absolute(p: &std::path::PathBuf) -> Result<std::path::PathBuf> {
+    Ok(std::env::current_dir()
+        .context("reading the working directory")?
+        .join(p))
+}
+
+/// `--tz`: the zone file bound read-only at /etc/localtime.
+fn timezone_mount(tz: &str) -> Result<String> {
+    let source = if tz == "local" {
+        std::fs::canonicalize("/etc/localtime")
+            .context("finding the local time zone: /etc/localtime")?
+    } else {
+        let file = std::path::Path::new("/usr/share/zoneinfo").join(tz);
+        if tz.split('/').any(|c| c == ".." || c.is_empty()) || !file.is_file() {
+            bail!("finding timezone: unknown time zone {tz}");
+        }
+        file
+    };
+    Ok(format!("{}:/etc/localtime:ro", source.display()))
+}
+
 fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRequest>> {
     use libruntime::volume::mounts::{parse_mount, parse_tmpfs, parse_volume};
     let mut out = Vec::new();
+    if let Some(tz) = &a.tz {
+        out.push(parse_volume(&timezone_mount(tz)?)?);
+    }
     for v in &a.volume {
         out.push(parse_volume(v)?);
     }
@@ -157,13 +187,32 @@ fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRe
 }
 
 fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
-    if a.rm && a.restart != "no" {
+    if (a.rm || a.rmi) && a.restart != "no" {
         bail!("the --restart and --rm options conflict: use one of them");
     }
-    let opts = create_options(a)?;
+    if let Some(f) = &a.cidfile {
+        if f.exists() {
+            bail!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                f.display()
+            );
+        }
+    }
+    if a.kernel_memory.is_some() {
+        libruntime::log::warn(
+            "The --kernel-memory flag is no longer supported. This flag is a noop.",
+        );
+    }
+    let mut opts = create_options(a)?;
+    opts.rm |= a.rmi;
     super::registry::ensure_image(ctx, &a.image, &a.pull, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
-    Ok(ctr::create::create(&store, &ctx.maps, &opts)?)
+    let record = ctr::create::create(&store, &ctx.maps, &opts)?;
+    if let Some(f) = &a.cidfile {
+        std::fs::write(f, &record.id)
+            .with_context(|| format!("writing the container id to {}", f.display()))?;
+    }
+    Ok(record)
 }
 
 pub fn create(ctx: &Ctx, a: RunArgs) -> Result<i32> {
@@ -179,16 +228,20 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
     }
-    let outcome = start_attached(
-        ctx,
-        &record,
-        a.interactive,
-        a.detach_keys.as_deref(),
-        a.sig_proxy,
-    );
+    let streams = Streams::from_flags(&a.attach, a.interactive);
+    let outcome = start_attached(ctx, &record, streams, a.detach_keys.as_deref(), a.sig_proxy);
     // podman and docker return from `run --rm` only once the container is gone.
-    if a.rm && !matches!(outcome, Ok(Outcome::Detached)) {
+    if (a.rm || a.rmi) && !matches!(outcome, Ok(Outcome::Detached)) {
         lifecycle::await_auto_removal(&ctx.paths, &ctx.maps, &record)?;
+        if a.rmi {
+            // In a child: removing layers needs the storage user namespace. An image
+            // another container still uses stays, as in podman.
+            let _ = super::registry::skiff_child(ctx)
+                .args(["rmi", &record.image_id])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
     finish(outcome?)
 }
@@ -197,7 +250,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
 fn start_attached(
     ctx: &Ctx,
     record: &ContainerRecord,
-    stdin: bool,
+    streams: Streams,
     detach_keys: Option<&str>,
     sig_proxy: bool,
 ) -> Result<Outcome> {
@@ -208,7 +261,7 @@ fn start_attached(
             lifecycle::parse_report(other).map_err(start_error)?;
         }
     }
-    attach_and_relay(ctx, record, stdin, detach_keys, sig_proxy)
+    attach_and_relay(ctx, record, streams, detach_keys, sig_proxy)
 }
 
 /// Connects to the container's supervisor and relays the terminal or pipes until the
@@ -216,14 +269,14 @@ fn start_attached(
 fn attach_and_relay(
     ctx: &Ctx,
     record: &ContainerRecord,
-    stdin: bool,
+    streams: Streams,
     detach_keys: Option<&str>,
     sig_proxy: bool,
 ) -> Result<Outcome> {
     let dirs = ContainerDirs::new(&ctx.paths, &record.id);
     let keys = attach::parse_detach_keys(detach_keys.unwrap_or(attach::DEFAULT_DETACH_KEYS))?;
     let mut flags = protocol::WANT_OUTPUT;
-    if stdin {
+    if streams.stdin {
         flags |= protocol::WANT_STDIN;
     }
     let tty = record.config.tty;
@@ -235,7 +288,7 @@ fn attach_and_relay(
         stream,
         RelayOptions {
             dirs: &dirs,
-            stdin,
+            streams,
             tty,
             detach_keys: keys,
             // With a terminal, ctrl-c travels as a byte to the container.
@@ -267,7 +320,7 @@ fn attach_cmd(ctx: &Ctx, a: AttachArgs) -> Result<i32> {
     finish(attach_and_relay(
         ctx,
         &r,
-        stdin,
+        Streams::all(stdin),
         a.detach_keys.as_deref(),
         a.sig_proxy,
     )?)
@@ -310,7 +363,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
             return finish(start_attached(
                 ctx,
                 &r,
-                stdin,
+                Streams::all(stdin),
                 a.detach_keys.as_deref(),
                 true,
             )?);

@@ -114,7 +114,10 @@ pub fn logs(ctx: &Ctx, a: LogsArgs) -> Result<i32> {
         .collect::<libruntime::Result<Vec<_>>>()?;
     for r in records {
         let dirs = ContainerDirs::new(&ctx.paths, &r.id);
-        let (mut lines, mut offset) = read_from(&dirs.log(), 0);
+        let Some(log) = r.config.log.file(&dirs) else {
+            bail!("this container is using the 'none' log driver, cannot read logs");
+        };
+        let (mut lines, mut offset) = read_from(&log, 0);
         lines.retain(|l| filter.keep(l));
         if a.tail >= 0 {
             let skip = lines.len().saturating_sub(a.tail as usize);
@@ -126,7 +129,7 @@ pub fn logs(ctx: &Ctx, a: LogsArgs) -> Result<i32> {
         }
         loop {
             let active = State::load(&dirs).map(|s| s.is_active()).unwrap_or(false);
-            let (new, next) = read_from(&dirs.log(), offset);
+            let (new, next) = read_from(&log, offset);
             offset = next;
             filter.print(&new);
             if !active && new.is_empty() {

@@ -253,6 +253,12 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
         })
         .collect();
     let network_settings = network_settings(ctx, r, ports.clone(), st.is_active());
+    let log_config = json!({
+        "Type": c.log.driver_name(),
+        "Path": c.log.file(&dirs).unwrap_or_default(),
+        "Tag": c.log.tag.clone().unwrap_or_default(),
+        "Size": c.log.max_size.map(|m| m.to_string()).unwrap_or_else(|| "0B".into()),
+    });
     Ok(json!({
         "Id": r.id,
         "Created": r.created,
@@ -282,7 +288,8 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
         "StaticDir": dirs.dir,
         "OCIConfigPath": dirs.spec(),
         "OCIRuntime": "skiff",
-        "LogPath": dirs.log(),
+        "LogPath": c.log.file(&dirs).unwrap_or_default(),
+        "LogTag": c.log.tag.clone().unwrap_or_default(),
         "Name": r.name,
         "RestartCount": st.restart_count,
         "Driver": r.driver,
@@ -316,6 +323,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             "CreateCommand": c.create_command,
         },
         "HostConfig": {
+            "LogConfig": log_config,
             "AutoRemove": c.auto_remove,
             "RestartPolicy": c.restart,
             "CapAdd": c.cap_add,

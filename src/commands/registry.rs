@@ -147,6 +147,21 @@ pub fn logout(a: LogoutArgs) -> Result<i32> {
 /// run/create `--pull`: makes sure the image is there as the policy says. Pulling
 /// runs as a `skiff pull` child, since unpacking layers needs the storage user
 /// namespace and run must stay outside it.
+/// This binary as a child command on the same store; for work that must run in the
+/// storage user namespace while the caller stays outside it.
+pub fn skiff_child(ctx: &Ctx) -> std::process::Command {
+    // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
+    let mut c = std::process::Command::new("/proc/self/exe");
+    c.arg("--root")
+        .arg(&ctx.paths.root)
+        .arg("--runroot")
+        .arg(&ctx.paths.runroot);
+    if let Some(d) = &ctx.paths.storage_driver {
+        c.arg("--storage-driver").arg(d);
+    }
+    c
+}
+
 pub fn ensure_image(
     ctx: &Ctx,
     image: &str,
@@ -164,15 +179,7 @@ pub fn ensure_image(
     if !want_pull {
         return Ok(());
     }
-    // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
-    let mut c = std::process::Command::new("/proc/self/exe");
-    c.arg("--root")
-        .arg(&ctx.paths.root)
-        .arg("--runroot")
-        .arg(&ctx.paths.runroot);
-    if let Some(d) = &ctx.paths.storage_driver {
-        c.arg("--storage-driver").arg(d);
-    }
+    let mut c = skiff_child(ctx);
     c.args(["pull", "-q"]);
     if let Some(v) = flags.tls_verify {
         c.arg(format!("--tls-verify={v}"));

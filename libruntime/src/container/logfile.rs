@@ -8,21 +8,41 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 pub struct LogWriter {
-    file: File,
+    /// None with the `none` log driver: output is relayed to clients, not kept.
+    file: Option<File>,
+    /// Past this many bytes the file starts again from empty (`--log-opt max-size`).
+    max_size: Option<u64>,
+    size: u64,
 }
 
 impl LogWriter {
-    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(LogWriter { file })
+    pub fn open(path: Option<&Path>, max_size: Option<u64>) -> std::io::Result<LogWriter> {
+        let file = match path {
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+            None => None,
+        };
+        let size = match &file {
+            Some(f) => f.metadata()?.len(),
+            None => 0,
+        };
+        Ok(LogWriter {
+            file,
+            max_size,
+            size,
+        })
     }
 
     /// Records `data` read from `stream`: each complete line as F, a tail without a
     /// newline as P.
     pub fn write(&mut self, stream: &str, data: &[u8]) {
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
         let now = crate::time::log_timestamp();
         let mut out = Vec::with_capacity(data.len() + 64);
         let mut rest = data;
@@ -31,12 +51,24 @@ impl LogWriter {
                 Some(i) => (&rest[..i], "F", &rest[i + 1..]),
                 None => (rest, "P", &rest[rest.len()..]),
             };
+            let record_len = now.len() + stream.len() + line.len() + 5;
+            let total = self.size + (out.len() + record_len) as u64;
+            if self.max_size.is_some_and(|m| total > m) {
+                // As podman's k8s-file driver: the file is emptied (not rotated), and
+                // what was waiting to be written would be emptied with it.
+                if file.set_len(0).is_ok() {
+                    self.size = 0;
+                    out.clear();
+                }
+            }
             out.extend_from_slice(format!("{now} {stream} {tag} ").as_bytes());
             out.extend_from_slice(line);
             out.push(b'\n');
             rest = next;
         }
-        let _ = self.file.write_all(&out);
+        if file.write_all(&out).is_ok() {
+            self.size += out.len() as u64;
+        }
     }
 }
 

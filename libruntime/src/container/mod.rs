@@ -5,6 +5,7 @@ pub mod copy;
 pub mod create;
 pub mod filesystem;
 pub mod lifecycle;
+pub mod logconfig;
 pub mod logfile;
 pub mod mounts;
 pub mod names;

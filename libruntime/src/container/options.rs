@@ -296,6 +296,11 @@ pub struct CreateOptions {
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    pub log: super::logconfig::LogConfig,
+    /// Seconds the container may run before it is killed (`--timeout`); 0 for no limit.
+    pub timeout: u32,
+    /// Where the supervisor writes its pid (`--conmon-pidfile`).
+    pub supervisor_pidfile: Option<std::path::PathBuf>,
     /// `--workdir` was typed by the user: it must exist in the image (podman's rule);
     /// otherwise a missing working directory is made at start.
     pub workdir_must_exist: bool,

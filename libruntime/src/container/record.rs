@@ -73,6 +73,14 @@ pub struct RunConfig {
     /// Names of the volumes the container uses (which keeps them from removal).
     #[serde(default)]
     pub volumes: Vec<String>,
+    #[serde(default)]
+    pub log: super::logconfig::LogConfig,
+    /// `--timeout`: seconds the container may run before it is killed; 0 for no limit.
+    #[serde(default)]
+    pub timeout: u32,
+    /// `--conmon-pidfile`: where the supervisor writes its pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor_pidfile: Option<PathBuf>,
 }
 
 /// One mount as `inspect` shows it.

@@ -107,8 +107,17 @@ impl Supervisor {
         listener
             .set_nonblocking(true)
             .map_err(|e| Error::io("attach socket", e))?;
-        let log = LogWriter::open(&dirs.log())
-            .map_err(|e| Error::io(format!("opening {}", dirs.log().display()), e))?;
+        let log_file = record.config.log.file(&dirs);
+        let log =
+            LogWriter::open(log_file.as_deref(), record.config.log.max_size).map_err(|e| {
+                Error::io(
+                    format!("opening the log {}", log_file.unwrap_or_default().display()),
+                    e,
+                )
+            })?;
+        if let Some(p) = &record.config.supervisor_pidfile {
+            fsutil::replace_file(p, std::process::id().to_string().as_bytes())?;
+        }
         let mut state = State::load(&dirs)?;
         state.supervisor_pid = std::process::id() as i32;
         state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
@@ -413,6 +422,9 @@ impl Supervisor {
     fn watch(&mut self, pid: Pid, sigfd: &SignalFd) -> i32 {
         // From here on the supervisor mostly sleeps in poll: keep its footprint small.
         procinfo::shed_startup_memory();
+        let mut deadline = (self.record.config.timeout > 0).then(|| {
+            std::time::Instant::now() + Duration::from_secs(self.record.config.timeout.into())
+        });
         let mut code = None;
         loop {
             if let Some(c) = sandbox::sys::reap_children(pid) {
@@ -423,7 +435,14 @@ impl Supervisor {
                 self.clients.drain_output(&mut self.log);
                 return c;
             }
-            self.serve_once(Some(sigfd), None);
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                // `--timeout`: the container has had its time. It is not restarted.
+                let _ = std::fs::write(self.dirs.stop_marker(), b"");
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                deadline = None;
+            }
+            self.serve_once(Some(sigfd), left.map(|l| l.min(Duration::from_secs(1))));
         }
     }
 
