@@ -44,6 +44,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &data)
 }
 
+/// Like `write_json`, without fsync: for records that need not survive a power loss
+/// (a `--rm` container's), where the sync would be most of the write's cost.
+pub fn write_json_unsynced<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let data =
+        serde_json::to_vec_pretty(value).map_err(|e| Error::json(path.display().to_string(), e))?;
+    replace_file(path, &data)
+}
+
 /// Reads a JSON record; a missing file is `None`.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match fs::read(path) {

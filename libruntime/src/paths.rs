@@ -67,6 +67,10 @@ impl Paths {
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
+    /// Compiled seccomp filters, by a digest of profile, architecture and libseccomp.
+    pub fn seccomp_cache_dir(&self) -> PathBuf {
+        self.root.join("cache/seccomp")
+    }
 }
 
 fn absolute(p: PathBuf) -> PathBuf {

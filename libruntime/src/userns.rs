@@ -141,8 +141,7 @@ pub fn enter(maps: &IdMaps, mount_ns: bool) -> Result<()> {
             drop(ready_w);
             let mut b = [0u8; 1];
             let ok = matches!(read(&ready_r, &mut b), Ok(1))
-                && run_mapper("newuidmap", parent.as_raw(), &maps.uids)
-                && run_mapper("newgidmap", parent.as_raw(), &maps.gids);
+                && run_mappers(parent.as_raw(), &maps.uids, &maps.gids).is_ok();
             // SAFETY: _exit skips the parent's atexit handlers and buffered state, which
             // belong to the parent.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) }
@@ -166,23 +165,51 @@ pub fn enter(maps: &IdMaps, mount_ns: bool) -> Result<()> {
     }
 }
 
-fn run_mapper(prog: &str, pid: i32, maps: &[IdMapping]) -> bool {
-    let mut cmd = crate::helpers::command(prog);
-    cmd.arg(pid.to_string());
-    for m in maps {
-        cmd.args([
-            m.container_id.to_string(),
-            m.host_id.to_string(),
-            m.size.to_string(),
-        ]);
-    }
-    match cmd.status() {
-        Ok(s) => s.success(),
-        Err(e) => {
-            eprintln!("Error: running {prog}: {e} (install the uidmap package)");
-            false
+/// Runs newuidmap and newgidmap for `pid` side by side (each is a setuid exec of a few
+/// milliseconds, on the path of every rootless start); the first failure, with the
+/// helper's own words.
+fn run_mappers(pid: i32, uids: &[IdMapping], gids: &[IdMapping]) -> Result<()> {
+    let spawn = |prog: &str, maps: &[IdMapping]| {
+        let mut cmd = crate::helpers::command(prog);
+        cmd.arg(pid.to_string());
+        for m in maps {
+            cmd.args([
+                m.container_id.to_string(),
+                m.host_id.to_string(),
+                m.size.to_string(),
+            ]);
+        }
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().map_err(|e| {
+            Error::UserNamespace(format!("running {prog}: {e} (install the uidmap package)"))
+        })
+    };
+    let children = [
+        ("newuidmap", spawn("newuidmap", uids)),
+        ("newgidmap", spawn("newgidmap", gids)),
+    ];
+    let mut first = None;
+    for (prog, child) in children {
+        let outcome = child.and_then(|c| {
+            let out = c
+                .wait_with_output()
+                .map_err(|e| Error::UserNamespace(format!("waiting for {prog}: {e}")))?;
+            if out.status.success() {
+                return Ok(());
+            }
+            let why = String::from_utf8_lossy(&out.stderr);
+            Err(Error::UserNamespace(format!(
+                "{prog} failed to write the id maps ({}): is the uidmap package installed and are the /etc/subuid and /etc/subgid ranges valid?",
+                why.lines().next().unwrap_or("no reason given").trim()
+            )))
+        });
+        if let Err(e) = outcome {
+            first.get_or_insert(e);
         }
     }
+    first.map_or(Ok(()), Err)
 }
 
 fn write_single_maps(maps: &IdMaps) -> Result<()> {
@@ -211,13 +238,7 @@ pub fn in_user_namespace() -> bool {
 pub fn write_maps(pid: i32, uids: &[IdMapping], gids: &[IdMapping], rootless: bool) -> Result<()> {
     let single = uids.len() == 1 && gids.len() == 1;
     if rootless && !(single && uids[0].host_id == getuid().as_raw()) {
-        let ok = run_mapper("newuidmap", pid, uids) && run_mapper("newgidmap", pid, gids);
-        if !ok {
-            return Err(Error::UserNamespace(
-                "newuidmap/newgidmap failed to write the id maps (is the uidmap package installed and are /etc/subuid and /etc/subgid ranges valid?)".into(),
-            ));
-        }
-        return Ok(());
+        return run_mappers(pid, uids, gids);
     }
     let text = |maps: &[IdMapping]| {
         maps.iter()

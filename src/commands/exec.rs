@@ -13,6 +13,7 @@ use libruntime::container::options::{expand_env, read_env_file};
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
 use libruntime::oci_spec::runtime::Spec;
 use libruntime::sandbox::join::{self, ExecSpec};
+use libruntime::sandbox::seccomp::Program;
 use libruntime::sandbox::{sys, Pipes};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -65,7 +66,13 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
         st.pid,
         ExecSpec {
             process,
-            seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+            seccomp: spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.seccomp().as_ref())
+                .map(|f| Program::cached(&ctx.paths.seccomp_cache_dir(), f))
+                .transpose()
+                .map_err(|e| anyhow!(e))?,
             user: a.user.clone(),
             tty: a.tty,
             size: sys::window_size(0),

@@ -419,7 +419,12 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 volumes: mounts.volumes,
             },
         };
-        fsutil::write_json(&staged.record(), &record)?;
+        if opts.rm {
+            // Removed when it exits: not worth an fsync on every `run --rm`.
+            fsutil::write_json_unsynced(&staged.record(), &record)?;
+        } else {
+            fsutil::write_json(&staged.record(), &record)?;
+        }
         fsutil::create_dir_all(&paths.containers_dir())?;
         std::fs::rename(&stage, &dirs.dir)
             .ctx(|| format!("moving container into {}", dirs.dir.display()))?;

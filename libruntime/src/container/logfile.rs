@@ -135,7 +135,7 @@ mod tests {
     fn writes_full_and_partial_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("log");
-        let mut w = LogWriter::open(&p).unwrap();
+        let mut w = LogWriter::open(Some(&p), None).unwrap();
         w.write("stdout", b"one\ntwo\nthr");
         w.write("stderr", b"oops\n");
         let (lines, _) = read_from(&p, 0);

@@ -7,7 +7,7 @@ use super::process::{self, StartError};
 use super::{sync, sys, terminal, Pipes, Stdio};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::Process;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Namespace kinds in the order they are joined: user first so it owns the rest.
@@ -15,7 +15,8 @@ const KINDS: &[&str] = &["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"];
 
 pub struct ExecSpec {
     pub process: Process,
-    pub seccomp: Option<LinuxSeccomp>,
+    /// The container's filter, compiled.
+    pub seccomp: Option<super::seccomp::Program>,
     /// `-u`, resolved against the container's own passwd and group files.
     pub user: Option<String>,
     pub tty: bool,

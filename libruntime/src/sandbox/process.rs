@@ -5,7 +5,7 @@
 
 use super::{capabilities, rlimits, seccomp};
 use nix::unistd::{Gid, Uid};
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::Process;
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -98,7 +98,7 @@ fn switch_user(p: &Process) -> Result<(), StartError> {
 
 /// Everything from limits to seccomp; returns the resolved program and the C strings
 /// for execve, so that the caller may fork (the `--init` reaper) before the exec.
-pub fn prepare(p: &Process, filter: Option<&LinuxSeccomp>) -> Result<Exec, StartError> {
+pub fn prepare(p: &Process, filter: Option<&seccomp::Program>) -> Result<Exec, StartError> {
     rlimits::apply(p.rlimits().as_deref().unwrap_or(&[])).map_err(StartError::engine)?;
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).map_err(|e| {
@@ -113,7 +113,7 @@ pub fn prepare(p: &Process, filter: Option<&LinuxSeccomp>) -> Result<Exec, Start
     let nnp = p.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we have it.
     if let (Some(f), false) = (filter, nnp) {
-        seccomp::apply(f).map_err(StartError::engine)?;
+        f.load().map_err(StartError::engine)?;
     }
     if let Some(c) = p.capabilities() {
         capabilities::drop_bounding(c).map_err(StartError::engine)?;
@@ -128,7 +128,7 @@ pub fn prepare(p: &Process, filter: Option<&LinuxSeccomp>) -> Result<Exec, Start
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| StartError::engine(format!("setting no_new_privs: {e}")))?;
         if let Some(f) = filter {
-            seccomp::apply(f).map_err(StartError::engine)?;
+            f.load().map_err(StartError::engine)?;
         }
     }
     let cstr = |s: &str| {

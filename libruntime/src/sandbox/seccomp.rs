@@ -203,9 +203,9 @@ fn compare(
     }
 }
 
-/// Loads `profile` into the calling thread. Names this kernel or libseccomp does not
-/// know are skipped, as runc and crun do.
-pub fn apply(profile: &LinuxSeccomp) -> Result<(), String> {
+/// The filter of `profile` as libseccomp builds it. Names this kernel or libseccomp does
+/// not know are skipped, as runc and crun do.
+fn build(profile: &LinuxSeccomp) -> Result<libseccomp::ScmpFilterContext, String> {
     use libseccomp::{ScmpArgCompare, ScmpFilterContext, ScmpSyscall};
     let default = action(profile.default_action(), profile.default_errno_ret());
     let mut ctx = ScmpFilterContext::new(default).map_err(|e| e.to_string())?;
@@ -233,13 +233,110 @@ pub fn apply(profile: &LinuxSeccomp) -> Result<(), String> {
                 .map_err(|e| format!("seccomp rule for {name}: {e}"))?;
         }
     }
-    ctx.load()
-        .map_err(|e| format!("loading seccomp filter: {e}"))
+    Ok(ctx)
+}
+
+/// A filter compiled to classic BPF, ready to load: compiling takes milliseconds that
+/// a container start should not spend every time, so programs are cached on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program(Vec<u8>);
+
+/// One `struct sock_filter` is 8 bytes.
+const INSN: usize = 8;
+
+impl Program {
+    pub fn compile(profile: &LinuxSeccomp) -> Result<Program, String> {
+        let ctx = build(profile)?;
+        let fd =
+            nix::sys::memfd::memfd_create(c"skiff-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map_err(|e| format!("memfd for the seccomp filter: {e}"))?;
+        ctx.export_bpf(&fd)
+            .map_err(|e| format!("compiling the seccomp filter: {e}"))?;
+        let mut f = std::fs::File::from(fd);
+        use std::io::{Read, Seek};
+        let mut bytes = Vec::new();
+        f.seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| f.read_to_end(&mut bytes))
+            .map_err(|e| format!("reading the seccomp filter: {e}"))?;
+        Program::from_bytes(bytes).ok_or_else(|| "libseccomp made an empty filter".into())
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Option<Program> {
+        (!bytes.is_empty() && bytes.len() % INSN == 0 && bytes.len() / INSN <= u16::MAX as usize)
+            .then_some(Program(bytes))
+    }
+
+    /// The program for `profile` from `cache_dir`, compiled and stored there on a miss.
+    /// The key covers the profile, the architecture and libseccomp's version (its
+    /// syscall tables decide the numbers).
+    pub fn cached(cache_dir: &std::path::Path, profile: &LinuxSeccomp) -> Result<Program, String> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(serde_json::to_vec(profile).map_err(|e| e.to_string())?);
+        h.update(std::env::consts::ARCH);
+        if let Ok(v) = libseccomp::ScmpVersion::current() {
+            h.update(format!("{}.{}.{}", v.major, v.minor, v.micro));
+        }
+        let file = cache_dir.join(format!("{:x}.bpf", h.finalize()));
+        if let Some(p) = std::fs::read(&file).ok().and_then(Program::from_bytes) {
+            return Ok(p);
+        }
+        let p = Program::compile(profile)?;
+        // A cache that cannot be written only costs the next start its time.
+        if std::fs::create_dir_all(cache_dir).is_ok() {
+            let _ = crate::fsutil::replace_file(&file, &p.0);
+        }
+        Ok(p)
+    }
+
+    /// Loads the filter into the calling thread.
+    pub fn load(&self) -> Result<(), String> {
+        let prog = libc::sock_fprog {
+            len: (self.0.len() / INSN) as u16,
+            filter: self.0.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `prog` points at whole sock_filter records (length checked in
+        // from_bytes) that outlive the call; the kernel copies them.
+        let r = unsafe {
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "loading seccomp filter: {}",
+                std::io::Error::last_os_error()
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn programs_are_cached_by_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile: LinuxSeccomp = serde_json::from_value(default_profile(&[])).unwrap();
+        let first = Program::cached(dir.path(), &profile).unwrap();
+        assert_eq!(first, Program::compile(&profile).unwrap());
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        // A damaged cache entry is compiled again, not loaded.
+        let file = files[0].as_ref().unwrap().path();
+        std::fs::write(&file, b"short").unwrap();
+        assert_eq!(Program::cached(dir.path(), &profile).unwrap(), first);
+        // Another profile, another entry.
+        let other: LinuxSeccomp =
+            serde_json::from_value(default_profile(&["CAP_SYS_ADMIN".into()])).unwrap();
+        assert_ne!(Program::cached(dir.path(), &other).unwrap(), first);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 
     #[test]
     fn default_profile_parses_and_unlocks_with_caps() {

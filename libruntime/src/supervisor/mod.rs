@@ -216,8 +216,8 @@ impl Supervisor {
         let maps = sandbox::spec_maps(&self.spec);
         let rootless = self.paths.rootless;
         let cgroup = self.cgroup.clone();
+        let place = move |pid: Pid| cgroup.add(pid.as_raw());
         let setup = move |pid: Pid| -> std::result::Result<(), String> {
-            cgroup.add(pid.as_raw());
             if let Some((u, g)) = &maps {
                 crate::userns::write_maps(pid.as_raw(), u, g, rootless)
                     .map_err(|e| e.to_string())?;
@@ -231,13 +231,16 @@ impl Supervisor {
         } else {
             sandbox::Workdir::Create
         };
+        let filter = self.seccomp_program()?;
         let created = sandbox::create(sandbox::Launch {
             spec: &self.spec,
+            seccomp: filter.as_ref(),
             rootfs: &plan,
             workdir,
             stdio,
             init: self.record.config.init,
             setup: &setup,
+            place: &place,
         })?;
         self.fuse = created.fuse;
         if let Some(session) = bridge {
@@ -318,6 +321,19 @@ impl Supervisor {
             }
         }
         Ok(pid)
+    }
+
+    /// The spec's seccomp filter, compiled (or from the store's cache).
+    fn seccomp_program(
+        &self,
+    ) -> std::result::Result<Option<sandbox::seccomp::Program>, StartError> {
+        self.spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(|f| sandbox::seccomp::Program::cached(&self.paths.seccomp_cache_dir(), f))
+            .transpose()
+            .map_err(StartError::engine)
     }
 
     fn oci_state(&self, status: &str, pid: i32) -> serde_json::Value {
