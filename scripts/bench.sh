@@ -92,14 +92,50 @@ conmon_chatty=$(rss_kib "$(podman_ inspect --format '{{.State.ConmonPid}}' chatt
 skiff rm -f chatty >/dev/null
 podman_ rm -f -t 0 chatty >/dev/null
 
-echo "== rootless: skiff as $TEST_USER"
+echo "== rootless: skiff beside podman's default configuration for $TEST_USER, and podman on native overlay"
 RL=$(mktemp -d /tmp/skiff-bench-rl.XXXXXX)
 chown "$TEST_USER" "$RL"
+SKU="$SK --root $RL/s --runroot $RL/sr"
+# podman as the user would run it: its default store and runtime (here vfs and runc;
+# `podman info` says which), then the same with native overlay.
+PDEF="podman --root $RL/p --runroot $RL/pr"
+POVL="podman --root $RL/o --runroot $RL/or --storage-driver overlay"
 as_user "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$RL/s" --runroot "$RL/sr" >/dev/null
-as_user hyperfine -N -w 3 -r "$RUNS" --export-json "$RL/run.json" \
-  "$SK --root $RL/s --runroot $RL/sr run --rm --network=none localhost/busybox:latest true" >/dev/null
-rootless_run=$(jq -r '.results[0].median' "$RL/run.json")
-rm -rf "$RL" 2>/dev/null || as_user "$SK" unshare rm -rf "$RL" 2>/dev/null || true
+as_user $SKU save -o "$RL/busybox.tar" localhost/busybox:latest
+as_user $PDEF load -q -i "$RL/busybox.tar" >/dev/null 2>&1
+as_user $POVL load -q -i "$RL/busybox.tar" >/dev/null 2>&1
+pdef_driver=$(as_user $PDEF info --format '{{.Store.GraphDriverName}}/{{.Host.OCIRuntime.Name}}' 2>/dev/null)
+rl_bench() { # name, then the command after the store flags
+  local name=$1; shift
+  as_user hyperfine -N -w 3 -r "$RUNS" --export-json "$RL/$name.json" \
+    "$SKU $*" "$PDEF $*" "$POVL $*" >/dev/null 2>&1
+}
+rl_bench run-none run --rm --network=none localhost/busybox:latest true
+rl_bench run-net run --rm localhost/busybox:latest true
+rl_bench ps ps -a
+rl_bench images images
+rl_bench version version
+as_user hyperfine -w 2 -r "$RUNS" --export-json "$RL/detach.json" \
+  "id=\$($SKU run -d --network=none localhost/busybox:latest sleep 100) && $SKU rm -f \$id >/dev/null" \
+  "id=\$($PDEF run -d --network=none localhost/busybox:latest sleep 100) && $PDEF rm -f -t 0 \$id >/dev/null" \
+  "id=\$($POVL run -d --network=none localhost/busybox:latest sleep 100) && $POVL rm -f -t 0 \$id >/dev/null" >/dev/null 2>&1
+as_user $SKU run -d --name execbench --network=none localhost/busybox:latest sleep 1000 >/dev/null
+as_user $PDEF run -d --name execbench --network=none localhost/busybox:latest sleep 1000 >/dev/null 2>&1
+as_user $POVL run -d --name execbench --network=none localhost/busybox:latest sleep 1000 >/dev/null 2>&1
+rl_bench exec exec execbench true
+sleep 6
+rl_sup=$(rss_kib "$(as_user $SKU inspect --format '{{.State.ConmonPid}}' execbench)")
+rl_conmon=$(rss_kib "$(as_user $PDEF inspect --format '{{.State.ConmonPid}}' execbench 2>/dev/null)")
+as_user $SKU rm -f execbench >/dev/null
+as_user $PDEF rm -f -t 0 execbench >/dev/null 2>&1
+as_user $POVL rm -f -t 0 execbench >/dev/null 2>&1
+rl_report() { # label json
+  local a b c
+  a=$(median 0 "$2"); b=$(median 1 "$2"); c=$(median 2 "$2")
+  printf '%-40s skiff %7.1f ms  podman(%s) %7.1f ms %5.1fx  podman(overlay) %7.1f ms %5.1fx\n' "$1" \
+    "$(echo "$a*1000" | bc -l)" "$pdef_driver" "$(echo "$b*1000" | bc -l)" "$(echo "$b/$a" | bc -l)" \
+    "$(echo "$c*1000" | bc -l)" "$(echo "$c/$a" | bc -l)"
+}
 
 echo
 echo "== results (median of $RUNS runs, as root, $(nproc) cores)"
@@ -110,7 +146,22 @@ report "run -d + rm -f" "$W/detach.json"
 report "exec true" "$W/exec.json"
 printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, idle container" "$sup_rss" "$conmon_rss"
 printf '%-44s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, container logging 10 lines/s" "$sup_chatty" "$conmon_chatty"
-printf '%-44s skiff %8.1f ms (rootless, as %s)\n' "run --rm --network=none busybox true" "$(echo "$rootless_run*1000" | bc -l)" "$TEST_USER"
+echo
+echo "== rootless results (median of $RUNS runs, as $TEST_USER)"
+rl_report "run --rm --network=none busybox true" "$RL/run-none.json"
+rl_report "run --rm busybox true (default network)" "$RL/run-net.json"
+rl_report "ps -a" "$RL/ps.json"
+rl_report "images" "$RL/images.json"
+rl_report "version (start-up alone)" "$RL/version.json"
+rl_report "run -d + rm -f" "$RL/detach.json"
+rl_report "exec true" "$RL/exec.json"
+printf '%-40s skiff %8s KiB  conmon %8s KiB\n' "supervisor VmRSS, idle, 6 s after start" "$rl_sup" "$rl_conmon"
+as_user $PDEF rmi -af >/dev/null 2>&1 || true
+as_user $POVL rmi -af >/dev/null 2>&1 || true
+rm -rf "$RL" 2>/dev/null || as_user "$SK" unshare rm -rf "$RL" 2>/dev/null || true
+
+# SKIFF_BENCH_CORE_ONLY=1 stops here: the sections below take several minutes more.
+[ "${SKIFF_BENCH_CORE_ONLY:-}" = 1 ] && exit 0
 
 echo
 echo "== storage (scripts/bench-storage.sh)"

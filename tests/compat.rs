@@ -543,3 +543,29 @@ fn run_flags_podman_scripts_pass() {
             .contains("--kernel-memory flag is no longer supported"));
     }
 }
+
+#[test]
+fn history_in_podmans_shapes() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let id = s.inspect("busybox", "{{.Id}}");
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["history", "--format", "json", "busybox"])).unwrap();
+    let top = &v[0];
+    assert_eq!(top["id"], id.as_str());
+    assert!(top["size"].is_u64(), "{top}");
+    assert!(top["created"].as_str().unwrap().contains('T'));
+    assert!(
+        top["CreatedBy"].as_str().unwrap().ends_with("in / "),
+        "{top}"
+    );
+    // --human=false: times to the second.
+    let plain = s.ok(&[
+        "history",
+        "--human=false",
+        "--format",
+        "{{.Created}}",
+        "busybox",
+    ]);
+    let t = plain.trim();
+    assert!(t.ends_with('Z') && !t.contains('.') && t.len() == 20, "{t}");
+}

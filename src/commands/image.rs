@@ -455,6 +455,23 @@ pub(crate) fn confirm(warning: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
+/// `history --format json` in podman's shape: the full id (or `<missing>`), `created` as
+/// RFC 3339, `CreatedBy` whole, `size` in bytes, `comment`.
+fn history_json(rows: &[Value], image_id: &str) -> Vec<Value> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "id": if i == 0 { image_id } else { "<missing>" },
+                "created": r["CreatedAt"],
+                "CreatedBy": r["FullCreatedBy"],
+                "size": r["SizeBytes"],
+                "comment": r["Comment"],
+            })
+        })
+        .collect()
+}
+
 pub fn history(ctx: &Ctx, a: HistoryArgs) -> Result<i32> {
     let store = Store::open(&ctx.paths);
     let img = store.find_image(&a.image)?;
@@ -478,15 +495,25 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> Result<i32> {
             layers.next().map(|l| l.diff_size).unwrap_or(0)
         };
         let created = h.get("created").and_then(|c| c.as_str());
-        let by = h.get("created_by").and_then(|c| c.as_str()).unwrap_or("");
+        let full_by = h.get("created_by").and_then(|c| c.as_str()).unwrap_or("");
+        let by = full_by;
         let by = if a.no_trunc || by.chars().count() <= 45 {
             by.to_string()
         } else {
             format!("{}...", by.chars().take(42).collect::<String>())
         };
+        let seconds = created.map(|c| {
+            // --human=false: RFC 3339 to the second, as podman prints it.
+            c.split_once('.').map_or(c.to_string(), |(s, rest)| {
+                let zone = rest.trim_start_matches(|ch: char| ch.is_ascii_digit());
+                format!("{s}{zone}")
+            })
+        });
         rows.push(json!({
             "ID": "<missing>",
-            "Created": if a.human { time::ago(created) } else { created.unwrap_or("").to_string() },
+            "Created": if a.human { time::ago(created) } else { seconds.unwrap_or_default() },
+            "FullCreatedBy": full_by,
+            "SizeBytes": size,
             "CreatedAt": created,
             "CreatedBy": by,
             "Size": if a.human { time::human_size(size) } else { size.to_string() },
@@ -511,7 +538,7 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> Result<i32> {
         return write_out(&ids).map(|_| 0);
     }
     if is_json(a.format.as_deref()) {
-        return print_json(&Value::Array(rows)).map(|_| 0);
+        return print_json(&Value::Array(history_json(&rows, &img.id))).map(|_| 0);
     }
     let headers = &[
         ("ID", "ID"),
