@@ -9,6 +9,12 @@ use serde_json::Value;
 enum Arg {
     Field(Vec<String>),
     Str(String),
+    /// `(func args…).Field.Path`: a parenthesised call, then fields of its result.
+    Paren {
+        func: Option<String>,
+        args: Vec<Arg>,
+        path: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +83,7 @@ impl Template {
                 Segment::Text(t) => out.push_str(t),
                 Segment::Action { args, .. } => {
                     let field = args.iter().find_map(|a| match a {
-                        Arg::Field(p) => p.last().cloned(),
+                        Arg::Field(p) | Arg::Paren { path: p, .. } => p.last().cloned(),
                         Arg::Str(_) => None,
                     });
                     let f = field.unwrap_or_default();
@@ -107,7 +113,7 @@ fn parse_action(action: &str) -> Result<Segment> {
     let Some(first) = words.first() else {
         bail!("template: empty action")
     };
-    let (func, arg_words) = if first.starts_with('.') {
+    let (func, arg_words) = if first.starts_with('.') || first.starts_with('(') {
         (None, &words[..])
     } else {
         (Some(first.clone()), &words[1..])
@@ -125,6 +131,8 @@ fn parse_action(action: &str) -> Result<Segment> {
         .map(|w| {
             if let Some(s) = w.strip_prefix('"') {
                 Ok(Arg::Str(s.trim_end_matches('"').to_string()))
+            } else if w.starts_with('(') {
+                parse_paren(w)
             } else if w == "." {
                 Ok(Arg::Field(vec![]))
             } else if let Some(p) = w.strip_prefix('.') {
@@ -137,6 +145,42 @@ fn parse_action(action: &str) -> Result<Segment> {
     Ok(Segment::Action { func, args })
 }
 
+/// `(index .X "k").Y.Z`: the inner call, then the field path after the parenthesis.
+fn parse_paren(w: &str) -> Result<Arg> {
+    let close =
+        matching_paren(w).ok_or_else(|| anyhow::anyhow!("template: unclosed ( in {w:?}"))?;
+    let Segment::Action { func, args } = parse_action(w[1..close].trim())? else {
+        bail!("template: empty ( ) in {w:?}");
+    };
+    let suffix = &w[close + 1..];
+    let path = match suffix.strip_prefix('.') {
+        Some(p) => p.split('.').map(String::from).collect(),
+        None if suffix.is_empty() => vec![],
+        None => bail!("template: unexpected {suffix:?} after ( )"),
+    };
+    Ok(Arg::Paren { func, args, path })
+}
+
+/// The index of the `)` closing the `(` at the start of `w`, skipping quoted text.
+fn matching_paren(w: &str) -> Option<usize> {
+    let mut depth = 0;
+    let mut quoted = false;
+    for (i, c) in w.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn split_words(s: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
@@ -147,6 +191,24 @@ fn split_words(s: &str) -> Result<Vec<String>> {
             chars.next();
             let w: String = chars.by_ref().take_while(|&c| c != '"').collect();
             out.push(format!("\"{w}\""));
+        } else if c == '(' {
+            // One word: the parenthesised call and the field path after it.
+            let mut w = String::new();
+            let (mut depth, mut quoted) = (0, false);
+            while let Some(&c) = chars.peek() {
+                if depth == 0 && !w.is_empty() && c.is_whitespace() {
+                    break;
+                }
+                match c {
+                    '"' => quoted = !quoted,
+                    '(' if !quoted => depth += 1,
+                    ')' if !quoted => depth -= 1,
+                    _ => {}
+                }
+                w.push(c);
+                chars.next();
+            }
+            out.push(w);
         } else {
             let mut w = String::new();
             while let Some(&c) = chars.peek() {
@@ -186,51 +248,66 @@ fn eval(a: &Arg, data: &Value) -> Result<Value> {
     match a {
         Arg::Field(p) => lookup(data, p).cloned(),
         Arg::Str(s) => Ok(Value::String(s.clone())),
+        Arg::Paren { func, args, path } => {
+            let v = call_value(func.as_deref(), args, data)?;
+            lookup(&v, path).cloned()
+        }
     }
 }
 
 fn call(func: Option<&str>, args: &[Arg], data: &Value) -> Result<String> {
+    Ok(go_string(&call_value(func, args, data)?))
+}
+
+/// A call's result as a value, so that a parenthesised call can be looked into.
+fn call_value(func: Option<&str>, args: &[Arg], data: &Value) -> Result<Value> {
     let vals = args
         .iter()
         .map(|a| eval(a, data))
         .collect::<Result<Vec<_>>>()?;
     let first = vals.first().cloned().unwrap_or(Value::Null);
+    let text = |s: String| Value::String(s);
     Ok(match func {
-        None => go_string(&first),
-        Some("json") => serde_json::to_string(&first)?,
-        Some("upper") => go_string(&first).to_uppercase(),
-        Some("lower") => go_string(&first).to_lowercase(),
+        None => first,
+        Some("json") => text(serde_json::to_string(&first)?),
+        Some("upper") => text(go_string(&first).to_uppercase()),
+        Some("lower") => text(go_string(&first).to_lowercase()),
         Some("title") => {
             let s = go_string(&first);
             let mut c = s.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
+            text(
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default(),
+            )
         }
-        Some("len") => match &first {
+        Some("len") => text(match &first {
             Value::Array(a) => a.len().to_string(),
             Value::Object(o) => o.len().to_string(),
             v => go_string(v).len().to_string(),
-        },
+        }),
         Some("join") => {
             let sep = vals.get(1).map(go_string).unwrap_or_default();
-            match &first {
+            text(match &first {
                 Value::Array(a) => a.iter().map(go_string).collect::<Vec<_>>().join(&sep),
                 v => go_string(v),
-            }
+            })
         }
         Some("index") => {
             let key = vals.get(1).cloned().unwrap_or(Value::Null);
-            let v = match (&first, &key) {
+            match (&first, &key) {
                 (Value::Object(o), Value::String(k)) => o.get(k).cloned().unwrap_or(Value::Null),
                 (Value::Array(a), Value::String(k)) => k
                     .parse::<usize>()
                     .ok()
                     .and_then(|i| a.get(i).cloned())
                     .unwrap_or(Value::Null),
+                (Value::Array(a), Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|i| a.get(i as usize).cloned())
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
-            };
-            go_string(&v)
+            }
         }
         Some(f) => bail!("template: function {f:?} not defined"),
     })
@@ -276,6 +353,18 @@ mod tests {
             "v 1 ABC"
         );
         assert_eq!(r("{{join .Names \",\"}}"), "a,b");
+        let n = json!({"Networks": {"n 1": {"IPAddress": "10.89.0.2"}}});
+        let rn = |f: &str| Template::parse(f).unwrap().render(&n).unwrap();
+        assert_eq!(rn("{{(index .Networks \"n 1\").IPAddress}}"), "10.89.0.2");
+        assert_eq!(
+            rn("ip={{ (index .Networks \"n 1\").IPAddress }}!"),
+            "ip=10.89.0.2!"
+        );
+        assert_eq!(
+            rn("{{json (index .Networks \"n 1\")}}"),
+            r#"{"IPAddress":"10.89.0.2"}"#
+        );
+        assert!(Template::parse("{{(index .Networks \"x\"}}").is_err());
         assert!(Template::parse("{{.ID").is_err());
         assert!(Template::parse("{{frob .ID}}").is_err());
         let t = Template::parse("table {{.ID}}\t{{.Names}}").unwrap();
