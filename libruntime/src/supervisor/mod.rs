@@ -437,7 +437,10 @@ impl Supervisor {
     /// Serves clients and output until the init exits; returns its exit code.
     fn watch(&mut self, pid: Pid, sigfd: &SignalFd) -> i32 {
         // From here on the supervisor mostly sleeps in poll: keep its footprint small.
+        // Once more a moment later: pages still shared with the exiting CLI are not
+        // paged out the first time.
         procinfo::shed_startup_memory();
+        let mut shed_again = Some(std::time::Instant::now() + Duration::from_millis(1500));
         let mut deadline = (self.record.config.timeout > 0).then(|| {
             std::time::Instant::now() + Duration::from_secs(self.record.config.timeout.into())
         });
@@ -450,6 +453,10 @@ impl Supervisor {
                 // Output may still sit in the pipes: take it before reporting the exit.
                 self.clients.drain_output(&mut self.log);
                 return c;
+            }
+            if shed_again.is_some_and(|t| std::time::Instant::now() >= t) {
+                procinfo::shed_startup_memory();
+                shed_again = None;
             }
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {
