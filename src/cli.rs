@@ -10,7 +10,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "skiff",
-    version,
+    // `skiff --version` prints "skiff version X.Y.Z", the shape scripts parse in podman's.
+    version = concat!("version ", env!("CARGO_PKG_VERSION")),
     about = "A daemonless, rootless container engine",
     disable_help_subcommand = true,
     // As podman: a repeated option takes its last value (`--name a --name b`).

@@ -310,12 +310,17 @@ fn stop_warns_when_the_stop_signal_was_not_enough() {
         "trap '' TERM; sleep 100 & wait; sleep 100",
     ]);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let out = s.run(&["stop", "-t", "1", "stubborn"]);
+    let stopper = s.spawn(&["stop", "-t", "2", "stubborn"]);
+    // While stop waits, ps and inspect say so.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert_eq!(s.inspect("stubborn", "{{.State.Status}}"), "stopping");
+    assert_eq!(s.ok(&["ps", "--format", "{{.Status}}"]), "Stopping\n");
+    let out = stopper.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "stubborn\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("StopSignal SIGTERM failed to stop container stubborn in 1 seconds, resorting to SIGKILL"),
+        err.contains("StopSignal SIGTERM failed to stop container stubborn in 2 seconds, resorting to SIGKILL"),
         "{err}"
     );
 }
@@ -568,4 +573,32 @@ fn history_in_podmans_shapes() {
     ]);
     let t = plain.trim();
     assert!(t.ends_with('Z') && !t.contains('.') && t.len() == 20, "{t}");
+}
+
+#[test]
+fn version_and_info_carry_what_scripts_read() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let v = s.ok(&["--version"]);
+    assert!(v.starts_with("skiff version "), "{v}");
+    let number = v.split_whitespace().nth(2).unwrap();
+    assert_eq!(
+        s.ok(&["version", "--format", "{{.Client.Version}}"]).trim(),
+        number
+    );
+    for key in [
+        "{{.Host.OCIRuntime.Name}}",
+        "{{.Host.BuildahVersion}}",
+        "{{.Store.GraphDriverName}}",
+        "{{.Store.ContainerStore.Running}}",
+        "{{.Store.VolumePath}}",
+    ] {
+        assert!(!s.ok(&["info", "--format", key]).trim().is_empty(), "{key}");
+    }
+    let info: serde_json::Value =
+        serde_json::from_str(&s.ok(&["info", "--format", "json"])).unwrap();
+    assert!(info["store"]["graphOptions"].is_object());
+    s.ok(&["create", "--name", "c", "busybox", "true"]);
+    let digest = s.inspect("c", "{{.ImageDigest}}");
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    assert_eq!(digest, s.inspect("busybox", "{{.Digest}}"));
 }

@@ -68,7 +68,8 @@ fn published_ports_answer_on_the_host() {
             ports.contains(&format!("\"HostPort\":\"{port}\"")),
             "{ports}"
         );
-        // The same host port twice: the second container fails to start, clearly.
+        // The same host port twice: the second container fails to start, clearly, with
+        // podman's code for it (126).
         let err = s.fails(
             &[
                 "run",
@@ -78,7 +79,7 @@ fn published_ports_answer_on_the_host() {
                 "busybox",
                 "true",
             ],
-            125,
+            126,
         );
         assert!(err.contains(&port.to_string()), "{err}");
         s.ok(&["rm", "-f", "web"]);

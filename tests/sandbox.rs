@@ -258,7 +258,7 @@ fn process_settings_reach_the_program() {
         let s = Skiff::with_busybox(mode);
         let env_file = s.share("env", b"# comment\nFROM_FILE=yes\n");
         let (code, out, err) = s.run_ctr(&[
-            "-u", "nobody", "-w", "/tmp/work", "-e", "FOO=bar", "--env-file", env_file.to_str().unwrap(),
+            "-u", "nobody", "-w", "/var/tmp", "-e", "FOO=bar", "--env-file", env_file.to_str().unwrap(),
             "--hostname", "boat", "--ulimit", "nofile=100:200", "busybox",
             "sh", "-c", "id -u; id -g; pwd; echo $FOO $FROM_FILE; hostname; cat /etc/hostname; ulimit -n; ulimit -Hn; grep boat /etc/hosts | wc -l",
         ]);
@@ -266,17 +266,7 @@ fn process_settings_reach_the_program() {
         let l: Vec<&str> = out.lines().collect();
         assert_eq!(
             l,
-            vec![
-                "65534",
-                "65534",
-                "/tmp/work",
-                "bar yes",
-                "boat",
-                "boat",
-                "100",
-                "200",
-                "1"
-            ]
+            vec!["65534", "65534", "/var/tmp", "bar yes", "boat", "boat", "100", "200", "1"]
         );
         let (_, out, _) = s.run_ctr(&["-u", "daemon:root", "busybox", "id"]);
         assert!(out.starts_with("uid=1(daemon) gid=0(root)"), "{out}");

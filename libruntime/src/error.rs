@@ -34,6 +34,13 @@ pub enum Error {
     /// podman's text, which scripts match.
     #[error("cannot remove container {id} as it is {state} - running or paused containers cannot be removed without force: container state improper")]
     ContainerRunning { id: String, state: String },
+    /// A host port could not be bound for publishing (taken, or not ours to bind).
+    #[error("publishing {address} -> {target}: {reason}")]
+    PortUnavailable {
+        address: String,
+        target: String,
+        reason: String,
+    },
     #[error("unable to find network with name or ID {0}: network not found")]
     NetworkNotFound(String),
     #[error("volume {name} is being used by the following container(s): {}: volume is being used", containers.join(", "))]

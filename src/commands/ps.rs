@@ -30,6 +30,7 @@ const HEADERS: &[(&str, &str)] = &[
 pub fn status_text(st: &State) -> String {
     match st.status {
         Status::Created => "Created".into(),
+        Status::Running if st.stopping => "Stopping".into(),
         Status::Running => format!("Up {}", since(&st.started_at)),
         Status::Paused => "Paused".into(),
         Status::Exited if st.restarting => format!(
@@ -101,7 +102,7 @@ fn row(
         "CreatedAt": r.created,
         "RunningFor": time::ago(Some(&r.created)),
         "Status": status_text(st),
-        "State": st.status.as_str(),
+        "State": st.status_name(),
         "Ports": ports_text(r),
         "Names": r.name,
         "Size": size_text,
@@ -253,6 +254,10 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
         })
         .collect();
     let network_settings = network_settings(ctx, r, ports.clone(), st.is_active());
+    let image_digest = libruntime::store::Store::open(&ctx.paths)
+        .find_image(&r.image_id)
+        .map(|i| i.digest.to_string())
+        .unwrap_or_default();
     let log_config = json!({
         "Type": c.log.driver_name(),
         "Path": c.log.file(&dirs).unwrap_or_default(),
@@ -266,7 +271,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
         "Args": r.command().iter().skip(1).cloned().collect::<Vec<_>>(),
         "State": {
             "OciVersion": "1.1.0",
-            "Status": st.status.as_str(),
+            "Status": st.status_name(),
             "Running": st.status == Status::Running,
             "Paused": st.status == Status::Paused,
             "Restarting": st.restarting,
@@ -281,6 +286,7 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
         },
         "Image": r.image_id,
         "ImageName": r.image_name,
+        "ImageDigest": image_digest,
         "Rootfs": "",
         "ResolvConfPath": dirs.userdata().join("resolv.conf"),
         "HostnamePath": dirs.userdata().join("hostname"),

@@ -65,6 +65,7 @@ fn to_yaml(v: &Value, indent: usize) -> String {
 pub fn version(a: FormatArgs) -> Result<i32> {
     let v = json!({
         "Client": {
+            "APIVersion": libruntime::VERSION,
             "Version": libruntime::VERSION,
             "OsArch": format!("linux/{}", libruntime::platform::go_arch()),
         }
@@ -73,9 +74,9 @@ pub fn version(a: FormatArgs) -> Result<i32> {
         Some("json") => print_json(&v)?,
         Some(f) => print_rows(Some(f), f, &[], &[v])?,
         None => write_out(&format!(
-            "Version:      {}\nOS/Arch:      linux/{}\n",
-            libruntime::VERSION,
-            libruntime::platform::go_arch()
+            "Version:      {v}\nAPI Version:  {v}\nOS/Arch:      linux/{}\n",
+            libruntime::platform::go_arch(),
+            v = libruntime::VERSION,
         ))?,
     }
     Ok(0)

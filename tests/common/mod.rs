@@ -476,7 +476,11 @@ pub fn helpers_of(s: &Skiff, program: &str) -> Vec<i32> {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .map(|c| {
                     let c = String::from_utf8_lossy(&c).replace('\0', " ");
-                    c.starts_with(&prefix) && c.contains(&marker)
+                    // Helpers run by their full path (/usr/bin/slirp4netns): compare
+                    // the program's base name.
+                    let (argv0, rest) = c.split_once(' ').unwrap_or((&c, ""));
+                    let base = argv0.rsplit('/').next().unwrap_or(argv0);
+                    format!("{base} {rest}").starts_with(&prefix) && c.contains(&marker)
                 })
                 .unwrap_or(false)
         })

@@ -44,6 +44,7 @@ pub fn spawn_supervisor(
     let dirs = ContainerDirs::new(paths, &record.id);
     fsutil::create_dir_all(&dirs.run)?;
     let _ = std::fs::remove_file(dirs.stop_marker());
+    let _ = std::fs::remove_file(dirs.stopping_marker());
     let errlog = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -153,9 +154,23 @@ pub fn stop(paths: &Paths, record: &ContainerRecord, timeout: Duration) -> Resul
         unpause(paths, record)?;
     }
     let sig = Signal::try_from(record.config.stop_signal).unwrap_or(Signal::SIGTERM);
+    let _ = std::fs::write(dirs.stopping_marker(), b"");
+    let stopped = stop_with(&dirs, record, &st, sig, timeout);
+    let _ = std::fs::remove_file(dirs.stopping_marker());
+    stopped
+}
+
+/// The stop signal, then SIGKILL once `timeout` has passed; waits for the exit.
+fn stop_with(
+    dirs: &ContainerDirs,
+    record: &ContainerRecord,
+    st: &State,
+    sig: Signal,
+    timeout: Duration,
+) -> Result<()> {
     if !timeout.is_zero() {
-        signal_init(&st, sig)?;
-        if wait_until_stopped(&dirs, timeout) {
+        signal_init(st, sig)?;
+        if wait_until_stopped(dirs, timeout) {
             return Ok(());
         }
         crate::log::warn(&format!(
@@ -164,9 +179,9 @@ pub fn stop(paths: &Paths, record: &ContainerRecord, timeout: Duration) -> Resul
             timeout.as_secs()
         ));
     }
-    let st = State::load(&dirs)?;
+    let st = State::load(dirs)?;
     signal_init(&st, Signal::SIGKILL)?;
-    wait_until_stopped(&dirs, Duration::from_secs(30));
+    wait_until_stopped(dirs, Duration::from_secs(30));
     Ok(())
 }
 

@@ -169,6 +169,10 @@ impl ContainerDirs {
     pub fn stop_marker(&self) -> PathBuf {
         self.run.join("stopped")
     }
+    /// Present while `stop` waits for the container to end (ps shows "Stopping").
+    pub fn stopping_marker(&self) -> PathBuf {
+        self.run.join("stopping")
+    }
 }
 
 /// Every container record that can be read; unreadable (half-written) ones are skipped.

@@ -48,6 +48,9 @@ pub struct State {
     /// The container's cgroup directories, as its supervisor made them.
     #[serde(default)]
     pub cgroup: Vec<std::path::PathBuf>,
+    /// A `stop` is waiting for the container to end (from its marker, not stored).
+    #[serde(skip)]
+    pub stopping: bool,
 }
 
 impl State {
@@ -58,6 +61,7 @@ impl State {
             .flatten()
             .unwrap_or_default();
         s.reconcile();
+        s.stopping = s.is_active() && dirs.stopping_marker().exists();
         Ok(s)
     }
 
@@ -73,6 +77,15 @@ impl State {
 
     pub fn init_alive(&self) -> bool {
         procinfo::alive(self.pid, self.pid_start)
+    }
+
+    /// The status as podman names it, "stopping" included.
+    pub fn status_name(&self) -> &'static str {
+        if self.stopping && self.status == Status::Running {
+            "stopping"
+        } else {
+            self.status.as_str()
+        }
     }
 
     pub fn is_active(&self) -> bool {

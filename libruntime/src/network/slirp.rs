@@ -141,10 +141,11 @@ pub fn add_forward(api: &Path, f: &Forward) -> Result<i64> {
             .get("desc")
             .and_then(|d| d.as_str())
             .unwrap_or("refused");
-        return Err(Error::InvalidArgument(format!(
-            "publishing {host_addr}:{} -> {}/{}: {why}",
-            f.host_port, f.guest_port, f.protocol
-        )));
+        return Err(Error::PortUnavailable {
+            address: format!("{host_addr}:{}", f.host_port),
+            target: format!("{}/{}", f.guest_port, f.protocol),
+            reason: why.to_string(),
+        });
     }
     Ok(answer["return"]["id"].as_i64().unwrap_or(-1))
 }

@@ -17,6 +17,21 @@ pub struct StartError {
     pub message: String,
 }
 
+impl From<crate::error::Error> for StartError {
+    /// podman's codes: a port that cannot be published is 126, as a program that cannot
+    /// be run; everything else is the engine's failure.
+    fn from(e: crate::error::Error) -> StartError {
+        let code = match e {
+            crate::error::Error::PortUnavailable { .. } => 126,
+            _ => 125,
+        };
+        StartError {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
 impl StartError {
     pub fn engine(message: impl Into<String>) -> StartError {
         StartError {

@@ -256,9 +256,11 @@ impl Supervisor {
         if self.record.config.network == "slirp4netns" {
             // The namespace exists and the program waits: connect it before it runs.
             let api = crate::network::slirp::api_socket(&self.dirs.run);
-            let slirp =
-                crate::network::slirp::start(created.pid.as_raw(), &api, &self.record.config.ports)
-                    .map_err(|e| StartError::engine(e.to_string()))?;
+            let slirp = crate::network::slirp::start(
+                created.pid.as_raw(),
+                &api,
+                &self.record.config.ports,
+            )?;
             self.slirp = Some(slirp);
         }
         if self.record.config.network == "pasta" {
