@@ -20,13 +20,35 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Slirp {
     child: Child,
+    /// The API socket and the ids of the ports it forwards (a container's slirp4netns).
+    forwards: Option<(PathBuf, Vec<i64>)>,
 }
 
 impl Slirp {
-    /// Stops slirp4netns; the namespace it served is gone or going.
+    /// Stops slirp4netns and waits for it; the namespace it served is gone or going.
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops slirp4netns without waiting for its exit, which tears down its tap device
+    /// and takes ~20 ms the container's exit need not wait for. Its published ports are
+    /// withdrawn first, so they are free at once. The caller reaps the child later (the
+    /// supervisor reaps every child; init does once the supervisor is gone).
+    pub fn release(mut self) {
+        if let Some((api, ids)) = &self.forwards {
+            for id in ids {
+                let _ = remove_forward(api, *id);
+            }
+        }
+        let _ = self.child.kill();
+        // Wait only until it has let go of its memory (its command line reads empty):
+        // it is no longer running anything, and no one sees it as alive.
+        let cmdline = format!("/proc/{}/cmdline", self.child.id());
+        let end = Instant::now() + Duration::from_millis(200);
+        while std::fs::read(&cmdline).is_ok_and(|c| !c.is_empty()) && Instant::now() < end {
+            std::thread::sleep(Duration::from_micros(200));
+        }
     }
 }
 
@@ -37,30 +59,73 @@ pub fn available() -> bool {
 /// Starts slirp4netns for the network namespace of `pid`, waits until the interface
 /// is configured, then publishes `ports`.
 pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp> {
+    begin(pid, api_socket, ports)?.finish()
+}
+
+/// slirp4netns started and still setting up; `finish` waits for it. Starting it as soon
+/// as the namespace exists lets its start-up overlap the container's own.
+pub struct Pending {
+    slirp: Slirp,
+    ready: std::fs::File,
+    api_socket: PathBuf,
+    ports: Vec<PortMapping>,
+}
+
+/// Starts slirp4netns for `pid`'s network namespace without waiting for it.
+pub fn begin(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Pending> {
     // libslirp drops the answers to forwarded UDP when the host's loopback is closed to
     // the container (replies go to 10.0.2.2): only then is it left open.
     // (create warns the user about it.)
     let host_loopback = ports.iter().any(|p| p.protocol == "udp");
-    let slirp = spawn(pid, api_socket, host_loopback)?;
-    for p in ports {
-        let fwd = Forward {
-            protocol: &p.protocol,
-            host_ip: &p.host_ip,
-            host_port: p.host_port,
-            guest_addr: GUEST_ADDR,
-            guest_port: p.container_port,
-        };
-        if let Err(e) = add_forward(api_socket, &fwd) {
-            slirp.stop();
-            return Err(e);
+    let (slirp, ready) = launch(pid, api_socket, host_loopback)?;
+    Ok(Pending {
+        slirp,
+        ready,
+        api_socket: api_socket.to_path_buf(),
+        ports: ports.to_vec(),
+    })
+}
+
+impl Pending {
+    /// Waits until the interface is configured, then publishes the ports.
+    pub fn finish(self) -> Result<Slirp> {
+        let mut slirp = wait_ready(self.slirp, self.ready)?;
+        let mut ids = Vec::new();
+        for p in &self.ports {
+            let fwd = Forward {
+                protocol: &p.protocol,
+                host_ip: &p.host_ip,
+                host_port: p.host_port,
+                guest_addr: GUEST_ADDR,
+                guest_port: p.container_port,
+            };
+            match add_forward(&self.api_socket, &fwd) {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    slirp.stop();
+                    return Err(e);
+                }
+            }
         }
+        slirp.forwards = Some((self.api_socket, ids));
+        Ok(slirp)
     }
-    Ok(slirp)
+
+    /// Gives up: the container did not start.
+    pub fn abandon(self) {
+        self.slirp.stop();
+    }
 }
 
 /// Starts slirp4netns for `pid`'s network namespace and waits until it is configured.
 /// With `host_loopback`, 10.0.2.2 leads to the host's loopback (callers filter it).
 pub fn spawn(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<Slirp> {
+    let (slirp, ready) = launch(pid, api_socket, host_loopback)?;
+    wait_ready(slirp, ready)
+}
+
+/// Forks slirp4netns; its ready pipe says when the interface is up.
+fn launch(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<(Slirp, std::fs::File)> {
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     let _ = std::fs::remove_file(api_socket);
@@ -92,8 +157,14 @@ pub fn spawn(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<Slirp> 
         .spawn()
         .map_err(|e| Error::io(format!("starting {PROGRAM}"), e))?;
     drop(ready_w);
-    let slirp = Slirp { child };
-    let mut ready = std::fs::File::from(ready_r);
+    let slirp = Slirp {
+        child,
+        forwards: None,
+    };
+    Ok((slirp, std::fs::File::from(ready_r)))
+}
+
+fn wait_ready(slirp: Slirp, mut ready: std::fs::File) -> Result<Slirp> {
     let mut b = [0u8; 1];
     match ready.read(&mut b) {
         Ok(1) => Ok(slirp),

@@ -216,7 +216,19 @@ impl Supervisor {
         let maps = sandbox::spec_maps(&self.spec);
         let rootless = self.paths.rootless;
         let cgroup = self.cgroup.clone();
-        let place = move |pid: Pid| cgroup.add(pid.as_raw());
+        // slirp4netns starts as soon as the network namespace exists, so that its own
+        // start-up overlaps the init's building of the root.
+        let slirp_wanted = self.record.config.network == "slirp4netns";
+        let api = crate::network::slirp::api_socket(&self.dirs.run);
+        let ports = self.record.config.ports.clone();
+        let pending = std::cell::RefCell::new(None);
+        let place = |pid: Pid| {
+            cgroup.add(pid.as_raw());
+            if slirp_wanted {
+                *pending.borrow_mut() =
+                    Some(crate::network::slirp::begin(pid.as_raw(), &api, &ports));
+            }
+        };
         let setup = move |pid: Pid| -> std::result::Result<(), String> {
             if let Some((u, g)) = &maps {
                 crate::userns::write_maps(pid.as_raw(), u, g, rootless)
@@ -241,7 +253,17 @@ impl Supervisor {
             init: self.record.config.init,
             setup: &setup,
             place: &place,
-        })?;
+        });
+        let pending = pending.into_inner().transpose();
+        let created = match created {
+            Ok(c) => c,
+            Err(e) => {
+                if let Ok(Some(p)) = pending {
+                    p.abandon();
+                }
+                return Err(e);
+            }
+        };
         self.fuse = created.fuse;
         if let Some(session) = bridge {
             crate::network::attach::attach_on_start(
@@ -253,15 +275,9 @@ impl Supervisor {
             )
             .map_err(|e| StartError::engine(e.to_string()))?;
         }
-        if self.record.config.network == "slirp4netns" {
-            // The namespace exists and the program waits: connect it before it runs.
-            let api = crate::network::slirp::api_socket(&self.dirs.run);
-            let slirp = crate::network::slirp::start(
-                created.pid.as_raw(),
-                &api,
-                &self.record.config.ports,
-            )?;
-            self.slirp = Some(slirp);
+        if let Some(p) = pending? {
+            // The program waits: its network is up and its ports published before it runs.
+            self.slirp = Some(p.finish()?);
         }
         if self.record.config.network == "pasta" {
             let pasta = crate::network::pasta::start(
@@ -525,7 +541,7 @@ impl Supervisor {
             crate::network::attach::detach_on_exit(&self.paths, &self.record, &self.dirs);
         }
         if let Some(s) = self.slirp.take() {
-            s.stop();
+            s.release();
         }
         if let Some(p) = self.pasta.take() {
             crate::network::pasta::stop(p, &self.dirs.run);
