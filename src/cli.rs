@@ -134,11 +134,53 @@ pub enum Command {
     Version(FormatArgs),
     /// Run a command in the storage user namespace (rootless)
     Unshare(UnshareArgs),
+    /// Manage the whole store: df, prune, reset, info
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completion(CompletionArgs),
     /// Write a man page for every verb into a directory
     #[command(hide = true)]
     GenerateManpages(ManpagesArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SystemCommand {
+    /// Show how much space images, containers and volumes take
+    Df(SystemDfArgs),
+    /// Remove stopped containers, unused networks and dangling (or, with -a, unused) images
+    Prune(SystemPruneArgs),
+    /// Remove every container, image, volume and network, and the store itself
+    Reset(SystemResetArgs),
+    /// Display information about the host and the store
+    Info(FormatArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SystemDfArgs {
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images, not only dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove unused volumes too
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemResetArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -393,6 +435,7 @@ impl Command {
             Command::Container(c) => {
                 matches!(c, ContainerCommand::Commit(_) | ContainerCommand::Diff(_))
             }
+            Command::System(c) => matches!(c, SystemCommand::Prune(_)),
             Command::Image(c) => matches!(
                 c,
                 ImageCommand::Rm(_)

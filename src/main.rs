@@ -17,7 +17,7 @@ mod table;
 mod template;
 
 use clap::Parser;
-use cli::{Cli, Command, ImageCommand};
+use cli::{Cli, Command, ImageCommand, SystemCommand};
 use libruntime::paths::Paths;
 use libruntime::userns::IdMaps;
 
@@ -132,7 +132,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Login(a) => registry::login(&ctx, a),
         Command::Logout(a) => registry::logout(a),
-        Command::Info(a) => system::info(&ctx, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(&ctx, a),
+        Command::System(SystemCommand::Df(a)) => commands::system_store::df(&ctx, a),
+        Command::System(SystemCommand::Prune(a)) => commands::system_store::prune(&ctx, a),
+        Command::System(SystemCommand::Reset(a)) => commands::system_store::reset(&ctx, a),
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
         Command::Completion(a) => commands::completion::completion(a),

@@ -602,3 +602,54 @@ fn version_and_info_carry_what_scripts_read() {
     assert!(digest.starts_with("sha256:"), "{digest}");
     assert_eq!(digest, s.inspect("busybox", "{{.Digest}}"));
 }
+
+#[test]
+fn system_df_prune_and_reset() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "run", "-d", "--name", "up", "-v", "kept:/d", "busybox", "sleep", "100",
+        ]);
+        s.ok(&[
+            "run",
+            "--name",
+            "down",
+            "busybox",
+            "sh",
+            "-c",
+            "dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null",
+        ]);
+        s.ok(&["volume", "create", "loose"]);
+        s.ok(&["network", "create", "spare"]);
+        let df: serde_json::Value =
+            serde_json::from_str(&s.ok(&["system", "df", "--format", "json"])).unwrap();
+        let containers = &df[1];
+        assert_eq!(containers["Type"], "Containers");
+        assert_eq!(
+            (containers["Total"].as_u64(), containers["Active"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert!(
+            containers["RawReclaimable"].as_u64().unwrap() >= 300 * 1024,
+            "{df}"
+        );
+        assert_eq!(df[2]["Total"], 2);
+        let out = s.ok(&["system", "prune", "-f", "--volumes"]);
+        assert!(
+            out.contains("Deleted Containers") && out.contains("spare") && out.contains("loose"),
+            "{out}"
+        );
+        assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "up\n");
+        assert_eq!(s.ok(&["volume", "ls", "-q"]), "kept\n");
+        assert_eq!(
+            s.run(&["image", "exists", "busybox"]).status.code(),
+            Some(0)
+        );
+        // reset: nothing of the store is left, running containers included.
+        let pid = s.inspect("up", "{{.State.Pid}}");
+        s.ok(&["system", "reset", "-f"]);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        assert!(!s.root().exists() && !s.dir.join("run").exists());
+        assert_eq!(s.ok(&["images", "-q"]), "");
+    }
+}

@@ -22,6 +22,7 @@ pub mod platform;
 pub mod procinfo;
 pub mod reference;
 pub mod registry;
+pub mod reset;
 pub mod sandbox;
 pub mod selfexec;
 pub mod signals;

@@ -527,7 +527,7 @@ fn rename(ctx: &Ctx, a: RenameArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
+pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
     if !a.force && !super::image::confirm("WARNING! This will remove all non running containers.")?
     {
         return Ok(0);

@@ -13,4 +13,5 @@ pub mod ps;
 pub mod registry;
 pub mod storage;
 pub mod system;
+pub mod system_store;
 pub mod volume;

@@ -158,7 +158,7 @@ fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<i32> {
+pub fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<i32> {
     if !a.force
         && !super::image::confirm(
             "WARNING! This will remove all networks not used by at least one container.",

@@ -115,7 +115,7 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
+pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
     if !a.force
         && !super::image::confirm(
             "WARNING! This will remove all volumes not used by at least one container.",
