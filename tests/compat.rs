@@ -25,14 +25,7 @@ fn run_rm_has_removed_the_container_when_it_returns() {
         let children: Vec<_> = (0..20)
             .map(|_| s.spawn(&["run", "--rm", "busybox", "true"]))
             .collect();
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        wait_all_ok(children);
         assert_eq!(s.ok(&["ps", "-a", "-q"]), "", "{mode:?}");
         // So a name can be reused at once.
         s.ok(&["run", "--rm", "--name", "again", "busybox", "true"]);

@@ -153,24 +153,17 @@ fn relay_pipes(pid: Pid, pipes: Pipes) -> Result<i32> {
         }
         // SAFETY: fd 0 stays open for the life of the process.
         let our_stdin = unsafe { BorrowedFd::borrow_raw(0) };
+        let wanted = |open: bool| {
+            if open {
+                PollFlags::POLLIN
+            } else {
+                PollFlags::empty()
+            }
+        };
         let mut fds = vec![
             PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(
-                stdout.as_fd(),
-                if out_open {
-                    PollFlags::POLLIN
-                } else {
-                    PollFlags::empty()
-                },
-            ),
-            PollFd::new(
-                stderr.as_fd(),
-                if err_open {
-                    PollFlags::POLLIN
-                } else {
-                    PollFlags::empty()
-                },
-            ),
+            PollFd::new(stdout.as_fd(), wanted(out_open)),
+            PollFd::new(stderr.as_fd(), wanted(err_open)),
         ];
         if to_stdin.is_some() {
             fds.push(PollFd::new(our_stdin, PollFlags::POLLIN));

@@ -297,12 +297,16 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
     }
 }
 
-pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
-    let targets = a
-        .targets
+/// Names as the store keeps them: a short name is localhost's, a missing tag `latest`.
+fn full_names(names: &[String]) -> libruntime::Result<Vec<String>> {
+    names
         .iter()
         .map(|t| Reference::parse(t).map(|r| r.tagged_name(DefaultDomain::Localhost)))
-        .collect::<libruntime::Result<Vec<_>>>()?;
+        .collect()
+}
+
+pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
+    let targets = full_names(&a.targets)?;
     let store = Store::open_locked(&ctx.paths)?;
     let img = store.find_image(&a.image)?;
     for t in targets {
@@ -322,11 +326,7 @@ pub fn exists(ctx: &Ctx, a: ExistsArgs) -> Result<i32> {
 
 /// `untag IMAGE [NAME...]`: removes the names given, or all of them; the image stays.
 pub fn untag(ctx: &Ctx, a: UntagArgs) -> Result<i32> {
-    let names = a
-        .names
-        .iter()
-        .map(|t| Reference::parse(t).map(|r| r.tagged_name(DefaultDomain::Localhost)))
-        .collect::<libruntime::Result<Vec<_>>>()?;
+    let names = full_names(&a.names)?;
     let store = Store::open_locked(&ctx.paths)?;
     let img = store.find_image(&a.image)?;
     let names = if a.names.is_empty() {
