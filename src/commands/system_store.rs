@@ -99,7 +99,7 @@ pub fn df(ctx: &Ctx, a: SystemDfArgs) -> Result<i32> {
         }
     }
     let row = |kind: &str, total: usize, active: usize, size: u64, free: u64| {
-        let pct = if size == 0 { 0 } else { free * 100 / size };
+        let pct = (free * 100).checked_div(size).unwrap_or(0);
         json!({
             "Type": kind, "Total": total, "Active": active,
             "Size": human_size(size), "RawSize": size,

@@ -44,7 +44,7 @@ fn parse_size(s: &str) -> Option<u64> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return None,
     };
-    (n >= 0.0).then(|| (n * mult as f64) as u64)
+    (n >= 0.0).then_some((n * mult as f64) as u64)
 }
 
 impl LogConfig {

@@ -131,12 +131,15 @@ pub fn create(l: Launch) -> Result<Created, StartError> {
 
 type Staged = (Pid, Option<OwnedFd>, Option<Pid>);
 
+/// Writes the id maps of the stage-1 process (see `Launch::setup`).
+type SetupFn<'a> = &'a dyn Fn(Pid) -> Result<(), String>;
+
 fn talk_to_stages(
     sock: &OwnedFd,
     stage1: Pid,
     spec: &Spec,
     rootfs: &RootfsPlan,
-    (setup, place): (&dyn Fn(Pid) -> Result<(), String>, &dyn Fn(Pid)),
+    (setup, place): (SetupFn, &dyn Fn(Pid)),
 ) -> Result<Staged, StartError> {
     let mut pid = None;
     let mut terminal = None;

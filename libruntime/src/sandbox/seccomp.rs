@@ -262,7 +262,9 @@ impl Program {
     }
 
     fn from_bytes(bytes: Vec<u8>) -> Option<Program> {
-        (!bytes.is_empty() && bytes.len() % INSN == 0 && bytes.len() / INSN <= u16::MAX as usize)
+        (!bytes.is_empty()
+            && bytes.len().is_multiple_of(INSN)
+            && bytes.len() / INSN <= u16::MAX as usize)
             .then_some(Program(bytes))
     }
 
