@@ -646,3 +646,46 @@ fn system_df_prune_and_reset() {
         assert_eq!(s.ok(&["images", "-q"]), "");
     }
 }
+
+#[test]
+fn cp_paths_start_at_the_workdir_and_containers_copy_to_each_other() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "run",
+            "--name",
+            "src",
+            "-w",
+            "/tmp",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir d; echo one > d/f; echo two > rel.txt",
+        ]);
+        s.ok(&[
+            "run", "-d", "--name", "dst", "-w", "/var", "busybox", "sleep", "100",
+        ]);
+        // Relative on both sides, stopped to running.
+        s.ok(&["cp", "src:rel.txt", "dst:."]);
+        assert_eq!(s.ok(&["exec", "dst", "cat", "/var/rel.txt"]), "two\n");
+        s.ok(&["cp", "src:/tmp/d", "dst:/tmp/"]);
+        assert_eq!(s.ok(&["exec", "dst", "cat", "/tmp/d/f"]), "one\n");
+        // Out to the host, relative too.
+        let out = host_dir(&s, "out");
+        s.ok(&["cp", "src:rel.txt", out.to_str().unwrap()]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("rel.txt")).unwrap(),
+            "two\n"
+        );
+        assert!(
+            s.root()
+                .join("tmp")
+                .read_dir()
+                .map(|d| d.count())
+                .unwrap_or(0)
+                == 0,
+            "spool left behind"
+        );
+        s.ok(&["rm", "-f", "src", "dst"]);
+    }
+}

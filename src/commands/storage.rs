@@ -103,13 +103,12 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         follow_link: a.follow_link,
     };
     match (container_side(&a.source), container_side(&a.dest)) {
-        (Some(_), Some(_)) => {
-            bail!("copying between containers is not supported: copy through the host")
-        }
+        (Some(_), Some(_)) => return copy_between(ctx, &a),
         (None, None) => bail!("one of SRC and DEST must be CONTAINER:PATH"),
         (Some((name, path)), None) => {
             let r = ctr::find(&ctx.paths, name)?;
             let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
+            let path = &copy::in_container(&r.config.workdir, path);
             if a.dest == "-" {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 copy::copy_out_stream(&fs, path, &mut out, opts)?;
@@ -122,6 +121,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         (None, Some((name, path))) => {
             let r = ctr::find(&ctx.paths, name)?;
             let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
+            let path = &copy::in_container(&r.config.workdir, path);
             if a.source == "-" {
                 copy::copy_in_stream(&fs, &mut std::io::stdin().lock(), path)
                     .with_context(|| format!("copying standard input to {}", a.dest))?;
@@ -129,6 +129,39 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
                 copy::copy_in(&fs, Path::new(&a.source), path, opts)
                     .with_context(|| format!("copying {} to {}", a.source, a.dest))?;
             }
+        }
+    }
+    Ok(0)
+}
+
+/// Container to container: one child per side, joined by a pipe carrying a tar stream.
+/// Each side may need namespaces of its own (a running container's user namespace, the
+/// private mount of a stopped one's root), which one process cannot hold both of.
+fn copy_between(ctx: &Ctx, a: &CpArgs) -> Result<i32> {
+    use std::process::Stdio;
+    let flags: Vec<&str> = [(a.archive, "-a"), (a.follow_link, "-L")]
+        .into_iter()
+        .filter_map(|(on, f)| on.then_some(f))
+        .collect();
+    let mut out = super::registry::skiff_child(ctx)
+        .arg("cp")
+        .args(&flags)
+        .args([a.source.as_str(), "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the copy out")?;
+    let stream = out.stdout.take().context("the copy out has no output")?;
+    let into = super::registry::skiff_child(ctx)
+        .args(["cp", "-", a.dest.as_str()])
+        .stdin(stream)
+        .status()
+        .context("running the copy in")?;
+    let from = out.wait().context("waiting for the copy out")?;
+    // Each child has said why it failed on stderr.
+    for st in [from, into] {
+        if !st.success() {
+            return Err(crate::exit::Reported(st.code().unwrap_or(crate::exit::ENGINE)).into());
         }
     }
     Ok(0)

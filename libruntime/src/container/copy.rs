@@ -21,6 +21,16 @@ pub struct CopyOptions {
     pub follow_link: bool,
 }
 
+/// A path as `cp` names it inside a container: relative paths start at the container's
+/// working directory, as in podman.
+pub fn in_container(workdir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    let base = if workdir.is_empty() { "/" } else { workdir };
+    format!("{}/{}", base.trim_end_matches('/'), path)
+}
+
 /// How the source path asks to be copied.
 struct Source {
     /// `dir/.`: the directory's contents, not the directory.
@@ -226,6 +236,14 @@ pub fn copy_in_stream(fs: &ContainerFs, input: &mut dyn Read, dest: &str) -> Res
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn relative_paths_start_at_the_working_directory() {
+        assert_eq!(super::in_container("/srv", "a/b"), "/srv/a/b");
+        assert_eq!(super::in_container("/srv/", "."), "/srv/.");
+        assert_eq!(super::in_container("", "x"), "/x");
+        assert_eq!(super::in_container("/srv", "/etc/hosts"), "/etc/hosts");
+    }
+
     use super::*;
 
     #[test]
