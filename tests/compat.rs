@@ -689,3 +689,28 @@ fn cp_paths_start_at_the_workdir_and_containers_copy_to_each_other() {
         s.ok(&["rm", "-f", "src", "dst"]);
     }
 }
+
+#[test]
+fn ports_without_a_network_of_its_own_are_discarded_with_podmans_warning() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    for net in ["none", "host"] {
+        let out = s.run(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "-p",
+            "18080:80",
+            "busybox",
+            "echo",
+            "ran",
+        ]);
+        assert!(out.status.success(), "{net}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"),
+            "{net}: {err}"
+        );
+    }
+}

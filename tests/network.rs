@@ -126,19 +126,18 @@ fn published_ports_answer_on_the_host() {
         for bad in ["80/sctp", "x:80", "127.0.0.1:1-2:80"] {
             s.fails(&["run", "--rm", "-p", bad, "busybox", "true"], 125);
         }
-        s.fails(
-            &[
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "-p",
-                "80",
-                "busybox",
-                "true",
-            ],
-            125,
-        );
+        // Without a network of its own the ports are dropped with podman's warning
+        // (tests/compat.rs checks its words), and the container runs.
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-p",
+            "80",
+            "busybox",
+            "true",
+        ]);
         // Only the container committed above is left: the failed runs made none.
         assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "src\n");
     }

@@ -136,16 +136,12 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
     }
     match (&opts.network, ports.is_empty()) {
         (_, true) | (NetMode::Slirp | NetMode::Pasta | NetMode::Bridge(_), false) => Ok(ports),
-        (NetMode::Host, false) => {
-            crate::log::warn(
-                "ports are not published with --network host: the container uses the host's ports",
-            );
+        // The container has no network of its own to publish from: podman warns with
+        // these words (scripts look for them) and goes on without the ports.
+        (_, false) => {
+            crate::log::warn("Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use");
             Ok(vec![])
         }
-        (other, false) => Err(Error::InvalidArgument(format!(
-            "publishing ports needs the slirp4netns, pasta or a bridge network, not {}",
-            other.describe()
-        ))),
     }
 }
 
