@@ -90,11 +90,7 @@ fn exec_gives_the_process_pipes_not_the_callers_files() {
             host_file.display()
         );
         let out = s.command_for("sh").args(["-c", &line]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let seen = std::fs::read_to_string(&host_file).unwrap();
         assert!(
             seen.lines().count() == 2 && seen.lines().all(|l| l.starts_with("pipe:")),
@@ -329,11 +325,7 @@ fn install_puts_binary_completions_and_man_pages_in_place() {
         .env("PREFIX", "/usr/local")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let root = dest.join("usr/local");
     let skiff = root.join("bin/skiff");
     let version = std::process::Command::new(&skiff)

@@ -162,11 +162,7 @@ fn tree_of(tar_bytes: &[u8]) -> Tree {
 
 fn export(s: &Skiff, name: &str) -> Vec<u8> {
     let out = s.cmd(&["export", name]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     out.stdout
 }
 
@@ -647,11 +643,7 @@ fn storage_driver_comes_from_the_flag_or_the_config() {
                 .args(["-c", &format!("XDG_CONFIG_HOME={} {line}", conf.display())])
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert_ok(&out);
         } else {
             assert!(c.output().unwrap().status.success());
         }

@@ -512,14 +512,18 @@ pub fn http_get(port: u16) -> Option<String> {
 /// A busybox httpd serving "hello from HOSTNAME" on port 80, as a container command.
 pub const WEB: &str = "mkdir -p /www && echo \"hello from $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www";
 
+/// Expects a finished command to have succeeded; its stderr says why not.
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Waits for every spawned skiff and expects each to have succeeded.
 pub fn wait_all_ok(children: Vec<std::process::Child>) {
     for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&c.wait_with_output().unwrap());
     }
 }

@@ -56,12 +56,6 @@ pub fn available() -> bool {
     crate::helpers::available(PROGRAM)
 }
 
-/// Starts slirp4netns for the network namespace of `pid`, waits until the interface
-/// is configured, then publishes `ports`.
-pub fn start(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Slirp> {
-    begin(pid, api_socket, ports)?.finish()
-}
-
 /// slirp4netns started and still setting up; `finish` waits for it. Starting it as soon
 /// as the namespace exists lets its start-up overlap the container's own.
 pub struct Pending {
