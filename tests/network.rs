@@ -364,3 +364,90 @@ fn rm_cleans_up_after_a_killed_supervisor() {
         );
     }
 }
+
+/// A busybox httpd whose /cgi-bin/peer answers with the address the connection came from.
+const PEER_WEB: &str = "mkdir -p /w/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' > /w/cgi-bin/peer && chmod +x /w/cgi-bin/peer && exec httpd -f -p 80 -h /w";
+
+/// httpd's REMOTE_ADDR ("[::ffff:10.0.2.100]") as a plain IPv4 address.
+fn peer_addr(remote: &str) -> &str {
+    remote
+        .trim()
+        .trim_start_matches("[::ffff:")
+        .trim_end_matches(']')
+}
+
+#[test]
+fn published_ports_go_through_the_forwarder_or_slirp4netns_as_asked() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        // The default handler (podman's rootlesskit): a host listener joined to a socket
+        // opened inside the namespace, so the container sees its own address as the peer.
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        s.ok(&[
+            "run", "-d", "--name", "fwd", "-p", &publish, "busybox", "sh", "-c", PEER_WEB,
+        ]);
+        let peer = http_get_path(port, "/cgi-bin/peer").expect("the forwarded port answers");
+        assert_eq!(peer_addr(&peer), "10.0.2.100", "{mode:?}");
+        // Many bytes travel whole through the splice relay.
+        let big = s.ok(&[
+            "exec",
+            "fwd",
+            "sh",
+            "-c",
+            "head -c 3000000 /dev/zero | tr '\\0' x > /w/big",
+        ]);
+        assert_eq!(big, "");
+        let body = http_get_path(port, "/big").expect("the big file");
+        assert_eq!(body.len(), 3_000_000);
+        assert!(body.bytes().all(|b| b == b'x'));
+        s.ok(&["rm", "-f", "fwd"]);
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "the forwarder kept the port"
+        );
+        // slirp4netns's own handler, on a network of the user's choosing.
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "own",
+            "-p",
+            &publish,
+            "--network",
+            "slirp4netns:cidr=10.7.0.0/24,port_handler=slirp4netns",
+            "busybox",
+            "sh",
+            "-c",
+            PEER_WEB,
+        ]);
+        let peer = http_get_path(port, "/cgi-bin/peer").expect("slirp4netns's port answers");
+        assert_eq!(peer_addr(&peer), "10.7.0.2", "{mode:?}");
+        let inside = s.ok(&["exec", "own", "sh", "-c", "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; grep nameserver /etc/resolv.conf | head -1"]);
+        assert_eq!(inside, "inet 10.7.0.100/24\nnameserver 10.7.0.3\n");
+        s.ok(&["rm", "-f", "own"]);
+        for bad in [
+            "slirp4netns:mtu=5",
+            "slirp4netns:port_handler=socat",
+            "slirp4netns:cidr=10.7.0.0/28",
+            "slirp4netns:color=blue",
+        ] {
+            let err = s.fails(&["run", "--rm", "--network", bad, "busybox", "true"], 125);
+            assert!(
+                err.contains("slirp4netns option") || err.contains("subnet"),
+                "{bad}: {err}"
+            );
+        }
+        // The forwarder holds none of the container's descriptors: its stdin still ends.
+        let port = free_port();
+        let publish = format!("127.0.0.1:{port}:80");
+        let mut child = s.spawn(&["run", "--rm", "-i", "-p", &publish, "busybox", "cat"]);
+        child.stdin.take().unwrap().write_all(b"through\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "through\n");
+        assert!(out.status.success());
+        assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "");
+    }
+}

@@ -489,6 +489,11 @@ pub fn helpers_of(s: &Skiff, program: &str) -> Vec<i32> {
 
 /// GET / from 127.0.0.1:port, retried while the server starts; the body.
 pub fn http_get(port: u16) -> Option<String> {
+    http_get_path(port, "/")
+}
+
+/// The body of `GET path` on 127.0.0.1:port, retried for up to 10 s.
+pub fn http_get_path(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut body = None;
     wait_until(10, || {
@@ -496,14 +501,19 @@ pub fn http_get(port: u16) -> Option<String> {
             return false;
         };
         let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-        if s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").is_err() {
+        let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+        if s.write_all(request.as_bytes()).is_err() {
             return false;
         }
         let mut out = String::new();
         if s.read_to_string(&mut out).is_err() || !out.contains("200 OK") {
             return false;
         }
-        body = out.split("\r\n\r\n").nth(1).map(String::from);
+        // CGI scripts end their headers with a bare newline.
+        body = out
+            .split_once("\r\n\r\n")
+            .or_else(|| out.split_once("\n\n"))
+            .map(|(_, b)| b.to_string());
         true
     });
     body

@@ -51,12 +51,12 @@ fn hosts_file(hostname: &str, name: &str, opts: &CreateOptions) -> String {
     for (h, ip) in &opts.add_hosts {
         out.push_str(&format!("{ip}\t{h}\n"));
     }
-    if opts.network == NetMode::Slirp {
+    if let NetMode::Slirp(slirp) = &opts.network {
+        out.push_str(&format!("{}\t{hostname} {name}\n", slirp.guest_addr()));
         out.push_str(&format!(
-            "{}\t{hostname} {name}\n",
-            crate::network::slirp::GUEST_ADDR
+            "{}\thost.containers.internal host.docker.internal\n",
+            slirp.gateway()
         ));
-        out.push_str("10.0.2.2\thost.containers.internal host.docker.internal\n");
     } else {
         out.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
     }
@@ -84,10 +84,10 @@ fn resolv_conf(paths: &crate::paths::Paths, opts: &CreateOptions) -> String {
         let requests = network_requests(opts);
         vec![crate::network::attach::resolver(paths, &requests)
             .unwrap_or_else(|| crate::network::slirp::DNS_ADDR.to_string())]
-    } else if matches!(opts.network, NetMode::Slirp | NetMode::Pasta) {
-        let forwarder = match opts.network {
-            NetMode::Slirp => crate::network::slirp::DNS_ADDR,
-            _ => crate::network::pasta::DNS_FORWARD,
+    } else if matches!(opts.network, NetMode::Slirp(_) | NetMode::Pasta) {
+        let forwarder = match &opts.network {
+            NetMode::Slirp(slirp) => slirp.dns().to_string(),
+            _ => crate::network::pasta::DNS_FORWARD.to_string(),
         };
         let mut ns: Vec<String> = host_lines("nameserver")
             .into_iter()
@@ -131,11 +131,11 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
     if opts.publish_all {
         ports.extend(crate::network::ports::publish_all(exposed)?);
     }
-    if opts.network == NetMode::Slirp && ports.iter().any(|p| p.protocol == "udp") {
+    if matches!(opts.network, NetMode::Slirp(_)) && ports.iter().any(|p| p.protocol == "udp") {
         crate::log::warn("publishing UDP through slirp4netns lets the container reach the host's loopback at 10.0.2.2");
     }
     match (&opts.network, ports.is_empty()) {
-        (_, true) | (NetMode::Slirp | NetMode::Pasta | NetMode::Bridge(_), false) => Ok(ports),
+        (_, true) | (NetMode::Slirp(_) | NetMode::Pasta | NetMode::Bridge(_), false) => Ok(ports),
         // The container has no network of its own to publish from: podman warns with
         // these words (scripts look for them) and goes on without the ports.
         (_, false) => {
@@ -408,6 +408,10 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 ipc: opts.ipc.describe(),
                 uts: opts.uts.describe(),
                 network: opts.network.describe(),
+                slirp: match &opts.network {
+                    NetMode::Slirp(o) => Some(o.clone()),
+                    _ => None,
+                },
                 create_command: opts.create_command.clone(),
                 ports: ports.clone(),
                 networks,

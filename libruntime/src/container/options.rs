@@ -165,7 +165,7 @@ pub enum NetMode {
     Private,
     /// A network namespace connected to the outside by slirp4netns (the default when
     /// slirp4netns is installed), with published ports.
-    Slirp,
+    Slirp(crate::network::slirp::SlirpOptions),
     /// A network namespace connected by pasta (`--network pasta`).
     Pasta,
     None,
@@ -178,9 +178,9 @@ pub enum NetMode {
 impl NetMode {
     pub fn parse(s: &str) -> Result<NetMode> {
         match s {
-            "" | "default" if crate::network::slirp::available() => Ok(NetMode::Slirp),
+            "" | "default" if crate::network::slirp::available() => Ok(NetMode::Slirp(Default::default())),
             "" | "default" | "private" => Ok(NetMode::Private),
-            "slirp4netns" if crate::network::slirp::available() => Ok(NetMode::Slirp),
+            "slirp4netns" if crate::network::slirp::available() => Ok(NetMode::Slirp(Default::default())),
             "slirp4netns" => Err(Error::InvalidArgument(
                 "--network slirp4netns needs the slirp4netns program: install it (scripts/setup.sh does)".into(),
             )),
@@ -193,6 +193,11 @@ impl NetMode {
             ])),
             "none" => Ok(NetMode::None),
             "host" => Ok(NetMode::Host),
+            _ if s.starts_with("slirp4netns:") => {
+                let opts = &s["slirp4netns:".len()..];
+                NetMode::parse("slirp4netns")?;
+                crate::network::slirp::SlirpOptions::parse(opts).map(NetMode::Slirp)
+            }
             _ => match s.strip_prefix("container:") {
                 Some(c) if !c.is_empty() => Ok(NetMode::Container(c.to_string())),
                 None if crate::container::names::valid(s) => Ok(NetMode::Bridge(vec![s.into()])),
@@ -206,7 +211,7 @@ impl NetMode {
     pub fn describe(&self) -> String {
         match self {
             NetMode::Private => "private".into(),
-            NetMode::Slirp => "slirp4netns".into(),
+            NetMode::Slirp(_) => "slirp4netns".into(),
             NetMode::Pasta => "pasta".into(),
             NetMode::None => "none".into(),
             NetMode::Host => "host".into(),
@@ -218,6 +223,12 @@ impl NetMode {
     /// Several `--network` flags: each may name a bridge network; any other mode
     /// must come alone.
     pub fn parse_all(values: &[String]) -> Result<NetMode> {
+        // slirp4netns's own options are comma-separated: such a value is one mode.
+        if let [one] = values {
+            if one.starts_with("slirp4netns:") {
+                return NetMode::parse(one);
+            }
+        }
         let values: Vec<&str> = values
             .iter()
             .flat_map(|v| v.split(','))

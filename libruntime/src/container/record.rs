@@ -60,6 +60,9 @@ pub struct RunConfig {
     pub ipc: String,
     pub uts: String,
     pub network: String,
+    /// `--network slirp4netns:…` options (network mode "slirp4netns").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slirp: Option<crate::network::slirp::SlirpOptions>,
     pub create_command: Vec<String>,
     /// Bridge networks, with aliases and fixed addresses (network mode "bridge").
     #[serde(default)]

@@ -5,6 +5,7 @@ pub mod attach;
 pub mod definition;
 pub mod dns;
 pub mod firewall;
+pub mod forwarder;
 pub mod holder;
 pub mod links;
 pub mod pasta;

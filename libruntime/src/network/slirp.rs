@@ -4,7 +4,10 @@
 
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::subnet::Subnet;
+use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -16,6 +19,120 @@ pub const PROGRAM: &str = "slirp4netns";
 /// The container's address and the gateway on slirp4netns's default network.
 pub const GUEST_ADDR: &str = "10.0.2.100";
 pub const DNS_ADDR: &str = "10.0.2.3";
+const DEFAULT_CIDR: Subnet = Subnet {
+    base: Ipv4Addr::new(10, 0, 2, 0),
+    prefix: 24,
+};
+
+/// Who forwards published ports into the namespace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortHandler {
+    /// skiff's own forwarder (network::forwarder), as podman's default rootlessport.
+    #[default]
+    Rootlesskit,
+    /// slirp4netns's built-in forwarding, which lets the container see client addresses.
+    Slirp4netns,
+}
+
+/// The options of `--network slirp4netns:OPT=VALUE,…`, as podman takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlirpOptions {
+    /// The network slirp4netns makes; 10.0.2.0/24 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<Subnet>,
+    #[serde(default)]
+    pub port_handler: PortHandler,
+    /// 10.0.2.2 leads to the host's loopback.
+    #[serde(default)]
+    pub allow_host_loopback: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u32>,
+    #[serde(default)]
+    pub enable_ipv6: bool,
+}
+
+impl SlirpOptions {
+    /// Parses the part after `slirp4netns:`.
+    pub fn parse(s: &str) -> Result<SlirpOptions> {
+        let mut o = SlirpOptions::default();
+        let bad = |why: String| Error::InvalidArgument(format!("slirp4netns option {why}"));
+        let flag = |k: &str, v: &str| -> Result<bool> {
+            match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(bad(format!("{k}={v:?}: want true or false"))),
+            }
+        };
+        for opt in s.split(',').filter(|o| !o.is_empty()) {
+            let (k, v) = opt
+                .split_once('=')
+                .ok_or_else(|| bad(format!("{opt:?}: want NAME=VALUE")))?;
+            match k {
+                "cidr" => {
+                    let net = Subnet::parse(v)?;
+                    if net.prefix > 25 {
+                        return Err(bad(format!(
+                            "cidr={v}: the prefix length must be 25 or less"
+                        )));
+                    }
+                    o.cidr = Some(net);
+                }
+                "port_handler" => {
+                    o.port_handler = match v {
+                        "rootlesskit" => PortHandler::Rootlesskit,
+                        "slirp4netns" => PortHandler::Slirp4netns,
+                        _ => {
+                            return Err(bad(format!(
+                                "port_handler={v:?}: use rootlesskit or slirp4netns"
+                            )))
+                        }
+                    }
+                }
+                "allow_host_loopback" => o.allow_host_loopback = flag(k, v)?,
+                "enable_ipv6" => o.enable_ipv6 = flag(k, v)?,
+                "mtu" => {
+                    o.mtu = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|m| (1280..=65521).contains(m))
+                            .ok_or_else(|| bad(format!("mtu={v:?}: want 1280 to 65521")))?,
+                    )
+                }
+                "outbound_addr" | "outbound_addr6" => {
+                    return Err(bad(format!("{k} is not supported by skiff")))
+                }
+                _ => return Err(bad(format!("{k:?} is unknown"))),
+            }
+        }
+        Ok(o)
+    }
+
+    fn cidr(&self) -> Subnet {
+        self.cidr.unwrap_or(DEFAULT_CIDR)
+    }
+
+    /// The container's address: the network's 100th.
+    pub fn guest_addr(&self) -> Ipv4Addr {
+        self.cidr().nth(100).unwrap_or(Ipv4Addr::new(10, 0, 2, 100))
+    }
+
+    /// The gateway, which leads to the host's loopback when that is allowed.
+    pub fn gateway(&self) -> Ipv4Addr {
+        self.cidr().nth(2).unwrap_or(Ipv4Addr::new(10, 0, 2, 2))
+    }
+
+    /// slirp4netns's DNS forwarder.
+    pub fn dns(&self) -> Ipv4Addr {
+        self.cidr().nth(3).unwrap_or(Ipv4Addr::new(10, 0, 2, 3))
+    }
+
+    /// Ports slirp4netns forwards itself: all with its own handler, else only UDP
+    /// (skiff's forwarder takes TCP).
+    pub fn slirp_forwards(&self, p: &PortMapping) -> bool {
+        self.port_handler == PortHandler::Slirp4netns || p.protocol != "tcp"
+    }
+}
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Slirp {
@@ -63,20 +180,33 @@ pub struct Pending {
     ready: std::fs::File,
     api_socket: PathBuf,
     ports: Vec<PortMapping>,
+    guest: Ipv4Addr,
 }
 
-/// Starts slirp4netns for `pid`'s network namespace without waiting for it.
-pub fn begin(pid: i32, api_socket: &Path, ports: &[PortMapping]) -> Result<Pending> {
+/// Starts slirp4netns for `pid`'s network namespace without waiting for it. It
+/// forwards the `ports` that `opts` leaves to it.
+pub fn begin(
+    pid: i32,
+    api_socket: &Path,
+    opts: &SlirpOptions,
+    ports: &[PortMapping],
+) -> Result<Pending> {
+    let ports: Vec<PortMapping> = ports
+        .iter()
+        .filter(|p| opts.slirp_forwards(p))
+        .cloned()
+        .collect();
     // libslirp drops the answers to forwarded UDP when the host's loopback is closed to
     // the container (replies go to 10.0.2.2): only then is it left open.
     // (create warns the user about it.)
-    let host_loopback = ports.iter().any(|p| p.protocol == "udp");
-    let (slirp, ready) = launch(pid, api_socket, host_loopback)?;
+    let host_loopback = opts.allow_host_loopback || ports.iter().any(|p| p.protocol == "udp");
+    let (slirp, ready) = launch(pid, api_socket, opts, host_loopback)?;
     Ok(Pending {
         slirp,
         ready,
         api_socket: api_socket.to_path_buf(),
-        ports: ports.to_vec(),
+        ports,
+        guest: opts.guest_addr(),
     })
 }
 
@@ -85,12 +215,13 @@ impl Pending {
     pub fn finish(self) -> Result<Slirp> {
         let mut slirp = wait_ready(self.slirp, self.ready)?;
         let mut ids = Vec::new();
+        let guest = self.guest.to_string();
         for p in &self.ports {
             let fwd = Forward {
                 protocol: &p.protocol,
                 host_ip: &p.host_ip,
                 host_port: p.host_port,
-                guest_addr: GUEST_ADDR,
+                guest_addr: &guest,
                 guest_port: p.container_port,
             };
             match add_forward(&self.api_socket, &fwd) {
@@ -114,18 +245,30 @@ impl Pending {
 /// Starts slirp4netns for `pid`'s network namespace and waits until it is configured.
 /// With `host_loopback`, 10.0.2.2 leads to the host's loopback (callers filter it).
 pub fn spawn(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<Slirp> {
-    let (slirp, ready) = launch(pid, api_socket, host_loopback)?;
+    let (slirp, ready) = launch(pid, api_socket, &SlirpOptions::default(), host_loopback)?;
     wait_ready(slirp, ready)
 }
 
 /// Forks slirp4netns; its ready pipe says when the interface is up.
-fn launch(pid: i32, api_socket: &Path, host_loopback: bool) -> Result<(Slirp, std::fs::File)> {
+fn launch(
+    pid: i32,
+    api_socket: &Path,
+    opts: &SlirpOptions,
+    host_loopback: bool,
+) -> Result<(Slirp, std::fs::File)> {
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
     let _ = std::fs::remove_file(api_socket);
     let ready_fd = ready_w.as_raw_fd();
     let mut cmd = crate::helpers::command(PROGRAM);
-    cmd.args(["--configure", "--mtu=65520", "--ready-fd=3"]);
+    cmd.args(["--configure", "--ready-fd=3"]);
+    cmd.arg(format!("--mtu={}", opts.mtu.unwrap_or(65520)));
+    if let Some(c) = opts.cidr {
+        cmd.arg(format!("--cidr={c}"));
+    }
+    if opts.enable_ipv6 {
+        cmd.arg("--enable-ipv6");
+    }
     if !host_loopback {
         cmd.arg("--disable-host-loopback");
     }
@@ -248,4 +391,56 @@ fn call(api: &Path, req: serde_json::Value) -> Result<serde_json::Value> {
 /// The API socket of a container's slirp4netns, in its runtime directory.
 pub fn api_socket(run_dir: &Path) -> PathBuf {
     run_dir.join("slirp4netns.sock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_as_podman_spells_them() {
+        let o = SlirpOptions::parse(
+            "cidr=10.5.0.0/24,port_handler=slirp4netns,allow_host_loopback=true,mtu=1500",
+        )
+        .unwrap();
+        assert_eq!(o.guest_addr(), Ipv4Addr::new(10, 5, 0, 100));
+        assert_eq!(o.dns(), Ipv4Addr::new(10, 5, 0, 3));
+        assert_eq!(o.port_handler, PortHandler::Slirp4netns);
+        assert!(o.allow_host_loopback);
+        assert_eq!(o.mtu, Some(1500));
+        let d = SlirpOptions::parse("").unwrap();
+        assert_eq!(d, SlirpOptions::default());
+        assert_eq!(d.guest_addr().to_string(), GUEST_ADDR);
+        assert_eq!(d.dns().to_string(), DNS_ADDR);
+        for bad in [
+            "cidr=10.5.0.0/28",
+            "cidr=nonsense",
+            "port_handler=socat",
+            "allow_host_loopback=yes",
+            "mtu=70000",
+            "nonsense",
+            "color=blue",
+        ] {
+            assert!(SlirpOptions::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_forwarder_takes_tcp_unless_slirp_handles_ports() {
+        let tcp = PortMapping {
+            host_ip: String::new(),
+            host_port: 8080,
+            container_port: 80,
+            protocol: "tcp".into(),
+        };
+        let udp = PortMapping {
+            protocol: "udp".into(),
+            ..tcp.clone()
+        };
+        let ours = SlirpOptions::default();
+        assert!(!ours.slirp_forwards(&tcp));
+        assert!(ours.slirp_forwards(&udp));
+        let theirs = SlirpOptions::parse("port_handler=slirp4netns").unwrap();
+        assert!(theirs.slirp_forwards(&tcp));
+    }
 }

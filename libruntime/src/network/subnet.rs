@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::net::Ipv4Addr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Subnet {
     /// The network address (host bits zero).
     pub base: Ipv4Addr,
@@ -58,6 +59,19 @@ impl Subnet {
     /// the broadcast address.
     pub fn is_host(&self, ip: Ipv4Addr) -> bool {
         self.contains(ip) && ip != self.base && ip != self.broadcast()
+    }
+}
+
+impl TryFrom<String> for Subnet {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Subnet> {
+        Subnet::parse(&s)
+    }
+}
+
+impl From<Subnet> for String {
+    fn from(s: Subnet) -> String {
+        s.to_string()
     }
 }
 

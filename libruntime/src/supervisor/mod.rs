@@ -63,6 +63,8 @@ struct Supervisor {
     fuse: Option<Pid>,
     /// slirp4netns serving the running container's network, when it has one.
     slirp: Option<crate::network::slirp::Slirp>,
+    /// The forwarder of its published TCP ports (slirp4netns networks).
+    forwarder: Option<crate::network::forwarder::Forwarder>,
     /// pasta, adopted by us as the subreaper, when the container uses it.
     pasta: Option<Pid>,
     _lock: crate::lock::StoreLock,
@@ -140,6 +142,7 @@ impl Supervisor {
             record,
             fuse: None,
             slirp: None,
+            forwarder: None,
             pasta: None,
             _lock: lock,
         })
@@ -218,15 +221,24 @@ impl Supervisor {
         let cgroup = self.cgroup.clone();
         // slirp4netns starts as soon as the network namespace exists, so that its own
         // start-up overlaps the init's building of the root.
-        let slirp_wanted = self.record.config.network == "slirp4netns";
+        let slirp = (self.record.config.network == "slirp4netns")
+            .then(|| self.record.config.slirp.clone().unwrap_or_default());
         let api = crate::network::slirp::api_socket(&self.dirs.run);
         let ports = self.record.config.ports.clone();
+        // Published TCP ports are bound on the host now, so a taken one fails the start
+        // before anything runs; the forwarder takes them over once the namespace exists.
+        let listeners = match &slirp {
+            Some(o) if o.port_handler == crate::network::slirp::PortHandler::Rootlesskit => {
+                crate::network::forwarder::bind(&ports)?
+            }
+            _ => Vec::new(),
+        };
         let pending = std::cell::RefCell::new(None);
         let place = |pid: Pid| {
             cgroup.add(pid.as_raw());
-            if slirp_wanted {
+            if let Some(o) = &slirp {
                 *pending.borrow_mut() =
-                    Some(crate::network::slirp::begin(pid.as_raw(), &api, &ports));
+                    Some(crate::network::slirp::begin(pid.as_raw(), &api, o, &ports));
             }
         };
         let setup = move |pid: Pid| -> std::result::Result<(), String> {
@@ -278,6 +290,15 @@ impl Supervisor {
         if let Some(p) = pending? {
             // The program waits: its network is up and its ports published before it runs.
             self.slirp = Some(p.finish()?);
+        }
+        if let (Some(o), false) = (&slirp, listeners.is_empty()) {
+            let f = crate::network::forwarder::start(
+                created.pid.as_raw(),
+                o.guest_addr(),
+                &ports,
+                listeners,
+            )?;
+            self.forwarder = Some(f);
         }
         if self.record.config.network == "pasta" {
             let pasta = crate::network::pasta::start(
@@ -539,6 +560,9 @@ impl Supervisor {
     fn record_exit(&mut self, code: i32) {
         if self.record.config.network == "bridge" {
             crate::network::attach::detach_on_exit(&self.paths, &self.record, &self.dirs);
+        }
+        if let Some(f) = self.forwarder.take() {
+            f.stop();
         }
         if let Some(s) = self.slirp.take() {
             s.release();
