@@ -206,6 +206,9 @@ pub struct RunArgs {
     /// User namespace: host, keep-id, auto
     #[arg(long, default_value = "")]
     pub userns: String,
+    /// Add a host user (name or uid) to the container's /etc/passwd and /etc/group
+    #[arg(long = "hostuser")]
+    pub hostuser: Vec<String>,
     /// PID namespace: private, host, container:NAME
     #[arg(long, default_value = "")]
     pub pid: String,

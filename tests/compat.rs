@@ -706,3 +706,68 @@ fn ports_without_a_network_of_its_own_are_discarded_with_podmans_warning() {
         );
     }
 }
+
+#[test]
+fn containerenv_and_the_users_keep_id_and_hostuser_add() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        // /run/.containerenv is there and empty; privileged containers learn who runs them.
+        let (code, out, err) = s.run_ctr(&[
+            "busybox",
+            "sh",
+            "-c",
+            "test -f /run/.containerenv && wc -c < /run/.containerenv",
+        ]);
+        assert_eq!((code, out.trim()), (0, "0"), "{err}");
+        let (_, out, err) = s.run_ctr(&[
+            "--name",
+            "priv",
+            "--privileged",
+            "busybox",
+            "cat",
+            "/run/.containerenv",
+        ]);
+        let rootless = u8::from(mode == Mode::Rootless);
+        assert!(out.starts_with("engine=\"skiff-"), "{out}{err}");
+        assert!(out.contains("name=\"priv\"\n"), "{out}");
+        assert!(
+            out.contains("image=\"localhost/busybox:latest\"\n"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("rootless={rootless}\n")), "{out}");
+        // --hostuser adds a host account by name; an unknown one is refused.
+        let (code, out, err) = s.run_ctr(&[
+            "--hostuser",
+            "daemon",
+            "busybox",
+            "sh",
+            "-c",
+            "grep -c '^daemon:' /etc/passwd; grep -c '^daemon:' /etc/group",
+        ]);
+        assert_eq!((code, out.as_str()), (0, "1\n1\n"), "{err}");
+        let err = s.fails(
+            &[
+                "run",
+                "--rm",
+                "--hostuser",
+                "no-such-user-here",
+                "busybox",
+                "true",
+            ],
+            125,
+        );
+        assert!(err.contains("no-such-user-here"), "{err}");
+    }
+    // keep-id: the caller's name resolves inside, as podman adds it.
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let user = test_user();
+    let (code, out, err) = s.run_ctr(&[
+        "--userns",
+        "keep-id",
+        "busybox",
+        "sh",
+        "-c",
+        "id -un; id -gn",
+    ]);
+    assert_eq!((code, out), (0, format!("{user}\n{user}\n")), "{err}");
+}

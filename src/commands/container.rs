@@ -103,6 +103,7 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
         security: SecurityOpts::parse(&a.security_opt)?,
         privileged: a.privileged,
         userns: UsernsMode::parse(&a.userns)?,
+        hostusers: a.hostuser.clone(),
         pid: NsMode::parse("pid", &a.pid)?,
         ipc: NsMode::parse("ipc", &a.ipc)?,
         uts: NsMode::parse("uts", &a.uts)?,

@@ -145,6 +145,24 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
     }
 }
 
+/// The accounts the container's /etc/passwd must know: the caller under keep-id, and
+/// each `--hostuser`.
+fn added_accounts(opts: &CreateOptions, home: &str) -> Result<Vec<super::etc_users::Account>> {
+    let mut names: Vec<String> = Vec::new();
+    if opts.userns == super::options::UsernsMode::KeepId {
+        names.push(nix::unistd::getuid().to_string());
+    }
+    names.extend(opts.hostusers.iter().cloned());
+    names
+        .iter()
+        .map(|n| {
+            super::etc_users::host_account(n, home).ok_or_else(|| {
+                Error::InvalidArgument(format!("--hostuser {n:?}: no such user on the host"))
+            })
+        })
+        .collect()
+}
+
 /// The bridge networks asked for; the first gets the aliases and the fixed address.
 fn network_requests(opts: &CreateOptions) -> Vec<crate::network::attach::NetworkRequest> {
     let NetMode::Bridge(names) = &opts.network else {
@@ -330,6 +348,34 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         write("hosts", hosts_file(&hostname, &name, opts))?;
         write("hostname", format!("{hostname}\n"))?;
         write("resolv.conf", resolv_conf(paths, opts))?;
+        let image_name = image
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| opts.image.clone());
+        write(
+            spec::CONTAINERENV,
+            spec::containerenv(&spec::ContainerEnv {
+                privileged: opts.privileged,
+                name: &name,
+                id: &id,
+                image: &image_name,
+                image_id: &image.id,
+                rootless: paths.rootless,
+            }),
+        )?;
+        let (new_passwd, new_group) = super::etc_users::amend(
+            passwd.as_deref().unwrap_or_default(),
+            group.as_deref().unwrap_or_default(),
+            &added_accounts(opts, &cwd)?,
+        );
+        let mut etc_files = Vec::new();
+        for (f, text) in [("passwd", new_passwd), ("group", new_group)] {
+            if let Some(t) = text {
+                write(f, t)?;
+                etc_files.push(f);
+            }
+        }
         let annotations = opts.annotations.clone();
         let has_binds = opts
             .mounts
@@ -361,6 +407,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             rootless_maps,
             hooks,
             extra_mounts: mounts.spec.clone(),
+            etc_files,
         })?;
         let spec_json =
             serde_json::to_vec_pretty(&oci).map_err(|e| Error::json("runtime spec", e))?;
@@ -369,11 +416,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             id: id.clone(),
             name: name.clone(),
             image_id: image.id.clone(),
-            image_name: image
-                .names
-                .first()
-                .cloned()
-                .unwrap_or_else(|| opts.image.clone()),
+            image_name,
             created: time::now_rfc3339(),
             layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
             driver: crate::graph::select(paths)?.name().into(),

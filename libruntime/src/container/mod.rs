@@ -3,6 +3,7 @@
 pub mod commit;
 pub mod copy;
 pub mod create;
+pub mod etc_users;
 pub mod filesystem;
 pub mod lifecycle;
 pub mod logconfig;

@@ -330,6 +330,8 @@ pub struct CreateOptions {
     pub security: SecurityOpts,
     pub privileged: bool,
     pub userns: UsernsMode,
+    /// `--hostuser`: host accounts added to the container's /etc/passwd and group.
+    pub hostusers: Vec<String>,
     pub pid: NsMode,
     pub ipc: NsMode,
     pub uts: NsMode,

@@ -59,9 +59,12 @@ pub fn all_caps() -> Vec<String> {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40);
+    // A capability outside our own bounding set cannot be given (capset refuses it):
+    // "all" means all that this process may hand on, as podman takes it.
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_else(|_| caps::all());
     caps::all()
         .into_iter()
-        .filter(|c| c.index() <= last)
+        .filter(|c| c.index() <= last && bounding.contains(c))
         .map(|c| c.to_string())
         .collect()
 }
@@ -126,6 +129,9 @@ pub struct SpecInputs<'a> {
     pub hooks: Value,
     /// Bind, volume and tmpfs mounts the user asked for, in mount order.
     pub extra_mounts: Vec<Value>,
+    /// Files of /etc (beyond hosts, hostname, resolv.conf) written into the userdata
+    /// directory that replace the image's: passwd and group with added users.
+    pub etc_files: Vec<&'static str>,
 }
 
 pub fn build(i: &SpecInputs) -> Result<Spec> {
@@ -186,7 +192,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec> {
         },
         "root": {"path": i.rootfs, "readonly": o.read_only},
         "hostname": i.hostname,
-        "mounts": mounts(o, i.userdata, userns).into_iter().chain(i.extra_mounts.iter().cloned()).collect::<Vec<_>>(),
+        "mounts": mounts(o, i.userdata, userns, &i.etc_files).into_iter().chain(i.extra_mounts.iter().cloned()).collect::<Vec<_>>(),
         "annotations": o.annotations,
         "hooks": i.hooks,
         "linux": {
@@ -302,7 +308,7 @@ fn rlimits(o: &CreateOptions) -> Vec<Value> {
         .collect()
 }
 
-fn mounts(o: &CreateOptions, userdata: &Path, userns: bool) -> Vec<Value> {
+fn mounts(o: &CreateOptions, userdata: &Path, userns: bool, etc_files: &[&str]) -> Vec<Value> {
     let mut m = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc",
                "options": ["nosuid", "noexec", "nodev"]}),
@@ -324,10 +330,13 @@ fn mounts(o: &CreateOptions, userdata: &Path, userns: bool) -> Vec<Value> {
                "options": ["nosuid", "noexec", "nodev", "ro"]})
     };
     m.push(sys);
-    for f in ["hosts", "hostname", "resolv.conf"] {
+    for f in ["hosts", "hostname", "resolv.conf"].iter().chain(etc_files) {
         m.push(json!({"destination": format!("/etc/{f}"), "type": "bind",
                       "source": userdata.join(f), "options": ["bind", "rprivate"]}));
     }
+    // podman's marker that a program runs in a container (read-only: it is ours).
+    m.push(json!({"destination": "/run/.containerenv", "type": "bind",
+                  "source": userdata.join(CONTAINERENV), "options": ["bind", "rprivate", "ro"]}));
     if o.pid == NsMode::Host && userns {
         // A user namespace cannot mount a proc for a pid namespace it does not own.
         m[0] = json!({"destination": "/proc", "type": "bind", "source": "/proc",
@@ -347,6 +356,36 @@ fn load_seccomp_file(path: &Path) -> Result<Value> {
         .map_err(|e| Error::json(format!("seccomp profile {}", path.display()), e))?;
     crate::sandbox::seccomp::normalize_profile(v)
         .map_err(|why| Error::InvalidArgument(format!("seccomp profile {}: {why}", path.display())))
+}
+
+/// The file in the userdata directory shown at /run/.containerenv.
+pub const CONTAINERENV: &str = "containerenv";
+
+/// /run/.containerenv: empty, unless the container is privileged, when it tells the
+/// engine, the container and its image, as podman's does.
+pub fn containerenv(i: &ContainerEnv) -> String {
+    if !i.privileged {
+        return String::new();
+    }
+    format!(
+        "engine=\"skiff-{}\"\nname={:?}\nid={:?}\nimage={:?}\nimageid={:?}\nrootless={}\n",
+        env!("CARGO_PKG_VERSION"),
+        i.name,
+        i.id,
+        i.image,
+        i.image_id,
+        u8::from(i.rootless)
+    )
+}
+
+/// What /run/.containerenv may tell.
+pub struct ContainerEnv<'a> {
+    pub privileged: bool,
+    pub name: &'a str,
+    pub id: &'a str,
+    pub image: &'a str,
+    pub image_id: &'a str,
+    pub rootless: bool,
 }
 
 /// The hostname a container gets: `--hostname`, else the short id.
