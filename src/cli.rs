@@ -324,7 +324,7 @@ pub struct PruneArgs {
 
 #[derive(Args, Debug)]
 pub struct LoadArgs {
-    /// Read from this archive instead of standard input
+    /// Read from this archive (a path or an http(s) URL) instead of standard input
     #[arg(short, long)]
     pub input: Option<PathBuf>,
     /// Print only the loaded image names
@@ -343,6 +343,12 @@ pub struct SaveArgs {
     /// Allow several images in one docker-archive (always allowed; accepted for podman compatibility)
     #[arg(short = 'm', long)]
     pub multi_image_archive: bool,
+    /// Accepted for podman's scripts: skiff writes layers uncompressed already
+    #[arg(long)]
+    pub uncompressed: bool,
+    /// Accepted for podman's scripts: uncompressed OCI layers are always accepted
+    #[arg(long)]
+    pub oci_accept_uncompressed_layers: bool,
     #[arg(short, long)]
     pub quiet: bool,
     #[arg(required = true)]

@@ -44,6 +44,12 @@ pub struct BuildArgs {
     /// Print only the image ID
     #[arg(short, long)]
     pub quiet: bool,
+    /// Read the context's exclusion patterns from this file instead of .containerignore
+    #[arg(long)]
+    pub ignorefile: Option<PathBuf>,
+    /// Write the build's steps and output to this file instead of standard output
+    #[arg(long)]
+    pub logfile: Option<PathBuf>,
     /// Also write the image ID to this file
     #[arg(long)]
     pub iidfile: Option<PathBuf>,

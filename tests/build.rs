@@ -875,3 +875,85 @@ fn pull_network_and_platform_flags() {
     let (code, _, err) = build(&s, &[c]);
     assert_eq!(code, 125, "{err}");
 }
+
+#[test]
+fn add_unpacks_xz_and_bzip2_and_build_flags_podman_scripts_pass() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let ctx = context(
+            &s,
+            "compressed",
+            &[
+                ("src/inner.txt", "packed\n"),
+                ("keep.txt", "kept\n"),
+                ("skip.txt", "skipped\n"),
+                ("my.ignore", "skip.txt\nsrc\n"),
+                (
+                    "Containerfile",
+                    "FROM localhost/busybox\nADD a.tar.xz /xz/\nADD b.tar.bz2 /bz/\nCOPY . /ctx/\n",
+                ),
+            ],
+        );
+        for (flag, name) in [("-cJf", "a.tar.xz"), ("-cjf", "b.tar.bz2")] {
+            let st = Command::new("tar")
+                .args([flag, name, "src"])
+                .current_dir(&ctx)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let log = s.dir.join("build.log");
+        let ignore = ctx.join("my.ignore");
+        let out = build_ok(
+            &s,
+            &[
+                "-t",
+                "packed",
+                "--ignorefile",
+                ignore.to_str().unwrap(),
+                "--logfile",
+                log.to_str().unwrap(),
+                ctx.to_str().unwrap(),
+            ],
+        );
+        // Steps went to the log file; standard output keeps only the image id.
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(logged.contains("STEP 2/4: ADD a.tar.xz /xz/"), "{logged}");
+        let (code, seen, err) = s.run_ctr(&[
+            "packed",
+            "sh",
+            "-c",
+            "cat /xz/src/inner.txt /bz/src/inner.txt; ls /ctx",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            seen,
+            "packed\npacked\nContainerfile\na.tar.xz\nb.tar.bz2\nkeep.txt\nmy.ignore\n"
+        );
+        // podman's words for a failing step, and for an auth file that is not there.
+        let bad = context(
+            &s,
+            "badstep",
+            &[("Containerfile", "FROM localhost/busybox\nCOPY subdir ./\n")],
+        );
+        let (code, _, err) = build(&s, &["-t", "x", bad.to_str().unwrap()]);
+        assert_eq!(code, 125);
+        assert!(err.contains("building at STEP \"COPY subdir ./\""), "{err}");
+        let (code, _, err) = build(
+            &s,
+            &[
+                "--authfile",
+                "/no/such/auth.json",
+                "-t",
+                "x",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 125);
+        assert!(
+            err.contains("checking authfile: stat /no/such/auth.json"),
+            "{err}"
+        );
+    }
+}

@@ -771,3 +771,58 @@ fn containerenv_and_the_users_keep_id_and_hostuser_add() {
     ]);
     assert_eq!((code, out), (0, format!("{user}\n{user}\n")), "{err}");
 }
+
+#[test]
+fn load_from_a_url_and_podmans_words_for_what_is_no_image() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let dir = host_dir(&s, "served");
+        let archive = dir.join("bb.tar");
+        s.ok(&[
+            "save",
+            "--uncompressed",
+            "-o",
+            archive.to_str().unwrap(),
+            "localhost/busybox:latest",
+        ]);
+        let port = free_port();
+        let mut server = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+            ])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(wait_until(10, || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()));
+        let fresh = Skiff::new(mode);
+        let url = format!("http://127.0.0.1:{port}/bb.tar");
+        let out = fresh.ok(&["load", "-i", &url]);
+        assert_eq!(out, "Loaded image: localhost/busybox:latest\n");
+        let missing = format!("http://127.0.0.1:{port}/missing.tar");
+        let err = fresh.fails(&["load", "-i", &missing], 125);
+        assert!(err.contains("404"), "{err}");
+        let _ = server.kill();
+        let _ = server.wait();
+        // Not an image archive at all: podman's words, and the store unchanged.
+        let junk = s.share("junk.tar", b"this is no archive\n");
+        let err = fresh.fails(&["load", "-i", junk.to_str().unwrap()], 125);
+        assert!(
+            err.contains("payload does not match any of the supported image formats"),
+            "{err}"
+        );
+        assert_eq!(
+            fresh.ok(&["images", "--format", "{{.Repository}}"]),
+            "localhost/busybox\n"
+        );
+    }
+}

@@ -60,6 +60,10 @@ pub enum Error {
     HostileEntry { entry: String, reason: String },
     #[error("invalid archive: {0}")]
     InvalidArchive(String),
+    #[error("payload does not match any of the supported image formats:\n * oci-archive, docker-archive: {0}")]
+    UnknownImageFormat(String),
+    #[error("downloading {url}: {reason}")]
+    Download { url: String, reason: String },
     #[error("image {image} is in use by container {container}: remove the container first or use --force")]
     ImageInUse { image: String, container: String },
     #[error("invalid --change {0:?}: {1}")]

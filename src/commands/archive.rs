@@ -14,6 +14,10 @@ pub fn load(ctx: &Ctx, a: LoadArgs) -> Result<i32> {
     let store = Store::open_locked(&ctx.paths)?;
     let spooled;
     let path = match &a.input {
+        Some(p) if archive::is_url(&p.to_string_lossy()) => {
+            spooled = archive::download(&store, &p.to_string_lossy())?;
+            spooled.path().to_path_buf()
+        }
         Some(p) => p.clone(),
         None => {
             if std::io::stdin().is_terminal() {
@@ -126,7 +130,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     // Bad input is refused before the store is touched.
     import::config_from_changes(&opts.changes)?;
     let store = Store::open_locked(&ctx.paths)?;
-    let img = if a.source == "-" {
+    let img = if archive::is_url(&a.source) {
+        let file = archive::download(&store, &a.source)?;
+        let mut f = std::fs::File::open(file.path())?;
+        import::import(&store, &mut f, &opts, ctx.extract_options())
+            .with_context(|| format!("importing {}", a.source))?
+    } else if a.source == "-" {
         import::import(
             &store,
             &mut std::io::stdin().lock(),

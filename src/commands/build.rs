@@ -14,22 +14,34 @@ use std::path::{Path, PathBuf};
 
 struct Printer {
     quiet: bool,
+    /// `--logfile`: steps and RUN output go there instead of standard output.
+    log: Option<std::fs::File>,
+}
+
+impl Printer {
+    fn write(&self, data: &[u8]) {
+        if self.quiet {
+            return;
+        }
+        match &self.log {
+            Some(f) => {
+                let _ = (&*f).write_all(data);
+            }
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(data);
+                let _ = out.flush();
+            }
+        }
+    }
 }
 
 impl Reporter for Printer {
     fn line(&self, text: &str) {
-        if !self.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        }
+        self.write(format!("{text}\n").as_bytes());
     }
     fn output(&self, data: &[u8]) {
-        if !self.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(data);
-            let _ = out.flush();
-        }
+        self.write(data);
     }
 }
 
@@ -75,10 +87,16 @@ fn context_and_file(ctx: &Ctx, a: &BuildArgs) -> Result<(Context, String, String
             (c, text, name)
         } else {
             let (text, name) = file_in(&path, a, read_file)?;
-            let mut ignores = vec![path.join(".containerignore"), path.join(".dockerignore")];
-            if let Some(f) = &a.file {
-                ignores.insert(0, PathBuf::from(format!("{f}.dockerignore")));
-            }
+            let ignores = match &a.ignorefile {
+                Some(f) => vec![f.clone()],
+                None => {
+                    let mut i = vec![path.join(".containerignore"), path.join(".dockerignore")];
+                    if let Some(f) = &a.file {
+                        i.insert(0, PathBuf::from(format!("{f}.dockerignore")));
+                    }
+                    i
+                }
+            };
             (Context::from_dir(&path, &ignores)?, text, name)
         }
     };
@@ -178,6 +196,19 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         }
         secrets.insert(id.clone(), std::fs::canonicalize(src)?);
     }
+    super::registry::client_options(&a.registry)?;
+    if let Some(f) = &a.ignorefile {
+        if !f.is_file() {
+            bail!("--ignorefile {}: no such file", f.display());
+        }
+    }
+    let log = a
+        .logfile
+        .as_ref()
+        .map(|f| {
+            std::fs::File::create(f).with_context(|| format!("creating --logfile {}", f.display()))
+        })
+        .transpose()?;
     let tags = a
         .tag
         .iter()
@@ -202,7 +233,10 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         extract: ctx.extract_options(),
         squash: a.squash || !a.layers,
     };
-    let printer = Printer { quiet: a.quiet };
+    let printer = Printer {
+        quiet: a.quiet,
+        log,
+    };
     let id = executor::build(&ctx.paths, &ctx.maps, &opts, &printer)?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))

@@ -15,7 +15,21 @@ use libruntime::registry::Platform;
 use libruntime::store::Store;
 use std::io::BufRead;
 
-fn client_options(f: &RegistryFlags) -> Result<ClientOptions> {
+/// The client's options for pull, push and build: a named auth file must exist, as
+/// podman checks (login creates its file instead).
+pub fn client_options(f: &RegistryFlags) -> Result<ClientOptions> {
+    if let Some(p) = &f.authfile {
+        if !p.exists() {
+            bail!(
+                "checking authfile: stat {}: no such file or directory",
+                p.display()
+            );
+        }
+    }
+    login_client_options(f)
+}
+
+fn login_client_options(f: &RegistryFlags) -> Result<ClientOptions> {
     Ok(ClientOptions {
         tls_verify: f.tls_verify,
         insecure: false,
@@ -115,7 +129,7 @@ pub fn login(ctx: &Ctx, a: LoginArgs) -> Result<i32> {
     };
     let creds = Credentials { username, password };
     let conf = RegistriesConf::load(ctx.paths.rootless)?;
-    let mut opts = client_options(&a.registry_flags)?;
+    let mut opts = login_client_options(&a.registry_flags)?;
     opts.creds = Some(creds.clone());
     opts.insecure = conf.is_insecure(&host);
     let client = Client::new(&host, &opts)?;

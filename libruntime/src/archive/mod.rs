@@ -53,7 +53,12 @@ pub fn load(store: &Store, path: &Path, opts: ExtractOptions) -> Result<Vec<Imag
                     .into(),
             ))
         }
-    })();
+    })()
+    .map_err(|e| match e {
+        // podman's words for input that is no image archive at all; scripts match them.
+        Error::InvalidArchive(why) => Error::UnknownImageFormat(why),
+        e => e,
+    });
     if result.is_err() {
         store.discard_unreferenced()?;
     }
@@ -114,6 +119,20 @@ pub fn spool(store: &Store, src: &mut dyn Read) -> Result<SpooledFile> {
     let guard = SpooledFile(tmp);
     std::io::copy(src, &mut f).ctx(|| "reading standard input".into())?;
     Ok(guard)
+}
+
+/// True for an archive given as an http:// or https:// address.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Downloads `url` to a staging file, for `load -i URL` and `import URL`.
+pub fn download(store: &Store, url: &str) -> Result<SpooledFile> {
+    let answer = ureq::get(url).call().map_err(|e| Error::Download {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    spool(store, &mut answer.into_reader())
 }
 
 /// A staging file removed when dropped.

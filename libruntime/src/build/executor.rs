@@ -88,8 +88,7 @@ pub struct Builder<'a> {
 
 pub(super) fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!(
-        "building at line {} ({} {}): {e}",
-        step.line,
+        "building at STEP \"{} {}\": {e}",
         step.keyword,
         step.text.lines().next().unwrap_or("")
     ))

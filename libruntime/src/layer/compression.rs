@@ -1,4 +1,5 @@
 //! Layer blobs may be gzip- or zstd-compressed or plain tar; the first bytes tell which.
+//! Archives users hand over (ADD, import, load) may also be xz or bzip2, as podman's.
 
 use crate::error::{Error, Result};
 use std::io::{BufRead, BufReader, Read};
@@ -8,7 +9,12 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    Xz,
+    Bzip2,
 }
+
+/// The most memory an xz stream may ask for: a hostile header cannot exhaust the host.
+const XZ_MEMORY_LIMIT_KIB: u32 = 256 * 1024;
 
 impl Compression {
     pub fn sniff(head: &[u8]) -> Compression {
@@ -16,6 +22,10 @@ impl Compression {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Compression::Zstd
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Compression::Xz
+        } else if head.starts_with(b"BZh") {
+            Compression::Bzip2
         } else {
             Compression::None
         }
@@ -40,5 +50,17 @@ pub fn decompressed<'a, R: Read + 'a>(r: R) -> Result<(Box<dyn Read + 'a>, Compr
                 .map_err(|e| Error::InvalidArchive(format!("reading a zstd layer: {e}")))?;
             Ok((Box::new(d), Compression::Zstd))
         }
+        Compression::Xz => Ok((
+            Box::new(lzma_rust2::XzReader::new_mem_limit(
+                br,
+                true,
+                XZ_MEMORY_LIMIT_KIB,
+            )),
+            Compression::Xz,
+        )),
+        Compression::Bzip2 => Ok((
+            Box::new(bzip2::bufread::MultiBzDecoder::new(br)),
+            Compression::Bzip2,
+        )),
     }
 }

@@ -204,6 +204,9 @@ fn media_type_of(path: &std::path::Path) -> String {
     match Compression::sniff(&head[..n]) {
         Compression::Gzip => MEDIA_TYPE_LAYER_GZIP.to_string(),
         Compression::Zstd => format!("{MEDIA_TYPE_LAYER}+zstd"),
+        // No registry serves these; named for what they are should one be stored.
+        Compression::Xz => format!("{MEDIA_TYPE_LAYER}+xz"),
+        Compression::Bzip2 => format!("{MEDIA_TYPE_LAYER}+bzip2"),
         Compression::None => MEDIA_TYPE_LAYER.to_string(),
     }
 }
