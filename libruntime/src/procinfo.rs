@@ -166,6 +166,12 @@ pub fn shed_startup_memory() {
     }
 }
 
+/// Ends a helper process we started (fuse-overlayfs, pasta) and reaps it.
+pub fn kill_and_reap(pid: nix::unistd::Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,10 +194,4 @@ mod tests {
         assert!(alive(me, start));
         assert!(!alive(me, start + 1));
     }
-}
-
-/// Ends a helper process we started (fuse-overlayfs, pasta) and reaps it.
-pub fn kill_and_reap(pid: nix::unistd::Pid) {
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    let _ = nix::sys::wait::waitpid(pid, None);
 }

@@ -400,6 +400,24 @@ pub fn expand_env(item: &str) -> Option<String> {
     std::env::var(item).ok().map(|v| format!("{item}={v}"))
 }
 
+/// `--add-host NAME:IP` (IPv6 addresses keep their colons).
+pub fn parse_add_host(s: &str) -> Result<(String, String)> {
+    let bad = || Error::InvalidArgument(format!("invalid --add-host {s:?}: want NAME:IP"));
+    let (name, ip) = s.split_once(':').ok_or_else(bad)?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if name.is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(bad());
+    }
+    Ok((name.to_string(), ip.to_string()))
+}
+
+/// `--dns IP`.
+pub fn parse_dns(s: &str) -> Result<String> {
+    s.parse::<std::net::IpAddr>()
+        .map(|_| s.to_string())
+        .map_err(|_| Error::InvalidArgument(format!("invalid --dns {s:?}: want an IP address")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,22 +457,4 @@ mod tests {
         assert!(NsMode::parse("pid", "container:").is_err());
         assert!(NsMode::parse("pid", "elsewhere").is_err());
     }
-}
-
-/// `--add-host NAME:IP` (IPv6 addresses keep their colons).
-pub fn parse_add_host(s: &str) -> Result<(String, String)> {
-    let bad = || Error::InvalidArgument(format!("invalid --add-host {s:?}: want NAME:IP"));
-    let (name, ip) = s.split_once(':').ok_or_else(bad)?;
-    let ip = ip.trim_start_matches('[').trim_end_matches(']');
-    if name.is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
-        return Err(bad());
-    }
-    Ok((name.to_string(), ip.to_string()))
-}
-
-/// `--dns IP`.
-pub fn parse_dns(s: &str) -> Result<String> {
-    s.parse::<std::net::IpAddr>()
-        .map(|_| s.to_string())
-        .map_err(|_| Error::InvalidArgument(format!("invalid --dns {s:?}: want an IP address")))
 }
