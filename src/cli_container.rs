@@ -522,7 +522,9 @@ pub struct AttachArgs {
 #[derive(Args, Debug)]
 pub struct TopArgs {
     pub name: String,
-    /// ps-style descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm)
+    /// podman's descriptors: user, pid, ppid, pcpu, etime, tty, time, args, comm, huser,
+    /// hpid, group, hgroup, ruser, rgroup, pgid, nice, vsz, state, stime, seccomp, label,
+    /// capeff, capprm, capinh, capbnd, capamb, or the AIX forms (%U, %p, %C, …)
     pub descriptors: Vec<String>,
 }
 

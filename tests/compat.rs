@@ -826,3 +826,50 @@ fn load_from_a_url_and_podmans_words_for_what_is_no_image() {
         );
     }
 }
+
+#[test]
+fn top_takes_podmans_descriptors() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&["run", "-d", "--name", "t", "busybox", "sleep", "100"]);
+        let hpid = s.inspect("t", "{{.State.Pid}}");
+        let out = s.ok(&[
+            "top", "t", "hpid,pid", "user", "huser", "seccomp", "%C", "capeff",
+        ]);
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines[0],
+            [
+                "HPID",
+                "PID",
+                "USER",
+                "HUSER",
+                "SECCOMP",
+                "%CPU",
+                "EFFECTIVE",
+                "CAPS"
+            ],
+            "{out}"
+        );
+        let host_user = if mode == Mode::Root {
+            "root".to_string()
+        } else {
+            test_user()
+        };
+        assert_eq!(
+            &lines[1][..5],
+            [hpid.as_str(), "1", "root", host_user.as_str(), "filter"],
+            "{out}"
+        );
+        assert!(
+            lines[1][6].contains("CHOWN") && !lines[1][6].contains("SYS_ADMIN"),
+            "{out}"
+        );
+        let err = s.fails(&["top", "t", "bogus"], 125);
+        assert!(err.contains("'bogus': unknown descriptor"), "{err}");
+        s.ok(&["rm", "-f", "t"]);
+    }
+}

@@ -10,7 +10,11 @@ pub struct Stat {
     pub comm: String,
     pub state: char,
     pub ppid: i32,
+    pub pgrp: i32,
     pub tty_nr: i32,
+    pub nice: i64,
+    /// Virtual memory size in bytes.
+    pub vsize: u64,
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
     /// Start time after boot, in clock ticks.
@@ -37,7 +41,10 @@ fn parse_stat(text: &str) -> Option<Stat> {
         comm,
         state: f.first()?.chars().next()?,
         ppid: f.get(1)?.parse().ok()?,
+        pgrp: f.get(2)?.parse().ok()?,
         tty_nr: f.get(4)?.parse().ok()?,
+        nice: f.get(16)?.parse().ok()?,
+        vsize: num(20)?,
         cpu_ticks: num(11)? + num(12)?,
         start_ticks: num(19)?,
         rss_pages: num(21)?,
@@ -77,6 +84,66 @@ pub fn pids_in_pid_ns(pid: i32) -> Vec<i32> {
         .collect();
     out.sort_unstable();
     out
+}
+
+/// Fields of /proc/<pid>/status that `top` shows.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// (real, effective)
+    pub uid: (u32, u32),
+    pub gid: (u32, u32),
+    /// The pid and process group in the process's own pid namespace.
+    pub ns_pid: Option<i32>,
+    pub ns_pgid: Option<i32>,
+    pub cap_inh: u64,
+    pub cap_prm: u64,
+    pub cap_eff: u64,
+    pub cap_bnd: u64,
+    pub cap_amb: u64,
+    /// 0 disabled, 1 strict, 2 filter.
+    pub seccomp: u8,
+}
+
+pub fn status(pid: i32) -> Option<Status> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(parse_status(&text))
+}
+
+fn parse_status(text: &str) -> Status {
+    let mut s = Status::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let nums: Vec<&str> = value.split_whitespace().collect();
+        let n = |i: usize| nums.get(i).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
+        let hex = || u64::from_str_radix(value.trim(), 16).unwrap_or(0);
+        match key {
+            "Uid" => s.uid = (n(0), n(1)),
+            "Gid" => s.gid = (n(0), n(1)),
+            "NSpid" => s.ns_pid = nums.last().and_then(|x| x.parse().ok()),
+            "NSpgid" => s.ns_pgid = nums.last().and_then(|x| x.parse().ok()),
+            "CapInh" => s.cap_inh = hex(),
+            "CapPrm" => s.cap_prm = hex(),
+            "CapEff" => s.cap_eff = hex(),
+            "CapBnd" => s.cap_bnd = hex(),
+            "CapAmb" => s.cap_amb = hex(),
+            "Seccomp" => s.seccomp = n(0) as u8,
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Seconds since the epoch when the machine booted.
+pub fn boot_time() -> i64 {
+    fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The real uid of a process.
@@ -185,6 +252,17 @@ mod tests {
         assert_eq!(s.cpu_ticks, 10);
         assert_eq!(s.start_ticks, 5555);
         assert_eq!(s.rss_pages, 25);
+        assert_eq!((s.pgrp, s.nice, s.vsize), (42, 0, 1000));
+    }
+
+    #[test]
+    fn status_fields_top_shows() {
+        let s = parse_status(
+            "Name:\tsh\nUid:\t1001\t1002\t1002\t1002\nGid:\t5\t6\t6\t6\nNSpid:\t4242\t1\nNSpgid:\t4242\t1\nCapEff:\t0000000000000003\nSeccomp:\t2\n",
+        );
+        assert_eq!((s.uid, s.gid), ((1001, 1002), (5, 6)));
+        assert_eq!((s.ns_pid, s.ns_pgid), (Some(1), Some(1)));
+        assert_eq!((s.cap_eff, s.cap_inh, s.seccomp), (3, 0, 2));
     }
 
     #[test]

@@ -227,6 +227,18 @@ fn write_single_maps(maps: &IdMaps) -> Result<()> {
 }
 
 /// True when this process already runs in a user namespace other than the initial one.
+/// A host id (as our namespace sees it) to the id inside, through the text of a
+/// /proc/PID/uid_map or gid_map ("inside outside count" lines); None when unmapped.
+pub fn host_to_container(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|l| {
+        let f: Vec<u32> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        (f.len() == 3 && id >= f[1] && id - f[1] < f[2]).then(|| f[0] + (id - f[1]))
+    })
+}
+
 pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| !m.split_whitespace().eq(["0", "0", "4294967295"]))

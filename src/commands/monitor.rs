@@ -5,6 +5,7 @@ use crate::output::{is_json, print_json, print_rows, write_out};
 use crate::Ctx;
 use anyhow::{bail, Result};
 use libruntime::cgroups::ContainerCgroup;
+use libruntime::container::top::Descriptor;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
 use libruntime::procinfo;
 use libruntime::time::human_size;
@@ -18,129 +19,14 @@ fn running_state(ctx: &Ctx, r: &ContainerRecord) -> Result<State> {
     Ok(st)
 }
 
-/// The last pid in /proc/PID/status's NSpid: the pid as the container sees it.
-fn ns_pid(pid: i32) -> i32 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("NSpid:"))
-                .and_then(|l| l.split_whitespace().last()?.parse().ok())
-        })
-        .unwrap_or(pid)
-}
-
-/// Host uid to the container's user name, through the id map and its passwd file.
-fn user_name(init: i32, host_uid: u32) -> String {
-    let inside = std::fs::read_to_string(format!("/proc/{init}/uid_map"))
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                let f: Vec<u32> = l
-                    .split_whitespace()
-                    .filter_map(|x| x.parse().ok())
-                    .collect();
-                (f.len() == 3 && host_uid >= f[1] && host_uid - f[1] < f[2])
-                    .then(|| f[0] + host_uid - f[1])
-            })
-        })
-        .unwrap_or(host_uid);
-    std::fs::read_to_string(format!("/proc/{init}/root/etc/passwd"))
-        .ok()
-        .and_then(|p| {
-            p.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == inside.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| inside.to_string())
-}
-
-fn clock(secs: u64) -> String {
-    format!("{}h{}m{}s", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-const TOP_COLUMNS: &[(&str, &str)] = &[
-    ("user", "USER"),
-    ("pid", "PID"),
-    ("ppid", "PPID"),
-    ("pcpu", "%CPU"),
-    ("etime", "ELAPSED"),
-    ("tty", "TTY"),
-    ("time", "TIME"),
-    ("args", "COMMAND"),
-    ("comm", "COMMAND"),
-];
-
 pub fn top(ctx: &Ctx, a: TopArgs) -> Result<i32> {
+    let descs = Descriptor::parse_all(&a.descriptors)?;
     let r = ctr::find(&ctx.paths, &a.name)?;
     let st = running_state(ctx, &r)?;
-    let cols: Vec<&str> = if a.descriptors.is_empty() {
-        vec![
-            "user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args",
-        ]
-    } else {
-        a.descriptors
-            .iter()
-            .flat_map(|d| d.split(','))
-            .map(str::trim)
-            .collect()
-    };
-    for c in &cols {
-        if !TOP_COLUMNS.iter().any(|(k, _)| k == c) {
-            bail!("unsupported top descriptor {c:?}: use user, pid, ppid, pcpu, etime, tty, time, args or comm");
-        }
-    }
-    let ticks = procinfo::clock_ticks();
-    let uptime = procinfo::uptime();
-    let mut lines = vec![cols
-        .iter()
-        .map(|c| TOP_COLUMNS.iter().find(|(k, _)| k == c).unwrap().1)
-        .collect::<Vec<_>>()
-        .join("\t")];
-    for pid in procinfo::pids_in_pid_ns(st.pid) {
-        let Some(s) = procinfo::stat(pid) else {
-            continue;
-        };
-        let elapsed = (uptime - s.start_ticks as f64 / ticks as f64).max(0.0);
-        let cpu_secs = s.cpu_ticks / ticks;
-        let fields: Vec<String> = cols
-            .iter()
-            .map(|c| match *c {
-                "user" => user_name(st.pid, procinfo::uid(pid).unwrap_or(0)),
-                "pid" => ns_pid(pid).to_string(),
-                "ppid" => {
-                    if pid == st.pid {
-                        "0".into()
-                    } else {
-                        ns_pid(s.ppid).to_string()
-                    }
-                }
-                "pcpu" => format!(
-                    "{:.3}",
-                    if elapsed > 0.0 {
-                        s.cpu_ticks as f64 / ticks as f64 / elapsed * 100.0
-                    } else {
-                        0.0
-                    }
-                ),
-                "etime" => libruntime::time::human_duration(elapsed as i64),
-                "tty" => {
-                    if s.tty_nr == 0 {
-                        "?".into()
-                    } else {
-                        format!("pts/{}", s.tty_nr & 0xff)
-                    }
-                }
-                "time" => clock(cpu_secs),
-                "comm" => s.comm.clone(),
-                _ => procinfo::cmdline(pid)
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| format!("[{}]", s.comm)),
-            })
-            .collect();
-        lines.push(fields.join("\t"));
-    }
+    let table = libruntime::container::top::top(st.pid, &descs);
+    let lines: Vec<String> = std::iter::once(table.headers.join("\t"))
+        .chain(table.rows.iter().map(|r| r.join("\t")))
+        .collect();
     write_out(&crate::table::align(&lines))?;
     Ok(0)
 }
