@@ -103,9 +103,16 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct CpArgs {
-    /// Archive mode: keep owners
-    #[arg(short, long)]
+    /// Archive mode, as podman's: true (the default) gives what is copied to the
+    /// receiving side's primary user; -a=false keeps the source's owners
+    #[arg(short, long, num_args = 0..=1, require_equals = true, default_value_t = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
     pub archive: bool,
+    /// Accepted for podman's scripts: skiff resolves every path inside the container's
+    /// root without following its links outward, so it need not pause the container
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub pause: bool,
     /// Follow a symlink given as the source
     #[arg(short = 'L', long)]
     pub follow_link: bool,

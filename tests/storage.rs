@@ -421,7 +421,7 @@ fn cp_copies_both_ways_with_docker_naming() {
             ls,
             ".\n./contents\n./contents/a\n./contents/sub\n./contents/sub/b\n./renamed\n./tree\n./tree/a\n./tree/sub\n./tree/sub/b\n0:0\n"
         );
-        // Out: a file, a directory, and with -a the owners stay.
+        // Out: a file, a directory, and with -a=false the owners stay (podman's sense).
         s.ok(&["cp", "c:/owned", &hp("out-owned")]);
         assert_eq!(
             std::fs::read_to_string(h.join("out-owned")).unwrap(),
@@ -437,7 +437,18 @@ fn cp_copies_both_ways_with_docker_naming() {
             std::fs::metadata(h.join("out-owned")).unwrap().uid(),
             user_uid
         );
-        s.ok(&["cp", "-a", "c:/owned", &hp("out-archive")]);
+        s.ok(&[
+            "cp",
+            "-a=false",
+            "--pause=false",
+            "c:/owned",
+            &hp("out-archive"),
+        ]);
+        s.ok(&["cp", "-a", "--pause", "c:/owned", &hp("out-plain")]);
+        assert_eq!(
+            std::fs::metadata(h.join("out-plain")).unwrap().uid(),
+            user_uid
+        );
         let uid = std::fs::metadata(h.join("out-archive")).unwrap().uid();
         if mode == Mode::Rootless {
             assert_eq!(uid, 100999, "container uid 1000 through the id map");

@@ -99,7 +99,8 @@ fn container_side(arg: &str) -> Option<(&str, &str)> {
 
 pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
     let opts = CopyOptions {
-        archive: a.archive,
+        // podman's -a=false is what keeps owners.
+        archive: !a.archive,
         follow_link: a.follow_link,
     };
     match (container_side(&a.source), container_side(&a.dest)) {
@@ -139,7 +140,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
 /// private mount of a stopped one's root), which one process cannot hold both of.
 fn copy_between(ctx: &Ctx, a: &CpArgs) -> Result<i32> {
     use std::process::Stdio;
-    let flags: Vec<&str> = [(a.archive, "-a"), (a.follow_link, "-L")]
+    let flags: Vec<&str> = [(!a.archive, "-a=false"), (a.follow_link, "-L")]
         .into_iter()
         .filter_map(|(on, f)| on.then_some(f))
         .collect();

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CopyOptions {
-    /// `-a`: keep owners (else everything copied belongs to root of the other side).
+    /// Keep owners (podman's `-a=false`); else everything copied belongs to root of the
+    /// receiving side.
     pub archive: bool,
     /// `-L`: follow a symlink given as the source.
     pub follow_link: bool,
