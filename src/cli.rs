@@ -224,6 +224,34 @@ pub enum ImageCommand {
     Push(PushArgs),
     /// Build an image from a Containerfile or Dockerfile
     Build(Box<BuildArgs>),
+    /// Draw an image's layers as a tree
+    Tree(ImageTreeArgs),
+    /// Mount images' root file systems read-only and print where (list mounted ones)
+    Mount(ImageMountArgs),
+    /// Unmount images' root file systems
+    #[command(alias = "umount")]
+    Unmount(ImageUnmountArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImageTreeArgs {
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageMountArgs {
+    /// Output format for the list: json
+    #[arg(long)]
+    pub format: Option<String>,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageUnmountArgs {
+    /// Unmount every mounted image
+    #[arg(short, long)]
+    pub all: bool,
+    pub images: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -89,9 +89,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     })?;
     libruntime::log::set_level(level);
     output::set_noout(cli.noout);
-    let mut paths = Paths::resolve(cli.root.clone(), cli.runroot.clone());
+    let unshared = Paths::inside_unshare(cli.root.clone(), cli.runroot.clone());
+    let in_unshare = unshared.is_some();
+    let mut paths =
+        unshared.unwrap_or_else(|| Paths::resolve(cli.root.clone(), cli.runroot.clone()));
     paths.storage_driver = cli.storage_driver.clone();
-    let maps = if paths.rootless {
+    let maps = if in_unshare {
+        IdMaps::of_current_namespace()
+    } else if paths.rootless {
         let (maps, warning) = IdMaps::for_current_user();
         if let (Some(w), true) = (warning, cli.command.needs_user_namespace()) {
             libruntime::log::warn(&w);
@@ -108,7 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         libruntime::userns::enter(&maps, mount_ns)?;
     }
     let ctx = Ctx { paths, maps };
-    use commands::{archive, image, registry, system};
+    use commands::{archive, image, image_files, registry, system};
     let command = match cli.command.into_container() {
         Ok(c) => return commands::container::dispatch(&ctx, c),
         Err(other) => other,
@@ -119,6 +124,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => image::tag(&ctx, a),
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => image::untag(&ctx, a),
         Command::Image(ImageCommand::Exists(a)) => image::exists(&ctx, a),
+        Command::Image(ImageCommand::Tree(a)) => image_files::tree(&ctx, a),
+        Command::Image(ImageCommand::Mount(a)) => image_files::mount(&ctx, a),
+        Command::Image(ImageCommand::Unmount(a)) => image_files::unmount(&ctx, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => image::remove(&ctx, a),
         Command::Image(ImageCommand::Prune(a)) => image::prune(&ctx, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => image::history(&ctx, a),

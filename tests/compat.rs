@@ -873,3 +873,70 @@ fn top_takes_podmans_descriptors() {
         s.ok(&["rm", "-f", "t"]);
     }
 }
+
+#[test]
+fn image_tree_and_image_mount() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    s.ok(&[
+        "run",
+        "--name",
+        "src",
+        "busybox",
+        "sh",
+        "-c",
+        "echo layered > /added",
+    ]);
+    s.ok(&["commit", "src", "localhost/layered"]);
+    let tree = s.ok(&["image", "tree", "localhost/layered"]);
+    let lines: Vec<&str> = tree.lines().collect();
+    assert!(
+        lines[0].starts_with("Image ID: ") && lines[1] == "Tags:     [localhost/layered:latest]",
+        "{tree}"
+    );
+    assert_eq!(lines[3], "Image Layers");
+    assert!(
+        lines[4].starts_with("├── ID: ")
+            && lines[4].ends_with("Top Layer of: [localhost/busybox:latest]"),
+        "{tree}"
+    );
+    assert!(
+        lines[5].starts_with("└── ID: ")
+            && lines[5].ends_with("Top Layer of: [localhost/layered:latest]"),
+        "{tree}"
+    );
+    s.fails(&["image", "tree", "localhost/nothing"], 125);
+    // Rootless, image mounts live in the storage namespace: outside it, a clear refusal.
+    let err = s.fails(&["image", "mount", "localhost/layered"], 125);
+    assert!(err.contains("skiff unshare"), "{err}");
+    // Inside `skiff unshare` plain `skiff` finds the user's store on its own.
+    let script = "p=$($SK image mount localhost/layered) && cat \"$p/added\" && test -x \"$p/bin/sh\" && \
+                  (touch \"$p/new\" 2>/dev/null && echo writable || echo read-only) && \
+                  $SK image mount | grep -c layered && $SK image unmount localhost/layered >/dev/null && \
+                  test ! -e \"$p/added\" && echo gone"
+        .replace("$SK", BIN);
+    let out = s
+        .command_for(BIN)
+        .args([
+            "--root",
+            s.root().to_str().unwrap(),
+            "--runroot",
+            s.dir.join("run").to_str().unwrap(),
+        ])
+        .args(["unshare", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "layered\nread-only\n1\ngone\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !is_root() {
+        return;
+    }
+    let s = Skiff::with_busybox(Mode::Root);
+    let p = s.ok(&["image", "mount", "localhost/busybox"]);
+    assert!(std::path::Path::new(p.trim()).join("bin/busybox").exists());
+    s.ok(&["image", "unmount", "--all"]);
+    assert!(!std::path::Path::new(p.trim()).join("bin/busybox").exists());
+}

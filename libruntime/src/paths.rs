@@ -14,6 +14,28 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// Inside `skiff unshare` (its environment says so and we are in a user namespace)
+    /// we are uid 0 of the storage namespace, not root: the rootless user's roots, which
+    /// unshare put in SKIFF_ROOT and SKIFF_RUNROOT, stay the defaults.
+    pub fn inside_unshare(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Option<Paths> {
+        if std::env::var_os("SKIFF_UNSHARE").is_none_or(|v| v != "1")
+            || !crate::userns::in_user_namespace()
+        {
+            return None;
+        }
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Some(Paths {
+            root: absolute(root.or_else(|| env("SKIFF_ROOT"))?),
+            runroot: absolute(runroot.or_else(|| env("SKIFF_RUNROOT"))?),
+            rootless: true,
+            storage_driver: None,
+        })
+    }
+
     /// Defaults for the calling user, overridden by `--root` / `--runroot`.
     pub fn resolve(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Paths {
         let uid = nix::unistd::geteuid().as_raw();

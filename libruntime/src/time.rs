@@ -47,6 +47,19 @@ pub fn ago(s: Option<&str>) -> String {
 
 /// Go's units.HumanSizeWithPrecision(n, 3): decimal units, three significant digits.
 pub fn human_size(n: u64) -> String {
+    let (number, unit) = size_parts(n, 3);
+    format!("{number} {unit}")
+}
+
+/// Go's units.HumanSizeWithPrecision(n, precision) as written without a space
+/// ("4.261MB"), the form of podman's `image tree`.
+pub fn compact_size(n: u64, precision: usize) -> String {
+    let (number, unit) = size_parts(n, precision);
+    format!("{number}{unit}")
+}
+
+/// The number (with `precision` significant digits, trailing zeros dropped) and unit.
+fn size_parts(n: u64, precision: usize) -> (String, &'static str) {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut v = n as f64;
     let mut i = 0;
@@ -54,22 +67,20 @@ pub fn human_size(n: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    let s = format!(
-        "{v:.prec$}",
-        prec = if v >= 100.0 {
-            0
-        } else if v >= 10.0 {
-            1
-        } else {
-            2
-        }
-    );
+    let int_digits = if v >= 100.0 {
+        3
+    } else if v >= 10.0 {
+        2
+    } else {
+        1
+    };
+    let s = format!("{v:.prec$}", prec = precision.saturating_sub(int_digits));
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
     };
-    format!("{s} {}", UNITS[i])
+    (s, UNITS[i])
 }
 
 #[cfg(test)]

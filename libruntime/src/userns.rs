@@ -62,6 +62,32 @@ impl IdMaps {
         (IdMaps { uids, gids }, warning)
     }
 
+    /// The maps of the user namespace we are in (inside `skiff unshare`: the storage
+    /// namespace's, container ids to the user's host ids).
+    pub fn of_current_namespace() -> IdMaps {
+        let read = |f: &str| -> Vec<IdMapping> {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let n: Vec<u32> = l
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
+                    (n.len() == 3).then(|| IdMapping {
+                        container_id: n[0],
+                        host_id: n[1],
+                        size: n[2],
+                    })
+                })
+                .collect()
+        };
+        IdMaps {
+            uids: read("/proc/self/uid_map"),
+            gids: read("/proc/self/gid_map"),
+        }
+    }
+
     /// The identity maps of the initial namespace, as root sees it.
     pub fn host() -> IdMaps {
         let all = vec![IdMapping {

@@ -5,6 +5,7 @@ pub mod completion;
 pub mod container;
 pub mod exec;
 pub mod image;
+pub mod image_files;
 pub mod logs;
 pub mod manpages;
 pub mod monitor;

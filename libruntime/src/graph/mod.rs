@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod fuse;
+pub mod image_mount;
 pub mod lower;
 pub mod overlay;
 pub mod vfs;
