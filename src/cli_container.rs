@@ -44,6 +44,8 @@ pub enum ContainerCommand {
     Stats(StatsArgs),
     /// Remove all stopped containers
     Prune(ForceArgs),
+    /// Build containers' sandboxes without running their programs (start runs them)
+    Init(InitArgs),
     /// Display the configuration of containers
     Inspect(ContainerInspectArgs),
     /// Exit 0 if the container exists, 1 if not
@@ -575,6 +577,14 @@ pub struct ContainerInspectArgs {
     #[arg(short, long)]
     pub format: Option<String>,
     #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Every created container
+    #[arg(short, long)]
+    pub all: bool,
     pub names: Vec<String>,
 }
 

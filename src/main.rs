@@ -158,7 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 struct HiddenArgs {
     root: Option<std::path::PathBuf>,
     runroot: Option<std::path::PathBuf>,
-    attach: bool,
+    mode: libruntime::container::lifecycle::StartMode,
     id: Option<String>,
 }
 
@@ -166,7 +166,7 @@ fn hidden_args() -> HiddenArgs {
     let mut h = HiddenArgs {
         root: None,
         runroot: None,
-        attach: false,
+        mode: libruntime::container::lifecycle::StartMode::Detached,
         id: None,
     };
     let mut it = std::env::args().skip(2);
@@ -174,8 +174,10 @@ fn hidden_args() -> HiddenArgs {
         match a.as_str() {
             "--root" => h.root = it.next().map(Into::into),
             "--runroot" => h.runroot = it.next().map(Into::into),
-            "--attach" => h.attach = true,
-            _ => h.id = Some(a),
+            _ => match libruntime::container::lifecycle::StartMode::from_flag(&a) {
+                Some(m) => h.mode = m,
+                None => h.id = Some(a),
+            },
         }
     }
     h
@@ -195,14 +197,14 @@ fn hidden_command_context() -> (Paths, IdMaps) {
     context_of(&hidden_args())
 }
 
-/// `skiff __supervise --root DIR --runroot DIR [--attach] ID`, with fd 3 the report pipe.
+/// `skiff __supervise --root DIR --runroot DIR [--attach|--hold] ID`, with fd 3 the report pipe.
 fn supervise() -> i32 {
     let h = hidden_args();
     let Some(id) = h.id.clone() else {
         eprintln!("Error: the supervisor needs a container id");
         return exit::ENGINE;
     };
-    let attach = h.attach;
+    let mode = h.mode;
     let (paths, maps) = context_of(&h);
     // SAFETY: fd 3 is the report pipe the spawning CLI placed there for us alone.
     // SAFETY: F_GETFD only asks whether fd 3 is open; it touches no memory.
@@ -213,7 +215,7 @@ fn supervise() -> i32 {
         paths,
         maps,
         id,
-        attach_first: attach,
+        mode,
         status_fd,
     })
 }

@@ -940,3 +940,52 @@ fn image_tree_and_image_mount() {
     s.ok(&["image", "unmount", "--all"]);
     assert!(!std::path::Path::new(p.trim()).join("bin/busybox").exists());
 }
+
+#[test]
+fn container_init_builds_the_sandbox_and_start_runs_the_program() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "create",
+            "--name",
+            "i",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ran; sleep 0.2",
+        ]);
+        assert_eq!(s.ok(&["container", "init", "i"]), "i\n");
+        assert_eq!(s.inspect("i", "{{.State.Status}}"), "initialized");
+        assert_eq!(
+            s.ok(&["ps", "-a", "--format", "{{.Status}}"]),
+            "Initialized\n"
+        );
+        // The sandbox stands: its init exists, and the program has not run.
+        let pid: i32 = s.inspect("i", "{{.State.Pid}}").parse().unwrap();
+        assert!(process_alive(pid));
+        assert_eq!(s.ok(&["logs", "i"]), "");
+        // start -a lets it run and sees all of its output.
+        let out = s.ok(&["start", "-a", "i"]);
+        assert_eq!(out, "ran\n");
+        assert_eq!(s.inspect("i", "{{.State.Status}}"), "exited");
+        // A second time, started detached.
+        s.ok(&["container", "init", "i"]);
+        s.ok(&["start", "i"]);
+        assert_eq!(s.ok(&["wait", "i"]), "0\n");
+        assert_eq!(s.ok(&["logs", "i"]), "ran\nran\n");
+        // --all takes every created container; an initialized one can be removed.
+        s.ok(&["create", "--name", "j", "busybox", "sleep", "100"]);
+        assert_eq!(
+            s.ok(&["container", "init", "--all"]),
+            format!("{}\n", s.inspect("j", "{{.Id}}"))
+        );
+        let held: i32 = s.inspect("j", "{{.State.Pid}}").parse().unwrap();
+        s.ok(&["rm", "-f", "j"]);
+        assert!(
+            wait_until(5, || !process_alive(held)),
+            "the held init outlived rm"
+        );
+        s.fails(&["container", "init"], 125);
+        s.fails(&["container", "init", "nope"], 125);
+    }
+}

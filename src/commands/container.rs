@@ -30,6 +30,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Unpause(a) => pause(ctx, a, false),
         C::Rename(a) => rename(ctx, a),
         C::Prune(a) => prune(ctx, a),
+        C::Init(a) => init(ctx, a),
         C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() {
             0
         } else {
@@ -50,6 +51,34 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Mount(a) => super::storage::mount(ctx, a),
         C::Unmount(a) => super::storage::unmount(ctx, a),
     }
+}
+
+/// `container init`: each container's sandbox is built and its program held until
+/// `start`; prints what it was given, as podman.
+fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
+    if a.all == !a.names.is_empty() {
+        bail!("provide one or more container names or use --all");
+    }
+    let chosen: Vec<(String, ContainerRecord)> = if a.all {
+        ctr::list(&ctx.paths)?
+            .into_iter()
+            .filter(|r| {
+                State::load(&ContainerDirs::new(&ctx.paths, &r.id))
+                    .is_ok_and(|st| st.status == Status::Created)
+            })
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    } else {
+        a.names
+            .iter()
+            .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))
+            .collect::<Result<_>>()?
+    };
+    for (n, r) in chosen {
+        lifecycle::initialize(&ctx.paths, &r)?;
+        write_out(&format!("{n}\n"))?;
+    }
+    Ok(0)
 }
 
 fn start_error(f: StartFailure) -> anyhow::Error {
@@ -255,7 +284,13 @@ fn start_attached(
     detach_keys: Option<&str>,
     sig_proxy: bool,
 ) -> Result<Outcome> {
-    let mut sup = lifecycle::spawn_supervisor(&ctx.paths, record, true)?;
+    let st = State::load(&ContainerDirs::new(&ctx.paths, &record.id))?;
+    if st.status == libruntime::container::Status::Initialized {
+        // Its supervisor is waiting for a first client: this attach starts it.
+        return attach_and_relay(ctx, record, streams, detach_keys, sig_proxy);
+    }
+    let mut sup =
+        lifecycle::spawn_supervisor(&ctx.paths, record, lifecycle::StartMode::AttachFirst)?;
     match sup.next_line() {
         Some(l) if l == "ready" => {}
         other => {
@@ -359,7 +394,9 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
             continue;
         }
         if a.attach {
-            lifecycle::check_startable(&dirs)?;
+            if st.status != libruntime::container::Status::Initialized {
+                lifecycle::check_startable(&dirs)?;
+            }
             let stdin = a.interactive && r.config.stdin;
             return finish(start_attached(
                 ctx,
@@ -369,7 +406,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
                 true,
             )?);
         }
-        if !st.is_active() {
+        if !st.is_active() || st.status == libruntime::container::Status::Initialized {
             // podman: a program that cannot be run fails `start` with 125, not 126/127.
             lifecycle::start_detached(&ctx.paths, &r).map_err(|f| {
                 start_error(StartFailure {

@@ -30,6 +30,7 @@ const HEADERS: &[(&str, &str)] = &[
 pub fn status_text(st: &State) -> String {
     match st.status {
         Status::Created => "Created".into(),
+        Status::Initialized => "Initialized".into(),
         Status::Running if st.stopping => "Stopping".into(),
         Status::Running => format!("Up {}", since(&st.started_at)),
         Status::Paused => "Paused".into(),

@@ -26,7 +26,7 @@ pub fn create(paths: &Paths, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
 
 /// Starts the container and streams its output; returns its exit code.
 pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> Result<i32> {
-    let mut sup = lifecycle::spawn_supervisor(paths, record, true)?;
+    let mut sup = lifecycle::spawn_supervisor(paths, record, lifecycle::StartMode::AttachFirst)?;
     match sup.next_line() {
         Some(l) if l == "ready" => {}
         other => {

@@ -35,11 +35,46 @@ impl Spawned {
     }
 }
 
+/// How a supervisor begins its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// The program starts at once.
+    Detached,
+    /// The program starts once the first attach client is there (foreground run,
+    /// `start -a`), so no output is lost.
+    AttachFirst,
+    /// `container init`: the sandbox is built, then the program waits until `start`
+    /// (or an attach) lets it run.
+    Hold,
+}
+
+impl StartMode {
+    /// The supervisor's command-line flag for this mode.
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            StartMode::Detached => None,
+            StartMode::AttachFirst => Some("--attach"),
+            StartMode::Hold => Some("--hold"),
+        }
+    }
+
+    pub fn from_flag(flag: &str) -> Option<StartMode> {
+        [StartMode::AttachFirst, StartMode::Hold]
+            .into_iter()
+            .find(|m| m.flag() == Some(flag))
+    }
+
+    /// Whether the program waits for a client before it runs.
+    pub fn waits(self) -> bool {
+        self != StartMode::Detached
+    }
+}
+
 /// Starts the supervisor of `record` in its own session, detached from the caller.
 pub fn spawn_supervisor(
     paths: &Paths,
     record: &ContainerRecord,
-    attach_first: bool,
+    mode: StartMode,
 ) -> Result<Spawned> {
     let dirs = ContainerDirs::new(paths, &record.id);
     fsutil::create_dir_all(&dirs.run)?;
@@ -57,8 +92,8 @@ pub fn spawn_supervisor(
         "--runroot".into(),
         paths.runroot.clone().into(),
     ];
-    if attach_first {
-        args.push("--attach".into());
+    if let Some(flag) = mode.flag() {
+        args.push(flag.into());
     }
     args.push(record.id.clone().into());
     let r = crate::selfexec::spawn_detached(&crate::selfexec::own_name(), &args, errlog)?;
@@ -109,9 +144,55 @@ pub fn start_detached(
         code: 125,
         message: e.to_string(),
     };
-    check_startable(&ContainerDirs::new(paths, &record.id)).map_err(engine)?;
-    let mut s = spawn_supervisor(paths, record, false).map_err(engine)?;
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let st = State::load(&dirs).map_err(engine)?;
+    if st.status == Status::Initialized {
+        return release_initialized(&dirs).map_err(engine);
+    }
+    check_startable(&dirs).map_err(engine)?;
+    let mut s = spawn_supervisor(paths, record, StartMode::Detached).map_err(engine)?;
     parse_report(s.next_line())
+}
+
+/// `container init`: builds the sandbox without running the program; returns the
+/// init's pid. `start` or an attach lets the program run.
+pub fn initialize(paths: &Paths, record: &ContainerRecord) -> Result<i32> {
+    let dirs = ContainerDirs::new(paths, &record.id);
+    let st = State::load(&dirs)?;
+    if st.status == Status::Initialized {
+        return Ok(st.pid);
+    }
+    if st.is_active() || st.supervisor_alive() {
+        return Err(Error::InvalidArgument(format!(
+            "container {} has already been created in runtime: container state improper",
+            record.short_id()
+        )));
+    }
+    let mut s = spawn_supervisor(paths, record, StartMode::Hold)?;
+    match s.next_line() {
+        Some(l) if l.starts_with("initialized ") => {
+            Ok(l["initialized ".len()..].parse().unwrap_or(0))
+        }
+        other => parse_report(other).map_err(|f| Error::InvalidArgument(f.message)),
+    }
+}
+
+/// Lets an initialized container's program run: its supervisor waits for a first client.
+fn release_initialized(dirs: &ContainerDirs) -> Result<i32> {
+    drop(connect(dirs, 0, None)?);
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = State::load(dirs)?;
+        if st.status != Status::Initialized {
+            return Ok(st.pid);
+        }
+        if Instant::now() > end {
+            return Err(Error::InvalidArgument(
+                "the initialized container did not start".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn signal_init(st: &State, sig: Signal) -> Result<()> {

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub enum Status {
     #[default]
     Created,
+    /// `container init` built its sandbox; the program has not run yet.
+    Initialized,
     Running,
     Paused,
     Exited,
@@ -22,6 +24,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
+            Status::Initialized => "initialized",
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Exited => "exited",
@@ -89,7 +92,10 @@ impl State {
     }
 
     pub fn is_active(&self) -> bool {
-        matches!(self.status, Status::Running | Status::Paused) || self.restarting
+        matches!(
+            self.status,
+            Status::Running | Status::Paused | Status::Initialized
+        ) || self.restarting
     }
 
     fn reconcile(&mut self) {

@@ -23,7 +23,6 @@ const MAX_PENDING: usize = 4 << 20;
 
 #[derive(Default)]
 pub struct Clients {
-    pub attach_first: bool,
     stdin: Option<OwnedFd>,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
@@ -59,14 +58,6 @@ fn read_fd(fd: &OwnedFd) -> Read_ {
 }
 
 impl Clients {
-    /// `attach_first`: the container starts only once a first client is here.
-    pub fn new(attach_first: bool) -> Clients {
-        Clients {
-            attach_first,
-            ..Clients::default()
-        }
-    }
-
     pub fn set_streams(
         &mut self,
         stdin: Option<OwnedFd>,

@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod protocol;
 
+use crate::container::lifecycle::StartMode;
 use crate::container::logfile::LogWriter;
 use crate::container::record::ContainerDirs;
 use crate::container::state::{State, Status};
@@ -31,8 +32,8 @@ pub struct Options {
     pub paths: Paths,
     pub maps: IdMaps,
     pub id: String,
-    /// Wait for the first attach client before starting (foreground `run`).
-    pub attach_first: bool,
+    /// When the program starts: at once, with the first attach client, or on `start`.
+    pub mode: StartMode,
     /// Where to tell the spawning CLI how the start went.
     pub status_fd: Option<OwnedFd>,
 }
@@ -47,6 +48,7 @@ fn report(status: &mut Option<std::fs::File>, line: &str) {
 }
 
 struct Supervisor {
+    mode: StartMode,
     paths: Paths,
     maps: IdMaps,
     record: ContainerRecord,
@@ -127,8 +129,9 @@ impl Supervisor {
         let cgroup = cgroups::ContainerCgroup::create(&record.id);
         state.cgroup = cgroup.dirs.clone();
         state.store(&dirs)?;
-        let clients = Clients::new(opts.attach_first);
+        let clients = Clients::default();
         Ok(Supervisor {
+            mode: opts.mode,
             paths: opts.paths,
             maps: opts.maps,
             status: None,
@@ -327,9 +330,15 @@ impl Supervisor {
             (None, None) => (None, None, None),
         };
         self.clients.set_streams(stdin, stdout, stderr, tty);
-        if first && self.clients.attach_first {
-            report(&mut self.status, "ready");
-            self.wait_for_first_client();
+        if first {
+            match self.mode {
+                StartMode::Detached => {}
+                StartMode::AttachFirst => {
+                    report(&mut self.status, "ready");
+                    self.wait_for_first_client();
+                }
+                StartMode::Hold => self.hold(created.pid)?,
+            }
         }
         let state_json = self.oci_state("created", created.pid.as_raw());
         if let Some(h) = self.spec.hooks() {
@@ -453,6 +462,39 @@ impl Supervisor {
         }
         self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
         Ok(())
+    }
+
+    /// `container init`: the sandbox stands and the program waits; says so, then waits
+    /// for the client (`start` or an attach) that lets it run. A stop meanwhile kills
+    /// the waiting init, which ends the wait with an error.
+    fn hold(&mut self, init: Pid) -> std::result::Result<(), StartError> {
+        self.state.status = Status::Initialized;
+        self.state.pid = init.as_raw();
+        self.state.pid_start = procinfo::start_time(init.as_raw()).unwrap_or(0);
+        let _ = self.state.store(&self.dirs);
+        report(&mut self.status, &format!("initialized {}", init.as_raw()));
+        // The CLI that ran `init` returns now.
+        self.status = None;
+        loop {
+            if self.clients.accept(&self.listener) {
+                return Ok(());
+            }
+            let gone = matches!(
+                nix::sys::wait::waitpid(init, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+                Ok(nix::sys::wait::WaitStatus::Exited(..)
+                    | nix::sys::wait::WaitStatus::Signaled(..))
+                    | Err(_)
+            );
+            if gone {
+                self.state.pid = 0;
+                return Err(StartError {
+                    code: 137,
+                    message: "the container was stopped before its program started".into(),
+                });
+            }
+            let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(200u16));
+        }
     }
 
     fn wait_for_first_client(&mut self) {
