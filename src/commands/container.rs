@@ -56,7 +56,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
 /// `container init`: each container's sandbox is built and its program held until
 /// `start`; prints what it was given, as podman.
 fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         bail!("provide one or more container names or use --all");
     }
     let chosen: Vec<(String, ContainerRecord)> = if a.all {
