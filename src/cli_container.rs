@@ -46,6 +46,8 @@ pub enum ContainerCommand {
     Prune(ForceArgs),
     /// Build containers' sandboxes without running their programs (start runs them)
     Init(InitArgs),
+    /// Run the command an image keeps in a label, with IMAGE and NAME filled in
+    Runlabel(RunlabelArgs),
     /// Display the configuration of containers
     Inspect(ContainerInspectArgs),
     /// Exit 0 if the container exists, 1 if not
@@ -578,6 +580,24 @@ pub struct ContainerInspectArgs {
     pub format: Option<String>,
     #[arg(required = true)]
     pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunlabelArgs {
+    /// Only print the command
+    #[arg(long)]
+    pub display: bool,
+    /// Container name for NAME (default: the image's base name)
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// Do not print the command before running it
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub label: String,
+    pub image: String,
+    /// Appended to the label's command
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

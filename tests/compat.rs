@@ -989,3 +989,47 @@ fn container_init_builds_the_sandbox_and_start_runs_the_program() {
         s.fails(&["container", "init", "nope"], 125);
     }
 }
+
+#[test]
+fn runlabel_runs_the_recipe_an_image_carries() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    s.ok(&["run", "--name", "src", "busybox", "true"]);
+    s.ok(&[
+        "commit",
+        "-c",
+        "LABEL RUN=\"podman run --name NAME IMAGE echo ran as $NAME from $IMAGE\"",
+        "src",
+        "localhost/recipe",
+    ]);
+    let out = s.ok(&[
+        "container",
+        "runlabel",
+        "--display",
+        "RUN",
+        "localhost/recipe",
+    ]);
+    assert_eq!(out, "command: podman run --name recipe localhost/recipe:latest echo ran as recipe from localhost/recipe:latest\n");
+    let out = s.ok(&[
+        "container",
+        "runlabel",
+        "--name",
+        "r1",
+        "RUN",
+        "localhost/recipe",
+        "and",
+        "more",
+    ]);
+    assert_eq!(
+        out,
+        "command: podman run --name r1 localhost/recipe:latest echo ran as r1 from localhost/recipe:latest and more\nran as r1 from localhost/recipe:latest and more\n"
+    );
+    assert_eq!(s.inspect("r1", "{{.State.Status}}"), "exited");
+    let err = s.fails(
+        &["container", "runlabel", "INSTALL", "localhost/recipe"],
+        125,
+    );
+    assert!(
+        err.contains("cannot find the value of label: INSTALL"),
+        "{err}"
+    );
+}

@@ -31,6 +31,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Rename(a) => rename(ctx, a),
         C::Prune(a) => prune(ctx, a),
         C::Init(a) => init(ctx, a),
+        C::Runlabel(a) => super::runlabel::runlabel(ctx, a),
         C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() {
             0
         } else {

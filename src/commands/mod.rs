@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod network;
 pub mod ps;
 pub mod registry;
+pub mod runlabel;
 pub mod storage;
 pub mod system;
 pub mod system_store;
