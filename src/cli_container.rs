@@ -48,6 +48,8 @@ pub enum ContainerCommand {
     Init(InitArgs),
     /// Run the command an image keeps in a label, with IMAGE and NAME filled in
     Runlabel(RunlabelArgs),
+    /// Create a new container the way an existing one was made
+    Clone(CloneArgs),
     /// Display the configuration of containers
     Inspect(ContainerInspectArgs),
     /// Exit 0 if the container exists, 1 if not
@@ -598,6 +600,27 @@ pub struct RunlabelArgs {
     /// Appended to the label's command
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CloneArgs {
+    /// Remove the original container once the clone exists
+    #[arg(long)]
+    pub destroy: bool,
+    /// With --destroy, remove the original even if it runs
+    #[arg(short, long)]
+    pub force: bool,
+    /// Start the clone
+    #[arg(long)]
+    pub run: bool,
+    /// The clone's name (default: the original's with -clone)
+    #[arg(long = "name")]
+    pub name_flag: Option<String>,
+    pub container: String,
+    /// The clone's name, as podman takes it positionally
+    pub name: Option<String>,
+    /// Make the clone from this image instead
+    pub image: Option<String>,
 }
 
 #[derive(Args, Debug)]

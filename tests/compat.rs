@@ -1033,3 +1033,48 @@ fn runlabel_runs_the_recipe_an_image_carries() {
         "{err}"
     );
 }
+
+#[test]
+fn container_clone_makes_a_container_the_same_way() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&[
+            "create",
+            "--name",
+            "orig",
+            "-e",
+            "KEY=kept",
+            "-l",
+            "team=a",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $KEY $(hostname)",
+        ]);
+        let id = s.ok(&["container", "clone", "orig"]);
+        assert_eq!(s.inspect(id.trim(), "{{.Name}}"), "orig-clone");
+        assert_eq!(s.inspect("orig-clone", "{{.Config.Labels.team}}"), "a");
+        let short = &id.trim()[..12];
+        s.ok(&["start", "orig-clone"]);
+        assert_eq!(s.ok(&["wait", "orig-clone"]), "0\n");
+        assert_eq!(s.ok(&["logs", "orig-clone"]), format!("kept {short}\n"));
+        // A second clone gets the next free name; --name, --run and --destroy.
+        s.ok(&["container", "clone", "orig"]);
+        assert!(s.ok(&["container", "exists", "orig-clone1"]).is_empty());
+        s.ok(&[
+            "container",
+            "clone",
+            "--name",
+            "third",
+            "--run",
+            "--destroy",
+            "orig",
+        ]);
+        assert_eq!(s.ok(&["wait", "third"]), "0\n");
+        assert_eq!(
+            s.run(&["container", "exists", "orig"]).status.code(),
+            Some(1)
+        );
+        s.fails(&["container", "clone", "nope"], 125);
+    }
+}

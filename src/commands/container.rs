@@ -32,6 +32,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Prune(a) => prune(ctx, a),
         C::Init(a) => init(ctx, a),
         C::Runlabel(a) => super::runlabel::runlabel(ctx, a),
+        C::Clone(a) => super::clone::clone(ctx, a),
         C::Exists(a) => Ok(if ctr::find(&ctx.paths, &a.name).is_ok() {
             0
         } else {
@@ -87,7 +88,8 @@ fn start_error(f: StartFailure) -> anyhow::Error {
 }
 
 /// The typed create request from `run`/`create` flags.
-fn create_options(a: &RunArgs) -> Result<CreateOptions> {
+/// `create_command` is the command line that made (or would remake) the container.
+fn create_options(a: &RunArgs, create_command: Vec<String>) -> Result<CreateOptions> {
     let mut env = Vec::new();
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
@@ -105,8 +107,6 @@ fn create_options(a: &RunArgs) -> Result<CreateOptions> {
     if let Some(k) = &a.detach_keys {
         attach::parse_detach_keys(k)?;
     }
-    let mut create_command = vec!["skiff".to_string()];
-    create_command.extend(std::env::args().skip(1));
     Ok(CreateOptions {
         image: a.image.clone(),
         name: a.name.clone(),
@@ -217,7 +217,18 @@ fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRe
     Ok(out)
 }
 
-fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
+/// The command line this process was started with, as a record keeps it.
+fn own_command_line() -> Vec<String> {
+    std::iter::once("skiff".to_string())
+        .chain(std::env::args().skip(1))
+        .collect()
+}
+
+pub fn create_record(
+    ctx: &Ctx,
+    a: &RunArgs,
+    create_command: Vec<String>,
+) -> Result<ContainerRecord> {
     if (a.rm || a.rmi) && a.restart != "no" {
         bail!("the --restart and --rm options conflict: use one of them");
     }
@@ -234,7 +245,7 @@ fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
             "The --kernel-memory flag is no longer supported. This flag is a noop.",
         );
     }
-    let mut opts = create_options(a)?;
+    let mut opts = create_options(a, create_command)?;
     opts.rm |= a.rmi;
     super::registry::ensure_image(ctx, &a.image, &a.pull, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
@@ -247,13 +258,13 @@ fn create_record(ctx: &Ctx, a: &RunArgs) -> Result<ContainerRecord> {
 }
 
 pub fn create(ctx: &Ctx, a: RunArgs) -> Result<i32> {
-    let r = create_record(ctx, &a)?;
+    let r = create_record(ctx, &a, own_command_line())?;
     write_out(&format!("{}\n", r.id))?;
     Ok(0)
 }
 
 pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
-    let record = create_record(ctx, &a)?;
+    let record = create_record(ctx, &a, own_command_line())?;
     if a.detach {
         lifecycle::start_detached(&ctx.paths, &record).map_err(start_error)?;
         write_out(&format!("{}\n", record.id))?;

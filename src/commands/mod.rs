@@ -1,6 +1,7 @@
 pub mod archive;
 pub mod attach;
 pub mod build;
+pub mod clone;
 pub mod completion;
 pub mod container;
 pub mod exec;
