@@ -1078,3 +1078,61 @@ fn container_clone_makes_a_container_the_same_way() {
         s.fails(&["container", "clone", "nope"], 125);
     }
 }
+
+#[test]
+fn run_and_pull_take_podmans_transports() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let dir = host_dir(&s, "transports");
+        let docker = dir.join("d.tar");
+        let oci = dir.join("o.tar");
+        s.ok(&[
+            "save",
+            "-o",
+            docker.to_str().unwrap(),
+            "localhost/busybox:latest",
+        ]);
+        s.ok(&[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            oci.to_str().unwrap(),
+            "localhost/busybox:latest",
+        ]);
+        let layout = host_dir(&s, "layout");
+        let st = std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&oci)
+            .arg("-C")
+            .arg(&layout)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        for (i, source) in [
+            format!("docker-archive:{}", docker.display()),
+            format!("oci-archive:{}", oci.display()),
+            format!("oci:{}", layout.display()),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let fresh = Skiff::new(mode);
+            let (code, out, err) = fresh.run_ctr(&[source, "echo", "ran"]);
+            assert_eq!((code, out.as_str()), (0, "ran\n"), "{source}: {err}");
+            if i == 0 {
+                assert_eq!(
+                    fresh.ok(&["images", "--format", "{{.Repository}}"]),
+                    "localhost/busybox\n"
+                );
+            }
+        }
+        let fresh = Skiff::new(mode);
+        let id = fresh.ok(&["pull", &format!("docker-archive:{}", docker.display())]);
+        assert_eq!(id.trim(), s.inspect("localhost/busybox", "{{.Id}}"));
+        let (code, _, err) = fresh.run_ctr(&["containers-storage:localhost/busybox", "true"]);
+        assert_eq!(code, 0, "{err}");
+        let err = fresh.fails(&["run", "--rm", "docker-archive:/no/such.tar", "true"], 125);
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

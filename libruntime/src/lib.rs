@@ -29,6 +29,7 @@ pub mod signals;
 pub mod store;
 pub mod supervisor;
 pub mod time;
+pub mod transport;
 pub mod userns;
 pub mod volume;
 

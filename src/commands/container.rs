@@ -247,7 +247,8 @@ pub fn create_record(
     }
     let mut opts = create_options(a, create_command)?;
     opts.rm |= a.rmi;
-    super::registry::ensure_image(ctx, &a.image, &a.pull, &a.registry, &a.platform_flags)?;
+    opts.image = super::registry::resolve_source(ctx, &a.image)?;
+    super::registry::ensure_image(ctx, &opts.image, &a.pull, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
     let record = ctr::create::create(&store, &ctx.maps, &opts)?;
     if let Some(f) = &a.cidfile {

@@ -49,6 +49,24 @@ pub fn platform(p: &PlatformFlags) -> Result<Platform> {
 }
 
 pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
+    use libruntime::transport::Source;
+    let image = match Source::parse(&a.image) {
+        Source::Archive(path) => {
+            let store = Store::open_locked(&ctx.paths)?;
+            let images = libruntime::archive::load(&store, &path, ctx.extract_options())
+                .with_context(|| format!("pulling {}", a.image))?;
+            let ids: String = images.iter().map(|i| format!("{}\n", i.id)).collect();
+            write_out(&ids)?;
+            return Ok(0);
+        }
+        Source::Storage(r) => {
+            let img = Store::open(&ctx.paths).find_image(&r)?;
+            write_out(&format!("{}\n", img.id))?;
+            return Ok(0);
+        }
+        Source::Reference(r) => r,
+    };
+    let a = PullArgs { image, ..a };
     let opts = PullOptions {
         client: client_options(&a.registry)?,
         platform: platform(&a.platform)?,
@@ -174,6 +192,35 @@ pub fn skiff_child(ctx: &Ctx) -> std::process::Command {
         c.arg("--storage-driver").arg(d);
     }
     c
+}
+
+/// The image reference to use for `image` as given to run, create or pull: an archive
+/// (`docker-archive:`, `oci-archive:`, `oci:`) is loaded into the store first and its
+/// image's name returned; `docker://` and `containers-storage:` prefixes are dropped.
+pub fn resolve_source(ctx: &Ctx, image: &str) -> Result<String> {
+    use libruntime::transport::Source;
+    match Source::parse(image) {
+        Source::Reference(r) | Source::Storage(r) => Ok(r),
+        Source::Archive(path) => {
+            // In a child: loading unpacks layers, which needs the storage namespace.
+            let out = skiff_child(ctx)
+                .args(["load", "-i"])
+                .arg(&path)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .context("loading the image archive")?;
+            if !out.status.success() {
+                // The child has said why.
+                return Err(crate::exit::Reported(out.status.code().unwrap_or(125)).into());
+            }
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.strip_prefix("Loaded image: "))
+                .next()
+                .map(|n| n.trim_start_matches("sha256:").to_string())
+                .context("the archive held no image")
+        }
+    }
 }
 
 pub fn ensure_image(

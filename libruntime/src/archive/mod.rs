@@ -88,6 +88,9 @@ impl Drop for PlainTar {
 }
 
 fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
+    if path.is_dir() {
+        return layout_as_tar(store, path);
+    }
     let f = std::fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
     let mut br = BufReader::new(f);
     let head = br
@@ -109,6 +112,20 @@ fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
     let mut w = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
     std::io::copy(&mut r, &mut w)
         .map_err(|e| Error::InvalidArchive(format!("decompressing {}: {e}", path.display())))?;
+    Ok(out)
+}
+
+/// An OCI layout directory (`oci:DIR`) packed into a staging tar, which is then read
+/// like an oci-archive. Links are stored as links, never followed out of the directory.
+fn layout_as_tar(store: &Store, dir: &Path) -> Result<PlainTar> {
+    let tmp = store.staging_path("layout");
+    let out = PlainTar::Temp(tmp.clone());
+    let f = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    let mut b = tar::Builder::new(f);
+    b.follow_symlinks(false);
+    b.append_dir_all(".", dir)
+        .and_then(|_| b.finish())
+        .map_err(|e| Error::InvalidArchive(format!("reading the layout {}: {e}", dir.display())))?;
     Ok(out)
 }
 
