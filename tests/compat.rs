@@ -719,6 +719,21 @@ fn containerenv_and_the_users_keep_id_and_hostuser_add() {
             "test -f /run/.containerenv && wc -c < /run/.containerenv",
         ]);
         assert_eq!((code, out.trim()), (0, "0"), "{err}");
+        // /etc/mtab leads to /proc/mounts, as podman makes it, and is no change of the container's.
+        s.ok(&[
+            "run",
+            "--name",
+            "mt",
+            "busybox",
+            "sh",
+            "-c",
+            "readlink /etc/mtab > /mtab-seen",
+        ]);
+        assert_eq!(s.ok(&["diff", "mt"]), "A /mtab-seen\n");
+        let seen = s.dir.join("mtab-seen");
+        s.ok(&["cp", "mt:/mtab-seen", seen.to_str().unwrap()]);
+        assert_eq!(std::fs::read_to_string(&seen).unwrap(), "/proc/mounts\n");
+        s.ok(&["rm", "mt"]);
         let (_, out, err) = s.run_ctr(&[
             "--name",
             "priv",

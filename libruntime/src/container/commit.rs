@@ -38,6 +38,8 @@ fn mount_points(dirs: &ContainerDirs) -> Vec<String> {
         .unwrap_or_default()
         .iter()
         .map(|m| m.destination().to_string_lossy().into_owned())
+        // The engine's own link (sandbox::rootfs), not the container's change.
+        .chain(std::iter::once("/etc/mtab".to_string()))
         .collect()
 }
 

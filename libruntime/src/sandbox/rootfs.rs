@@ -263,7 +263,18 @@ pub fn build(spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
         do_mount(&root, m, owner)?;
     }
     populate_dev(&root)?;
+    ensure_mtab(&root);
     Ok(root)
+}
+
+/// /etc/mtab as programs expect it (`mount`, `df`): a link to /proc/mounts, made as
+/// podman makes it when the image has none. commit and diff leave it out.
+fn ensure_mtab(root: &Path) {
+    let etc = root.join("etc");
+    let mtab = etc.join("mtab");
+    if etc.is_dir() && std::fs::symlink_metadata(&mtab).is_err() {
+        let _ = std::os::unix::fs::symlink("/proc/mounts", &mtab);
+    }
 }
 
 /// Puts the image at `root` as the plan's driver makes it. fuse-overlayfs was mounted
