@@ -116,6 +116,8 @@ pub enum Command {
     Pull(PullArgs),
     /// Push an image to a registry
     Push(PushArgs),
+    /// Search a registry for images
+    Search(SearchArgs),
     /// Log in to a registry
     Login(LoginArgs),
     /// Log out of a registry

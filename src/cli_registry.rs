@@ -50,6 +50,26 @@ pub struct PullArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// At most this many results per registry
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// List the tags of the repository named instead
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Do not truncate descriptions (skiff never does)
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// REGISTRY/TERM, or a term for every unqualified-search registry
+    pub term: String,
+}
+
+#[derive(Args, Debug)]
 pub struct PushArgs {
     #[command(flatten)]
     pub registry: RegistryFlags,

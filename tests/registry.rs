@@ -911,3 +911,57 @@ fn credentials_come_from_docker_config_too() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn search_reads_the_catalog_and_lists_tags() {
+    let reg = Registry::start(None);
+    let s = Skiff::with_busybox(Mode::Rootless);
+    for dest in ["team/busybox:1", "team/busybox:2", "other/alpine:1"] {
+        let full = format!("{}/{dest}", reg.addr);
+        s.ok(&["push", "--tls-verify=false", "busybox", &full]);
+    }
+    let term = format!("{}/busy", reg.addr);
+    let out = s.ok(&["search", "--tls-verify=false", &term]);
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("DESCRIPTION"),
+        "{out}"
+    );
+    assert_eq!(lines[1], format!("{}/team/busybox", reg.addr), "{out}");
+    assert_eq!(lines.len(), 2, "{out}");
+    let tags = s.ok(&[
+        "search",
+        "--tls-verify=false",
+        "--list-tags",
+        "--format",
+        "{{.Name}}:{{.Tag}}",
+        &format!("{}/team/busybox", reg.addr),
+    ]);
+    assert_eq!(
+        tags,
+        format!("{0}/team/busybox:1\n{0}/team/busybox:2\n", reg.addr)
+    );
+    let json = s.ok(&[
+        "search",
+        "--tls-verify=false",
+        "--format",
+        "json",
+        &format!("{}/a", reg.addr),
+        "--limit",
+        "1",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(v[0]["Index"], reg.addr.as_str());
+    s.fails(
+        &[
+            "search",
+            "--tls-verify=false",
+            &format!("{}/team/busybox", reg.addr),
+            "--list-tags",
+            "--format",
+            "{{.Nope",
+        ],
+        125,
+    );
+}

@@ -14,6 +14,7 @@ pub mod network;
 pub mod ps;
 pub mod registry;
 pub mod runlabel;
+pub mod search;
 pub mod storage;
 pub mod system;
 pub mod system_store;

@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod progress;
 pub mod pull;
 pub mod push;
+pub mod search;
 pub mod sources;
 
 pub use client::ClientOptions;
