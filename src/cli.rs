@@ -118,6 +118,9 @@ pub enum Command {
     Push(PushArgs),
     /// Search a registry for images
     Search(SearchArgs),
+    /// Make, change and push multi-platform manifest lists
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Log in to a registry
     Login(LoginArgs),
     /// Log out of a registry
@@ -233,6 +236,122 @@ pub enum ImageCommand {
     /// Unmount images' root file systems
     #[command(alias = "umount")]
     Unmount(ImageUnmountArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Make a manifest list, with the images given in it
+    Create(ManifestCreateArgs),
+    /// Add an image of the store to a list
+    Add(ManifestAddArgs),
+    /// Set the platform or annotations of a list's entry
+    Annotate(ManifestAnnotateArgs),
+    /// Drop an entry from a list
+    Remove(ManifestRemoveArgs),
+    /// Print a list as the OCI index it is
+    Inspect(ManifestNameArgs),
+    /// Exit 0 if the list exists, 1 if not
+    Exists(ManifestNameArgs),
+    /// Remove lists (the images stay)
+    Rm(ManifestNamesArgs),
+    /// Push a list and every image it names to a registry
+    Push(ManifestPushArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestCreateArgs {
+    /// Change the list if it exists already
+    #[arg(long)]
+    pub amend: bool,
+    pub name: String,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestAddArgs {
+    /// Operating system of the entry (default: the image's)
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Architecture of the entry (default: the image's)
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Variant of the entry's architecture
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Operating system version
+    #[arg(long)]
+    pub os_version: Option<String>,
+    /// Operating system features
+    #[arg(long)]
+    pub features: Vec<String>,
+    /// KEY=VALUE on the entry
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// Accepted for podman's scripts: the images of a list are always local
+    #[arg(long)]
+    pub all: bool,
+    pub list: String,
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestAnnotateArgs {
+    #[arg(long)]
+    pub os: Option<String>,
+    #[arg(long)]
+    pub arch: Option<String>,
+    #[arg(long)]
+    pub variant: Option<String>,
+    #[arg(long)]
+    pub os_version: Option<String>,
+    #[arg(long)]
+    pub features: Vec<String>,
+    /// KEY=VALUE on the entry
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    pub list: String,
+    /// The entry's manifest digest
+    pub digest: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestRemoveArgs {
+    pub list: String,
+    /// The entry's manifest digest
+    pub digest: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestNameArgs {
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestNamesArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestPushArgs {
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+    /// Push every image the list names (always so: accepted as podman's)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub all: bool,
+    /// Remove the list from the store once pushed
+    #[arg(long)]
+    pub rm: bool,
+    /// Write the pushed list's digest to this file
+    #[arg(long)]
+    pub digestfile: Option<PathBuf>,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub list: String,
+    /// Where to push (default: the list's name)
+    pub destination: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -125,6 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => image::untag(&ctx, a),
         Command::Image(ImageCommand::Exists(a)) => image::exists(&ctx, a),
         Command::Search(a) => commands::search::search(&ctx, a),
+        Command::Manifest(m) => commands::manifest::dispatch(&ctx, m),
         Command::Image(ImageCommand::Tree(a)) => image_files::tree(&ctx, a),
         Command::Image(ImageCommand::Mount(a)) => image_files::mount(&ctx, a),
         Command::Image(ImageCommand::Unmount(a)) => image_files::unmount(&ctx, a),

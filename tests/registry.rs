@@ -965,3 +965,91 @@ fn search_reads_the_catalog_and_lists_tags() {
         125,
     );
 }
+
+#[test]
+fn manifest_lists_are_made_annotated_and_pushed_whole() {
+    let reg = Registry::start(None);
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&["run", "--name", "c", "busybox", "true"]);
+        s.ok(&["commit", "c", "localhost/second"]);
+        assert_eq!(
+            s.ok(&["manifest", "create", "mylist"]),
+            "localhost/mylist:latest\n"
+        );
+        assert!(s.ok(&["manifest", "exists", "mylist"]).is_empty());
+        assert_eq!(
+            s.run(&["manifest", "exists", "other"]).status.code(),
+            Some(1)
+        );
+        s.fails(&["manifest", "create", "mylist"], 125);
+        let first = s.inspect("localhost/busybox", "{{.Digest}}");
+        let second = s.inspect("localhost/second", "{{.Digest}}");
+        s.ok(&["manifest", "add", "mylist", "localhost/busybox"]);
+        s.ok(&[
+            "manifest",
+            "add",
+            "--arch",
+            "arm64",
+            "--variant",
+            "v8",
+            "mylist",
+            "localhost/second",
+        ]);
+        s.ok(&[
+            "manifest",
+            "annotate",
+            "--annotation",
+            "team=a",
+            "mylist",
+            &second,
+        ]);
+        let index: serde_json::Value =
+            serde_json::from_str(&s.ok(&["manifest", "inspect", "mylist"])).unwrap();
+        assert_eq!(
+            index["mediaType"],
+            "application/vnd.oci.image.index.v1+json"
+        );
+        let m = index["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0]["digest"], first.as_str());
+        assert_eq!(m[0]["platform"]["architecture"], "amd64");
+        assert_eq!(m[1]["platform"]["architecture"], "arm64");
+        assert_eq!(m[1]["platform"]["variant"], "v8");
+        assert_eq!(m[1]["annotations"]["team"], "a");
+        // Pushed whole: the registry serves the index, and each image by its digest.
+        let dest = format!("{}/multi/list:{mode:?}", reg.addr).to_lowercase();
+        s.ok(&["manifest", "push", "--tls-verify=false", "mylist", &dest]);
+        let fresh = Skiff::new(mode);
+        let pulled = fresh.run(&["pull", "--tls-verify=false", &dest]);
+        assert!(
+            pulled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&pulled.stderr)
+        );
+        assert_eq!(
+            fresh.inspect(&dest, "{{.Digest}}"),
+            first,
+            "the amd64 entry is what this host pulls"
+        );
+        let by_digest = format!("{}/multi/list@{second}", reg.addr);
+        let pulled = fresh.run(&["pull", "--tls-verify=false", &by_digest]);
+        assert!(
+            pulled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&pulled.stderr)
+        );
+        s.ok(&["manifest", "remove", "mylist", &second]);
+        let index: serde_json::Value =
+            serde_json::from_str(&s.ok(&["manifest", "inspect", "mylist"])).unwrap();
+        assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            s.ok(&["manifest", "rm", "mylist"]),
+            "localhost/mylist:latest\n"
+        );
+        let err = s.fails(&["manifest", "inspect", "mylist"], 125);
+        assert!(err.contains("manifest list not found"), "{err}");
+        // The images stay.
+        s.ok(&["image", "exists", "localhost/second"]);
+    }
+}

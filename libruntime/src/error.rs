@@ -62,6 +62,8 @@ pub enum Error {
     InvalidArchive(String),
     #[error("payload does not match any of the supported image formats:\n * oci-archive, docker-archive: {0}")]
     UnknownImageFormat(String),
+    #[error("{0}: manifest list not found: no such manifest list")]
+    ManifestListNotFound(String),
     #[error("downloading {url}: {reason}")]
     Download { url: String, reason: String },
     #[error("image {image} is in use by container {container}: remove the container first or use --force")]

@@ -16,6 +16,7 @@ pub mod info;
 pub mod layer;
 pub mod lock;
 pub mod log;
+pub mod manifest_list;
 pub mod network;
 pub mod paths;
 pub mod platform;

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod image;
 pub mod image_files;
 pub mod logs;
+pub mod manifest;
 pub mod manpages;
 pub mod monitor;
 pub mod network;

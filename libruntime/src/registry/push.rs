@@ -27,14 +27,12 @@ struct Blob {
     kind: &'static str,
 }
 
-/// Pushes `image` as `dest` (fully qualified); returns the manifest digest.
-pub fn push(
+/// The client and repository for pushing to `dest`.
+fn connect(
     store: &Store,
-    image: &ImageRecord,
     dest: &Reference,
     opts: &PushOptions,
-    progress: &dyn Progress,
-) -> Result<Digest> {
+) -> Result<(Client, super::config::Endpoint)> {
     let conf = RegistriesConf::load(store.paths.rootless)?;
     let host = dest.domain.clone().unwrap_or_else(|| "docker.io".into());
     conf.check_allowed(&format!("{host}/{}", dest.path))?;
@@ -43,6 +41,51 @@ pub fn push(
         .pop()
         .expect("an endpoint for every reference");
     let client = Client::for_endpoint(&ep, &conf, &opts.client)?;
+    Ok((client, ep))
+}
+
+/// Pushes a manifest list: every image it names, by digest, then the list itself as
+/// `dest`'s tag; returns the list's digest.
+pub fn push_list(
+    store: &Store,
+    index_bytes: &[u8],
+    images: &[ImageRecord],
+    dest: &Reference,
+    opts: &PushOptions,
+    progress: &dyn Progress,
+) -> Result<Digest> {
+    let untagged = Reference {
+        tag: None,
+        digest: None,
+        ..dest.clone()
+    };
+    for image in images {
+        push(store, image, &untagged, opts, progress)?;
+    }
+    let (client, ep) = connect(store, dest, opts)?;
+    let repo = ep.repository.clone();
+    let digest = Digest::of_bytes(index_bytes);
+    let tag = dest.tag.clone().unwrap_or_else(|| digest.to_string());
+    progress.note("Writing manifest list to image destination");
+    client.call(
+        "PUT",
+        &format!("/v2/{repo}/manifests/{tag}"),
+        &[format!("repository:{repo}:pull,push")],
+        &[("Content-Type", manifest::OCI_INDEX.to_string())],
+        Body::Bytes(index_bytes),
+    )?;
+    Ok(digest)
+}
+
+/// Pushes `image` as `dest` (fully qualified); returns the manifest digest.
+pub fn push(
+    store: &Store,
+    image: &ImageRecord,
+    dest: &Reference,
+    opts: &PushOptions,
+    progress: &dyn Progress,
+) -> Result<Digest> {
+    let (client, ep) = connect(store, dest, opts)?;
     let repo = ep.repository.clone();
     let mut blobs: Vec<Blob> = image
         .layers
