@@ -311,6 +311,9 @@ pub struct RunArgs {
     /// Write the supervisor's pid to this file
     #[arg(long, value_name = "FILE")]
     pub conmon_pidfile: Option<PathBuf>,
+    /// Hand the container's program this many of our fds, from 3 on (run only)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// Write the container's ID to this file
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<PathBuf>,

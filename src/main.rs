@@ -161,6 +161,7 @@ struct HiddenArgs {
     root: Option<std::path::PathBuf>,
     runroot: Option<std::path::PathBuf>,
     mode: libruntime::container::lifecycle::StartMode,
+    preserve_fds: u32,
     id: Option<String>,
 }
 
@@ -169,6 +170,7 @@ fn hidden_args() -> HiddenArgs {
         root: None,
         runroot: None,
         mode: libruntime::container::lifecycle::StartMode::Detached,
+        preserve_fds: 0,
         id: None,
     };
     let mut it = std::env::args().skip(2);
@@ -176,6 +178,9 @@ fn hidden_args() -> HiddenArgs {
         match a.as_str() {
             "--root" => h.root = it.next().map(Into::into),
             "--runroot" => h.runroot = it.next().map(Into::into),
+            "--preserve-fds" => {
+                h.preserve_fds = it.next().and_then(|n| n.parse().ok()).unwrap_or(0)
+            }
             _ => match libruntime::container::lifecycle::StartMode::from_flag(&a) {
                 Some(m) => h.mode = m,
                 None => h.id = Some(a),
@@ -218,6 +223,7 @@ fn supervise() -> i32 {
         maps,
         id,
         mode,
+        preserve_fds: h.preserve_fds,
         status_fd,
     })
 }

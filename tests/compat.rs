@@ -1151,3 +1151,57 @@ fn run_and_pull_take_podmans_transports() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn preserve_fds_hands_over_the_callers_descriptors() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let one = s.share("one", b"first\n");
+        let two = s.share("two", b"second\n");
+        let run = |extra: &str, redirect: &str| {
+            let line = s.inner_line(&[
+                "run",
+                "--rm",
+                "--preserve-fds",
+                extra,
+                "busybox",
+                "sh",
+                "-c",
+                "cat <&3; cat <&4 2>/dev/null; ls /proc/self/fd | wc -l",
+            ]);
+            let out = s
+                .command_for("sh")
+                .args(["-c", &format!("{line} {redirect}")])
+                .output()
+                .unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let both = format!("3<{} 4<{}", one.display(), two.display());
+        let (code, out, err) = run("2", &both);
+        // 0, 1, 2, the two handed over, and ls's own directory: nothing of skiff's.
+        assert_eq!((code, out.as_str()), (0, "first\nsecond\n6\n"), "{err}");
+        let (code, _, err) = run("2", &format!("3<{}", one.display()));
+        assert_eq!(code, 125);
+        assert!(err.contains("file descriptor 4 is not available"), "{err}");
+        // Without the flag the caller's fds stay outside.
+        let line = s.inner_line(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "ls /proc/self/fd | wc -l",
+        ]);
+        let out = s
+            .command_for("sh")
+            .args(["-c", &format!("{line} {both}")])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "4\n");
+        s.fails(&["create", "--preserve-fds", "1", "busybox", "true"], 125);
+    }
+}

@@ -13,6 +13,18 @@ use std::process::{Command, Stdio};
 /// returns the read end of its report pipe. The child is not waited for: it outlives
 /// us, and init (or our subreaper) reaps it.
 pub fn spawn_detached<S: AsRef<OsStr>>(arg0: &str, args: &[S], log: File) -> Result<File> {
+    spawn_detached_with_fds(arg0, args, log, 0)
+}
+
+/// As `spawn_detached`, handing over our fds 3 .. 3+`preserve` as
+/// `sandbox::PRESERVED_FDS_BASE` .. (`run --preserve-fds`): fd 3 itself becomes the
+/// report pipe.
+pub fn spawn_detached_with_fds<S: AsRef<OsStr>>(
+    arg0: &str,
+    args: &[S],
+    log: File,
+    preserve: u32,
+) -> Result<File> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe".into())?;
     // Through /proc/self/exe: the binary we run, even if an upgrade replaced the file.
     let mut cmd = Command::new("/proc/self/exe");
@@ -22,9 +34,16 @@ pub fn spawn_detached<S: AsRef<OsStr>>(arg0: &str, args: &[S], log: File) -> Res
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));
     let wfd = w.as_raw_fd();
-    // SAFETY: only async-signal-safe calls (dup2, setsid) between fork and exec.
+    // SAFETY: only async-signal-safe calls (dup2, setsid) between fork and exec; the
+    // preserved fds were checked open by the caller.
     unsafe {
         cmd.pre_exec(move || {
+            let base = crate::sandbox::PRESERVED_FDS_BASE;
+            for i in 0..preserve as i32 {
+                if libc::dup2(3 + i, base + i) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             if libc::dup2(wfd, 3) < 0 || libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }

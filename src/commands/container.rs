@@ -259,20 +259,54 @@ pub fn create_record(
 }
 
 pub fn create(ctx: &Ctx, a: RunArgs) -> Result<i32> {
+    if a.preserve_fds > 0 {
+        bail!("--preserve-fds hands over the caller's fds: it works with run, not create");
+    }
     let r = create_record(ctx, &a, own_command_line())?;
     write_out(&format!("{}\n", r.id))?;
     Ok(0)
 }
 
+/// `--preserve-fds N`: fds 3 .. 3+N must be open in this process, as podman requires.
+fn check_preserved_fds(n: u32) -> Result<()> {
+    if n > libruntime::sandbox::PRESERVED_FDS_MAX {
+        bail!(
+            "--preserve-fds {n}: at most {} fds can be handed over",
+            libruntime::sandbox::PRESERVED_FDS_MAX
+        );
+    }
+    for fd in 3..3 + n as i32 {
+        if nix::fcntl::fcntl(
+            // SAFETY: only asks whether the fd number is open; nothing is taken over.
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+            nix::fcntl::FcntlArg::F_GETFD,
+        )
+        .is_err()
+        {
+            bail!("file descriptor {fd} is not available - the preserve-fds option requires that all file descriptors must be passed");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
+    check_preserved_fds(a.preserve_fds)?;
     let record = create_record(ctx, &a, own_command_line())?;
     if a.detach {
-        lifecycle::start_detached(&ctx.paths, &record).map_err(start_error)?;
+        lifecycle::start_detached_with_fds(&ctx.paths, &record, a.preserve_fds)
+            .map_err(start_error)?;
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
     }
     let streams = Streams::from_flags(&a.attach, a.interactive);
-    let outcome = start_attached(ctx, &record, streams, a.detach_keys.as_deref(), a.sig_proxy);
+    let outcome = start_attached(
+        ctx,
+        &record,
+        streams,
+        a.detach_keys.as_deref(),
+        a.sig_proxy,
+        a.preserve_fds,
+    );
     // podman and docker return from `run --rm` only once the container is gone.
     if (a.rm || a.rmi) && !matches!(outcome, Ok(Outcome::Detached)) {
         lifecycle::await_auto_removal(&ctx.paths, &ctx.maps, &record)?;
@@ -296,14 +330,19 @@ fn start_attached(
     streams: Streams,
     detach_keys: Option<&str>,
     sig_proxy: bool,
+    preserve_fds: u32,
 ) -> Result<Outcome> {
     let st = State::load(&ContainerDirs::new(&ctx.paths, &record.id))?;
     if st.status == libruntime::container::Status::Initialized {
         // Its supervisor is waiting for a first client: this attach starts it.
         return attach_and_relay(ctx, record, streams, detach_keys, sig_proxy);
     }
-    let mut sup =
-        lifecycle::spawn_supervisor(&ctx.paths, record, lifecycle::StartMode::AttachFirst)?;
+    let mut sup = lifecycle::spawn_supervisor_with_fds(
+        &ctx.paths,
+        record,
+        lifecycle::StartMode::AttachFirst,
+        preserve_fds,
+    )?;
     match sup.next_line() {
         Some(l) if l == "ready" => {}
         other => {
@@ -417,6 +456,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
                 Streams::all(stdin),
                 a.detach_keys.as_deref(),
                 true,
+                0,
             )?);
         }
         if !st.is_active() || st.status == libruntime::container::Status::Initialized {

@@ -76,6 +76,17 @@ pub fn spawn_supervisor(
     record: &ContainerRecord,
     mode: StartMode,
 ) -> Result<Spawned> {
+    spawn_supervisor_with_fds(paths, record, mode, 0)
+}
+
+/// As `spawn_supervisor`, handing the program our fds 3 .. 3+`preserve_fds`
+/// (`run --preserve-fds`).
+pub fn spawn_supervisor_with_fds(
+    paths: &Paths,
+    record: &ContainerRecord,
+    mode: StartMode,
+    preserve_fds: u32,
+) -> Result<Spawned> {
     let dirs = ContainerDirs::new(paths, &record.id);
     fsutil::create_dir_all(&dirs.run)?;
     let _ = std::fs::remove_file(dirs.stop_marker());
@@ -95,8 +106,17 @@ pub fn spawn_supervisor(
     if let Some(flag) = mode.flag() {
         args.push(flag.into());
     }
+    if preserve_fds > 0 {
+        args.push("--preserve-fds".into());
+        args.push(preserve_fds.to_string().into());
+    }
     args.push(record.id.clone().into());
-    let r = crate::selfexec::spawn_detached(&crate::selfexec::own_name(), &args, errlog)?;
+    let r = crate::selfexec::spawn_detached_with_fds(
+        &crate::selfexec::own_name(),
+        &args,
+        errlog,
+        preserve_fds,
+    )?;
     Ok(Spawned {
         status: BufReader::new(r),
     })
@@ -140,6 +160,15 @@ pub fn start_detached(
     paths: &Paths,
     record: &ContainerRecord,
 ) -> std::result::Result<i32, StartFailure> {
+    start_detached_with_fds(paths, record, 0)
+}
+
+/// As `start_detached`, handing the program our fds 3 .. 3+`preserve_fds`.
+pub fn start_detached_with_fds(
+    paths: &Paths,
+    record: &ContainerRecord,
+    preserve_fds: u32,
+) -> std::result::Result<i32, StartFailure> {
     let engine = |e: Error| StartFailure {
         code: 125,
         message: e.to_string(),
@@ -150,7 +179,8 @@ pub fn start_detached(
         return release_initialized(&dirs).map_err(engine);
     }
     check_startable(&dirs).map_err(engine)?;
-    let mut s = spawn_supervisor(paths, record, StartMode::Detached).map_err(engine)?;
+    let mut s = spawn_supervisor_with_fds(paths, record, StartMode::Detached, preserve_fds)
+        .map_err(engine)?;
     parse_report(s.next_line())
 }
 

@@ -35,6 +35,12 @@ pub enum Workdir {
     },
 }
 
+/// Where the supervisor keeps fds handed over with `run --preserve-fds` (the program
+/// gets them at 3, 4, …): above any the supervisor or the sandbox opens.
+pub const PRESERVED_FDS_BASE: i32 = 256;
+/// The most fds `--preserve-fds` may hand over.
+pub const PRESERVED_FDS_MAX: u32 = 512;
+
 pub struct Launch<'a> {
     pub spec: &'a Spec,
     /// The spec's seccomp filter, compiled before the fork (`seccomp::Program::cached`).
@@ -44,6 +50,8 @@ pub struct Launch<'a> {
     pub stdio: Stdio,
     /// Run a small reaping, signal-forwarding init as pid 1 (`--init`).
     pub init: bool,
+    /// Fds the program gets at 3, 4, … (`--preserve-fds`), as the supervisor holds them.
+    pub preserved: Vec<i32>,
     /// Called with the stage-1 pid once its user namespace exists: write the id maps.
     pub setup: &'a dyn Fn(Pid) -> Result<(), String>,
     /// Called with the init's pid as soon as it is known, while the init still builds
@@ -349,6 +357,20 @@ fn prepare_workdir(
 
 /// Stage 2: the init. Builds the root, then becomes the program (or its reaper).
 fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
+    // Preserved fds go to 3, 4, … just before execve: the sync socket must not sit there.
+    let relocated;
+    let sock = if l.preserved.is_empty() {
+        sock
+    } else {
+        let floor = PRESERVED_FDS_BASE + l.preserved.len() as i32;
+        relocated = nix::fcntl::fcntl(sock, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor))
+            .map(|fd| {
+                // SAFETY: fcntl just returned this new fd, owned by nobody else.
+                unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+            })
+            .map_err(|e| fail("moving the sync socket", e))?;
+        &relocated
+    };
     let spec = l.spec;
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
@@ -372,7 +394,10 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
         sys::loopback_up().map_err(|e| StartError::engine(e.to_string()))?;
     }
     rootfs::finish(spec, &root).map_err(|e| StartError::engine(e.to_string()))?;
-    sys::close_fds_except(&[sock.as_raw_fd()]);
+    let keep: Vec<i32> = std::iter::once(sock.as_raw_fd())
+        .chain(l.preserved.iter().copied())
+        .collect();
+    sys::close_fds_except(&keep);
     sync::send(sock, sync::READY, &[]).map_err(|e| fail("sync", e))?;
     match sync::recv(sock) {
         Ok(Some(m)) if m.tag == sync::GO => {}
@@ -384,11 +409,16 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
         .process()
         .as_ref()
         .ok_or_else(|| StartError::engine("the spec has no process"))?;
-    let exec = process::prepare(process, l.seccomp)?;
+    let mut exec = process::prepare(process, l.seccomp)?;
+    exec.preserved = l.preserved.clone();
     if l.init {
         reaper::run(&exec, sock)
     } else {
-        Err(exec.run())
+        let e = exec.run();
+        // Said on the socket in use here, which may be a moved copy.
+        sync::send_failure(sock, e.code, &e.message);
+        // SAFETY: _exit ends this stage without unwinding into the caller's copy.
+        unsafe { libc::_exit(e.code) }
     }
 }
 

@@ -153,6 +153,7 @@ pub fn prepare(p: &Process, filter: Option<&seccomp::Program>) -> Result<Exec, S
         program: cstr(&program.to_string_lossy())?,
         args: args.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?,
         env: env.iter().map(|e| cstr(e)).collect::<Result<_, _>>()?,
+        preserved: Vec::new(),
     })
 }
 
@@ -160,11 +161,28 @@ pub struct Exec {
     pub program: CString,
     pub args: Vec<CString>,
     pub env: Vec<CString>,
+    /// Fds the program gets at 3, 4, … (`--preserve-fds`).
+    pub preserved: Vec<i32>,
 }
 
 impl Exec {
     /// execve; returns only on failure, mapped to podman's codes.
     pub fn run(&self) -> StartError {
+        for (i, &from) in self.preserved.iter().enumerate() {
+            // SAFETY: dup2 and fcntl on fd numbers this process holds; no memory touched.
+            // The sources lie above every target (PRESERVED_FDS_BASE), so none is
+            // overwritten before it is copied, and they close at exec.
+            unsafe {
+                if libc::dup2(from, 3 + i as i32) < 0 {
+                    return StartError::engine(format!(
+                        "handing over preserved fd {}: {}",
+                        3 + i,
+                        std::io::Error::last_os_error()
+                    ));
+                }
+                libc::fcntl(from, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
         let err = nix::unistd::execve(&self.program, &self.args, &self.env).unwrap_err();
         let prog = self.program.to_string_lossy();
         match err {

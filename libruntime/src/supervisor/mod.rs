@@ -34,6 +34,9 @@ pub struct Options {
     pub id: String,
     /// When the program starts: at once, with the first attach client, or on `start`.
     pub mode: StartMode,
+    /// Fds the spawning CLI handed over (`run --preserve-fds`), held at
+    /// `sandbox::PRESERVED_FDS_BASE` and given to the program at 3, 4, ….
+    pub preserve_fds: u32,
     /// Where to tell the spawning CLI how the start went.
     pub status_fd: Option<OwnedFd>,
 }
@@ -49,6 +52,7 @@ fn report(status: &mut Option<std::fs::File>, line: &str) {
 
 struct Supervisor {
     mode: StartMode,
+    preserve_fds: u32,
     paths: Paths,
     maps: IdMaps,
     record: ContainerRecord,
@@ -132,6 +136,7 @@ impl Supervisor {
         let clients = Clients::default();
         Ok(Supervisor {
             mode: opts.mode,
+            preserve_fds: opts.preserve_fds,
             paths: opts.paths,
             maps: opts.maps,
             status: None,
@@ -266,6 +271,9 @@ impl Supervisor {
             workdir,
             stdio,
             init: self.record.config.init,
+            preserved: (0..self.preserve_fds as i32)
+                .map(|i| sandbox::PRESERVED_FDS_BASE + i)
+                .collect(),
             setup: &setup,
             place: &place,
         });
