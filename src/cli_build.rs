@@ -24,6 +24,21 @@ pub struct BuildArgs {
     /// Pull base images: missing (default), always, never, newer; plain --pull is always
     #[arg(long, num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
     pub pull: String,
+    /// podman's older spelling of --pull=always
+    #[arg(long, hide = true)]
+    pub pull_always: bool,
+    /// podman's older spelling of --pull=never
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
+    /// Resource limits for RUN steps: TYPE=SOFT[:HARD]
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// OCI runtime (accepted for podman compatibility: skiff is its own runtime)
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Flags for the OCI runtime (accepted and ignored, as --runtime)
+    #[arg(long)]
+    pub runtime_flag: Vec<String>,
     /// Add a label to the image (KEY=VALUE)
     #[arg(long)]
     pub label: Vec<String>,

@@ -955,5 +955,34 @@ fn add_unpacks_xz_and_bzip2_and_build_flags_podman_scripts_pass() {
             err.contains("checking authfile: stat /no/such/auth.json"),
             "{err}"
         );
+        // --ulimit reaches RUN steps; --runtime is accepted; --pull-never pulls nothing.
+        let limits = context(
+            &s,
+            "limits",
+            &[(
+                "Containerfile",
+                "FROM localhost/busybox\nRUN echo limit=$(ulimit -n)\n",
+            )],
+        );
+        let out = build_ok(
+            &s,
+            &[
+                "--ulimit",
+                "nofile=512:512",
+                "--runtime",
+                "runc",
+                "-t",
+                "lim",
+                limits.to_str().unwrap(),
+            ],
+        );
+        assert!(out.contains("limit=512"), "{out}");
+        let missing = context(
+            &s,
+            "missing",
+            &[("Containerfile", "FROM localhost/not-here\nRUN true\n")],
+        );
+        let (code, _, err) = build(&s, &["--pull-never", "-t", "x", missing.to_str().unwrap()]);
+        assert_eq!(code, 125, "{err}");
     }
 }

@@ -170,6 +170,17 @@ fn external_bases(text: &str, args: &HashMap<String, String>) -> Vec<String> {
     out
 }
 
+/// `--pull`, or podman's older `--pull-always`/`--pull-never`.
+fn pull_policy(a: &BuildArgs) -> &str {
+    if a.pull_always {
+        "always"
+    } else if a.pull_never {
+        "never"
+    } else {
+        &a.pull
+    }
+}
+
 pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     let mut build_args = HashMap::new();
     for b in &a.build_arg {
@@ -216,7 +227,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         .collect::<libruntime::Result<Vec<_>>>()?;
     let (context, text, file_name) = context_and_file(ctx, &a)?;
     for base in external_bases(&text, &build_args) {
-        super::registry::ensure_image(ctx, &base, &a.pull, &a.registry, &a.platform)?;
+        super::registry::ensure_image(ctx, &base, pull_policy(&a), &a.registry, &a.platform)?;
     }
     let opts = BuildOptions {
         containerfile: text,
@@ -232,6 +243,11 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         secrets,
         extract: ctx.extract_options(),
         squash: a.squash || !a.layers,
+        ulimits: a
+            .ulimit
+            .iter()
+            .map(|u| libruntime::container::options::Ulimit::parse(u))
+            .collect::<libruntime::Result<_>>()?,
     };
     let printer = Printer {
         quiet: a.quiet,

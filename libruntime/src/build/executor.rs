@@ -44,6 +44,8 @@ pub struct BuildOptions {
     pub extract: ExtractOptions,
     /// One new layer for the target stage instead of one per step.
     pub squash: bool,
+    /// `--ulimit`s for RUN steps.
+    pub ulimits: Vec<crate::container::options::Ulimit>,
 }
 
 pub(super) struct StageState {
@@ -86,11 +88,18 @@ pub struct Builder<'a> {
     pub(super) step_total: usize,
 }
 
+/// An image id as buildah's step lines show it: eleven hex digits.
+fn short_id(id: &str) -> &str {
+    &id[..11.min(id.len())]
+}
+
 pub(super) fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
+    // podman's words first (scripts match them), the Containerfile's line after.
     Error::InvalidArgument(format!(
-        "building at STEP \"{} {}\": {e}",
+        "building at STEP \"{} {}\": {e} (line {})",
         step.keyword,
-        step.text.lines().next().unwrap_or("")
+        step.text.lines().next().unwrap_or(""),
+        step.line
     ))
 }
 
@@ -456,6 +465,7 @@ impl Builder<'_> {
             return Ok(false);
         };
         self.reporter.line(&format!("--> Using cache {}", img.id));
+        self.reporter.line(&format!("--> {}", short_id(&img.id)));
         st.config = serde_json::from_slice(&store.read_blob(&img.config)?)
             .map_err(|e| Error::json("image config", e))?;
         st.image = img.id;
@@ -470,7 +480,7 @@ impl Builder<'_> {
         st.config = serde_json::from_slice(&store.read_blob(&rec.config)?)
             .map_err(|e| Error::json("image config", e))?;
         st.image = id;
-        self.reporter.line(&format!("--> {}", &st.image[..12]));
+        self.reporter.line(&format!("--> {}", short_id(&st.image)));
         Ok(())
     }
 
@@ -567,7 +577,7 @@ impl Builder<'_> {
             store.tag_image(&id, t)?;
         }
         self.cache.unmark(&id);
-        self.reporter.line(&format!("--> {}", &id[..12]));
+        self.reporter.line(&format!("--> {}", short_id(&id)));
         for t in &self.opts.tags {
             self.reporter.line(&format!("Successfully tagged {t}"));
         }

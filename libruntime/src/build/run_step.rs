@@ -42,6 +42,7 @@ impl Builder<'_> {
                 .filter(|w| !w.is_empty())
                 .map(String::from),
             network: NetMode::None,
+            ulimits: self.opts.ulimits.clone(),
             create_command: vec!["skiff".into(), "build".into()],
             ..Default::default()
         }
