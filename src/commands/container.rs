@@ -612,9 +612,8 @@ fn pause(ctx: &Ctx, a: NamesArgs, on: bool) -> Result<i32> {
 }
 
 fn rename(ctx: &Ctx, a: RenameArgs) -> Result<i32> {
-    let store = Store::open_locked(&ctx.paths)?;
-    let r = ctr::find(&store.paths, &a.name)?;
-    lifecycle::rename(&store.paths, &r, &a.new_name)?;
+    let r = ctr::find(&ctx.paths, &a.name)?;
+    lifecycle::rename(&ctx.paths, &r, &a.new_name)?;
     Ok(0)
 }
 

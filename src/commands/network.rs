@@ -177,7 +177,7 @@ pub fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<i32> {
 }
 
 fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result<i32> {
-    let mut record = libruntime::container::find(&ctx.paths, &a.container)?;
+    let record = libruntime::container::find(&ctx.paths, &a.container)?;
     let ip =
         a.ip.as_deref()
             .map(|ip| {
@@ -190,12 +190,12 @@ fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result<i32> {
         aliases: a.alias,
         ip,
     };
-    attach::connect(&ctx.paths, &ctx.maps, &mut record, wanted)?;
+    attach::connect(&ctx.paths, &ctx.maps, &record.id, wanted)?;
     Ok(0)
 }
 
 fn disconnect(ctx: &Ctx, a: NetworkDisconnectArgs) -> Result<i32> {
-    let mut record = libruntime::container::find(&ctx.paths, &a.container)?;
-    attach::disconnect(&ctx.paths, &mut record, &a.network)?;
+    let record = libruntime::container::find(&ctx.paths, &a.container)?;
+    attach::disconnect(&ctx.paths, &record.id, &a.network)?;
     Ok(0)
 }

@@ -461,20 +461,20 @@ pub fn remove_files(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) -> R
     Ok(())
 }
 
-/// Renames a container; the store lock must be held by the caller.
+/// Renames a container, under the store lock (names are unique across records).
 pub fn rename(paths: &Paths, record: &ContainerRecord, new_name: &str) -> Result<()> {
     if !super::names::valid(new_name) {
         return Err(Error::InvalidArgument(format!(
             "invalid container name {new_name:?}"
         )));
     }
-    if super::list(paths)?.iter().any(|c| c.name == new_name) {
-        return Err(Error::InvalidArgument(format!(
-            "the container name {new_name:?} is already in use"
-        )));
-    }
-    let dirs = ContainerDirs::new(paths, &record.id);
-    let mut r = record.clone();
-    r.name = new_name.to_string();
-    fsutil::write_json(&dirs.record(), &r)
+    super::record::update(paths, &record.id, |r| {
+        if super::list(paths)?.iter().any(|c| c.name == new_name) {
+            return Err(Error::InvalidArgument(format!(
+                "the container name {new_name:?} is already in use"
+            )));
+        }
+        r.name = new_name.to_string();
+        Ok(())
+    })
 }

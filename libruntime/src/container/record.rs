@@ -111,6 +111,24 @@ pub struct PortMapping {
     pub protocol: String,
 }
 
+/// Changes container `id`'s record under the store lock: it is read afresh (another
+/// command may have changed it since the caller looked), `change` applies, and it is
+/// written back atomically only if `change` succeeded. Every change of a record after
+/// create goes through here.
+pub fn update<T>(
+    paths: &Paths,
+    id: &str,
+    change: impl FnOnce(&mut ContainerRecord) -> Result<T>,
+) -> Result<T> {
+    let _lock = crate::lock::StoreLock::exclusive(&paths.lock_file())?;
+    let dirs = ContainerDirs::new(paths, id);
+    let mut record: ContainerRecord = fsutil::read_json(&dirs.record())?
+        .ok_or_else(|| Error::ContainerNotFound(id.to_string()))?;
+    let out = change(&mut record)?;
+    fsutil::write_json(&dirs.record(), &record)?;
+    Ok(out)
+}
+
 impl ContainerRecord {
     pub fn short_id(&self) -> &str {
         &self.id[..12]

@@ -144,7 +144,14 @@ fn update_hosts(dirs: &ContainerDirs, record: &ContainerRecord, ip: Ipv4Addr) {
 }
 
 /// `network connect`: records the network and, when the container runs, plugs it in.
-pub fn connect(
+/// The record changes under the store lock.
+pub fn connect(paths: &Paths, maps: &IdMaps, id: &str, wanted: NetworkRequest) -> Result<()> {
+    crate::container::record::update(paths, id, |record| {
+        connect_record(paths, maps, record, wanted)
+    })
+}
+
+fn connect_record(
     paths: &Paths,
     maps: &IdMaps,
     record: &mut ContainerRecord,
@@ -192,11 +199,18 @@ pub fn connect(
         name: network.name,
         ..wanted
     });
-    fsutil::write_json(&dirs.record(), record)
+    Ok(())
 }
 
-/// `network disconnect`: unplugs a running container and forgets the network.
-pub fn disconnect(paths: &Paths, record: &mut ContainerRecord, network: &str) -> Result<()> {
+/// `network disconnect`: unplugs a running container and forgets the network. The
+/// record changes under the store lock.
+pub fn disconnect(paths: &Paths, id: &str, network: &str) -> Result<()> {
+    crate::container::record::update(paths, id, |record| {
+        disconnect_record(paths, record, network)
+    })
+}
+
+fn disconnect_record(paths: &Paths, record: &mut ContainerRecord, network: &str) -> Result<()> {
     let network = definition::get(paths, network)?;
     let before = record.config.networks.len();
     record
@@ -216,7 +230,7 @@ pub fn disconnect(paths: &Paths, record: &mut ContainerRecord, network: &str) ->
         now.retain(|a| a.network_id != network.id);
         fsutil::write_json(&runtime_file(&dirs), &now)?;
     }
-    fsutil::write_json(&dirs.record(), record)
+    Ok(())
 }
 
 /// Containers whose records name `network`.
