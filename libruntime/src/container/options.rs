@@ -101,7 +101,9 @@ impl Ulimit {
 }
 
 /// `--pid`, `--ipc`, `--uts`: a private namespace, the host's, or another container's.
+/// Kept in records as podman spells it ("private", "host", "container:NAME").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum NsMode {
     #[default]
     Private,
@@ -130,10 +132,38 @@ impl NsMode {
             NsMode::Container(c) => format!("container:{c}"),
         }
     }
+
+    /// The container whose namespace is joined, if any.
+    pub fn joined(&self) -> Option<&str> {
+        match self {
+            NsMode::Container(c) => Some(c),
+            _ => None,
+        }
+    }
 }
 
-/// `--userns`.
+impl TryFrom<String> for NsMode {
+    type Error = Error;
+    fn try_from(s: String) -> Result<NsMode> {
+        NsMode::parse("namespace", &s).map_err(|_| unknown_mode("namespace", &s))
+    }
+}
+
+impl From<NsMode> for String {
+    fn from(m: NsMode) -> String {
+        m.describe()
+    }
+}
+
+/// A mode a stored record names that this version does not know: refused, never
+/// read as a default.
+fn unknown_mode(kind: &str, s: &str) -> Error {
+    Error::InvalidArgument(format!("unknown {kind} mode {s:?} in a container record"))
+}
+
+/// `--userns`. Kept in records as podman spells it ("", "host", "keep-id", "auto").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum UsernsMode {
     /// Rootless: the user's subordinate ranges; root: no user namespace.
     #[default]
@@ -154,6 +184,33 @@ impl UsernsMode {
                 "invalid --userns {s:?}: use host, keep-id or auto"
             ))),
         }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            UsernsMode::Default => "",
+            UsernsMode::Host => "host",
+            UsernsMode::KeepId => "keep-id",
+            UsernsMode::Auto => "auto",
+        }
+    }
+}
+
+impl TryFrom<String> for UsernsMode {
+    type Error = Error;
+    fn try_from(s: String) -> Result<UsernsMode> {
+        match s.as_str() {
+            // How records written before the mode was typed spell them.
+            "default" => Ok(UsernsMode::Default),
+            "keepid" => Ok(UsernsMode::KeepId),
+            _ => UsernsMode::parse(&s).map_err(|_| unknown_mode("user namespace", &s)),
+        }
+    }
+}
+
+impl From<UsernsMode> for String {
+    fn from(m: UsernsMode) -> String {
+        m.describe().to_string()
     }
 }
 

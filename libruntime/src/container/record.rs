@@ -2,7 +2,7 @@
 //! `container.json` and its OCI bundle (`config.json`) beside it; the record names the
 //! image it was made from, which is what keeps that image from being removed.
 
-use super::options::{RestartPolicy, Ulimit};
+use super::options::{NetMode, NsMode, RestartPolicy, Ulimit, UsernsMode};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::paths::Paths;
@@ -55,11 +55,11 @@ pub struct RunConfig {
     pub cap_drop: Vec<String>,
     pub security_opt: Vec<String>,
     pub ulimits: Vec<Ulimit>,
-    pub userns: String,
-    pub pid: String,
-    pub ipc: String,
-    pub uts: String,
-    pub network: String,
+    pub userns: UsernsMode,
+    pub pid: NsMode,
+    pub ipc: NsMode,
+    pub uts: NsMode,
+    pub network: NetworkMode,
     /// `--network slirp4netns:…` options (network mode "slirp4netns").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slirp: Option<crate::network::slirp::SlirpOptions>,
@@ -84,6 +84,86 @@ pub struct RunConfig {
     /// `--conmon-pidfile`: where the supervisor writes its pid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor_pidfile: Option<PathBuf>,
+}
+
+/// The network mode a record keeps, as podman spells it ("slirp4netns", "bridge",
+/// "container:NAME", …). What a mode needs besides (bridge networks, slirp4netns's
+/// options) is kept beside it in the record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum NetworkMode {
+    #[default]
+    Private,
+    Slirp4netns,
+    Pasta,
+    None,
+    Host,
+    Container(String),
+    Bridge,
+}
+
+impl NetworkMode {
+    pub fn describe(&self) -> String {
+        match self {
+            NetworkMode::Private => "private".into(),
+            NetworkMode::Slirp4netns => "slirp4netns".into(),
+            NetworkMode::Pasta => "pasta".into(),
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Container(c) => format!("container:{c}"),
+            NetworkMode::Bridge => "bridge".into(),
+        }
+    }
+
+    /// The container whose network namespace is joined, if any.
+    pub fn joined(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl From<&NetMode> for NetworkMode {
+    fn from(m: &NetMode) -> NetworkMode {
+        match m {
+            NetMode::Private => NetworkMode::Private,
+            NetMode::Slirp(_) => NetworkMode::Slirp4netns,
+            NetMode::Pasta => NetworkMode::Pasta,
+            NetMode::None => NetworkMode::None,
+            NetMode::Host => NetworkMode::Host,
+            NetMode::Container(c) => NetworkMode::Container(c.clone()),
+            NetMode::Bridge(_) => NetworkMode::Bridge,
+        }
+    }
+}
+
+impl TryFrom<String> for NetworkMode {
+    type Error = Error;
+    fn try_from(s: String) -> Result<NetworkMode> {
+        Ok(match s.as_str() {
+            "private" => NetworkMode::Private,
+            "slirp4netns" => NetworkMode::Slirp4netns,
+            "pasta" => NetworkMode::Pasta,
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            "bridge" => NetworkMode::Bridge,
+            _ => match s.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "unknown network mode {s:?} in a container record"
+                    )))
+                }
+            },
+        })
+    }
+}
+
+impl From<NetworkMode> for String {
+    fn from(m: NetworkMode) -> String {
+        m.describe()
+    }
 }
 
 /// One mount as `inspect` shows it.
@@ -237,4 +317,73 @@ pub fn find(paths: &Paths, what: &str) -> Result<ContainerRecord> {
 /// The first container that uses image `image_id`, if any.
 pub fn user_of_image(paths: &Paths, image_id: &str) -> Result<Option<ContainerRecord>> {
     Ok(list(paths)?.into_iter().find(|c| c.image_id == image_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The modes of a record as earlier versions wrote them, and as this one does.
+    fn config_json(network: &str, userns: &str, pid: &str) -> String {
+        let mut v = serde_json::to_value(RunConfig::default()).unwrap();
+        v["network"] = network.into();
+        v["userns"] = userns.into();
+        v["pid"] = pid.into();
+        v.to_string()
+    }
+
+    #[test]
+    fn stored_modes_read_back_as_enums() {
+        let table = [
+            (
+                "slirp4netns",
+                "keepid",
+                "host",
+                NetworkMode::Slirp4netns,
+                UsernsMode::KeepId,
+                NsMode::Host,
+            ),
+            (
+                "bridge",
+                "default",
+                "private",
+                NetworkMode::Bridge,
+                UsernsMode::Default,
+                NsMode::Private,
+            ),
+            (
+                "container:web",
+                "keep-id",
+                "container:db",
+                NetworkMode::Container("web".into()),
+                UsernsMode::KeepId,
+                NsMode::Container("db".into()),
+            ),
+        ];
+        for (net, userns, pid, want_net, want_userns, want_pid) in table {
+            let c: RunConfig = serde_json::from_str(&config_json(net, userns, pid)).unwrap();
+            assert_eq!(
+                (c.network.clone(), c.userns.clone(), c.pid.clone()),
+                (want_net, want_userns, want_pid)
+            );
+            // Written back in podman's spelling, and read again the same.
+            let again: RunConfig =
+                serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+            assert_eq!(again.network, c.network);
+            assert_eq!(again.userns, c.userns);
+        }
+    }
+
+    #[test]
+    fn unknown_stored_modes_are_refused_not_defaulted() {
+        for (net, userns, pid) in [
+            ("carrier-pigeon", "", "private"),
+            ("none", "sideways", "private"),
+            ("none", "", "shared"),
+        ] {
+            let err =
+                serde_json::from_str::<RunConfig>(&config_json(net, userns, pid)).unwrap_err();
+            assert!(err.to_string().contains("in a container record"), "{err}");
+        }
+    }
 }

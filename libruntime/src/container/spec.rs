@@ -6,9 +6,9 @@ use super::options::{CreateOptions, NetMode, NsMode, UsernsMode};
 use super::user::ResolvedUser;
 use crate::error::{Error, Result};
 use crate::userns::{IdMapping, IdMaps};
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// podman's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
@@ -358,6 +358,41 @@ fn load_seccomp_file(path: &Path) -> Result<Value> {
         .map_err(|why| Error::InvalidArgument(format!("seccomp profile {}: {why}", path.display())))
 }
 
+/// Makes the spec's namespace of type `typ` the one at `path` (another container's),
+/// instead of a new one.
+pub fn point_namespace(spec: &mut Spec, typ: LinuxNamespaceType, path: PathBuf) -> Result<()> {
+    let linux = spec.linux_mut().get_or_insert_with(Default::default);
+    let nss = linux.namespaces_mut().get_or_insert_with(Vec::new);
+    nss.retain(|n| n.typ() != typ);
+    nss.push(
+        LinuxNamespaceBuilder::default()
+            .typ(typ)
+            .path(path)
+            .build()
+            .map_err(|e| Error::InvalidArgument(format!("namespace: {e}")))?,
+    );
+    Ok(())
+}
+
+/// When the spec asks for a user namespace, makes it the existing one at `path`, whose
+/// id maps are already written (so the spec's own maps go).
+pub fn join_user_namespace(spec: &mut Spec, path: &Path) -> Result<()> {
+    let wants_user = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|nss| nss.iter().any(|n| n.typ() == LinuxNamespaceType::User));
+    if !wants_user {
+        return Ok(());
+    }
+    point_namespace(spec, LinuxNamespaceType::User, path.to_path_buf())?;
+    if let Some(l) = spec.linux_mut() {
+        l.set_uid_mappings(None);
+        l.set_gid_mappings(None);
+    }
+    Ok(())
+}
+
 /// The file in the userdata directory shown at /run/.containerenv.
 pub const CONTAINERENV: &str = "containerenv";
 
@@ -396,6 +431,54 @@ pub fn hostname_for(o: &CreateOptions, id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec_with(nss: &[LinuxNamespaceType]) -> Spec {
+        let mut spec = Spec::default();
+        let linux = spec.linux_mut().get_or_insert_with(Default::default);
+        linux.set_namespaces(Some(
+            nss.iter()
+                .map(|t| LinuxNamespaceBuilder::default().typ(*t).build().unwrap())
+                .collect(),
+        ));
+        linux.set_uid_mappings(Some(vec![]));
+        spec
+    }
+
+    fn namespaces(spec: &Spec) -> Vec<(LinuxNamespaceType, Option<PathBuf>)> {
+        let mut v: Vec<_> = spec
+            .linux()
+            .as_ref()
+            .unwrap()
+            .namespaces()
+            .clone()
+            .unwrap()
+            .iter()
+            .map(|n| (n.typ(), n.path().clone()))
+            .collect();
+        v.sort_by_key(|(t, _)| format!("{t:?}"));
+        v
+    }
+
+    #[test]
+    fn joined_namespaces_replace_new_ones() {
+        use LinuxNamespaceType::*;
+        let mut spec = spec_with(&[Pid, Network, User]);
+        point_namespace(&mut spec, Network, "/proc/7/ns/net".into()).unwrap();
+        join_user_namespace(&mut spec, Path::new("/proc/7/ns/user")).unwrap();
+        assert_eq!(
+            namespaces(&spec),
+            vec![
+                (Network, Some("/proc/7/ns/net".into())),
+                (Pid, None),
+                (User, Some("/proc/7/ns/user".into())),
+            ]
+        );
+        assert!(spec.linux().as_ref().unwrap().uid_mappings().is_none());
+        // Without a user namespace of its own (root), none is joined.
+        let mut root = spec_with(&[Pid]);
+        join_user_namespace(&mut root, Path::new("/proc/7/ns/user")).unwrap();
+        assert_eq!(namespaces(&root), vec![(Pid, None)]);
+    }
 
     #[test]
     fn caps_add_and_drop() {

@@ -157,10 +157,11 @@ fn connect_record(
     record: &mut ContainerRecord,
     wanted: NetworkRequest,
 ) -> Result<()> {
-    if record.config.network != "bridge" {
+    if record.config.network != crate::container::record::NetworkMode::Bridge {
         return Err(Error::InvalidArgument(format!(
             "container {} uses the {} network mode: only containers on bridge networks can be connected",
-            record.name, record.config.network
+            record.name,
+            record.config.network.describe()
         )));
     }
     let network = definition::get(paths, &wanted.name)?;

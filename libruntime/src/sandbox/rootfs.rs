@@ -270,9 +270,14 @@ pub fn build(spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
 /// /etc/mtab as programs expect it (`mount`, `df`): a link to /proc/mounts, made as
 /// podman makes it when the image has none. commit and diff leave it out.
 fn ensure_mtab(root: &Path) {
-    let etc = root.join("etc");
+    // The image's /etc may be a link, even one aimed at the host: resolve it inside the
+    // root, and only write into a real directory there.
+    let Ok(etc) = secure_join(root, Path::new("/etc")) else {
+        return;
+    };
+    let is_dir = std::fs::symlink_metadata(&etc).is_ok_and(|m| m.is_dir());
     let mtab = etc.join("mtab");
-    if etc.is_dir() && std::fs::symlink_metadata(&mtab).is_err() {
+    if is_dir && std::fs::symlink_metadata(&mtab).is_err() {
         let _ = std::os::unix::fs::symlink("/proc/mounts", &mtab);
     }
 }

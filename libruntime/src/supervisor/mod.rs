@@ -9,6 +9,7 @@ pub mod protocol;
 use crate::container::lifecycle::StartMode;
 use crate::container::logfile::LogWriter;
 use crate::container::record::ContainerDirs;
+use crate::container::record::NetworkMode;
 use crate::container::state::{State, Status};
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
@@ -22,7 +23,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixListener;
@@ -211,7 +212,7 @@ impl Supervisor {
     fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
         self.refresh_joined_namespaces()?;
         // Bridge networks: the holder must run (and stay) until the container is in.
-        let bridge = if self.record.config.network == "bridge" {
+        let bridge = if self.record.config.network == NetworkMode::Bridge {
             let session = crate::network::holder::Session::open(&self.paths, &self.maps)
                 .map_err(|e| StartError::engine(e.to_string()))?;
             if self.paths.rootless {
@@ -229,7 +230,7 @@ impl Supervisor {
         let cgroup = self.cgroup.clone();
         // slirp4netns starts as soon as the network namespace exists, so that its own
         // start-up overlaps the init's building of the root.
-        let slirp = (self.record.config.network == "slirp4netns")
+        let slirp = (self.record.config.network == NetworkMode::Slirp4netns)
             .then(|| self.record.config.slirp.clone().unwrap_or_default());
         let api = crate::network::slirp::api_socket(&self.dirs.run);
         let ports = self.record.config.ports.clone();
@@ -311,7 +312,7 @@ impl Supervisor {
             )?;
             self.forwarder = Some(f);
         }
-        if self.record.config.network == "pasta" {
+        if self.record.config.network == NetworkMode::Pasta {
             let pasta = crate::network::pasta::start(
                 created.pid.as_raw(),
                 &self.dirs.run,
@@ -408,19 +409,17 @@ impl Supervisor {
     fn refresh_joined_namespaces(&mut self) -> std::result::Result<(), StartError> {
         let c = &self.record.config;
         let wanted: Vec<(&str, &str)> = [
-            ("pid", &c.pid),
-            ("ipc", &c.ipc),
-            ("uts", &c.uts),
-            ("network", &c.network),
+            ("pid", c.pid.joined()),
+            ("ipc", c.ipc.joined()),
+            ("uts", c.uts.joined()),
+            ("network", c.network.joined()),
         ]
         .into_iter()
-        .filter_map(|(k, v)| v.strip_prefix("container:").map(|t| (k, t)))
+        .filter_map(|(k, v)| v.map(|t| (k, t)))
         .collect();
         if wanted.is_empty() {
             return Ok(());
         }
-        let mut spec =
-            serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
         let mut joined_user = None;
         for (kind, target) in wanted {
             let other = crate::container::find(&self.paths, target)
@@ -432,15 +431,17 @@ impl Supervisor {
                     "cannot join the {kind} namespace of {target}: it is not running"
                 )));
             }
-            let nsname = if kind == "network" { "net" } else { kind };
-            let nss = spec["linux"]["namespaces"].as_array_mut().unwrap();
-            nss.retain(|n| n["type"] != kind);
-            nss.push(
-                serde_json::json!({"type": kind, "path": format!("/proc/{}/ns/{nsname}", st.pid)}),
-            );
+            let (typ, nsname) = match kind {
+                "pid" => (LinuxNamespaceType::Pid, "pid"),
+                "ipc" => (LinuxNamespaceType::Ipc, "ipc"),
+                "uts" => (LinuxNamespaceType::Uts, "uts"),
+                _ => (LinuxNamespaceType::Network, "net"),
+            };
+            let path = format!("/proc/{}/ns/{nsname}", st.pid);
+            crate::container::spec::point_namespace(&mut self.spec, typ, path.into())
+                .map_err(|e| StartError::engine(e.to_string()))?;
             joined_user = Some(st.pid);
         }
-        self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
         // Joined namespaces belong to the other container's user namespace: join it too.
         if let Some(pid) = joined_user {
             self.join_user_namespace(std::path::Path::new(&format!("/proc/{pid}/ns/user")))?;
@@ -454,22 +455,8 @@ impl Supervisor {
         &mut self,
         path: &std::path::Path,
     ) -> std::result::Result<(), StartError> {
-        let mut spec =
-            serde_json::to_value(&self.spec).map_err(|e| StartError::engine(e.to_string()))?;
-        let Some(nss) = spec["linux"]["namespaces"].as_array_mut() else {
-            return Ok(());
-        };
-        if !nss.iter().any(|n| n["type"] == "user") {
-            return Ok(());
-        }
-        nss.retain(|n| n["type"] != "user");
-        nss.push(serde_json::json!({"type": "user", "path": path}));
-        if let Some(l) = spec["linux"].as_object_mut() {
-            l.remove("uidMappings");
-            l.remove("gidMappings");
-        }
-        self.spec = serde_json::from_value(spec).map_err(|e| StartError::engine(e.to_string()))?;
-        Ok(())
+        crate::container::spec::join_user_namespace(&mut self.spec, path)
+            .map_err(|e| StartError::engine(e.to_string()))
     }
 
     /// `container init`: the sandbox stands and the program waits; says so, then waits
@@ -608,7 +595,7 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
-        if self.record.config.network == "bridge" {
+        if self.record.config.network == NetworkMode::Bridge {
             crate::network::attach::detach_on_exit(&self.paths, &self.record, &self.dirs);
         }
         if let Some(f) = self.forwarder.take() {
