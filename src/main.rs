@@ -10,6 +10,7 @@ mod cli_container;
 mod cli_network;
 mod cli_registry;
 mod commands;
+mod diagnostics;
 mod exit;
 mod output;
 mod progress;
@@ -38,6 +39,7 @@ impl Ctx {
 }
 
 fn main() {
+    libruntime::log::set_sink(Box::new(diagnostics::PodmanLines));
     // The supervisor is the same binary; it skips clap to start fast and stay small.
     if std::env::args().nth(1).as_deref() == Some(libruntime::container::lifecycle::SUPERVISE) {
         std::process::exit(supervise());

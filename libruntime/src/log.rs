@@ -1,5 +1,5 @@
-//! Diagnostics to stderr, filtered by `--log-level`. The library reports through here
-//! so that the CLI decides what a user sees.
+//! Diagnostics, filtered by `--log-level`, handed to the sink the caller installed. The
+//! library reports through here so that the caller decides what a user sees.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -31,24 +31,56 @@ fn enabled(l: Level) -> bool {
     l as u8 <= LEVEL.load(Ordering::Relaxed)
 }
 
+/// Where the library's diagnostics go. The library never writes to a terminal itself:
+/// the caller installs a sink (the CLI formats lines as podman does; a controller or
+/// API server may collect them), else they go to standard error plainly.
+pub trait Sink: Send + Sync {
+    fn emit(&self, level: Level, msg: &str);
+}
+
+static SINK: std::sync::OnceLock<Box<dyn Sink>> = std::sync::OnceLock::new();
+
+/// Installs the sink for this process; the first one installed stays.
+pub fn set_sink(sink: Box<dyn Sink>) {
+    let _ = SINK.set(sink);
+}
+
+fn emit(level: Level, msg: &str) {
+    match SINK.get() {
+        Some(s) => s.emit(level, msg),
+        None => eprintln!("{}: {msg}", level.name()),
+    }
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warning",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
+
 pub fn warn(msg: &str) {
     if enabled(Level::Warn) {
-        eprintln!("WARN[0000] {msg}");
+        emit(Level::Warn, msg);
     }
 }
 
 pub fn info(msg: &str) {
     if enabled(Level::Info) {
-        eprintln!("INFO[0000] {msg}");
+        emit(Level::Info, msg);
     }
 }
 
 pub fn debug(msg: &str) {
     if enabled(Level::Debug) {
-        eprintln!("DEBU[0000] {msg}");
+        emit(Level::Debug, msg);
     }
 }
 
 pub fn error(msg: &str) {
-    eprintln!("ERRO[0000] {msg}");
+    emit(Level::Error, msg);
 }

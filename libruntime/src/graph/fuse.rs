@@ -49,7 +49,7 @@ pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid
     match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
         ForkResult::Child => {
             let err = exec_in(plan, ns_of, &args);
-            eprintln!("skiff: starting {PROGRAM}: {err}");
+            crate::log::error(&format!("starting {PROGRAM}: {err}"));
             // SAFETY: _exit skips the parent's destructors, which are not ours to run.
             unsafe { libc::_exit(127) }
         }
