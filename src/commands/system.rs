@@ -95,16 +95,13 @@ pub fn unshare(ctx: &Ctx, a: UnshareArgs) -> Result<i32> {
         .env("SKIFF_RUNROOT", &ctx.paths.runroot)
         .env("SKIFF_UNSHARE", "1")
         .exec();
+    // podman's codes: 127 for a program that is not there, 126 for one that cannot run.
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
     Err(err)
         .with_context(|| format!("running {}", argv[0]))
-        .map_err(|e| {
-            crate::exit::with_code(
-                if e.root_cause().to_string().contains("No such file") {
-                    127
-                } else {
-                    126
-                },
-                e,
-            )
-        })
+        .map_err(|e| crate::exit::with_code(code, e))
 }
