@@ -4,10 +4,8 @@ use crate::cli_container::{PortArgs, StatsArgs, TopArgs};
 use crate::output::{is_json, print_json, print_rows, write_out};
 use crate::Ctx;
 use anyhow::{bail, Result};
-use libruntime::cgroups::ContainerCgroup;
 use libruntime::container::top::Descriptor;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
-use libruntime::procinfo;
 use libruntime::time::human_size;
 use serde_json::{json, Value};
 
@@ -57,72 +55,17 @@ pub fn port(ctx: &Ctx, a: PortArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn mem_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
-/// Bytes received and sent on the container's interfaces other than loopback.
-fn net_io(pid: i32) -> (u64, u64) {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).unwrap_or_default();
-    text.lines()
-        .skip(2)
-        .filter_map(|l| {
-            let (name, rest) = l.split_once(':')?;
-            if name.trim() == "lo" {
-                return None;
-            }
-            let f: Vec<u64> = rest
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            Some((*f.first()?, *f.get(8)?))
-        })
-        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
-}
-
 fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
-    let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id)).ok()?;
-    if st.status != Status::Running && st.status != Status::Paused {
-        return None;
-    }
-    let pids = procinfo::pids_in_pid_ns(st.pid);
-    let cg = ContainerCgroup::at(&st.cgroup);
-    let ticks = procinfo::clock_ticks();
-    let stats: Vec<_> = pids.iter().filter_map(|p| procinfo::stat(*p)).collect();
-    // Without a cgroup (rootless on v1) the figures are summed over the processes.
-    let mem = cg.memory_usage().unwrap_or_else(|| {
-        stats
-            .iter()
-            .map(|s| s.rss_pages * procinfo::page_size())
-            .sum()
-    });
-    let cpu_secs = cg.cpu_nanos().map(|n| n as f64 / 1e9).unwrap_or_else(|| {
-        stats
-            .iter()
-            .map(|s| s.cpu_ticks as f64 / ticks as f64)
-            .sum()
-    });
-    let started = libruntime::time::unix(Some(&st.started_at));
-    let elapsed = (chrono::Utc::now().timestamp() - started).max(1) as f64;
-    let limit = mem_total();
-    let (rx, tx) = net_io(st.pid);
+    let u = libruntime::container::stats::usage(&ctx.paths, r)?;
     Some(json!({
         "ID": r.short_id(),
         "Name": r.name,
-        "CPUPerc": format!("{:.2}%", cpu_secs / elapsed * 100.0),
-        "MemUsage": format!("{} / {}", human_size(mem), human_size(limit)),
-        "MemPerc": format!("{:.2}%", if limit > 0 { mem as f64 / limit as f64 * 100.0 } else { 0.0 }),
-        "NetIO": format!("{} / {}", human_size(rx), human_size(tx)),
+        "CPUPerc": format!("{:.2}%", u.cpu_share * 100.0),
+        "MemUsage": format!("{} / {}", human_size(u.memory_bytes), human_size(u.memory_limit)),
+        "MemPerc": format!("{:.2}%", u.memory_share() * 100.0),
+        "NetIO": format!("{} / {}", human_size(u.net_rx), human_size(u.net_tx)),
         "BlockIO": "-- / --",
-        "PIDs": cg.pids().unwrap_or(pids.len() as u64),
+        "PIDs": u.pids,
     }))
 }
 

@@ -14,6 +14,7 @@ pub mod options;
 pub mod record;
 pub mod spec;
 pub mod state;
+pub mod stats;
 pub mod top;
 pub mod user;
 
