@@ -206,8 +206,11 @@ fn tls_with_basic_auth_login_logout_and_cert_dir() {
         let authfile = s.dir.join("auth.json").display().to_string();
         let dest = format!("{}/private/busybox:1", reg.addr);
         let cd = reg.cert_dir();
-        // No CA: the self-signed certificate is refused.
+        // A named auth file must exist, as podman checks before anything else.
         let err = s.fails(&["push", "--authfile", &authfile, "busybox", &dest], 125);
+        assert!(err.contains("checking authfile"), "{err}");
+        // No CA: the self-signed certificate is refused.
+        let err = s.fails(&["push", "busybox", &dest], 125);
         assert!(
             err.to_lowercase().contains("certificate")
                 || err.contains("TLS")
@@ -215,18 +218,7 @@ fn tls_with_basic_auth_login_logout_and_cert_dir() {
             "{err}"
         );
         // The CA, but no credentials.
-        let err = s.fails(
-            &[
-                "push",
-                "--cert-dir",
-                cd,
-                "--authfile",
-                &authfile,
-                "busybox",
-                &dest,
-            ],
-            125,
-        );
+        let err = s.fails(&["push", "--cert-dir", cd, "busybox", &dest], 125);
         assert!(
             err.contains("authentication") || err.contains("credentials"),
             "{err}"
