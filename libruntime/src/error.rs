@@ -62,6 +62,8 @@ pub enum Error {
     InvalidArchive(String),
     #[error("payload does not match any of the supported image formats:\n * oci-archive, docker-archive: {0}")]
     UnknownImageFormat(String),
+    #[error(transparent)]
+    Holder(#[from] crate::network::holder::HolderError),
     #[error("{0}: manifest list not found: no such manifest list")]
     ManifestListNotFound(String),
     #[error("downloading {url}: {reason}")]

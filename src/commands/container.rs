@@ -7,7 +7,7 @@ use crate::exit::{self, with_code};
 use crate::output::write_out;
 use crate::Ctx;
 use anyhow::{anyhow, bail, Context, Result};
-use libruntime::container::lifecycle::{self, StartFailure};
+use libruntime::container::lifecycle::{self, StartError};
 use libruntime::container::logconfig::LogConfig;
 use libruntime::container::options::*;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
@@ -83,7 +83,7 @@ fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn start_error(f: StartFailure) -> anyhow::Error {
+fn start_error(f: StartError) -> anyhow::Error {
     with_code(f.code, anyhow!(f.message))
 }
 
@@ -462,7 +462,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         if !st.is_active() || st.status == libruntime::container::Status::Initialized {
             // podman: a program that cannot be run fails `start` with 125, not 126/127.
             lifecycle::start_detached(&ctx.paths, &r).map_err(|f| {
-                start_error(StartFailure {
+                start_error(StartError {
                     code: exit::ENGINE,
                     ..f
                 })

@@ -122,15 +122,12 @@ pub fn spawn_supervisor_with_fds(
     })
 }
 
-/// Why a start failed, with the exit code the CLI should use.
-#[derive(Debug)]
-pub struct StartFailure {
-    pub code: i32,
-    pub message: String,
-}
+/// Why a start failed, with the exit code the CLI should use: the sandbox's own type,
+/// as the supervisor reports it.
+pub use crate::sandbox::process::StartError;
 
 /// Parses a report line; Ok(pid) on "started".
-pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartFailure> {
+pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartError> {
     let line = line
         .unwrap_or_else(|| "error 125 the supervisor exited before starting the container".into());
     if let Some(pid) = line.strip_prefix("started ") {
@@ -138,7 +135,7 @@ pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartFailu
     }
     let rest = line.strip_prefix("error ").unwrap_or(&line);
     let (code, message) = rest.split_once(' ').unwrap_or(("125", rest));
-    Err(StartFailure {
+    Err(StartError {
         code: code.parse().unwrap_or(125),
         message: message.to_string(),
     })
@@ -159,7 +156,7 @@ pub fn check_startable(dirs: &ContainerDirs) -> Result<State> {
 pub fn start_detached(
     paths: &Paths,
     record: &ContainerRecord,
-) -> std::result::Result<i32, StartFailure> {
+) -> std::result::Result<i32, StartError> {
     start_detached_with_fds(paths, record, 0)
 }
 
@@ -168,8 +165,8 @@ pub fn start_detached_with_fds(
     paths: &Paths,
     record: &ContainerRecord,
     preserve_fds: u32,
-) -> std::result::Result<i32, StartFailure> {
-    let engine = |e: Error| StartFailure {
+) -> std::result::Result<i32, StartError> {
+    let engine = |e: Error| StartError {
         code: 125,
         message: e.to_string(),
     };

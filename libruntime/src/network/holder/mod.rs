@@ -124,10 +124,48 @@ pub struct Attached {
     pub aliases: Vec<String>,
 }
 
+/// Why the holder refused a request; it crosses the socket as it is, so the caller
+/// sees the same variant the holder chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum HolderError {
+    #[error("the network holder could not read the request: {0}")]
+    BadRequest(String),
+    #[error("process {0} is gone")]
+    ProcessGone(i32),
+    #[error("the container is already connected to network {0}")]
+    AlreadyConnected(String),
+    #[error("interface {0} is still in use by a removed network")]
+    InterfaceInUse(String),
+    #[error("--ip {ip} is not in network {network}'s subnet {subnet}")]
+    AddressOutsideSubnet {
+        ip: Ipv4Addr,
+        network: String,
+        subnet: String,
+    },
+    #[error("IP address {ip} is already allocated on network {network}")]
+    AddressInUse { ip: Ipv4Addr, network: String },
+    #[error("no free address left on network {0}")]
+    NoFreeAddress(String),
+    #[error("no spare port left in the holder's namespace")]
+    NoSparePort,
+    /// The host refused a step (a link, the firewall, slirp4netns, DNS): its words.
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl From<Error> for HolderError {
+    fn from(e: Error) -> HolderError {
+        match e {
+            Error::Holder(h) => h,
+            other => HolderError::Setup(other.to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Answer {
     #[serde(default)]
-    pub error: Option<String>,
+    pub error: Option<HolderError>,
     #[serde(default)]
     pub attached: Vec<Attached>,
 }
@@ -178,8 +216,7 @@ fn send(files: &Files, req: &Request) -> Result<Answer> {
         Error::Network("the network holder ended without answering (see netns/holder.log)".into())
     })?;
     match answer.error {
-        // The holder's message already says what failed.
-        Some(e) => Err(Error::InvalidArgument(e)),
+        Some(e) => Err(Error::Holder(e)),
         None => Ok(answer),
     }
 }
@@ -199,4 +236,32 @@ pub fn detach(paths: &Paths, container: &str, network: Option<&str>) -> Result<(
         },
     )
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_cross_the_socket_as_the_same_variant() {
+        let sent = Answer {
+            error: Some(HolderError::AddressInUse {
+                ip: Ipv4Addr::new(10, 89, 0, 5),
+                network: "n".into(),
+            }),
+            attached: vec![],
+        };
+        let wire = serde_json::to_string(&sent).unwrap();
+        let got: Answer = serde_json::from_str(&wire).unwrap();
+        assert_eq!(got.error, sent.error);
+        assert_eq!(
+            got.error.unwrap().to_string(),
+            "IP address 10.89.0.5 is already allocated on network n"
+        );
+        // A library error becomes the holder's own kind once; a holder error stays itself.
+        let h: HolderError = Error::Holder(HolderError::NoSparePort).into();
+        assert_eq!(h, HolderError::NoSparePort);
+        let other: HolderError = Error::Network("nft refused".into()).into();
+        assert!(matches!(other, HolderError::Setup(_)));
+    }
 }

@@ -2,7 +2,7 @@
 //! containers left, and exit once nothing is attached.
 
 use super::state::State;
-use super::{Answer, Files, Info, Request};
+use super::{Answer, Files, HolderError, Info, Request};
 use crate::lock::StoreLock;
 use crate::{fsutil, procinfo};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -81,7 +81,7 @@ fn serve(state: &mut State, conn: UnixStream) {
     }
     let answer = match serde_json::from_str::<Request>(&line) {
         Err(e) => Answer {
-            error: Some(format!("bad request: {e}")),
+            error: Some(HolderError::BadRequest(e.to_string())),
             ..Answer::default()
         },
         Ok(Request::Attach(a)) => match state.attach(&a) {
@@ -90,7 +90,7 @@ fn serve(state: &mut State, conn: UnixStream) {
                 attached,
             },
             Err(e) => Answer {
-                error: Some(e.to_string()),
+                error: Some(e.into()),
                 ..Answer::default()
             },
         },

@@ -2,7 +2,7 @@
 //! which of them, the ports it forwards, and the names its DNS responders answer.
 //! One thread changes it (the request loop), so no address is ever handed out twice.
 
-use super::{AttachRequest, Attached, NetworkAttach};
+use super::{AttachRequest, Attached, HolderError, NetworkAttach};
 use crate::error::{Error, Result};
 use crate::network::definition::Addressing;
 use crate::network::firewall::{self, BridgeRule, ForwardRule};
@@ -73,7 +73,7 @@ impl State {
     /// any failure, undoes what this request did.
     pub fn attach(&mut self, req: &AttachRequest) -> Result<Vec<Attached>> {
         let pid_start = procinfo::start_time(req.pid)
-            .ok_or_else(|| Error::Network(format!("process {} is gone", req.pid)))?;
+            .ok_or(Error::Holder(HolderError::ProcessGone(req.pid)))?;
         let before = self.attachments.len();
         let mut done = Vec::new();
         for net in &req.networks {
@@ -118,10 +118,7 @@ impl State {
             .iter()
             .any(|a| a.container == req.container && a.network_id == n.id)
         {
-            return Err(Error::Network(format!(
-                "the container is already connected to network {}",
-                n.name
-            )));
+            return Err(HolderError::AlreadyConnected(n.name.clone()).into());
         }
         let bridge = self.bridge_for(n)?;
         let (iface, addressing, internal) = {
@@ -201,10 +198,7 @@ impl State {
                 .iter()
                 .any(|a| a.network_id == self.bridges[i].network_id)
             {
-                return Err(Error::Network(format!(
-                    "interface {} is still in use by a removed network",
-                    n.network_interface
-                )));
+                return Err(HolderError::InterfaceInUse(n.network_interface.clone()).into());
             }
             links::delete(&self.bridges[i].interface);
             self.bridges.remove(i);
@@ -266,15 +260,19 @@ impl State {
         };
         if let Some(ip) = wanted {
             if !a.subnet.is_host(ip) {
-                return Err(Error::InvalidArgument(format!(
-                    "--ip {ip} is not in network {name}'s subnet {}",
-                    a.subnet
-                )));
+                return Err(HolderError::AddressOutsideSubnet {
+                    ip,
+                    network: name.to_string(),
+                    subnet: a.subnet.to_string(),
+                }
+                .into());
             }
             if used(ip) {
-                return Err(Error::InvalidArgument(format!(
-                    "IP address {ip} is already allocated on network {name}"
-                )));
+                return Err(HolderError::AddressInUse {
+                    ip,
+                    network: name.to_string(),
+                }
+                .into());
             }
             return Ok(ip);
         }
@@ -282,7 +280,7 @@ impl State {
         (first..=last)
             .map(Ipv4Addr::from)
             .find(|ip| a.subnet.is_host(*ip) && !used(*ip))
-            .ok_or_else(|| Error::Network(format!("no free address left on network {name}")))
+            .ok_or_else(|| HolderError::NoFreeAddress(name.to_string()).into())
     }
 
     fn forward_ports(&mut self, req: &AttachRequest, first: Option<&Attached>) -> Result<()> {
@@ -299,9 +297,10 @@ impl State {
                     .any(|f| f.rule.protocol == p.protocol && f.rule.uplink_port == port)
             };
             let uplink_port = if taken(p.host_port) {
-                SPARE_PORTS.clone().find(|x| !taken(*x)).ok_or_else(|| {
-                    Error::Network("no spare port left in the holder's namespace".into())
-                })?
+                SPARE_PORTS
+                    .clone()
+                    .find(|x| !taken(*x))
+                    .ok_or(Error::Holder(HolderError::NoSparePort))?
             } else {
                 p.host_port
             };
