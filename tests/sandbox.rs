@@ -356,6 +356,45 @@ fn keep_id_runs_as_the_user() {
         "{}",
         l[1]
     );
+    // Image files keep their owners, as in podman: root's files are 0:0 inside, and
+    // what the user makes is the user's, also after a commit.
+    let (code, out, err) = s.run_ctr(&[
+        "--userns",
+        "keep-id",
+        "--user",
+        "0",
+        "busybox",
+        "sh",
+        "-c",
+        "stat -c %u:%g /bin/busybox /bin",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "0:0\n0:0\n"), "{err}");
+    s.ok(&[
+        "run",
+        "--name",
+        "made",
+        "--userns",
+        "keep-id",
+        "busybox",
+        "sh",
+        "-c",
+        "echo mine > /tmp/mine && stat -c %u /tmp/mine /bin/busybox",
+    ]);
+    assert_eq!(s.ok(&["logs", "made"]), format!("{uid}\n0\n"));
+    s.ok(&["commit", "made", "localhost/made"]);
+    let (code, out, err) = s.run_ctr(&[
+        "localhost/made",
+        "stat",
+        "-c",
+        "%u %n",
+        "/tmp/mine",
+        "/bin/busybox",
+    ]);
+    assert_eq!(
+        (code, out),
+        (0, format!("{uid} /tmp/mine\n0 /bin/busybox\n")),
+        "{err}"
+    );
     let r = Skiff::with_busybox(Mode::Root);
     r.fails(
         &["run", "--rm", "--userns", "keep-id", "busybox", "true"],

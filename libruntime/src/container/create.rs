@@ -419,7 +419,12 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             image_name,
             created: time::now_rfc3339(),
             layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
-            driver: crate::graph::select(paths)?.name().into(),
+            driver: crate::graph::select_for_container(
+                paths,
+                opts.userns == super::options::UsernsMode::KeepId,
+            )?
+            .name()
+            .into(),
             config: RunConfig {
                 entrypoint,
                 cmd,

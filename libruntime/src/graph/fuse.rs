@@ -16,14 +16,21 @@ pub const PROGRAM: &str = "fuse-overlayfs";
 /// How long fuse-overlayfs may take to mount before we give up on it.
 const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn options(plan: &RootfsPlan) -> String {
+/// The mount options; `in_container` when it runs in the container's user namespace,
+/// where a keep-id container's owners need shifting back.
+fn options(plan: &RootfsPlan, in_container: bool) -> String {
     // allow_other: the container's processes run as many users, not only the mounter.
-    format!(
+    let mut o = format!(
         "lowerdir={},upperdir={},workdir={},allow_other",
         super::overlay::lowerdir(plan),
         plan.upper.display(),
         plan.work.display()
-    )
+    );
+    if let (Some(shift), true) = (plan.keep_id, in_container) {
+        o.push(',');
+        o.push_str(&shift.fuse_options());
+    }
+    o
 }
 
 /// Starts fuse-overlayfs on `target`, inside the user and mount namespaces of
@@ -38,7 +45,7 @@ pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid
         program.as_os_str().as_bytes(),
         b"-f",
         b"-o",
-        options(plan).as_bytes(),
+        options(plan, ns_of.is_some()).as_bytes(),
         target.as_os_str().as_bytes(),
     ]
     .iter()
@@ -77,6 +84,16 @@ fn exec_in(plan: &RootfsPlan, ns_of: Option<Pid>, args: &[CString]) -> String {
                 });
             if let Err(e) = joined {
                 return format!("joining the {ns} namespace: {e}");
+            }
+        }
+        // fuse-overlayfs mounts by itself only as root; under keep-id our own id is not
+        // the namespace's root, so become it (joining the namespace gave us the right).
+        if nix::unistd::getuid().as_raw() != 0 {
+            let root = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+            if let Err(e) = nix::unistd::setresgid(root.0, root.0, root.0)
+                .and_then(|_| nix::unistd::setresuid(root.1, root.1, root.1))
+            {
+                return format!("becoming the namespace's root: {e}");
             }
         }
     }
@@ -136,7 +153,7 @@ fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
 pub fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
     let out = crate::helpers::command(PROGRAM)
         .arg("-o")
-        .arg(options(plan))
+        .arg(options(plan, false))
         .arg(target)
         .current_dir(&plan.layers_dir)
         .stdin(std::process::Stdio::null())

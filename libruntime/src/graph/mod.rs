@@ -68,6 +68,41 @@ pub struct RootfsPlan {
     pub work: PathBuf,
     /// Lower directory used when the image has no layer at all.
     pub empty: PathBuf,
+    /// `--userns=keep-id` (rootless): how the container's user namespace shifts the
+    /// stored owners, which fuse-overlayfs undoes so image files keep their owners.
+    pub keep_id: Option<KeepIdShift>,
+}
+
+/// Under keep-id the caller's own id appears as itself and container ids 0.. come from
+/// the subordinate range, so a file the store keeps as owned by id k (the storage
+/// namespace's view) is seen inside as U for k = 0, k-1 for 1 <= k <= U, and k above.
+/// fuse-overlayfs's id mappings present it as k again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepIdShift {
+    pub uid: u32,
+    pub gid: u32,
+    /// How many ids the storage namespace maps (1 + the subordinate ids).
+    pub span: u32,
+}
+
+impl KeepIdShift {
+    /// fuse-overlayfs's `uidmapping=`/`gidmapping=` value for own id `u`:
+    /// SEEN:PRESENTED:COUNT triples (seen: the owner on disk as the namespace sees it).
+    pub fn mapping(u: u32, span: u32) -> String {
+        let mut m = format!("{u}:0:1:0:1:{u}");
+        if span > u + 1 {
+            m.push_str(&format!(":{0}:{0}:{1}", u + 1, span - (u + 1)));
+        }
+        m
+    }
+
+    pub fn fuse_options(&self) -> String {
+        format!(
+            "uidmapping={},gidmapping={}",
+            Self::mapping(self.uid, self.span),
+            Self::mapping(self.gid, self.span)
+        )
+    }
 }
 
 /// Lower directories, top first, each once. An image may list one layer twice (two
@@ -93,6 +128,7 @@ impl RootfsPlan {
             upper: dirs.upper(),
             work: dirs.work(),
             empty: dirs.dir.join("empty"),
+            keep_id: keep_id_shift(paths, record),
         }
     }
 
@@ -103,6 +139,20 @@ impl RootfsPlan {
             .map(|l| self.layers_dir.join(l))
             .collect()
     }
+}
+
+/// The owner shift a keep-id container's root needs (rootless only).
+fn keep_id_shift(paths: &Paths, record: &ContainerRecord) -> Option<KeepIdShift> {
+    if !paths.rootless || record.config.userns != crate::container::options::UsernsMode::KeepId {
+        return None;
+    }
+    let (maps, _) = crate::userns::IdMaps::for_current_user();
+    let span = |m: &[crate::userns::IdMapping]| m.iter().map(|x| x.size).sum::<u32>();
+    Some(KeepIdShift {
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+        span: span(&maps.uids).min(span(&maps.gids)),
+    })
 }
 
 /// The best driver this host offers.
@@ -173,6 +223,18 @@ pub fn select(paths: &Paths) -> Result<Driver> {
     Ok(driver)
 }
 
+/// The driver for a new container. A rootless keep-id container on kernel overlay
+/// gets fuse-overlayfs instead, whose id mappings keep image files owned as stored
+/// (the kernel's overlay cannot shift owners for a user without privilege).
+pub fn select_for_container(paths: &Paths, keep_id: bool) -> Result<Driver> {
+    let d = select(paths)?;
+    if keep_id && paths.rootless && d == Driver::Overlay && crate::helpers::available(fuse::PROGRAM)
+    {
+        return Ok(Driver::FuseOverlayfs);
+    }
+    Ok(d)
+}
+
 /// The driver this storage root reports: the one asked for, else recorded, else detected.
 pub fn driver_for(paths: &Paths) -> Driver {
     if let Some(d) = paths.storage_driver.as_deref().and_then(Driver::parse) {
@@ -192,6 +254,30 @@ pub fn driver_for(paths: &Paths) -> Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_id_mappings_undo_the_shift() {
+        // Own id 1001, 65537 ids in the storage namespace.
+        assert_eq!(
+            KeepIdShift::mapping(1001, 65537),
+            "1001:0:1:0:1:1001:1002:1002:64535"
+        );
+        // Every seen id in the namespace is presented exactly once.
+        let m: Vec<u32> = KeepIdShift::mapping(3, 10)
+            .split(':')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let mut presented = std::collections::BTreeMap::new();
+        for t in m.chunks(3) {
+            for i in 0..t[2] {
+                assert!(presented.insert(t[0] + i, t[1] + i).is_none());
+            }
+        }
+        assert_eq!(presented.len(), 10);
+        assert_eq!(presented[&3], 0, "the user's own id is the stored root");
+        assert_eq!(presented[&0], 1);
+        assert_eq!(presented[&9], 9);
+    }
 
     #[test]
     fn reads_driver_from_storage_conf() {
