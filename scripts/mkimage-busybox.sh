@@ -8,6 +8,9 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 [ -x "$BUSYBOX" ] || { echo "mkimage-busybox: $BUSYBOX not found (apt-get install busybox-static)" >&2; exit 1; }
 
 rootfs=$(mktemp -d)
+# An image's root is 0755, as every distribution ships it (mktemp makes 0700, and a
+# container's root keeps its image's mode).
+chmod 755 "$rootfs"
 trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs"/{bin,etc,tmp,root,home,var/tmp,proc,sys,dev}
 chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"

@@ -1205,3 +1205,33 @@ fn preserve_fds_hands_over_the_callers_descriptors() {
         s.fails(&["create", "--preserve-fds", "1", "busybox", "true"], 125);
     }
 }
+
+#[test]
+fn the_image_root_directory_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let root = s.dir.join("r555");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+        std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let tar = s.dir.join("r555.tar");
+        let st = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .args(["-cf"])
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::fs::set_permissions(&tar, std::fs::Permissions::from_mode(0o644)).unwrap();
+        s.ok(&["import", tar.to_str().unwrap(), "r555"]);
+        let (code, out, err) = s.run_ctr(&["r555", "/bin/busybox", "stat", "-c", "%a", "/"]);
+        assert_eq!((code, out.as_str()), (0, "555\n"), "{err}");
+        let (_, out, _) = s.run_ctr(&["busybox", "stat", "-c", "%a", "/"]);
+        assert_eq!(out, "755\n");
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}

@@ -145,6 +145,15 @@ fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::reco
     }
 }
 
+/// The mode the image gives its root directory: the top-most layer that says.
+fn image_root_mode(store: &Store, image: &crate::store::ImageRecord) -> Option<u32> {
+    image
+        .layers
+        .iter()
+        .rev()
+        .find_map(|l| store.layer_record(&l.diff_id).ok().flatten()?.root_mode)
+}
+
 /// The accounts the container's /etc/passwd must know: the caller under keep-id, and
 /// each `--hostuser`.
 fn added_accounts(opts: &CreateOptions, home: &str) -> Result<Vec<super::etc_users::Account>> {
@@ -341,6 +350,12 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             stage.join("empty"),
         ] {
             fsutil::create_dir_all(&d)?;
+        }
+        // The container's root shows the upper directory's mode: give it the image's.
+        if let Some(mode) = image_root_mode(store, &image) {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(staged.upper(), std::fs::Permissions::from_mode(mode))
+                .ctx(|| "setting the root directory's mode".into())?;
         }
         let ud = staged.userdata();
         let write =

@@ -37,6 +37,9 @@ pub struct ExtractStats {
     pub entries: u64,
     /// Device nodes that could not be made (rootless) and were left out.
     pub skipped_devices: Vec<String>,
+    /// The permission bits the layer gives the image's root directory (its `./` entry),
+    /// which a container's root keeps, as podman's does.
+    pub root_mode: Option<u32>,
 }
 
 struct PendingDir {
@@ -70,7 +73,12 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
         let name = String::from_utf8_lossy(&raw_path).into_owned();
         let comps = clean_components(&raw_path, &name)?;
         let Some((file, parents)) = comps.split_last() else {
-            continue; // the layer root itself: its metadata belongs to the image's root
+            // The layer root itself: its metadata belongs to the image's root, which
+            // the layer directory does not take; only its mode is remembered.
+            if kind == EntryType::Directory {
+                stats.root_mode = entry.header().mode().ok().map(|m| m & 0o7777);
+            }
+            continue;
         };
         stats.entries += 1;
         let parent = open_dir(&root, parents, true, &name)?;

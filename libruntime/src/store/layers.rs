@@ -151,6 +151,7 @@ impl Store {
             let rec = LayerRecord {
                 layer: layer.clone(),
                 content_size: stats.size,
+                root_mode: stats.root_mode,
             };
             fsutil::write_json(&tmp.join("layer.json"), &rec)?;
             std::fs::rename(&tmp, self.layer_dir(diff_id))

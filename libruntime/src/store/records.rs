@@ -38,6 +38,9 @@ pub struct LayerRecord {
     pub layer: LayerRef,
     /// Bytes of file content unpacked.
     pub content_size: u64,
+    /// The mode the layer gives the image's root directory, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_mode: Option<u32>,
 }
 
 /// `images.json`: every image, in insertion order.
