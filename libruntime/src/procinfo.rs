@@ -199,38 +199,74 @@ pub fn uptime() -> f64 {
 pub fn shed_startup_memory() {
     // SAFETY: malloc_trim only releases free heap memory.
     unsafe { libc::malloc_trim(0) };
-    let Ok(maps) = fs::read_to_string("/proc/self/maps") else {
+    let Ok(smaps) = fs::read_to_string("/proc/self/smaps") else {
         return;
     };
-    for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = f.nth(3).unwrap_or("");
-        if !path.starts_with('/') || perms.contains('w') {
-            continue;
-        }
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        else {
-            continue;
-        };
-        // Executable file mappings are never written, so dropping their pages loses
-        // nothing: the next access reads them from the file again, which also works for
-        // pages shared with other processes (libc). Other read-only mappings may hold
-        // relocated (dirty) data: those only get MADV_PAGEOUT, which never discards.
-        let advice = if perms.contains('x') {
+    for m in file_mappings(&smaps) {
+        // A read-only file mapping with no anonymous (copied-on-write) pages holds only
+        // pages of the file itself, as executable code always does: dropping them loses
+        // nothing, the next access reads them from the file again (also for pages
+        // shared with other processes, such as libc's). One with anonymous pages holds
+        // relocated data: it only gets MADV_PAGEOUT, which never discards.
+        let advice = if m.anonymous_kib == 0 {
             libc::MADV_DONTNEED
         } else {
             libc::MADV_PAGEOUT
         };
         // SAFETY: advisory calls on whole mappings of our own, with the advice chosen
         // above so that no content is lost.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, advice) };
+        unsafe { libc::madvise(m.start as *mut libc::c_void, m.end - m.start, advice) };
     }
+}
+
+/// A read-only mapping of a file, from /proc/self/smaps.
+#[derive(Debug, PartialEq, Eq)]
+struct FileMapping {
+    start: usize,
+    end: usize,
+    anonymous_kib: u64,
+}
+
+/// The read-only file mappings of an smaps text, with their anonymous page counts.
+fn file_mappings(smaps: &str) -> Vec<FileMapping> {
+    let mut out: Vec<FileMapping> = Vec::new();
+    let mut current: Option<FileMapping> = None;
+    for line in smaps.lines() {
+        if let Some(kib) = line.strip_prefix("Anonymous:") {
+            if let Some(m) = current.as_mut() {
+                m.anonymous_kib = kib
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse()
+                    .unwrap_or(1);
+            }
+            continue;
+        }
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        else {
+            continue; // a field line of the previous mapping
+        };
+        out.extend(current.take());
+        let path = f.nth(3).unwrap_or("");
+        if path.starts_with('/') && perms.len() == 4 && !perms.contains('w') {
+            // Unknown until its Anonymous line says: counted as having some.
+            current = Some(FileMapping {
+                start,
+                end,
+                anonymous_kib: 1,
+            });
+        }
+    }
+    out.extend(current);
+    out
 }
 
 /// Ends a helper process we started (fuse-overlayfs, pasta) and reaps it.
@@ -263,6 +299,28 @@ mod tests {
         assert_eq!((s.uid, s.gid), ((1001, 1002), (5, 6)));
         assert_eq!((s.ns_pid, s.ns_pgid), (Some(1), Some(1)));
         assert_eq!((s.cap_eff, s.cap_inh, s.seccomp), (3, 0, 2));
+    }
+
+    #[test]
+    fn only_clean_read_only_file_mappings_may_be_dropped() {
+        let smaps = "\
+00200000-00436000 r--p 00000000 fe:00 5310533 /usr/bin/skiff
+Rss:                 512 kB
+Anonymous:             0 kB
+00437000-00e65000 r-xp 00236000 fe:00 5310533 /usr/bin/skiff
+Anonymous:             0 kB
+00e65000-00f16000 r--p 00c63000 fe:00 5310533 /usr/bin/skiff
+Anonymous:            12 kB
+00f16000-00f1e000 rw-p 00d13000 fe:00 5310533 /usr/bin/skiff
+Anonymous:            32 kB
+7fff85c64000-7fff85c85000 rw-p 00000000 00:00 0 [stack]
+Anonymous:            60 kB
+";
+        let m = file_mappings(smaps);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!((m[0].start, m[0].anonymous_kib), (0x200000, 0));
+        assert_eq!(m[1].anonymous_kib, 0);
+        assert_eq!(m[2].anonymous_kib, 12, "relocated data keeps its pages");
     }
 
     #[test]
