@@ -664,6 +664,22 @@ fn storage_driver_comes_from_the_flag_or_the_config() {
             "overlay"
         };
         assert_eq!(s.inspect("from-conf", "{{.Driver}}"), expected);
+        if mode == Mode::Rootless && is_root() {
+            // A storage.conf that is not TOML is refused where a container is made.
+            std::fs::write(conf.join("skiff/storage.conf"), "[storage\ndriver = vfs\n").unwrap();
+            let line = s.inner_line(&["run", "--rm", "busybox", "true"]);
+            let out = s
+                .command_for("sh")
+                .args(["-c", &format!("XDG_CONFIG_HOME={} {line}", conf.display())])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(125));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("storage.conf") && err.lines().count() == 1,
+                "{err}"
+            );
+        }
     }
 }
 

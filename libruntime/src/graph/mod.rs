@@ -17,7 +17,7 @@ use crate::container::{ContainerDirs, ContainerRecord};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Driver {
@@ -171,37 +171,19 @@ fn recorded_file(paths: &Paths) -> PathBuf {
     paths.root.join("graph-driver")
 }
 
-/// The `driver = "NAME"` line of skiff's storage.conf (user's first, then /etc).
-fn configured(paths: &Paths) -> Option<String> {
-    let user_conf = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-        .map(|d| d.join("skiff/storage.conf"));
-    let candidates = if paths.rootless {
-        vec![user_conf, Some(PathBuf::from("/etc/skiff/storage.conf"))]
-    } else {
-        vec![Some(PathBuf::from("/etc/skiff/storage.conf"))]
-    };
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| config_driver(&text))
-}
-
-/// Reads `driver = "x"` from a TOML-style file, as podman's storage.conf spells it.
-fn config_driver(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        (key.trim() == "driver").then(|| value.trim().trim_matches('"').to_string())
-    })
+/// The driver storage.conf names, if any (user's first, then /etc).
+fn configured(paths: &Paths) -> Result<Option<String>> {
+    Ok(crate::config::StorageConf::load(paths.rootless)?.and_then(|c| c.storage.driver))
 }
 
 /// The driver for new containers: `--storage-driver`, else the config file, else the
 /// one recorded for this storage root, else the best the host offers. The first
 /// choice made for a root is recorded there, so `info` stays stable.
 pub fn select(paths: &Paths) -> Result<Driver> {
-    let asked = paths.storage_driver.clone().or_else(|| configured(paths));
+    let asked = match paths.storage_driver.clone() {
+        Some(d) => Some(d),
+        None => configured(paths)?,
+    };
     let driver = match asked {
         Some(name) => Driver::parse(&name).ok_or_else(|| {
             Error::InvalidArgument(format!(
@@ -245,7 +227,11 @@ pub fn driver_for(paths: &Paths) -> Driver {
             return d;
         }
     }
+    // What is reported needs no valid file: a broken one is an error where a container
+    // is made (`select`).
     configured(paths)
+        .ok()
+        .flatten()
         .as_deref()
         .and_then(Driver::parse)
         .unwrap_or_else(|| detect(paths))
@@ -277,12 +263,5 @@ mod tests {
         assert_eq!(presented[&3], 0, "the user's own id is the stored root");
         assert_eq!(presented[&0], 1);
         assert_eq!(presented[&9], 9);
-    }
-
-    #[test]
-    fn reads_driver_from_storage_conf() {
-        let text = "[storage]\n  driver = \"vfs\"\nrunroot = \"/x\"\n";
-        assert_eq!(config_driver(text).as_deref(), Some("vfs"));
-        assert_eq!(config_driver("[storage]\n"), None);
     }
 }
