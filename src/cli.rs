@@ -267,8 +267,9 @@ pub struct ManifestCreateArgs {
     pub images: Vec<String>,
 }
 
+/// The platform and annotations `manifest add` and `annotate` may set on an entry.
 #[derive(Args, Debug)]
-pub struct ManifestAddArgs {
+pub struct ManifestEntryFlags {
     /// Operating system of the entry (default: the image's)
     #[arg(long)]
     pub os: Option<String>,
@@ -287,6 +288,12 @@ pub struct ManifestAddArgs {
     /// KEY=VALUE on the entry
     #[arg(long)]
     pub annotation: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestAddArgs {
+    #[command(flatten)]
+    pub entry: ManifestEntryFlags,
     /// Accepted for podman's scripts: the images of a list are always local
     #[arg(long)]
     pub all: bool,
@@ -296,19 +303,8 @@ pub struct ManifestAddArgs {
 
 #[derive(Args, Debug)]
 pub struct ManifestAnnotateArgs {
-    #[arg(long)]
-    pub os: Option<String>,
-    #[arg(long)]
-    pub arch: Option<String>,
-    #[arg(long)]
-    pub variant: Option<String>,
-    #[arg(long)]
-    pub os_version: Option<String>,
-    #[arg(long)]
-    pub features: Vec<String>,
-    /// KEY=VALUE on the entry
-    #[arg(long)]
-    pub annotation: Vec<String>,
+    #[command(flatten)]
+    pub entry: ManifestEntryFlags,
     pub list: String,
     /// The entry's manifest digest
     pub digest: String,

@@ -65,23 +65,7 @@ impl IdMaps {
     /// The maps of the user namespace we are in (inside `skiff unshare`: the storage
     /// namespace's, container ids to the user's host ids).
     pub fn of_current_namespace() -> IdMaps {
-        let read = |f: &str| -> Vec<IdMapping> {
-            std::fs::read_to_string(f)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| {
-                    let n: Vec<u32> = l
-                        .split_whitespace()
-                        .filter_map(|x| x.parse().ok())
-                        .collect();
-                    (n.len() == 3).then(|| IdMapping {
-                        container_id: n[0],
-                        host_id: n[1],
-                        size: n[2],
-                    })
-                })
-                .collect()
-        };
+        let read = |f: &str| parse_map(&std::fs::read_to_string(f).unwrap_or_default());
         IdMaps {
             uids: read("/proc/self/uid_map"),
             gids: read("/proc/self/gid_map"),
@@ -252,19 +236,33 @@ fn write_single_maps(maps: &IdMaps) -> Result<()> {
     Ok(())
 }
 
-/// True when this process already runs in a user namespace other than the initial one.
 /// A host id (as our namespace sees it) to the id inside, through the text of a
 /// /proc/PID/uid_map or gid_map ("inside outside count" lines); None when unmapped.
 pub fn host_to_container(map: &str, id: u32) -> Option<u32> {
-    map.lines().find_map(|l| {
-        let f: Vec<u32> = l
-            .split_whitespace()
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        (f.len() == 3 && id >= f[1] && id - f[1] < f[2]).then(|| f[0] + (id - f[1]))
-    })
+    parse_map(map)
+        .into_iter()
+        .find(|m| id >= m.host_id && id - m.host_id < m.size)
+        .map(|m| m.container_id + (id - m.host_id))
 }
 
+/// The lines of a /proc/PID/uid_map or gid_map text.
+fn parse_map(text: &str) -> Vec<IdMapping> {
+    text.lines()
+        .filter_map(|l| {
+            let n: Vec<u32> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (n.len() == 3).then(|| IdMapping {
+                container_id: n[0],
+                host_id: n[1],
+                size: n[2],
+            })
+        })
+        .collect()
+}
+
+/// True when this process already runs in a user namespace other than the initial one.
 pub fn in_user_namespace() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| !m.split_whitespace().eq(["0", "0", "4294967295"]))

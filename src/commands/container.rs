@@ -61,21 +61,7 @@ fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     if a.all != a.names.is_empty() {
         bail!("provide one or more container names or use --all");
     }
-    let chosen: Vec<(String, ContainerRecord)> = if a.all {
-        ctr::list(&ctx.paths)?
-            .into_iter()
-            .filter(|r| {
-                State::load(&ContainerDirs::new(&ctx.paths, &r.id))
-                    .is_ok_and(|st| st.status == Status::Created)
-            })
-            .map(|r| (r.id.clone(), r))
-            .collect()
-    } else {
-        a.names
-            .iter()
-            .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))
-            .collect::<Result<_>>()?
-    };
+    let chosen = targets_where(ctx, &a.names, a.all, |st| st.status == Status::Created)?;
     for (n, r) in chosen {
         lifecycle::initialize(&ctx.paths, &r)?;
         write_out(&format!("{n}\n"))?;
@@ -434,10 +420,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         all.sort_by(|x, y| x.created.cmp(&y.created));
         all.into_iter().map(|c| (c.id.clone(), c)).collect()
     } else {
-        a.names
-            .iter()
-            .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))
-            .collect::<Result<_>>()?
+        named(ctx, &a.names)?
     };
     for (n, r) in chosen {
         let dirs = ContainerDirs::new(&ctx.paths, &r.id);
@@ -477,18 +460,31 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
 
 /// The containers named, or all running ones with `all`.
 fn targets(ctx: &Ctx, names: &[String], all: bool) -> Result<Vec<(String, ContainerRecord)>> {
+    targets_where(ctx, names, all, State::is_active)
+}
+
+/// The containers named, or with `all` every one whose state passes `keep`.
+fn targets_where(
+    ctx: &Ctx,
+    names: &[String],
+    all: bool,
+    keep: impl Fn(&State) -> bool,
+) -> Result<Vec<(String, ContainerRecord)>> {
     if all {
         return Ok(ctr::list(&ctx.paths)?
             .into_iter()
-            .filter(|c| {
-                State::load(&ContainerDirs::new(&ctx.paths, &c.id)).is_ok_and(|s| s.is_active())
-            })
+            .filter(|c| State::load(&ContainerDirs::new(&ctx.paths, &c.id)).is_ok_and(|s| keep(&s)))
             .map(|c| (c.id.clone(), c))
             .collect());
     }
     if names.is_empty() {
         bail!("give at least one container name or id, or --all");
     }
+    named(ctx, names)
+}
+
+/// Each name as given, with its container's record.
+fn named(ctx: &Ctx, names: &[String]) -> Result<Vec<(String, ContainerRecord)>> {
     names
         .iter()
         .map(|n| Ok((n.clone(), ctr::find(&ctx.paths, n)?)))

@@ -55,16 +55,8 @@ fn render_tree(image: &ImageRecord, all: &[ImageRecord]) -> String {
     out
 }
 
-/// Image mounts are in the storage user namespace's mount table when rootless.
-fn check_namespace(ctx: &Ctx) -> Result<()> {
-    if ctx.paths.rootless && !libruntime::userns::in_user_namespace() {
-        bail!("rootless mounts are only visible inside the storage user namespace: run this inside 'skiff unshare'");
-    }
-    Ok(())
-}
-
 pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> Result<i32> {
-    check_namespace(ctx)?;
+    super::storage::check_mount_namespace(ctx)?;
     let store = Store::open(&ctx.paths);
     if a.images.is_empty() {
         let mut rows = Vec::new();
@@ -99,7 +91,7 @@ pub fn mount(ctx: &Ctx, a: ImageMountArgs) -> Result<i32> {
 }
 
 pub fn unmount(ctx: &Ctx, a: ImageUnmountArgs) -> Result<i32> {
-    check_namespace(ctx)?;
+    super::storage::check_mount_namespace(ctx)?;
     let store = Store::open(&ctx.paths);
     let ids: Vec<String> = if a.all {
         image_mount::mounted(&ctx.paths)

@@ -1,8 +1,8 @@
 //! `manifest`: multi-platform lists, made from images in the store and pushed whole.
 
 use crate::cli::{
-    ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs, ManifestPushArgs,
-    ManifestRemoveArgs,
+    ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs, ManifestEntryFlags,
+    ManifestPushArgs, ManifestRemoveArgs,
 };
 use crate::output::write_out;
 use crate::Ctx;
@@ -55,21 +55,15 @@ fn create(ctx: &Ctx, a: ManifestCreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn changes(
-    os: &Option<String>,
-    arch: &Option<String>,
-    variant: &Option<String>,
-    os_version: &Option<String>,
-    features: &[String],
-    annotations: &[String],
-) -> Result<EntryChanges> {
+/// The entry changes the flags ask for.
+fn changes(f: &ManifestEntryFlags) -> Result<EntryChanges> {
     Ok(EntryChanges {
-        os: os.clone(),
-        arch: arch.clone(),
-        variant: variant.clone(),
-        os_version: os_version.clone(),
-        os_features: features.to_vec(),
-        annotations: parse_key_values("annotation", annotations)?,
+        os: f.os.clone(),
+        arch: f.arch.clone(),
+        variant: f.variant.clone(),
+        os_version: f.os_version.clone(),
+        os_features: f.features.clone(),
+        annotations: parse_key_values("annotation", &f.annotation)?,
     })
 }
 
@@ -77,14 +71,7 @@ fn add(ctx: &Ctx, a: ManifestAddArgs) -> Result<i32> {
     let store = Store::open_locked(&ctx.paths)?;
     let source = super::registry::resolve_source(ctx, &a.image)?;
     let image = store.find_image(&source)?;
-    let c = changes(
-        &a.os,
-        &a.arch,
-        &a.variant,
-        &a.os_version,
-        &a.features,
-        &a.annotation,
-    )?;
+    let c = changes(&a.entry)?;
     let digest = lists::add(&store, &a.list, &image, &c)?;
     write_out(&format!("{digest}\n"))?;
     Ok(0)
@@ -92,14 +79,7 @@ fn add(ctx: &Ctx, a: ManifestAddArgs) -> Result<i32> {
 
 fn annotate(ctx: &Ctx, a: ManifestAnnotateArgs) -> Result<i32> {
     let _lock = Store::open_locked(&ctx.paths)?;
-    let c = changes(
-        &a.os,
-        &a.arch,
-        &a.variant,
-        &a.os_version,
-        &a.features,
-        &a.annotation,
-    )?;
+    let c = changes(&a.entry)?;
     lists::annotate(&ctx.paths, &a.list, &a.digest, &c)?;
     write_out(&format!("{}\n", a.digest))?;
     Ok(0)

@@ -169,7 +169,8 @@ fn copy_between(ctx: &Ctx, a: &CpArgs) -> Result<i32> {
 }
 
 /// Rootless mounts live in the storage user namespace: only `skiff unshare` shows them.
-fn check_mount_namespace(ctx: &Ctx) -> Result<()> {
+/// Rootless mounts (of containers and images) live in the storage user namespace.
+pub fn check_mount_namespace(ctx: &Ctx) -> Result<()> {
     if ctx.paths.rootless && !libruntime::userns::in_user_namespace() {
         bail!("rootless mounts are only visible inside the storage user namespace: run this inside 'skiff unshare'");
     }

@@ -138,14 +138,8 @@ fn serve(
 }
 
 fn close_all_but(keep: &[RawFd]) {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let fds: Vec<RawFd> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds {
+    // Unlike the sandbox, which marks fds close-on-exec, this process never execs.
+    for fd in crate::sandbox::sys::open_fds() {
         if fd > 2 && !keep.contains(&fd) {
             // SAFETY: closing a descriptor this process owns and no Rust object wraps
             // any more (the forked child never returns into the supervisor's code).

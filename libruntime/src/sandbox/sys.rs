@@ -148,18 +148,24 @@ pub fn window_size(fd: i32) -> Option<(u16, u16)> {
     (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
 }
 
+/// The fd numbers this process has open now.
+pub fn open_fds() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Leaves the process with only fds 0, 1, 2 and `keep` open: the container must not
 /// inherit the supervisor's sockets or log files.
 pub fn close_fds_except(keep: &[i32]) {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let fds: Vec<i32> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2 && !keep.contains(&fd))
-        .collect();
-    for fd in fds {
+    for fd in open_fds()
+        .into_iter()
+        .filter(|fd| *fd > 2 && !keep.contains(fd))
+    {
         // Setting CLOEXEC instead of closing keeps the read_dir fd valid while we walk.
         // SAFETY: fcntl on an fd number touches no memory.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
