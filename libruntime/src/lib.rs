@@ -30,6 +30,7 @@ pub mod selfexec;
 pub mod signals;
 pub mod store;
 pub mod supervisor;
+pub mod syscall;
 pub mod time;
 pub mod transport;
 pub mod userns;

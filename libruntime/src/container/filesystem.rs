@@ -6,27 +6,20 @@
 
 use super::{ContainerDirs, ContainerRecord, State, Status};
 use crate::error::{Error, Result};
-use crate::graph::{self, Driver, RootfsPlan};
+use crate::graph::{Lifetime, RootMount, RootfsPlan};
 use crate::paths::Paths;
+use crate::syscall::{Syscall, LINUX};
 use crate::userns::IdMaps;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
-use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
 pub struct ContainerFs {
     root: OwnedFd,
-    /// fuse-overlayfs serving a stopped container's root, killed with us.
-    fuse: Option<Pid>,
-}
-
-impl Drop for ContainerFs {
-    fn drop(&mut self) {
-        if let Some(p) = self.fuse.take() {
-            crate::procinfo::kill_and_reap(p);
-        }
-    }
+    /// A stopped container's root mounted for us (a FUSE daemon serving it stops
+    /// when this is dropped).
+    _mounted: Option<RootMount>,
 }
 
 fn open_dir_path(p: &Path) -> Result<OwnedFd> {
@@ -58,30 +51,7 @@ fn private_mount_namespace(paths: &Paths, maps: &IdMaps) -> Result<()> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
             .map_err(|e| Error::sys("creating a mount namespace", e))?;
     }
-    crate::sandbox::sys::make_private(Path::new("/"))
-}
-
-/// Makes the container's root appear at `target` (in the current mount namespace);
-/// returns where it is and the fuse-overlayfs child, if one serves it.
-pub fn mount_storage(
-    plan: &RootfsPlan,
-    target: &Path,
-) -> Result<(std::path::PathBuf, Option<Pid>)> {
-    // Mounting overlay changes directory (its lower paths are relative); come back.
-    let cwd = std::env::current_dir().ok();
-    let result = match plan.driver {
-        Driver::Overlay => {
-            graph::overlay::mount_overlay(target, plan).map(|_| (target.to_path_buf(), None))
-        }
-        Driver::FuseOverlayfs => {
-            graph::fuse::spawn(plan, target, None).map(|p| (target.to_path_buf(), Some(p)))
-        }
-        Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| (plan.upper.clone(), None)),
-    };
-    if let Some(d) = cwd {
-        let _ = std::env::set_current_dir(d);
-    }
-    result
+    LINUX.make_private(Path::new("/"))
 }
 
 /// Bind and volume mounts where the container would see them, so that a copy into a
@@ -96,9 +66,9 @@ fn mount_volumes(root: &Path, record: &ContainerRecord) -> Result<()> {
         if target.symlink_metadata().is_err() {
             continue;
         }
-        crate::sandbox::sys::bind(Path::new(&m.source), &target, true)?;
+        LINUX.bind(Path::new(&m.source), &target, true)?;
         if !m.rw {
-            crate::sandbox::sys::remount(&target, nix::mount::MsFlags::MS_RDONLY)?;
+            LINUX.remount(&target, nix::mount::MsFlags::MS_RDONLY)?;
         }
     }
     Ok(())
@@ -121,26 +91,24 @@ impl ContainerFs {
                 join_user_namespace(st.pid)?;
             }
             let root = open_dir_path(Path::new(&format!("/proc/{}/root", st.pid)))?;
-            return Ok(ContainerFs { root, fuse: None });
+            return Ok(ContainerFs {
+                root,
+                _mounted: None,
+            });
         }
         private_mount_namespace(paths, maps)?;
         let plan = RootfsPlan::for_container(paths, record, &dirs);
-        let (at, fuse) = mount_storage(&plan, &dirs.merged())?;
-        let root = (|| {
-            if volumes {
-                mount_volumes(&at, record)?;
-            }
-            open_dir_path(&at)
-        })();
-        match root {
-            Ok(root) => Ok(ContainerFs { root, fuse }),
-            Err(e) => {
-                if let Some(p) = fuse {
-                    crate::procinfo::kill_and_reap(p);
-                }
-                Err(e)
-            }
+        let mounted = plan
+            .driver
+            .backend()
+            .mount(&plan, &dirs.merged(), Lifetime::Scoped)?;
+        if volumes {
+            mount_volumes(&mounted.path, record)?;
         }
+        Ok(ContainerFs {
+            root: open_dir_path(&mounted.path)?,
+            _mounted: Some(mounted),
+        })
     }
 
     pub fn root(&self) -> &OwnedFd {
@@ -211,20 +179,11 @@ pub fn mount_persistent(
     if is_mounted(target) {
         return Ok(target.to_path_buf());
     }
-    let cwd = std::env::current_dir().ok();
-    let result = match plan.driver {
-        Driver::Overlay => {
-            graph::overlay::mount_overlay(target, plan).map(|_| target.to_path_buf())
-        }
-        Driver::FuseOverlayfs => {
-            graph::fuse::mount_daemon(plan, target).map(|_| target.to_path_buf())
-        }
-        Driver::Vfs => graph::vfs::ensure_rootfs(plan).map(|_| plan.upper.clone()),
-    };
-    if let Some(d) = cwd {
-        let _ = std::env::set_current_dir(d);
-    }
-    result
+    let mounted = plan
+        .driver
+        .backend()
+        .mount(plan, target, Lifetime::Persistent)?;
+    Ok(mounted.path.clone())
 }
 
 pub fn unmount(target: &Path) -> Result<()> {

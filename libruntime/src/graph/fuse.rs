@@ -3,8 +3,10 @@
 //! mount (the supervisor, or a CLI command) and dies with it, so no FUSE daemon is
 //! ever left holding a mount namespace.
 
-use super::RootfsPlan;
+use super::driver::{GraphDriver, Lifetime, RootMount};
+use super::{Driver, RootfsPlan};
 use crate::error::{Error, Result};
+use crate::syscall::Syscall;
 use nix::unistd::{fork, ForkResult, Pid};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -12,6 +14,38 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub const PROGRAM: &str = "fuse-overlayfs";
+
+pub struct FuseOverlayfs;
+
+impl GraphDriver for FuseOverlayfs {
+    fn kind(&self) -> Driver {
+        Driver::FuseOverlayfs
+    }
+
+    fn mount(&self, plan: &RootfsPlan, target: &Path, lifetime: Lifetime) -> Result<RootMount> {
+        match lifetime {
+            Lifetime::Scoped => {
+                spawn(plan, target, None).map(|p| RootMount::served_by(target.into(), p))
+            }
+            Lifetime::Persistent => {
+                mount_daemon(plan, target).map(|_| RootMount::at(target.into()))
+            }
+        }
+    }
+
+    /// The supervisor mounted it already (`serve_container`).
+    fn mount_in_sandbox(&self, _: &dyn Syscall, _: &Path, _: &RootfsPlan) -> Result<()> {
+        Ok(())
+    }
+
+    fn served_from_outside(&self) -> bool {
+        true
+    }
+
+    fn serve_container(&self, plan: &RootfsPlan, root: &Path, ns_of: Pid) -> Result<RootMount> {
+        spawn(plan, root, Some(ns_of)).map(|p| RootMount::served_by(root.into(), p))
+    }
+}
 
 /// How long fuse-overlayfs may take to mount before we give up on it.
 const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,7 +72,7 @@ fn options(plan: &RootfsPlan, in_container: bool) -> String {
 /// there. The caller must be single-threaded. The child gets SIGKILL when its parent
 /// dies. Its chatter goes to our stderr only when `ns_of` is given (the supervisor,
 /// whose stderr is its log); a CLI command keeps the user's terminal clean.
-pub fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid> {
+fn spawn(plan: &RootfsPlan, target: &Path, ns_of: Option<Pid>) -> Result<Pid> {
     // Resolved before the fork: the child must not search directories.
     let program = crate::helpers::find(PROGRAM).unwrap_or_else(|| PROGRAM.into());
     let args: Vec<CString> = [
@@ -150,7 +184,7 @@ fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
 
 /// Mounts with fuse-overlayfs as a daemon that outlives us (`skiff mount`); it exits
 /// when the file system is unmounted.
-pub fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
+fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
     let out = crate::helpers::command(PROGRAM)
         .arg("-o")
         .arg(options(plan, false))

@@ -7,11 +7,14 @@
 //! same, and `vfs` copies every layer into a private directory.
 
 pub mod changes;
+pub mod driver;
 pub mod fuse;
 pub mod image_mount;
 pub mod lower;
 pub mod overlay;
 pub mod vfs;
+
+pub use driver::{GraphDriver, Lifetime, RootMount};
 
 use crate::container::{ContainerDirs, ContainerRecord};
 use crate::error::{Error, Result};

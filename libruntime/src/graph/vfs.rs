@@ -6,10 +6,12 @@
 //! come out as the image has them. A marker in the work directory says it is whole; a
 //! copy cut short is started over.
 
+use super::driver::{GraphDriver, Lifetime, RootMount};
 use super::lower::{is_marker, is_opaque, is_whiteout, OPAQUE_XATTRS, WHITEOUT_PREFIX};
-use super::RootfsPlan;
+use super::{Driver, RootfsPlan};
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
+use crate::syscall::Syscall;
 use nix::sys::stat::{utimensat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 use std::collections::HashMap;
@@ -18,6 +20,26 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const READY: &str = "vfs-ready";
+
+pub struct Vfs;
+
+impl GraphDriver for Vfs {
+    fn kind(&self) -> Driver {
+        Driver::Vfs
+    }
+
+    /// Nothing is mounted: the root is the container's own copy.
+    fn mount(&self, plan: &RootfsPlan, _target: &Path, _: Lifetime) -> Result<RootMount> {
+        ensure_rootfs(plan)?;
+        Ok(RootMount::at(plan.upper.clone()))
+    }
+
+    fn mount_in_sandbox(&self, sys: &dyn Syscall, root: &Path, plan: &RootfsPlan) -> Result<()> {
+        ensure_rootfs(plan)?;
+        // pivot_root wants a mount point.
+        sys.bind(&plan.upper, root, false)
+    }
+}
 
 /// Makes `plan.upper` a full copy of the image unless it is one already.
 pub fn ensure_rootfs(plan: &RootfsPlan) -> Result<()> {

@@ -4,6 +4,7 @@
 
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::syscall::{Syscall, LINUX};
 use nix::unistd::Pid;
 use std::path::Path;
 use std::process::Stdio;
@@ -45,7 +46,7 @@ fn port_args(ports: &[PortMapping], protocol: &str) -> String {
 /// open, as `ip netns` makes them.
 fn pin_netns(pid: i32, file: &Path) -> Result<()> {
     std::fs::write(file, b"").map_err(|e| Error::io(format!("creating {}", file.display()), e))?;
-    crate::sandbox::sys::bind(Path::new(&format!("/proc/{pid}/ns/net")), file, false)
+    LINUX.bind(Path::new(&format!("/proc/{pid}/ns/net")), file, false)
 }
 
 /// Connects the network namespace of `pid`; returns pasta's pid once it is ready.

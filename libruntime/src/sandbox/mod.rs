@@ -16,7 +16,8 @@ pub mod sync;
 pub mod sys;
 mod terminal;
 
-use crate::graph::{Driver, RootfsPlan};
+use crate::graph::{RootMount, RootfsPlan};
+use crate::syscall::{Syscall, LINUX};
 use crate::userns::IdMapping;
 use nix::sched::CloneFlags;
 use nix::unistd::{fork, ForkResult, Pid};
@@ -64,8 +65,9 @@ pub struct Launch<'a> {
 pub struct Created {
     pub pid: Pid,
     pub terminal: Option<OwnedFd>,
-    /// fuse-overlayfs serving the root, a child of the caller, when the driver is that.
-    pub fuse: Option<Pid>,
+    /// The root when the caller mounted it from outside (fuse-overlayfs, whose daemon
+    /// is the caller's child and stops when this is dropped).
+    pub served_root: Option<RootMount>,
     sock: OwnedFd,
 }
 
@@ -128,16 +130,16 @@ pub fn create(l: Launch) -> Result<Created, StartError> {
     // Stage 1 exits once it has forked the init; reaping it here also makes the
     // supervisor (a subreaper) the init's parent.
     let _ = nix::sys::wait::waitpid(stage1, None);
-    let (pid, terminal, fuse) = result?;
+    let (pid, terminal, served_root) = result?;
     Ok(Created {
         pid,
         terminal,
-        fuse,
+        served_root,
         sock: ours,
     })
 }
 
-type Staged = (Pid, Option<OwnedFd>, Option<Pid>);
+type Staged = (Pid, Option<OwnedFd>, Option<RootMount>);
 
 /// Writes the id maps of the stage-1 process (see `Launch::setup`).
 type SetupFn<'a> = &'a dyn Fn(Pid) -> Result<(), String>;
@@ -151,13 +153,9 @@ fn talk_to_stages(
 ) -> Result<Staged, StartError> {
     let mut pid = None;
     let mut terminal = None;
-    let mut fuse = None;
+    // Dropped on every error return, which stops a FUSE daemon serving the root.
+    let mut served = None;
     let mut ready = false;
-    let kill_fuse = |fuse: Option<Pid>| {
-        if let Some(f) = fuse {
-            crate::procinfo::kill_and_reap(f);
-        }
-    };
     // Stage 1 says the pid after its fork, stage 2 says READY when set up: on a busy
     // machine READY can come first, so wait for both.
     while !(ready && pid.is_some()) {
@@ -173,8 +171,9 @@ fn talk_to_stages(
             sync::NEED_ROOT => {
                 let root = spec.root().as_ref().map(|r| r.path().clone());
                 let root = root.ok_or_else(|| StartError::engine("the spec has no root"))?;
-                match crate::graph::fuse::spawn(rootfs, &root, Some(stage1)) {
-                    Ok(p) => fuse = Some(p),
+                let driver = rootfs.driver.backend();
+                match driver.serve_container(rootfs, &root, stage1) {
+                    Ok(m) => served = Some(m),
                     Err(e) => return Err(StartError::engine(e.to_string())),
                 }
                 sync::send(sock, sync::ROOT_DONE, &[])
@@ -188,12 +187,10 @@ fn talk_to_stages(
             sync::TERMINAL => terminal = msg.fd,
             sync::READY => ready = true,
             sync::FAILED => {
-                kill_fuse(fuse);
                 let (code, message) = msg.failure();
                 return Err(StartError { code, message });
             }
             t => {
-                kill_fuse(fuse);
                 return Err(StartError::engine(format!(
                     "unexpected message {t} from the init"
                 )));
@@ -201,7 +198,7 @@ fn talk_to_stages(
         }
     }
     let pid = pid.ok_or_else(|| StartError::engine("the init did not say its pid"))?;
-    Ok((pid, terminal, fuse))
+    Ok((pid, terminal, served))
 }
 
 impl Created {
@@ -271,8 +268,8 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
             ))
         }
     }
-    if l.rootfs.driver == Driver::FuseOverlayfs {
-        mount_ns_for_fuse(sock)?;
+    if l.rootfs.driver.backend().served_from_outside() {
+        mount_ns_for_served_root(sock)?;
     }
     for n in &namespaces {
         if n.typ() == LinuxNamespaceType::User {
@@ -306,14 +303,17 @@ fn stage1(l: &Launch, sock: &OwnedFd) -> Result<(), StartError> {
     }
 }
 
-/// A mount namespace for fuse-overlayfs, which the supervisor starts in it (the FUSE
-/// daemon is then the supervisor's child, outside the container). The container's
+/// A mount namespace for a root served from outside (fuse-overlayfs), which the
+/// supervisor mounts in it (the FUSE daemon is then the supervisor's child, outside
+/// the container). The container's
 /// own mount namespace is made after, as a copy holding the mount: pivot_root would
 /// otherwise move the daemon's root too.
-fn mount_ns_for_fuse(sock: &OwnedFd) -> Result<(), StartError> {
+fn mount_ns_for_served_root(sock: &OwnedFd) -> Result<(), StartError> {
     nix::sched::unshare(CloneFlags::CLONE_NEWNS)
         .map_err(|e| fail("creating the mount namespace", e))?;
-    sys::make_private(std::path::Path::new("/")).map_err(|e| StartError::engine(e.to_string()))?;
+    LINUX
+        .make_private(std::path::Path::new("/"))
+        .map_err(|e| StartError::engine(e.to_string()))?;
     sync::send(sock, sync::NEED_ROOT, &[]).map_err(|e| fail("sync", e))?;
     match sync::recv(sock) {
         Ok(Some(m)) if m.tag == sync::ROOT_DONE => Ok(()),
@@ -374,7 +374,8 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
     let spec = l.spec;
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    let root = rootfs::build(spec, l.rootfs).map_err(|e| StartError::engine(e.to_string()))?;
+    let root =
+        rootfs::build(LINUX, spec, l.rootfs).map_err(|e| StartError::engine(e.to_string()))?;
     prepare_workdir(spec, &root, &l.workdir)?;
     match &l.stdio {
         Stdio::Terminal => terminal::attach_new(terminal::TerminalSetup {
@@ -393,7 +394,7 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
     if has_new_ns(spec, LinuxNamespaceType::Network) {
         sys::loopback_up().map_err(|e| StartError::engine(e.to_string()))?;
     }
-    rootfs::finish(spec, &root).map_err(|e| StartError::engine(e.to_string()))?;
+    rootfs::finish(LINUX, spec, &root).map_err(|e| StartError::engine(e.to_string()))?;
     let keep: Vec<i32> = std::iter::once(sock.as_raw_fd())
         .chain(l.preserved.iter().copied())
         .collect();

@@ -2,10 +2,10 @@
 //! device nodes, then pivot_root and the masked and read-only paths. Runs in the
 //! container's mount namespace, so every mount vanishes with the container.
 
-use super::sys;
 use crate::container::mounts::{CHOWN, COPY_UP};
 use crate::error::{Context, Error, Result};
-use crate::graph::{self, Driver, RootfsPlan};
+use crate::graph::RootfsPlan;
+use crate::syscall::Syscall;
 use nix::mount::MsFlags;
 use oci_spec::runtime::{Mount, Spec};
 use std::path::{Component, Path, PathBuf};
@@ -139,7 +139,7 @@ fn make_target(target: &Path, dir: bool) -> Result<()> {
     Ok(())
 }
 
-fn do_mount(root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
+fn do_mount(sys: &dyn Syscall, root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
     let target = secure_join(root, m.destination())?;
     let typ = m.typ().as_deref().unwrap_or("bind");
     let all = m.options().as_deref().unwrap_or(&[]);
@@ -166,11 +166,11 @@ fn do_mount(root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
                 .ctx(|| format!("chowning {}", source.display()))?;
         }
         make_target(&target, is_dir(&source))?;
-        sys::bind(&source, &target, rec)?;
+        sys.bind(&source, &target, rec)?;
         let extra = flags
             & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC);
         if !extra.is_empty() {
-            sys::remount(&target, extra)?;
+            sys.remount(&target, extra)?;
         }
         return Ok(());
     }
@@ -182,12 +182,12 @@ fn do_mount(root: &Path, m: &Mount, owner: (u32, u32)) -> Result<()> {
         .unwrap_or_else(|| typ.to_string());
     let data = data.join(",");
     let data = (!data.is_empty()).then_some(data.as_str());
-    match sys::mount_fs(&source, &target, typ, flags, data) {
+    match sys.mount_fs(&source, &target, typ, flags, data) {
         Ok(()) => Ok(()),
         // A user namespace without its own network namespace may not mount sysfs.
         Err(_) if typ == "sysfs" => {
-            sys::bind(Path::new("/sys"), &target, true)?;
-            sys::remount(
+            sys.bind(Path::new("/sys"), &target, true)?;
+            sys.remount(
                 &target,
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             )
@@ -201,12 +201,12 @@ const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 /// The usual device nodes, bind-mounted from the host (a user namespace cannot mknod),
 /// and the usual symlinks.
-fn populate_dev(root: &Path) -> Result<()> {
+fn populate_dev(sys: &dyn Syscall, root: &Path) -> Result<()> {
     let dev = root.join("dev");
     for d in DEVICES {
         let target = dev.join(d);
         make_target(&target, false)?;
-        sys::bind(&Path::new("/dev").join(d), &target, false)?;
+        sys.bind(&Path::new("/dev").join(d), &target, false)?;
     }
     for (link, to) in [
         ("fd", "/proc/self/fd"),
@@ -223,22 +223,22 @@ fn populate_dev(root: &Path) -> Result<()> {
 
 /// Hides host information: directories behind an empty read-only tmpfs, files behind
 /// /dev/null.
-fn mask(path: &Path) -> Result<()> {
+fn mask(sys: &dyn Syscall, path: &Path) -> Result<()> {
     match std::fs::metadata(path) {
         Err(_) => Ok(()),
         Ok(m) if m.is_dir() => {
-            sys::mount_fs("tmpfs", path, "tmpfs", MsFlags::MS_RDONLY, Some("size=0k"))
+            sys.mount_fs("tmpfs", path, "tmpfs", MsFlags::MS_RDONLY, Some("size=0k"))
         }
-        Ok(_) => sys::bind(Path::new("/dev/null"), path, false),
+        Ok(_) => sys.bind(Path::new("/dev/null"), path, false),
     }
 }
 
-fn make_readonly(path: &Path) -> Result<()> {
+fn make_readonly(sys: &dyn Syscall, path: &Path) -> Result<()> {
     if std::fs::symlink_metadata(path).is_err() {
         return Ok(());
     }
-    sys::bind(path, path, true)?;
-    sys::remount(
+    sys.bind(path, path, true)?;
+    sys.remount(
         path,
         MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
     )
@@ -246,23 +246,23 @@ fn make_readonly(path: &Path) -> Result<()> {
 
 /// Everything up to and including pivot_root. `console` is the terminal slave to show
 /// at /dev/console, when there is one.
-pub fn build(spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
-    sys::make_private(Path::new("/"))?;
+pub fn build(sys: &dyn Syscall, spec: &Spec, plan: &RootfsPlan) -> Result<PathBuf> {
+    sys.make_private(Path::new("/"))?;
     let root = spec
         .root()
         .as_ref()
         .map(|r| r.path().clone())
         .ok_or_else(|| Error::InvalidArgument("the spec has no root".into()))?;
-    mount_root(&root, plan)?;
+    plan.driver.backend().mount_in_sandbox(sys, &root, plan)?;
     let owner = spec
         .process()
         .as_ref()
         .map(|p| (p.user().uid(), p.user().gid()))
         .unwrap_or((0, 0));
     for m in spec.mounts().iter().flatten() {
-        do_mount(&root, m, owner)?;
+        do_mount(sys, &root, m, owner)?;
     }
-    populate_dev(&root)?;
+    populate_dev(sys, &root)?;
     ensure_mtab(&root);
     Ok(root)
 }
@@ -282,29 +282,16 @@ fn ensure_mtab(root: &Path) {
     }
 }
 
-/// Puts the image at `root` as the plan's driver makes it. fuse-overlayfs was mounted
-/// there already, by the supervisor, so its daemon stays out of the container.
-fn mount_root(root: &Path, plan: &RootfsPlan) -> Result<()> {
-    match plan.driver {
-        Driver::Overlay => graph::overlay::mount_overlay(root, plan),
-        Driver::FuseOverlayfs => Ok(()),
-        Driver::Vfs => {
-            graph::vfs::ensure_rootfs(plan)?;
-            // pivot_root wants a mount point.
-            sys::bind(&plan.upper, root, false)
-        }
-    }
-}
-
 /// After the terminal (if any) is made: pivot, then mask and lock what must be.
-pub fn finish(spec: &Spec, root: &Path) -> Result<()> {
-    sys::pivot_into(root)?;
+pub fn finish(sys: &dyn Syscall, spec: &Spec, root: &Path) -> Result<()> {
+    let seen = sys.pivot_into(root)?;
+    let inside = |p: &str| seen.join(p.trim_start_matches('/'));
     if let Some(linux) = spec.linux() {
         for p in linux.masked_paths().iter().flatten() {
-            mask(Path::new(p))?;
+            mask(sys, &inside(p))?;
         }
         for p in linux.readonly_paths().iter().flatten() {
-            make_readonly(Path::new(p))?;
+            make_readonly(sys, &inside(p))?;
         }
     }
     if spec
@@ -313,7 +300,7 @@ pub fn finish(spec: &Spec, root: &Path) -> Result<()> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        sys::remount(Path::new("/"), MsFlags::MS_RDONLY)?;
+        sys.remount(&seen, MsFlags::MS_RDONLY)?;
     }
     Ok(())
 }
@@ -321,6 +308,281 @@ pub fn finish(spec: &Spec, root: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::Driver;
+    use crate::syscall::recording::{Call, RecordingSyscall};
+    use oci_spec::runtime::{LinuxBuilder, MountBuilder, RootBuilder, SpecBuilder};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        root: PathBuf,
+        volume: PathBuf,
+        plan: RootfsPlan,
+    }
+
+    /// A container root as the image leaves it, with a volume beside it.
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("merged");
+        for d in ["proc/acpi", "proc/sys", "sys", "dev", "etc"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("proc/kcore"), "").unwrap();
+        let volume = dir.path().join("volume");
+        std::fs::create_dir_all(&volume).unwrap();
+        std::fs::write(volume.join("data"), "x").unwrap();
+        let plan = RootfsPlan {
+            driver: Driver::Overlay,
+            layers_dir: dir.path().join("layers"),
+            lowers: vec!["a/diff".into(), "b/diff".into()],
+            upper: dir.path().join("upper"),
+            work: dir.path().join("work"),
+            empty: dir.path().join("empty"),
+            keep_id: None,
+        };
+        Fixture {
+            _dir: dir,
+            root,
+            volume,
+            plan,
+        }
+    }
+
+    fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
+        MountBuilder::default()
+            .destination(dest)
+            .typ(typ)
+            .source(source)
+            .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+            .build()
+            .unwrap()
+    }
+
+    fn spec(f: &Fixture, mounts: Vec<Mount>, readonly_root: bool) -> Spec {
+        SpecBuilder::default()
+            .root(
+                RootBuilder::default()
+                    .path(&f.root)
+                    .readonly(readonly_root)
+                    .build()
+                    .unwrap(),
+            )
+            .mounts(mounts)
+            .linux(
+                LinuxBuilder::default()
+                    .masked_paths(vec![
+                        "/proc/acpi".to_string(),
+                        "/proc/kcore".into(),
+                        "/proc/missing".into(),
+                    ])
+                    .readonly_paths(vec!["/proc/sys".to_string()])
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn run_plan(sys: &RecordingSyscall, spec: &Spec, plan: &RootfsPlan) -> Vec<Call> {
+        let root = build(sys, spec, plan).unwrap();
+        finish(sys, spec, &root).unwrap();
+        sys.calls()
+    }
+
+    const LOCKED: MsFlags = MsFlags::MS_RDONLY
+        .union(MsFlags::MS_NOSUID)
+        .union(MsFlags::MS_NODEV)
+        .union(MsFlags::MS_NOEXEC);
+
+    #[test]
+    fn mount_plan_runs_in_order() {
+        let f = fixture();
+        let vol = f.volume.display().to_string();
+        let mounts = vec![
+            mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+            mount("/dev", "tmpfs", "tmpfs", &["nosuid", "mode=755"]),
+            mount("/data", "bind", &vol, &["rbind", "ro"]),
+        ];
+        let sys = RecordingSyscall::default();
+        let calls = run_plan(&sys, &spec(&f, mounts, true), &f.plan);
+        let r = &f.root;
+        let mut want = vec![
+            Call::MakePrivate("/".into()),
+            Call::Chdir(f.plan.layers_dir.clone()),
+            Call::Mount {
+                source: "overlay".into(),
+                target: r.clone(),
+                fstype: "overlay".into(),
+                flags: MsFlags::empty(),
+                data: Some(format!(
+                    "lowerdir=a/diff:b/diff,upperdir={},workdir={},userxattr",
+                    f.plan.upper.display(),
+                    f.plan.work.display()
+                )),
+            },
+            Call::Mount {
+                source: "proc".into(),
+                target: r.join("proc"),
+                fstype: "proc".into(),
+                flags: MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+                data: None,
+            },
+            Call::Mount {
+                source: "tmpfs".into(),
+                target: r.join("dev"),
+                fstype: "tmpfs".into(),
+                flags: MsFlags::MS_NOSUID,
+                data: Some("mode=755".into()),
+            },
+            Call::Bind {
+                source: f.volume.clone(),
+                target: r.join("data"),
+                recursive: true,
+            },
+            Call::Remount {
+                target: r.join("data"),
+                flags: MsFlags::MS_RDONLY,
+            },
+        ];
+        for d in DEVICES {
+            want.push(Call::Bind {
+                source: Path::new("/dev").join(d),
+                target: r.join("dev").join(d),
+                recursive: false,
+            });
+        }
+        want.extend([
+            Call::Pivot(r.clone()),
+            // Masked after the pivot, as the container sees them; a missing one is skipped.
+            Call::Mount {
+                source: "tmpfs".into(),
+                target: r.join("proc/acpi"),
+                fstype: "tmpfs".into(),
+                flags: MsFlags::MS_RDONLY,
+                data: Some("size=0k".into()),
+            },
+            Call::Bind {
+                source: "/dev/null".into(),
+                target: r.join("proc/kcore"),
+                recursive: false,
+            },
+            Call::Bind {
+                source: r.join("proc/sys"),
+                target: r.join("proc/sys"),
+                recursive: true,
+            },
+            Call::Remount {
+                target: r.join("proc/sys"),
+                flags: LOCKED,
+            },
+            Call::Remount {
+                target: r.clone(),
+                flags: MsFlags::MS_RDONLY,
+            },
+        ]);
+        assert_eq!(calls, want);
+        // The mount points were made in the root, a file for a file.
+        assert!(r.join("data").is_dir());
+        assert!(r.join("dev/null").is_file());
+        assert_eq!(
+            std::fs::read_link(r.join("etc/mtab")).unwrap(),
+            Path::new("/proc/mounts")
+        );
+    }
+
+    #[test]
+    fn refused_sysfs_falls_back_to_a_read_only_bind() {
+        let f = fixture();
+        let sys = RecordingSyscall {
+            refuse_fstype: Some("sysfs".into()),
+            ..Default::default()
+        };
+        let mounts = vec![mount("/sys", "sysfs", "sysfs", &["ro"])];
+        let calls = run_plan(&sys, &spec(&f, mounts, false), &f.plan);
+        let target = f.root.join("sys");
+        let at = calls
+            .iter()
+            .position(|c| matches!(c, Call::Bind { target: t, .. } if *t == target))
+            .expect("sysfs bound from the host");
+        assert_eq!(
+            calls[at],
+            Call::Bind {
+                source: "/sys".into(),
+                target: target.clone(),
+                recursive: true
+            }
+        );
+        assert_eq!(
+            calls[at + 1],
+            Call::Remount {
+                target,
+                flags: LOCKED
+            }
+        );
+    }
+
+    #[test]
+    fn hostile_image_links_keep_mounts_inside_the_root() {
+        let f = fixture();
+        // The image points /etc and /evil at the host.
+        std::fs::remove_dir(f.root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("/", f.root.join("etc")).unwrap();
+        std::os::unix::fs::symlink("../../../../tmp", f.root.join("evil")).unwrap();
+        let vol = f.volume.display().to_string();
+        let mounts = vec![
+            mount("/etc/hosts", "bind", &vol, &["bind"]),
+            mount("/evil/x", "tmpfs", "tmpfs", &[]),
+        ];
+        let sys = RecordingSyscall::default();
+        let calls = run_plan(&sys, &spec(&f, mounts, false), &f.plan);
+        for c in &calls {
+            let target = match c {
+                Call::Mount { target, .. } | Call::Bind { target, .. } => target,
+                Call::Remount { target, .. } => target,
+                _ => continue,
+            };
+            assert!(target.starts_with(&f.root), "{c:?} leaves the root");
+        }
+        assert!(calls.contains(&Call::Bind {
+            source: f.volume.clone(),
+            target: f.root.join("hosts"),
+            recursive: false
+        }));
+        assert!(
+            f.root.join("tmp/x").is_dir(),
+            "made inside, not on the host"
+        );
+        // /etc resolves to the root itself, so mtab lands there, not on the host.
+        assert!(f.root.join("mtab").is_symlink());
+    }
+
+    #[test]
+    fn vfs_binds_its_copy_and_fuse_mounts_nothing_inside() {
+        let f = fixture();
+        let sys = RecordingSyscall::default();
+        let plan = RootfsPlan {
+            driver: Driver::Vfs,
+            lowers: vec![],
+            ..f.plan.clone()
+        };
+        std::fs::create_dir_all(&plan.work).unwrap();
+        std::fs::create_dir_all(&plan.upper).unwrap();
+        let calls = run_plan(&sys, &spec(&f, vec![], false), &plan);
+        assert_eq!(
+            calls[1],
+            Call::Bind {
+                source: plan.upper.clone(),
+                target: f.root.clone(),
+                recursive: false
+            }
+        );
+        let sys = RecordingSyscall::default();
+        let plan = RootfsPlan {
+            driver: Driver::FuseOverlayfs,
+            ..f.plan.clone()
+        };
+        let calls = run_plan(&sys, &spec(&f, vec![], false), &plan);
+        assert!(matches!(&calls[1], Call::Bind { source, .. } if source == Path::new("/dev/null")));
+    }
 
     #[test]
     fn secure_join_stays_inside() {

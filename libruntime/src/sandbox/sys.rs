@@ -1,93 +1,9 @@
-//! The system calls the sandbox makes, wrapped in one place with errors that say what
-//! was being done. Everything here runs in a freshly forked, single-threaded child.
+//! The sandbox's other system calls (namespaces, terminals, fds, process state), with
+//! errors that say what was being done; mounts go through `crate::syscall`. Everything
+//! here runs in a freshly forked, single-threaded child.
 
 use crate::error::{Context, Result};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
-
-pub fn mount_fs(
-    source: &str,
-    target: &Path,
-    fstype: &str,
-    flags: MsFlags,
-    data: Option<&str>,
-) -> Result<()> {
-    mount(Some(source), target, Some(fstype), flags, data)
-        .ctx(|| format!("mounting {fstype} on {}", target.display()))
-}
-
-pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
-    let mut flags = MsFlags::MS_BIND;
-    if recursive {
-        flags |= MsFlags::MS_REC;
-    }
-    mount(Some(source), target, None::<&str>, flags, None::<&str>)
-        .ctx(|| format!("bind-mounting {} on {}", source.display(), target.display()))
-}
-
-/// Remounts a bind mount with `flags` added, keeping the flags the kernel locked on it
-/// (a user namespace may not clear nosuid/nodev/noexec/ro it inherited).
-pub fn remount(target: &Path, flags: MsFlags) -> Result<()> {
-    let locked = nix::sys::statvfs::statvfs(target)
-        .map(|s| {
-            use nix::sys::statvfs::FsFlags;
-            let f = s.flags();
-            let mut m = MsFlags::empty();
-            for (a, b) in [
-                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-                (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
-                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-            ] {
-                if f.contains(a) {
-                    m |= b;
-                }
-            }
-            m
-        })
-        .unwrap_or(MsFlags::empty());
-    mount(
-        None::<&str>,
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags | locked,
-        None::<&str>,
-    )
-    .ctx(|| format!("remounting {}", target.display()))
-}
-
-pub fn make_private(target: &Path) -> Result<()> {
-    mount(
-        None::<&str>,
-        target,
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .ctx(|| format!("making {} private", target.display()))
-}
-
-/// pivot_root into `new_root` and drop the old root, without a temporary directory:
-/// pivot onto itself, then lazily unmount the old root that now sits on top.
-pub fn pivot_into(new_root: &Path) -> Result<()> {
-    nix::unistd::chdir(new_root).ctx(|| format!("entering {}", new_root.display()))?;
-    nix::unistd::pivot_root(".", ".").ctx(|| "pivot_root".into())?;
-    // The old root must not propagate its unmount back to the host.
-    mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .ctx(|| "making the old root a slave".into())?;
-    umount2(".", MntFlags::MNT_DETACH).ctx(|| "detaching the old root".into())?;
-    nix::unistd::chdir("/").ctx(|| "chdir /".into())
-}
 
 pub fn setns(fd: &OwnedFd, what: &str) -> Result<()> {
     nix::sched::setns(fd, nix::sched::CloneFlags::empty())

@@ -4,6 +4,7 @@
 
 use super::process::StartError;
 use super::{sync, sys};
+use crate::syscall::{Syscall, LINUX};
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -39,7 +40,9 @@ pub fn attach_new(t: TerminalSetup) -> Result<(), StartError> {
     }
     if let Some(console) = &t.console {
         let _ = std::fs::File::create(console);
-        sys::bind(&slave_path, console, false).map_err(|e| StartError::engine(e.to_string()))?;
+        LINUX
+            .bind(&slave_path, console, false)
+            .map_err(|e| StartError::engine(e.to_string()))?;
     }
     sync::send_with_fd(t.sock, sync::TERMINAL, &[], Some(master.as_raw_fd()))
         .map_err(|e| fail("passing the terminal", e))?;

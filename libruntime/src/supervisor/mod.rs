@@ -67,7 +67,7 @@ struct Supervisor {
     status: Option<std::fs::File>,
     /// Held while this supervisor lives: a second one for the same container fails.
     /// fuse-overlayfs serving the running container's root, when that is the driver.
-    fuse: Option<Pid>,
+    served_root: Option<crate::graph::RootMount>,
     /// slirp4netns serving the running container's network, when it has one.
     slirp: Option<crate::network::slirp::Slirp>,
     /// The forwarder of its published TCP ports (slirp4netns networks).
@@ -149,7 +149,7 @@ impl Supervisor {
             listener,
             cgroup,
             record,
-            fuse: None,
+            served_root: None,
             slirp: None,
             forwarder: None,
             pasta: None,
@@ -279,7 +279,7 @@ impl Supervisor {
             place: &place,
         });
         let pending = pending.into_inner().transpose();
-        let created = match created {
+        let mut created = match created {
             Ok(c) => c,
             Err(e) => {
                 if let Ok(Some(p)) = pending {
@@ -288,7 +288,7 @@ impl Supervisor {
                 return Err(e);
             }
         };
-        self.fuse = created.fuse;
+        self.served_root = created.served_root.take();
         if let Some(session) = bridge {
             crate::network::attach::attach_on_start(
                 &self.paths,
@@ -607,10 +607,8 @@ impl Supervisor {
         if let Some(p) = self.pasta.take() {
             crate::network::pasta::stop(p, &self.dirs.run);
         }
-        if let Some(f) = self.fuse.take() {
-            // Only fuse-overlayfs is left in the container's mount namespace now.
-            crate::procinfo::kill_and_reap(f);
-        }
+        // Only fuse-overlayfs is left in the container's mount namespace now.
+        drop(self.served_root.take());
         // A container that never started stays "created", as podman shows it.
         self.state.status = if self.state.started_at.is_empty() && !self.state.error.is_empty() {
             Status::Created
