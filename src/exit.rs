@@ -1,5 +1,9 @@
 //! Exit codes, as podman documents them.
 
+use libruntime::container::ContainerError;
+use libruntime::network::NetworkError;
+use libruntime::store::StoreError;
+use libruntime::volume::VolumeError;
 use libruntime::Error;
 
 /// The engine itself failed.
@@ -44,6 +48,9 @@ pub fn code_of(e: &anyhow::Error) -> i32 {
     if let Some(r) = e.downcast_ref::<Reported>() {
         return r.0;
     }
+    if let Some(Error::Container(ContainerError::Start(s))) = e.downcast_ref::<Error>() {
+        return s.code;
+    }
     match e.downcast_ref::<Coded>() {
         Some(c) => c.code,
         None => ENGINE,
@@ -59,8 +66,72 @@ pub fn one_line(e: &anyhow::Error) -> String {
 /// something that is not there, 2 for something in use; 125 otherwise.
 pub fn code_of_lib(e: &Error) -> i32 {
     match e {
-        Error::ImageNotFound(_) | Error::ContainerNotFound(_) | Error::NetworkNotFound(_) => 1,
-        Error::ImageInUse { .. } | Error::ContainerRunning { .. } | Error::VolumeInUse { .. } => 2,
+        Error::Store(StoreError::ImageNotFound(_))
+        | Error::Container(ContainerError::NotFound(_))
+        | Error::Network(NetworkError::NotFound(_)) => 1,
+        Error::Store(StoreError::ImageInUse { .. })
+        | Error::Container(ContainerError::Running { .. })
+        | Error::Volume(VolumeError::InUse { .. }) => 2,
         _ => ENGINE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_verbs_take_codes_from_variants() {
+        let cases: Vec<(Error, i32)> = vec![
+            (StoreError::ImageNotFound("x".into()).into(), 1),
+            (ContainerError::NotFound("x".into()).into(), 1),
+            (NetworkError::NotFound("x".into()).into(), 1),
+            (
+                StoreError::ImageInUse {
+                    image: "i".into(),
+                    container: "c".into(),
+                }
+                .into(),
+                2,
+            ),
+            (
+                ContainerError::Running {
+                    id: "c".into(),
+                    state: "running".into(),
+                }
+                .into(),
+                2,
+            ),
+            (
+                VolumeError::InUse {
+                    name: "v".into(),
+                    containers: vec!["c".into()],
+                }
+                .into(),
+                2,
+            ),
+            // Text that reads like "not found" is not the variant.
+            (Error::InvalidArgument("no such container".into()), ENGINE),
+            (
+                Error::io("x", std::io::Error::from(std::io::ErrorKind::NotFound)),
+                ENGINE,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(code_of_lib(&e), want, "{e}");
+        }
+    }
+
+    #[test]
+    fn coded_and_reported_errors_keep_their_codes() {
+        assert_eq!(code_of(&with_code(126, anyhow::anyhow!("x"))), 126);
+        assert_eq!(code_of(&anyhow::Error::new(Reported(3))), 3);
+        assert_eq!(code_of(&anyhow::anyhow!("plain")), ENGINE);
+        let start = libruntime::sandbox::process::StartError {
+            code: 127,
+            message: "x: not found".into(),
+        };
+        let e: Error = ContainerError::Start(start).into();
+        assert_eq!(code_of(&anyhow::Error::new(e)), 127);
     }
 }

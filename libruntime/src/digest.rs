@@ -1,5 +1,18 @@
 //! sha256 digests: parsing, formatting, and hashing streams on the way through.
 
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// Content whose hash is not the one that names it.
+    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
+    Mismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("invalid digest {0:?}: want sha256:<64 hex digits>")]
+    Invalid(String),
+}
+
 use crate::error::{Error, Result};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -13,14 +26,14 @@ impl Digest {
     pub fn parse(s: &str) -> Result<Digest> {
         let hex = s
             .strip_prefix("sha256:")
-            .ok_or_else(|| Error::InvalidDigest(s.to_string()))?;
-        Digest::from_hex(hex).map_err(|_| Error::InvalidDigest(s.to_string()))
+            .ok_or_else(|| Error::Digest(DigestError::Invalid(s.to_string())))?;
+        Digest::from_hex(hex).map_err(|_| Error::Digest(DigestError::Invalid(s.to_string())))
     }
 
     pub fn from_hex(hex: &str) -> Result<Digest> {
         let ok = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !ok {
-            return Err(Error::InvalidDigest(hex.to_string()));
+            return Err(Error::Digest(DigestError::Invalid(hex.to_string())));
         }
         Ok(Digest(format!("sha256:{hex}")))
     }

@@ -1,7 +1,6 @@
-//! The library's error type. Every variant names what failed so that the CLI can print
-//! one clear line; the CLI maps them all to exit code 125.
-
-use std::path::PathBuf;
+//! The library's error type: io and system-call failures with what was being done,
+//! bad arguments, and each module's own error enum folded in with `#[from]`. The CLI
+//! prints one line and takes the exit code from the variant (`src/exit.rs`).
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -27,65 +26,30 @@ pub enum Error {
     },
     #[error("invalid reference format: {0}")]
     InvalidReference(String),
-    #[error("{0}: image not known")]
-    ImageNotFound(String),
-    #[error("no container with name or ID {0:?} found: no such container")]
-    ContainerNotFound(String),
-    /// podman's text, which scripts match.
-    #[error("cannot remove container {id} as it is {state} - running or paused containers cannot be removed without force: container state improper")]
-    ContainerRunning { id: String, state: String },
-    /// A host port could not be bound for publishing (taken, or not ours to bind).
-    #[error("publishing {address} -> {target}: {reason}")]
-    PortUnavailable {
-        address: String,
-        target: String,
-        reason: String,
-    },
-    #[error("unable to find network with name or ID {0}: network not found")]
-    NetworkNotFound(String),
-    #[error("volume {name} is being used by the following container(s): {}: volume is being used", containers.join(", "))]
-    VolumeInUse {
-        name: String,
-        containers: Vec<String>,
-    },
-    #[error("digest mismatch for {what}: expected {expected}, got {actual}")]
-    DigestMismatch {
-        what: String,
-        expected: String,
-        actual: String,
-    },
-    #[error("invalid digest {0:?}: want sha256:<64 hex digits>")]
-    InvalidDigest(String),
-    #[error("refusing hostile archive entry {entry:?}: {reason}")]
-    HostileEntry { entry: String, reason: String },
-    #[error("invalid archive: {0}")]
-    InvalidArchive(String),
-    #[error("payload does not match any of the supported image formats:\n * oci-archive, docker-archive: {0}")]
-    UnknownImageFormat(String),
-    #[error(transparent)]
-    Holder(#[from] crate::network::holder::HolderError),
-    #[error("{0}: manifest list not found: no such manifest list")]
-    ManifestListNotFound(String),
-    #[error("downloading {url}: {reason}")]
-    Download { url: String, reason: String },
-    #[error("image {image} is in use by container {container}: remove the container first or use --force")]
-    ImageInUse { image: String, container: String },
-    #[error("invalid --change {0:?}: {1}")]
-    InvalidChange(String, String),
-    #[error("user namespace: {0}")]
-    UserNamespace(String),
+    /// Bad input from the caller: a flag, a name, a file the user gave. The one
+    /// variant that is only text; every other failure has its module's type.
     #[error("{0}")]
     InvalidArgument(String),
-    #[error("{0}")]
-    Registry(String),
-    #[error("authentication failed: {0}")]
-    Unauthorized(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("network: {0}")]
-    Network(String),
-    #[error("storage at {path} is corrupt: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Build(#[from] crate::build::BuildError),
+    #[error(transparent)]
+    Layer(#[from] crate::layer::LayerError),
+    #[error(transparent)]
+    Digest(#[from] crate::digest::DigestError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Container(#[from] crate::container::ContainerError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] crate::volume::VolumeError),
+    #[error(transparent)]
+    Userns(#[from] crate::userns::UsernsError),
 }
 
 impl Error {

@@ -1,13 +1,19 @@
 //! The `config` part of an image config, edited by Dockerfile-style instructions
 //! (`import --change`, `commit --change`, and later `build`).
 
+use crate::container::ContainerError;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 
 /// Applies one `INSTRUCTION value` (or `INSTRUCTION=value`) to `cfg`, the object that
 /// sits under "config" in an image config.
 pub fn apply_change(cfg: &mut Map<String, Value>, change: &str) -> Result<()> {
-    let bad = |why: &str| Error::InvalidChange(change.to_string(), why.to_string());
+    let bad = |why: &str| {
+        Error::Container(ContainerError::InvalidChange(
+            change.to_string(),
+            why.to_string(),
+        ))
+    };
     let split = change
         .find([' ', '='])
         .ok_or_else(|| bad("want INSTRUCTION VALUE"))?;

@@ -8,6 +8,7 @@ use crate::fsutil;
 use crate::paths::Paths;
 use crate::reference::{DefaultDomain, Reference};
 use crate::registry::manifest::{Descriptor, PlatformSpec, OCI_INDEX};
+use crate::store::StoreError;
 use crate::store::{ImageRecord, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -75,7 +76,7 @@ pub fn get(paths: &Paths, name: &str) -> Result<Index> {
     let full = full_name(name)?;
     load_all(paths)?
         .remove(&full)
-        .ok_or_else(|| Error::ManifestListNotFound(name.to_string()))
+        .ok_or_else(|| Error::Store(StoreError::ManifestListNotFound(name.to_string())))
 }
 
 /// Makes an empty list (or, with `amend`, keeps an existing one) and adds `images`.
@@ -114,7 +115,7 @@ pub fn add(
     let mut lists = load_all(&store.paths)?;
     let index = lists
         .get_mut(&full)
-        .ok_or_else(|| Error::ManifestListNotFound(name.to_string()))?;
+        .ok_or_else(|| Error::Store(StoreError::ManifestListNotFound(name.to_string())))?;
     let mut entry = entry_for(store, image)?;
     apply(&mut entry, changes);
     upsert(index, entry);
@@ -147,7 +148,7 @@ fn edit_entry(
     let mut lists = load_all(paths)?;
     let index = lists
         .get_mut(&full)
-        .ok_or_else(|| Error::ManifestListNotFound(name.to_string()))?;
+        .ok_or_else(|| Error::Store(StoreError::ManifestListNotFound(name.to_string())))?;
     let i = index
         .manifests
         .iter()
@@ -166,7 +167,9 @@ pub fn delete(paths: &Paths, name: &str) -> Result<()> {
     let full = full_name(name)?;
     let mut lists = load_all(paths)?;
     if lists.remove(&full).is_none() {
-        return Err(Error::ManifestListNotFound(name.to_string()));
+        return Err(Error::Store(StoreError::ManifestListNotFound(
+            name.to_string(),
+        )));
     }
     store_all(paths, &lists)
 }

@@ -2,6 +2,14 @@
 //! comes from /etc/subuid and /etc/subgid through newuidmap/newgidmap. Layers are
 //! unpacked inside it so files keep their in-image owners; `skiff unshare` exposes it.
 
+/// What fails setting up a rootless user namespace.
+#[derive(Debug, thiserror::Error)]
+pub enum UsernsError {
+    /// newuidmap/newgidmap are missing, could not run, or refused the maps.
+    #[error("user namespace: {0}")]
+    IdMapping(String),
+}
+
 use crate::error::{Context, Error, Result};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -166,9 +174,9 @@ pub fn enter(maps: &IdMaps, mount_ns: bool) -> Result<()> {
             let status = waitpid(child, None).ctx(|| "waiting for newuidmap".into())?;
             unshared?;
             if !matches!(status, WaitStatus::Exited(_, 0)) {
-                return Err(Error::UserNamespace(
+                return Err(Error::Userns(UsernsError::IdMapping(
                     "newuidmap/newgidmap failed to write the id maps (is the uidmap package installed and are /etc/subuid and /etc/subgid ranges valid?)".into(),
-                ));
+                )));
             }
             Ok(())
         }
@@ -193,7 +201,9 @@ fn run_mappers(pid: i32, uids: &[IdMapping], gids: &[IdMapping]) -> Result<()> {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         cmd.spawn().map_err(|e| {
-            Error::UserNamespace(format!("running {prog}: {e} (install the uidmap package)"))
+            Error::Userns(UsernsError::IdMapping(format!(
+                "running {prog}: {e} (install the uidmap package)"
+            )))
         })
     };
     let children = [
@@ -205,15 +215,15 @@ fn run_mappers(pid: i32, uids: &[IdMapping], gids: &[IdMapping]) -> Result<()> {
         let outcome = child.and_then(|c| {
             let out = c
                 .wait_with_output()
-                .map_err(|e| Error::UserNamespace(format!("waiting for {prog}: {e}")))?;
+                .map_err(|e| Error::Userns(UsernsError::IdMapping(format!("waiting for {prog}: {e}"))))?;
             if out.status.success() {
                 return Ok(());
             }
             let why = String::from_utf8_lossy(&out.stderr);
-            Err(Error::UserNamespace(format!(
+            Err(Error::Userns(UsernsError::IdMapping(format!(
                 "{prog} failed to write the id maps ({}): is the uidmap package installed and are the /etc/subuid and /etc/subgid ranges valid?",
                 why.lines().next().unwrap_or("no reason given").trim()
-            )))
+            ))))
         });
         if let Err(e) = outcome {
             first.get_or_insert(e);

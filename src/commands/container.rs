@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use libruntime::container::lifecycle::{self, StartError};
 use libruntime::container::logconfig::LogConfig;
 use libruntime::container::options::*;
+use libruntime::container::ContainerError;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
 use libruntime::store::Store;
 use libruntime::supervisor::protocol;
@@ -551,7 +552,7 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
     for (n, r) in list {
         let Some(r) = r else {
             if !a.ignore {
-                let e = libruntime::Error::ContainerNotFound(n.clone());
+                let e = libruntime::Error::Container(ContainerError::NotFound(n.clone()));
                 failure.get_or_insert(with_code(1, e));
             }
             continue;

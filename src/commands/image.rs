@@ -8,7 +8,9 @@ use crate::exit;
 use crate::output::{is_json, print_json, print_rows, print_table, write_out};
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
+use libruntime::container::ContainerError;
 use libruntime::reference::{split_name, DefaultDomain, Reference};
+use libruntime::store::StoreError;
 use libruntime::store::{ImageRecord, Store};
 use libruntime::time;
 use serde_json::{json, Value};
@@ -278,7 +280,8 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
             }
         }
         if kind == "container" {
-            missing = Some(libruntime::Error::ContainerNotFound(n.clone()).into());
+            missing =
+                Some(libruntime::Error::Container(ContainerError::NotFound(n.clone())).into());
             continue;
         }
         match store.find_image(n) {
@@ -319,7 +322,7 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
 pub fn exists(ctx: &Ctx, a: ExistsArgs) -> Result<i32> {
     match Store::open(&ctx.paths).find_image(&a.name) {
         Ok(_) => Ok(0),
-        Err(libruntime::Error::ImageNotFound(_)) => Ok(1),
+        Err(libruntime::Error::Store(StoreError::ImageNotFound(_))) => Ok(1),
         Err(e) => Err(e.into()),
     }
 }
@@ -361,7 +364,7 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
         match remove_one(ctx, &store, t, a.force, &mut out) {
             Ok(()) => {}
             // podman: --force also means an image that is not there is no error.
-            Err(libruntime::Error::ImageNotFound(_)) if a.ignore || a.force => {}
+            Err(libruntime::Error::Store(StoreError::ImageNotFound(_))) if a.ignore || a.force => {}
             Err(e) => {
                 if first_err.is_some() {
                     eprintln!("Error: {e}");
@@ -404,10 +407,10 @@ fn remove_one(
         .filter(|c| c.image_id == img.id)
         .collect();
     if let (false, Some(c)) = (force, users.first()) {
-        return Err(libruntime::Error::ImageInUse {
+        return Err(libruntime::Error::Store(StoreError::ImageInUse {
             image: what.to_string(),
             container: c.short_id().to_string(),
-        });
+        }));
     }
     // podman's --force removes the containers that use the image first.
     for c in &users {

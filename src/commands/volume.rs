@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use libruntime::container::options::parse_key_values;
 use libruntime::container::ContainerRecord;
 use libruntime::store::Store;
+use libruntime::volume::VolumeError;
 use libruntime::volume::{self, VolumeRecord};
 use serde_json::Value;
 
@@ -100,10 +101,10 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
         volume::get(&ctx.paths, n)?;
         let users = volume::users(&ctx.paths, n)?;
         if !a.force && !users.is_empty() {
-            let e = libruntime::Error::VolumeInUse {
+            let e = libruntime::Error::Volume(VolumeError::InUse {
                 name: n.clone(),
                 containers: users.iter().map(|c| c.id.clone()).collect(),
-            };
+            });
             return Err(crate::exit::with_code(crate::exit::code_of_lib(&e), e));
         }
         for c in &users {

@@ -3,8 +3,10 @@
 
 use super::tar_index::TarIndex;
 use crate::digest::Digest;
+use crate::digest::DigestError;
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
+use crate::layer::LayerError;
 use crate::reference::{DefaultDomain, Reference};
 use crate::store::LayerSource;
 use crate::store::{ImageRecord, ImageSpec, Store};
@@ -25,7 +27,9 @@ pub fn load(store: &Store, idx: &TarIndex, opts: ExtractOptions) -> Result<Vec<I
     let items: Vec<ManifestItem> = serde_json::from_slice(&data)
         .map_err(|e| Error::json("manifest.json of docker-archive", e))?;
     if items.is_empty() {
-        return Err(Error::InvalidArchive("manifest.json lists no image".into()));
+        return Err(Error::Layer(LayerError::InvalidArchive(
+            "manifest.json lists no image".into(),
+        )));
     }
     items
         .iter()
@@ -49,22 +53,22 @@ fn load_one(
         if let Ok(named) = Digest::from_hex(hex) {
             let actual = Digest::of_bytes(&config);
             if named != actual {
-                return Err(Error::DigestMismatch {
+                return Err(Error::Digest(DigestError::Mismatch {
                     what: format!("config {}", item.config),
                     expected: named.to_string(),
                     actual: actual.to_string(),
-                });
+                }));
             }
         }
     }
     let parsed = crate::store::parse_config_bytes(&config)?;
     let diff_ids = parsed.rootfs().diff_ids();
     if diff_ids.len() != item.layers.len() {
-        return Err(Error::InvalidArchive(format!(
+        return Err(Error::Layer(LayerError::InvalidArchive(format!(
             "config lists {} layers, manifest.json {}",
             diff_ids.len(),
             item.layers.len()
-        )));
+        ))));
     }
     let mut layers = Vec::with_capacity(item.layers.len());
     for (member, diff_id) in item.layers.iter().zip(diff_ids) {

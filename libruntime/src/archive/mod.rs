@@ -7,7 +7,9 @@ pub mod tar_index;
 mod writer;
 
 use crate::error::{Context, Error, Result};
+use crate::layer::LayerError;
 use crate::layer::{Compression, ExtractOptions};
+use crate::registry::RegistryError;
 use crate::store::{ImageRecord, Store};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -48,15 +50,17 @@ pub fn load(store: &Store, path: &Path, opts: ExtractOptions) -> Result<Vec<Imag
         } else if idx.has("index.json") {
             oci::load(store, &idx, opts)
         } else {
-            Err(Error::InvalidArchive(
+            Err(Error::Layer(LayerError::InvalidArchive(
                 "neither a docker-archive (no manifest.json) nor an oci-archive (no index.json)"
                     .into(),
-            ))
+            )))
         }
     })()
     .map_err(|e| match e {
         // podman's words for input that is no image archive at all; scripts match them.
-        Error::InvalidArchive(why) => Error::UnknownImageFormat(why),
+        Error::Layer(LayerError::InvalidArchive(why)) => {
+            Error::Layer(LayerError::UnknownImageFormat(why))
+        }
         e => e,
     });
     if result.is_err() {
@@ -98,10 +102,10 @@ fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
         .ctx(|| format!("reading {}", path.display()))?
         .to_vec();
     if head.is_empty() {
-        return Err(Error::InvalidArchive(format!(
+        return Err(Error::Layer(LayerError::InvalidArchive(format!(
             "{} is empty",
             path.display()
-        )));
+        ))));
     }
     if Compression::sniff(&head) == Compression::None {
         return Ok(PlainTar::Original(path.to_path_buf()));
@@ -110,8 +114,12 @@ fn plain_tar(store: &Store, path: &Path) -> Result<PlainTar> {
     let tmp = store.staging_path("archive");
     let out = PlainTar::Temp(tmp.clone());
     let mut w = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
-    std::io::copy(&mut r, &mut w)
-        .map_err(|e| Error::InvalidArchive(format!("decompressing {}: {e}", path.display())))?;
+    std::io::copy(&mut r, &mut w).map_err(|e| {
+        Error::Layer(LayerError::InvalidArchive(format!(
+            "decompressing {}: {e}",
+            path.display()
+        )))
+    })?;
     Ok(out)
 }
 
@@ -125,7 +133,12 @@ fn layout_as_tar(store: &Store, dir: &Path) -> Result<PlainTar> {
     b.follow_symlinks(false);
     b.append_dir_all(".", dir)
         .and_then(|_| b.finish())
-        .map_err(|e| Error::InvalidArchive(format!("reading the layout {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            Error::Layer(LayerError::InvalidArchive(format!(
+                "reading the layout {}: {e}",
+                dir.display()
+            )))
+        })?;
     Ok(out)
 }
 
@@ -145,9 +158,11 @@ pub fn is_url(s: &str) -> bool {
 
 /// Downloads `url` to a staging file, for `load -i URL` and `import URL`.
 pub fn download(store: &Store, url: &str) -> Result<SpooledFile> {
-    let answer = ureq::get(url).call().map_err(|e| Error::Download {
-        url: url.to_string(),
-        reason: e.to_string(),
+    let answer = ureq::get(url).call().map_err(|e| {
+        Error::Registry(RegistryError::Download {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
     })?;
     spool(store, &mut answer.into_reader())
 }

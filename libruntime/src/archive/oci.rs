@@ -3,8 +3,10 @@
 
 use super::tar_index::TarIndex;
 use crate::digest::Digest;
+use crate::digest::DigestError;
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
+use crate::layer::LayerError;
 use crate::reference::{DefaultDomain, Reference};
 use crate::store::{ImageRecord, ImageSpec, LayerSource, Store};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
@@ -18,7 +20,9 @@ pub fn load(store: &Store, idx: &TarIndex, opts: ExtractOptions) -> Result<Vec<I
     let index: ImageIndex = serde_json::from_slice(&idx.read_member("index.json")?)
         .map_err(|e| Error::json("index.json of oci-archive", e))?;
     if index.manifests().is_empty() {
-        return Err(Error::InvalidArchive("index.json lists no image".into()));
+        return Err(Error::Layer(LayerError::InvalidArchive(
+            "index.json lists no image".into(),
+        )));
     }
     let mut out = Vec::new();
     for desc in index.manifests() {
@@ -64,12 +68,14 @@ fn pick_manifest(idx: &TarIndex, desc: &Descriptor) -> Result<Descriptor> {
             })
             .cloned()
             .ok_or_else(|| {
-                Error::InvalidArchive(format!("no image for linux/{arch} in the archive's index"))
+                Error::Layer(LayerError::InvalidArchive(format!(
+                    "no image for linux/{arch} in the archive's index"
+                )))
             })?;
     }
-    Err(Error::InvalidArchive(
+    Err(Error::Layer(LayerError::InvalidArchive(
         "image indexes nested too deep".into(),
-    ))
+    )))
 }
 
 fn blob_member(d: &Digest) -> String {
@@ -81,11 +87,11 @@ fn read_verified(idx: &TarIndex, desc: &Descriptor) -> Result<Vec<u8>> {
     let data = idx.read_member(&blob_member(&d))?;
     let actual = Digest::of_bytes(&data);
     if actual != d {
-        return Err(Error::DigestMismatch {
+        return Err(Error::Digest(DigestError::Mismatch {
             what: format!("blob {}", d.short()),
             expected: d.to_string(),
             actual: actual.to_string(),
-        });
+        }));
     }
     Ok(data)
 }
@@ -99,9 +105,9 @@ fn load_manifest(
 ) -> Result<ImageRecord> {
     let mt = desc.media_type().to_string();
     if !matches!(desc.media_type(), MediaType::ImageManifest) && mt != DOCKER_MANIFEST {
-        return Err(Error::InvalidArchive(format!(
+        return Err(Error::Layer(LayerError::InvalidArchive(format!(
             "unsupported manifest type {mt}"
-        )));
+        ))));
     }
     let manifest_bytes = read_verified(idx, desc)?;
     let manifest: ImageManifest =
@@ -110,11 +116,11 @@ fn load_manifest(
     let parsed = crate::store::parse_config_bytes(&config)?;
     let diff_ids = parsed.rootfs().diff_ids();
     if diff_ids.len() != manifest.layers().len() {
-        return Err(Error::InvalidArchive(format!(
+        return Err(Error::Layer(LayerError::InvalidArchive(format!(
             "config lists {} layers, manifest {}",
             diff_ids.len(),
             manifest.layers().len()
-        )));
+        ))));
     }
     let mut layers = Vec::new();
     for (l, diff_id) in manifest.layers().iter().zip(diff_ids) {

@@ -2,6 +2,7 @@
 //! where each member's data lies, then members are read by seeking.
 
 use crate::error::{Context, Error, Result};
+use crate::layer::LayerError;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -30,7 +31,12 @@ impl TarIndex {
         let f = File::open(path).ctx(|| format!("opening {}", path.display()))?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
-        let bad = |e: std::io::Error| Error::InvalidArchive(format!("{}: {e}", path.display()));
+        let bad = |e: std::io::Error| {
+            Error::Layer(LayerError::InvalidArchive(format!(
+                "{}: {e}",
+                path.display()
+            )))
+        };
         for entry in archive.entries_with_seek().map_err(bad)? {
             let entry = entry.map_err(bad)?;
             let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
@@ -71,10 +77,10 @@ impl TarIndex {
             .max()
             .unwrap_or(0);
         if end > len {
-            return Err(Error::InvalidArchive(format!(
+            return Err(Error::Layer(LayerError::InvalidArchive(format!(
                 "{} is truncated",
                 self.path.display()
-            )));
+            ))));
         }
         Ok(())
     }
@@ -86,18 +92,19 @@ impl TarIndex {
     fn member(&self, name: &str) -> Result<&Member> {
         let mut name = clean(name);
         for _ in 0..16 {
-            let m = self
-                .members
-                .get(&name)
-                .ok_or_else(|| Error::InvalidArchive(format!("archive has no member {name:?}")))?;
+            let m = self.members.get(&name).ok_or_else(|| {
+                Error::Layer(LayerError::InvalidArchive(format!(
+                    "archive has no member {name:?}"
+                )))
+            })?;
             match &m.link {
                 Some(target) => name = target.clone(),
                 None => return Ok(m),
             }
         }
-        Err(Error::InvalidArchive(format!(
+        Err(Error::Layer(LayerError::InvalidArchive(format!(
             "member {name:?}: too many links"
-        )))
+        ))))
     }
 
     pub fn size(&self, name: &str) -> Result<u64> {
@@ -116,9 +123,9 @@ impl TarIndex {
     /// A small member read whole (manifests, configs, indexes), at most 32 MiB.
     pub fn read_member(&self, name: &str) -> Result<Vec<u8>> {
         if self.size(name)? > 32 << 20 {
-            return Err(Error::InvalidArchive(format!(
+            return Err(Error::Layer(LayerError::InvalidArchive(format!(
                 "member {name:?} is too large"
-            )));
+            ))));
         }
         let mut data = Vec::new();
         self.open_member(name)?

@@ -5,6 +5,7 @@ use super::oci::{CONTAINERD_NAME, REF_NAME};
 use super::{Format, SaveItem};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::store::StoreError;
 use crate::store::{ImageRecord, Store};
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -86,10 +87,10 @@ fn write_plain_layer<W: Write>(
     let mut counted = CountingReader { inner: r, n: 0 };
     append(tar, name, size, &mut counted)?;
     if counted.n != size {
-        return Err(Error::Corrupt {
+        return Err(Error::Store(StoreError::Corrupt {
             path: store.blob_path(blob),
             reason: format!("layer unpacks to {} bytes, recorded {size}", counted.n),
-        });
+        }));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::instruction::{self, Instruction, Step};
 use super::lines;
-use super::BuildError;
+use super::ParseError;
 
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -24,7 +24,7 @@ pub struct Containerfile {
 }
 
 impl Containerfile {
-    pub fn parse(text: &str) -> Result<Containerfile, BuildError> {
+    pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
         let (directives, raw) = lines::split(text)?;
         let escape = directives.escape;
         let mut global_args = Vec::new();
@@ -39,7 +39,7 @@ impl Containerfile {
                 } => {
                     if let Some(n) = &name {
                         if stages.iter().any(|s| s.name.as_ref() == Some(n)) {
-                            return Err(BuildError::at(
+                            return Err(ParseError::at(
                                 r.line,
                                 format!("duplicate stage name {n:?}"),
                             ));
@@ -58,7 +58,7 @@ impl Containerfile {
                 _ => match stages.last_mut() {
                     Some(s) => s.steps.push(step),
                     None => {
-                        return Err(BuildError::at(
+                        return Err(ParseError::at(
                             r.line,
                             format!(
                                 "{} before the first FROM: only ARG may come before FROM",
@@ -70,7 +70,7 @@ impl Containerfile {
             }
         }
         if stages.is_empty() {
-            return Err(BuildError::at(
+            return Err(ParseError::at(
                 0,
                 "no FROM instruction: nothing to build".into(),
             ));

@@ -9,6 +9,7 @@ use super::copy_step::FsChange;
 use super::expand::{self, Vars};
 use super::instruction::{Instruction, Step};
 use super::work_container::{self as wc, Commit};
+use super::BuildError;
 use crate::container::options::{CreateOptions, NetMode};
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
@@ -94,13 +95,13 @@ fn short_id(id: &str) -> &str {
 }
 
 pub(super) fn fail(step: &Step, e: impl std::fmt::Display) -> Error {
-    // podman's words first (scripts match them), the Containerfile's line after.
-    Error::InvalidArgument(format!(
-        "building at STEP \"{} {}\": {e} (line {})",
-        step.keyword,
-        step.text.lines().next().unwrap_or(""),
-        step.line
-    ))
+    BuildError::Step {
+        keyword: step.keyword.to_string(),
+        text: step.text.lines().next().unwrap_or("").to_string(),
+        line: step.line,
+        reason: e.to_string(),
+    }
+    .into()
 }
 
 /// Builds and returns the image id.
@@ -110,8 +111,10 @@ pub fn build(
     opts: &BuildOptions,
     reporter: &dyn Reporter,
 ) -> Result<String> {
-    let file = Containerfile::parse(&opts.containerfile)
-        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", opts.file_name)))?;
+    let file = Containerfile::parse(&opts.containerfile).map_err(|error| BuildError::Parse {
+        file: opts.file_name.clone(),
+        error,
+    })?;
     let mut global = Vars::new();
     for (k, default) in &file.global_args {
         let v = match opts.build_args.get(k) {
@@ -140,9 +143,11 @@ pub fn build(
         step_total: 0,
     };
     let target = match &opts.target {
-        Some(t) => b.file.stage(t).map(|s| s.index).ok_or_else(|| {
-            Error::InvalidArgument(format!("target stage {t:?} could not be found"))
-        })?,
+        Some(t) => b
+            .file
+            .stage(t)
+            .map(|s| s.index)
+            .ok_or_else(|| Error::from(BuildError::StageNotFound(t.to_string())))?,
         None => b.file.stages.len() - 1,
     };
     let needed = b.needed(target)?;
@@ -232,11 +237,10 @@ impl Builder<'_> {
                 let store = Store::open(self.paths);
                 store
                     .find_image(&base)
-                    .map_err(|_| {
-                        Error::InvalidArgument(format!(
-                            "{}: line {}: FROM {base}: image not known (pull it first, or build with --pull)",
-                            self.opts.file_name, stage.line
-                        ))
+                    .map_err(|_| BuildError::BaseNotFound {
+                        file: self.opts.file_name.clone(),
+                        line: stage.line,
+                        base: base.clone(),
                     })?
                     .id
             }

@@ -3,7 +3,7 @@
 //! values in effect when the step runs.
 
 use super::lines::{Heredoc, RawInstruction};
-use super::BuildError;
+use super::ParseError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -233,8 +233,8 @@ fn needs_args(raw: &RawInstruction) -> Result<(), String> {
 }
 
 /// Parses one instruction; errors carry its line.
-pub fn parse(raw: &RawInstruction, escape: char) -> Result<Step, BuildError> {
-    let at = |m: String| BuildError::at(raw.line, m);
+pub fn parse(raw: &RawInstruction, escape: char) -> Result<Step, ParseError> {
+    let at = |m: String| ParseError::at(raw.line, m);
     let instruction = parse_inner(raw, escape).map_err(at)?;
     Ok(Step {
         line: raw.line,

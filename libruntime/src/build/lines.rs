@@ -2,7 +2,7 @@
 //! continuations and heredocs, giving one logical instruction per entry with the line
 //! it started on.
 
-use super::BuildError;
+use super::ParseError;
 
 /// One instruction as written: keyword, the rest of its (joined) lines, heredocs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ fn directive(line: &str) -> Option<(String, String)> {
 }
 
 /// Splits the file into instructions.
-pub fn split(text: &str) -> Result<(Directives, Vec<RawInstruction>), BuildError> {
+pub fn split(text: &str) -> Result<(Directives, Vec<RawInstruction>), ParseError> {
     let lines: Vec<&str> = text.lines().collect();
     let mut d = Directives {
         escape: '\\',
@@ -57,7 +57,7 @@ pub fn split(text: &str) -> Result<(Directives, Vec<RawInstruction>), BuildError
                     "\\" => '\\',
                     "`" => '`',
                     _ => {
-                        return Err(BuildError::at(
+                        return Err(ParseError::at(
                             i + 1,
                             format!("invalid escape directive {v:?}: use \\ or `"),
                         ))
@@ -123,7 +123,7 @@ pub fn split(text: &str) -> Result<(Directives, Vec<RawInstruction>), BuildError
             None => (text.to_ascii_uppercase(), String::new()),
         };
         if !keyword.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(BuildError::at(
+            return Err(ParseError::at(
                 start + 1,
                 format!("unknown instruction: {}", keyword),
             ));
@@ -145,7 +145,7 @@ pub fn split(text: &str) -> Result<(Directives, Vec<RawInstruction>), BuildError
                     body.push('\n');
                 }
                 if !closed {
-                    return Err(BuildError::at(
+                    return Err(ParseError::at(
                         start + 1,
                         format!("unterminated heredoc <<{name}"),
                     ));

@@ -6,8 +6,9 @@ use super::config_steps as cfgs;
 use super::executor::{fail, Builder, StageState};
 use super::instruction::{Command, Step};
 use super::work_container::{self as wc, Commit};
+use super::BuildError;
 use crate::container::options::{CreateOptions, NetMode};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::volume::mounts::{MountKind, MountRequest};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -87,9 +88,7 @@ impl Builder<'_> {
         let result = (|| {
             let code = wc::run(self.paths, &record, self.reporter)?;
             if code != 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "the command exited with status {code}"
-                )));
+                return Err(BuildError::CommandFailed(code).into());
             }
             wc::commit(
                 self.paths,

@@ -8,6 +8,7 @@ use crate::container::copy::copy_in_stream;
 use crate::container::filesystem::ContainerFs;
 use crate::error::{Error, Result};
 use crate::layer::pack::{Owners, Packer};
+use crate::layer::LayerError;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Seek, Write};
@@ -174,11 +175,19 @@ impl Writer<'_> {
             File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let (reader, _) = crate::layer::compression::decompressed(f)?;
         let mut a = tar::Archive::new(reader);
-        let entries = a
-            .entries()
-            .map_err(|e| Error::InvalidArchive(format!("{}: {e}", path.display())))?;
+        let entries = a.entries().map_err(|e| {
+            Error::Layer(LayerError::InvalidArchive(format!(
+                "{}: {e}",
+                path.display()
+            )))
+        })?;
         for e in entries {
-            let mut e = e.map_err(|e| Error::InvalidArchive(format!("{}: {e}", path.display())))?;
+            let mut e = e.map_err(|e| {
+                Error::Layer(LayerError::InvalidArchive(format!(
+                    "{}: {e}",
+                    path.display()
+                )))
+            })?;
             let inner = e.path_bytes().into_owned();
             let inner = String::from_utf8_lossy(&inner).into_owned();
             let inner = inner.trim_start_matches("./").trim_start_matches('/');

@@ -4,15 +4,18 @@
 //! the storage user namespace (rootless) so layer files keep their owners.
 
 use super::executor::Reporter;
+use super::BuildError;
 use crate::container::commit::{self, CommitOptions};
 use crate::container::filesystem::ContainerFs;
 use crate::container::lifecycle;
 use crate::container::options::CreateOptions;
 use crate::container::record::ContainerDirs;
+use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
 use crate::paths::Paths;
+use crate::sandbox::process::StartError;
 use crate::store::Store;
 use crate::supervisor::protocol;
 use crate::userns::IdMaps;
@@ -31,7 +34,7 @@ pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> 
         Some(l) if l == "ready" => {}
         other => {
             if let Err(f) = lifecycle::parse_report(other) {
-                return Err(Error::InvalidArgument(f.message));
+                return Err(ContainerError::Start(f).into());
             }
         }
     }
@@ -44,15 +47,14 @@ pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> 
                 return Ok(i32::from_be_bytes([data[0], data[1], data[2], data[3]]))
             }
             Ok(Some((protocol::START_ERROR, data))) => {
-                let msg = String::from_utf8_lossy(data.get(4..).unwrap_or(&[])).into_owned();
-                return Err(Error::InvalidArgument(msg));
+                let code = data
+                    .get(..4)
+                    .map_or(125, |c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+                let message = String::from_utf8_lossy(data.get(4..).unwrap_or(&[])).into_owned();
+                return Err(ContainerError::Start(StartError { code, message }).into());
             }
             Ok(Some(_)) => {}
-            Ok(None) => {
-                return Err(Error::InvalidArgument(
-                    "the step's container ended without an exit code".into(),
-                ))
-            }
+            Ok(None) => return Err(BuildError::NoExitCode.into()),
             Err(e) => return Err(Error::io("reading the step's output", e)),
         }
     }

@@ -4,6 +4,7 @@
 
 use super::record::{ContainerDirs, ContainerRecord};
 use super::state::{State, Status};
+use crate::container::ContainerError;
 use crate::error::{Context, Error, Result};
 use crate::paths::Paths;
 use crate::supervisor::protocol;
@@ -145,9 +146,9 @@ pub fn parse_report(line: Option<String>) -> std::result::Result<i32, StartError
 pub fn check_startable(dirs: &ContainerDirs) -> Result<State> {
     let st = State::load(dirs)?;
     if st.is_active() || st.supervisor_alive() {
-        return Err(Error::InvalidArgument(
-            "the container is already running".into(),
-        ));
+        return Err(
+            ContainerError::StateImproper("the container is already running".into()).into(),
+        );
     }
     Ok(st)
 }
@@ -190,17 +191,18 @@ pub fn initialize(paths: &Paths, record: &ContainerRecord) -> Result<i32> {
         return Ok(st.pid);
     }
     if st.is_active() || st.supervisor_alive() {
-        return Err(Error::InvalidArgument(format!(
+        return Err(ContainerError::StateImproper(format!(
             "container {} has already been created in runtime: container state improper",
             record.short_id()
-        )));
+        ))
+        .into());
     }
     let mut s = spawn_supervisor(paths, record, StartMode::Hold)?;
     match s.next_line() {
         Some(l) if l.starts_with("initialized ") => {
             Ok(l["initialized ".len()..].parse().unwrap_or(0))
         }
-        other => parse_report(other).map_err(|f| Error::InvalidArgument(f.message)),
+        other => parse_report(other).map_err(|f| ContainerError::Start(f).into()),
     }
 }
 
@@ -214,9 +216,10 @@ fn release_initialized(dirs: &ContainerDirs) -> Result<i32> {
             return Ok(st.pid);
         }
         if Instant::now() > end {
-            return Err(Error::InvalidArgument(
+            return Err(ContainerError::StateImproper(
                 "the initialized container did not start".into(),
-            ));
+            )
+            .into());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -237,11 +240,12 @@ pub fn kill(paths: &Paths, record: &ContainerRecord, sig: Signal) -> Result<()> 
     let dirs = ContainerDirs::new(paths, &record.id);
     let st = State::load(&dirs)?;
     if st.status != Status::Running && st.status != Status::Paused {
-        return Err(Error::InvalidArgument(format!(
+        return Err(ContainerError::StateImproper(format!(
             "can only kill running containers. {} is in state {}",
             record.short_id(),
             st.status.as_str()
-        )));
+        ))
+        .into());
     }
     // A killed container is not restarted, as with podman.
     let _ = std::fs::write(dirs.stop_marker(), b"");
@@ -378,11 +382,12 @@ fn set_paused(paths: &Paths, record: &ContainerRecord, on: bool) -> Result<&'sta
         (Status::Paused, "unpause")
     };
     if st.status != want {
-        return Err(Error::InvalidArgument(format!(
+        return Err(ContainerError::StateImproper(format!(
             "cannot {verb} {}: it is {}",
             record.name,
             st.status.as_str()
-        )));
+        ))
+        .into());
     }
     let cg = cgroups::ContainerCgroup::at(&st.cgroup);
     let method = if cg.freeze(on) {
@@ -415,10 +420,10 @@ pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord, force: boo
     let st = State::load(&dirs)?;
     if st.is_active() || st.supervisor_alive() {
         if !force {
-            return Err(Error::ContainerRunning {
+            return Err(Error::Container(ContainerError::Running {
                 id: record.id.clone(),
                 state: st.status.as_str().into(),
-            });
+            }));
         }
         stop(paths, record, Duration::ZERO)?;
         // The supervisor tears down after recording the exit: let it finish.

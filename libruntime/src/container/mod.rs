@@ -1,5 +1,7 @@
 //! Containers: records, the lifecycle state machine, and the OCI spec they run by.
 
+mod error;
+pub use error::ContainerError;
 pub mod commit;
 pub mod copy;
 pub mod create;

@@ -3,6 +3,7 @@
 //! image it was made from, which is what keeps that image from being removed.
 
 use super::options::{NetMode, NsMode, RestartPolicy, Ulimit, UsernsMode};
+use crate::container::ContainerError;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::paths::Paths;
@@ -203,7 +204,7 @@ pub fn update<T>(
     let _lock = crate::lock::StoreLock::exclusive(&paths.lock_file())?;
     let dirs = ContainerDirs::new(paths, id);
     let mut record: ContainerRecord = fsutil::read_json(&dirs.record())?
-        .ok_or_else(|| Error::ContainerNotFound(id.to_string()))?;
+        .ok_or_else(|| Error::Container(ContainerError::NotFound(id.to_string())))?;
     let out = change(&mut record)?;
     fsutil::write_json(&dirs.record(), &record)?;
     Ok(out)
@@ -307,7 +308,7 @@ pub fn find(paths: &Paths, what: &str) -> Result<ContainerRecord> {
     };
     match matches.len() {
         1 => Ok(matches[0].clone()),
-        0 => Err(Error::ContainerNotFound(what.to_string())),
+        0 => Err(Error::Container(ContainerError::NotFound(what.to_string()))),
         _ => Err(Error::InvalidArgument(format!(
             "more than one container matches {what:?}: give more of the id"
         ))),

@@ -4,7 +4,7 @@
 //! ever left holding a mount namespace.
 
 use super::driver::{GraphDriver, Lifetime, RootMount};
-use super::{Driver, RootfsPlan};
+use super::{Driver, GraphError, RootfsPlan};
 use crate::error::{Error, Result};
 use crate::syscall::Syscall;
 use nix::unistd::{fork, ForkResult, Pid};
@@ -167,16 +167,16 @@ fn wait_mounted(child: Pid, target: &Path) -> Result<()> {
         match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => {}
             _ => {
-                return Err(Error::InvalidArgument(format!(
+                return Err(Error::Graph(GraphError::Mount(format!(
                     "{PROGRAM} exited before mounting {want} (is /dev/fuse usable by this user?)"
-                )))
+                ))))
             }
         }
         if start.elapsed() > MOUNT_TIMEOUT {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::Graph(GraphError::Mount(format!(
                 "{PROGRAM} did not mount {want} within {}s",
                 MOUNT_TIMEOUT.as_secs()
-            )));
+            ))));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -196,8 +196,8 @@ fn mount_daemon(plan: &RootfsPlan, target: &Path) -> Result<()> {
     if out.status.success() {
         return Ok(());
     }
-    Err(Error::InvalidArgument(format!(
+    Err(Error::Graph(GraphError::Mount(format!(
         "{PROGRAM} failed: {}",
         String::from_utf8_lossy(&out.stderr).trim()
-    )))
+    ))))
 }

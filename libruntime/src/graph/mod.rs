@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod driver;
+mod error;
 pub mod fuse;
 pub mod image_mount;
 pub mod lower;
@@ -15,9 +16,10 @@ pub mod overlay;
 pub mod vfs;
 
 pub use driver::{GraphDriver, Lifetime, RootMount};
+pub use error::GraphError;
 
 use crate::container::{ContainerDirs, ContainerRecord};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::paths::Paths;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -188,17 +190,15 @@ pub fn select(paths: &Paths) -> Result<Driver> {
         None => configured(paths)?,
     };
     let driver = match asked {
-        Some(name) => Driver::parse(&name).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "unknown storage driver {name:?}: use overlay, fuse-overlayfs or vfs"
-            ))
-        })?,
+        Some(name) => Driver::parse(&name).ok_or(GraphError::UnknownDriver(name))?,
         None => driver_for(paths),
     };
     if driver == Driver::FuseOverlayfs && !crate::helpers::available(fuse::PROGRAM) {
-        return Err(Error::InvalidArgument(
-            "storage driver fuse-overlayfs needs the fuse-overlayfs program: install it (scripts/setup.sh does)".into(),
-        ));
+        return Err(GraphError::MissingProgram {
+            driver: Driver::FuseOverlayfs.name().into(),
+            program: fuse::PROGRAM.into(),
+        }
+        .into());
     }
     if !recorded_file(paths).exists() {
         let _ = crate::fsutil::create_dir_all(&paths.root).and_then(|_| {

@@ -2,6 +2,7 @@
 //! so no symlink (from a hostile archive or container) can carry a write outside.
 
 use crate::error::{Error, Result};
+use crate::layer::LayerError;
 use nix::errno::Errno;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{mkdirat, Mode};
@@ -15,17 +16,17 @@ pub fn clean_components(path: &[u8], entry: &str) -> Result<Vec<String>> {
         match comp {
             b"" | b"." => continue,
             b".." => {
-                return Err(Error::HostileEntry {
+                return Err(Error::Layer(LayerError::HostileEntry {
                     entry: entry.to_string(),
                     reason: "path contains '..'".into(),
-                })
+                }))
             }
-            c => out.push(
-                String::from_utf8(c.to_vec()).map_err(|_| Error::HostileEntry {
+            c => out.push(String::from_utf8(c.to_vec()).map_err(|_| {
+                Error::Layer(LayerError::HostileEntry {
                     entry: entry.to_string(),
                     reason: "path is not valid UTF-8".into(),
-                })?,
-            ),
+                })
+            })?),
         }
     }
     Ok(out)
@@ -62,13 +63,13 @@ pub fn open_dir<Fd: AsFd>(
             r => r,
         };
         cur = next.map_err(|e| match e {
-            Errno::ELOOP | Errno::ENOTDIR => Error::HostileEntry {
+            Errno::ELOOP | Errno::ENOTDIR => Error::Layer(LayerError::HostileEntry {
                 entry: entry.to_string(),
                 reason: format!(
                     "parent {:?} is a symlink or not a directory",
                     components[..=i].join("/")
                 ),
-            },
+            }),
             e => Error::sys(format!("opening parent of {entry}"), e),
         })?;
     }

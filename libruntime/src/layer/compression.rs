@@ -2,6 +2,7 @@
 //! Archives users hand over (ADD, import, load) may also be xz or bzip2, as podman's.
 
 use crate::error::{Error, Result};
+use crate::layer::LayerError;
 use std::io::{BufRead, BufReader, Read};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +47,11 @@ pub fn decompressed<'a, R: Read + 'a>(r: R) -> Result<(Box<dyn Read + 'a>, Compr
         )),
         Compression::None => Ok((Box::new(br), Compression::None)),
         Compression::Zstd => {
-            let d = ruzstd::streaming_decoder::StreamingDecoder::new(br)
-                .map_err(|e| Error::InvalidArchive(format!("reading a zstd layer: {e}")))?;
+            let d = ruzstd::streaming_decoder::StreamingDecoder::new(br).map_err(|e| {
+                Error::Layer(LayerError::InvalidArchive(format!(
+                    "reading a zstd layer: {e}"
+                )))
+            })?;
             Ok((Box::new(d), Compression::Zstd))
         }
         Compression::Xz => Ok((

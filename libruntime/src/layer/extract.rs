@@ -5,6 +5,7 @@
 use super::beneath::{clean_components, open_dir};
 use super::OPAQUE_XATTR;
 use crate::error::{Error, Result};
+use crate::layer::LayerError;
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{
@@ -56,9 +57,10 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
     let mut dirs: Vec<PendingDir> = Vec::new();
     let entries = archive
         .entries()
-        .map_err(|e| Error::InvalidArchive(format!("reading layer: {e}")))?;
+        .map_err(|e| Error::Layer(LayerError::InvalidArchive(format!("reading layer: {e}"))))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| Error::InvalidArchive(format!("reading layer: {e}")))?;
+        let mut entry = entry
+            .map_err(|e| Error::Layer(LayerError::InvalidArchive(format!("reading layer: {e}"))))?;
         let kind = entry.header().entry_type();
         if matches!(
             kind,
@@ -160,9 +162,9 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
                 }
             }
             other => {
-                return Err(Error::InvalidArchive(format!(
+                return Err(Error::Layer(LayerError::InvalidArchive(format!(
                     "entry {name:?} has unsupported type {other:?}"
-                )));
+                ))));
             }
         }
         set_owner(&parent, file, &header, opts, &name)?;
@@ -199,16 +201,18 @@ pub fn extract<R: Read>(r: R, dest: &Path, opts: ExtractOptions) -> Result<Extra
 }
 
 fn hostile(entry: &str, reason: &str) -> Error {
-    Error::HostileEntry {
+    Error::Layer(LayerError::HostileEntry {
         entry: entry.to_string(),
         reason: reason.to_string(),
-    }
+    })
 }
 
 fn link_target<R: Read>(entry: &tar::Entry<R>, name: &str) -> Result<String> {
-    let target = entry
-        .link_name_bytes()
-        .ok_or_else(|| Error::InvalidArchive(format!("link {name:?} has no target")))?;
+    let target = entry.link_name_bytes().ok_or_else(|| {
+        Error::Layer(LayerError::InvalidArchive(format!(
+            "link {name:?} has no target"
+        )))
+    })?;
     String::from_utf8(target.into_owned())
         .map_err(|_| hostile(name, "link target is not valid UTF-8"))
 }
@@ -279,9 +283,9 @@ fn set_owner(
     ) {
         Ok(()) => Ok(()),
         Err(Errno::EINVAL | Errno::EPERM) if opts.ignore_chown_errors => Ok(()),
-        Err(Errno::EINVAL) => Err(Error::InvalidArchive(format!(
+        Err(Errno::EINVAL) => Err(Error::Layer(LayerError::InvalidArchive(format!(
             "{entry}: owner {uid}:{gid} is outside the user namespace's id map (add a larger range to /etc/subuid and /etc/subgid)"
-        ))),
+        )))),
         Err(e) => Err(Error::sys(format!("chown {entry}"), e)),
     }
 }

@@ -1,6 +1,8 @@
 //! Layer tarballs: safe extraction with whiteouts turned into the overlay form, and
 //! compression detection.
 
+mod error;
+pub use error::LayerError;
 pub mod beneath;
 pub mod compression;
 pub mod extract;

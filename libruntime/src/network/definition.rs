@@ -4,6 +4,7 @@
 
 use super::subnet::Subnet;
 use crate::error::{Context, Error, Result};
+use crate::network::NetworkError;
 use crate::paths::Paths;
 use crate::{fsutil, time};
 use serde::{Deserialize, Serialize};
@@ -198,7 +199,7 @@ pub fn get(paths: &Paths, key: &str) -> Result<Network> {
         .collect();
     match by_prefix.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(Error::NetworkNotFound(key.to_string())),
+        [] => Err(Error::Network(NetworkError::NotFound(key.to_string()))),
         _ => Err(Error::InvalidArgument(format!(
             "more than one network matches {key:?}: give more of the id or the name"
         ))),

@@ -11,6 +11,7 @@
 
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::NetworkError;
 use nix::unistd::{ForkResult, Pid};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -33,10 +34,12 @@ pub fn bind(ports: &[PortMapping]) -> Result<Vec<TcpListener>> {
             } else {
                 &p.host_ip
             };
-            TcpListener::bind((ip, p.host_port)).map_err(|e| Error::PortUnavailable {
-                address: format!("{ip}:{}", p.host_port),
-                target: format!("{}/tcp", p.container_port),
-                reason: e.to_string(),
+            TcpListener::bind((ip, p.host_port)).map_err(|e| {
+                Error::Network(NetworkError::PortUnavailable {
+                    address: format!("{ip}:{}", p.host_port),
+                    target: format!("{}/tcp", p.container_port),
+                    reason: e.to_string(),
+                })
             })
         })
         .collect()

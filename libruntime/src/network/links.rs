@@ -2,6 +2,7 @@
 //! addresses and routes, made with iproute2's `ip -batch`, one call per namespace.
 
 use crate::error::{Error, Result};
+use crate::network::NetworkError;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -45,7 +46,11 @@ fn ip_batch(script: &str, netns: Option<&OwnedFd>) -> Result<()> {
 pub fn open_netns(pid: i32) -> Result<OwnedFd> {
     std::fs::File::open(format!("/proc/{pid}/ns/net"))
         .map(OwnedFd::from)
-        .map_err(|e| Error::Network(format!("opening the network namespace of {pid}: {e}")))
+        .map_err(|e| {
+            Error::Network(NetworkError::Namespace(format!(
+                "opening the network namespace of {pid}: {e}"
+            )))
+        })
 }
 
 /// Makes bridge `name` with `gateway/prefix` (replacing any left by a removed network).

@@ -1,6 +1,8 @@
 //! Container networking: user-mode networking with slirp4netns or pasta, published
 //! ports, and bridge networks (kept in the holder's namespace) with their DNS.
 
+mod error;
+pub use error::NetworkError;
 pub mod attach;
 pub mod definition;
 pub mod dns;

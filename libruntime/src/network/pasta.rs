@@ -4,6 +4,7 @@
 
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::NetworkError;
 use crate::syscall::{Syscall, LINUX};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -84,19 +85,19 @@ pub fn start(pid: i32, run_dir: &Path, ports: &[PortMapping]) -> Result<Pid> {
     if !out.status.success() {
         unpin_netns(run_dir);
         let why = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::Network(NetworkError::Tool(format!(
             "{PROGRAM} could not set up the container's network: {}",
             why.lines()
                 .filter(|l| !l.contains("syslog"))
                 .collect::<Vec<_>>()
                 .join(" | ")
-        )));
+        ))));
     }
     std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
         .map(Pid::from_raw)
-        .ok_or_else(|| Error::InvalidArgument(format!("{PROGRAM} did not write its pid")))
+        .ok_or_else(|| NetworkError::Tool(format!("{PROGRAM} did not write its pid")).into())
 }
 
 fn unpin_netns(run_dir: &Path) {

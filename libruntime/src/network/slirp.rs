@@ -5,6 +5,7 @@
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
 use crate::network::subnet::Subnet;
+use crate::network::NetworkError;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
@@ -307,9 +308,10 @@ fn wait_ready(slirp: Slirp, mut ready: std::fs::File) -> Result<Slirp> {
         Ok(1) => Ok(slirp),
         _ => {
             slirp.stop();
-            Err(Error::InvalidArgument(format!(
+            Err(NetworkError::Tool(format!(
                 "{PROGRAM} did not set up the network (see the supervisor log)"
-            )))
+            ))
+            .into())
         }
     }
 }
@@ -349,11 +351,11 @@ pub fn add_forward(api: &Path, f: &Forward) -> Result<i64> {
             .get("desc")
             .and_then(|d| d.as_str())
             .unwrap_or("refused");
-        return Err(Error::PortUnavailable {
+        return Err(Error::Network(NetworkError::PortUnavailable {
             address: format!("{host_addr}:{}", f.host_port),
             target: format!("{}/{}", f.guest_port, f.protocol),
             reason: why.to_string(),
-        });
+        }));
     }
     Ok(answer["return"]["id"].as_i64().unwrap_or(-1))
 }

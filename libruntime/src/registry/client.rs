@@ -5,6 +5,7 @@
 
 use super::auth::{self, Credentials};
 use crate::error::{Error, Result};
+use crate::registry::RegistryError;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -101,8 +102,11 @@ fn tls_connector(
         b.danger_accept_invalid_certs(true)
             .danger_accept_invalid_hostnames(true);
     }
-    b.build()
-        .map_err(|e| Error::Registry(format!("setting up TLS for {host}: {e}")))
+    b.build().map_err(|e| {
+        Error::Registry(RegistryError::Unreachable(format!(
+            "setting up TLS for {host}: {e}"
+        )))
+    })
 }
 
 /// `key="value"` pairs of a WWW-Authenticate header after its scheme.
@@ -241,17 +245,26 @@ impl Client {
                     backoff(attempt)
                 }
                 Err(ureq::Error::Status(code, r)) => {
-                    return Err(Error::Registry(format!("{url}: {code} {}", error_text(r))))
+                    return Err(Error::Registry(RegistryError::Refused(format!(
+                        "{url}: {code} {}",
+                        error_text(r)
+                    ))))
                 }
                 Err(ureq::Error::Transport(t)) => {
                     if attempt + 1 >= ATTEMPTS || self.base.starts_with("https") {
-                        return Err(Error::Registry(format!("pinging {}: {t}", self.host)));
+                        return Err(Error::Registry(RegistryError::Unreachable(format!(
+                            "pinging {}: {t}",
+                            self.host
+                        ))));
                     }
                     backoff(attempt)
                 }
             }
         }
-        Err(Error::Registry(format!("pinging {}: no answer", self.host)))
+        Err(Error::Registry(RegistryError::Unreachable(format!(
+            "pinging {}: no answer",
+            self.host
+        ))))
     }
 
     fn learn(&self, r: &ureq::Response) {
@@ -273,10 +286,10 @@ impl Client {
             None => Ok(None),
             Some(Challenge::Basic) => match &self.creds {
                 Some(c) => Ok(Some(c.basic_header())),
-                None => Err(Error::Unauthorized(format!(
+                None => Err(Error::Registry(RegistryError::Unauthorized(format!(
                     "{} wants credentials: use skiff login or --creds",
                     self.host
-                ))),
+                )))),
             },
             Some(Challenge::Bearer { realm, service }) => {
                 let key = scopes.join(" ");
@@ -310,25 +323,29 @@ impl Client {
         let resp = match req.call() {
             Ok(r) => r,
             Err(ureq::Error::Status(401 | 403, _)) => {
-                return Err(Error::Unauthorized(format!(
+                return Err(Error::Registry(RegistryError::Unauthorized(format!(
                     "{}: the token service refused the credentials",
                     self.host
-                )))
+                ))))
             }
             Err(e) => {
-                return Err(Error::Registry(format!(
+                return Err(Error::Registry(RegistryError::Unreachable(format!(
                     "fetching a token from {realm}: {e}"
-                )))
+                ))))
             }
         };
-        let v: serde_json::Value = resp
-            .into_json()
-            .map_err(|e| Error::Registry(format!("reading the token from {realm}: {e}")))?;
+        let v: serde_json::Value = resp.into_json().map_err(|e| {
+            Error::Registry(RegistryError::Malformed(format!(
+                "reading the token from {realm}: {e}"
+            )))
+        })?;
         v.get("token")
             .or_else(|| v.get("access_token"))
             .and_then(|t| t.as_str())
             .map(String::from)
-            .ok_or_else(|| Error::Registry(format!("{realm} sent no token")))
+            .ok_or_else(|| {
+                Error::Registry(RegistryError::Malformed(format!("{realm} sent no token")))
+            })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -340,7 +357,7 @@ impl Client {
     }
 
     /// Sends a request with authentication, retrying transient failures. Status
-    /// codes of 400 and above are errors; 404 is `Error::NotFound`.
+    /// codes of 400 and above are errors; 404 is `Error::Registry(RegistryError::NotFound)`.
     pub fn call(
         &self,
         method: &str,
@@ -379,23 +396,26 @@ impl Client {
                     refresh = true;
                 }
                 Err(ureq::Error::Status(401 | 403, r)) => {
-                    return Err(Error::Unauthorized(format!(
+                    return Err(Error::Registry(RegistryError::Unauthorized(format!(
                         "{method} {url}: {}",
                         error_text(r)
-                    )))
+                    ))))
                 }
                 Err(ureq::Error::Status(404, r)) => {
-                    return Err(Error::NotFound(format!("{url}: {}", error_text(r))))
+                    return Err(Error::Registry(RegistryError::NotFound(format!(
+                        "{url}: {}",
+                        error_text(r)
+                    ))))
                 }
                 Err(ureq::Error::Status(code, r)) if transient(code) => {
                     last = format!("{code} {}", error_text(r));
                     backoff(attempt);
                 }
                 Err(ureq::Error::Status(code, r)) => {
-                    return Err(Error::Registry(format!(
+                    return Err(Error::Registry(RegistryError::Refused(format!(
                         "{method} {url}: {code} {}",
                         error_text(r)
-                    )))
+                    ))))
                 }
                 Err(ureq::Error::Transport(t)) => {
                     last = t.to_string();
@@ -403,9 +423,9 @@ impl Client {
                 }
             }
         }
-        Err(Error::Registry(format!(
+        Err(Error::Registry(RegistryError::Unreachable(format!(
             "{method} {url}: giving up after {ATTEMPTS} attempts: {last}"
-        )))
+        ))))
     }
 }
 

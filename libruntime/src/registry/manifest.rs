@@ -2,6 +2,7 @@
 //! the lists and indexes that point to one per platform.
 
 use crate::error::{Error, Result};
+use crate::registry::RegistryError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -68,9 +69,9 @@ pub enum Manifest {
 pub fn parse(bytes: &[u8], content_type: &str) -> Result<Manifest> {
     let raw: Raw = serde_json::from_slice(bytes).map_err(|e| Error::json("manifest", e))?;
     if raw.schema_version == Some(1) {
-        return Err(Error::Registry(
+        return Err(Error::Registry(RegistryError::Malformed(
             "docker schema 1 manifests are not supported: push the image again with a current client".into(),
-        ));
+        )));
     }
     let kind = raw
         .media_type
@@ -84,9 +85,9 @@ pub fn parse(bytes: &[u8], content_type: &str) -> Result<Manifest> {
                 layers: layers.unwrap_or_default(),
             })
         }
-        _ => Err(Error::Registry(format!(
+        _ => Err(Error::Registry(RegistryError::Malformed(format!(
             "unreadable manifest of type {kind:?}"
-        ))),
+        )))),
     }
 }
 
@@ -184,11 +185,11 @@ pub fn choose<'a>(entries: &'a [Descriptor], want: &Platform) -> Result<&'a Desc
                     None => format!("{}/{}", p.os, p.architecture),
                 })
                 .collect();
-            Error::NotFound(format!(
+            Error::Registry(RegistryError::NotFound(format!(
                 "no image for {} in the manifest list (it has {})",
                 want.describe(),
                 have.join(", ")
-            ))
+            )))
         })
 }
 

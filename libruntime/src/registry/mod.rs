@@ -1,6 +1,8 @@
 //! The OCI distribution client: pull, push and login against any registry, the way
 //! podman talks to them (registries.conf, auth.json, certs.d).
 
+mod error;
+pub use error::RegistryError;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -7,10 +7,12 @@ use super::config::{Endpoint, RegistriesConf};
 use super::manifest::{self, Descriptor, Manifest, Platform};
 use super::progress::Progress;
 use super::sources;
+use crate::digest::DigestError;
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
 use crate::layer::ExtractOptions;
 use crate::reference::Reference;
+use crate::registry::RegistryError;
 use crate::store::{ImageRecord, ImageSpec, LayerRef, LayerSource, Store};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -73,14 +75,17 @@ pub fn pull(
         for ep in conf.endpoints(host_of(&r), &r.path, true) {
             match pull_from(store, &conf, &ep, &r, opts, progress) {
                 Ok(img) => return Ok(img),
-                Err(e @ (Error::NotFound(_) | Error::Unauthorized(_) | Error::Registry(_))) => {
-                    last = Some(e)
-                }
+                // The next registry in the search list may have it.
+                Err(e @ Error::Registry(_)) => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
     }
-    Err(last.unwrap_or_else(|| Error::NotFound(format!("{name}: no registry to pull from"))))
+    Err(last.unwrap_or_else(|| {
+        Error::Registry(RegistryError::NotFound(format!(
+            "{name}: no registry to pull from"
+        )))
+    }))
 }
 
 fn get_manifest(
@@ -101,24 +106,32 @@ fn get_manifest(
     r.into_reader()
         .take(16 << 20)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Registry(format!("reading manifest {reference}: {e}")))?;
+        .map_err(|e| {
+            Error::Registry(RegistryError::Transfer(format!(
+                "reading manifest {reference}: {e}"
+            )))
+        })?;
     Ok((bytes, ctype))
 }
 
 fn verify(what: &str, bytes: &[u8], want: &Digest) -> Result<()> {
     let got = Digest::of_bytes(bytes);
     if &got != want {
-        return Err(Error::DigestMismatch {
+        return Err(Error::Digest(DigestError::Mismatch {
             what: what.into(),
             expected: want.to_string(),
             actual: got.to_string(),
-        });
+        }));
     }
     Ok(())
 }
 
 fn parse_digest(d: &str) -> Result<Digest> {
-    Digest::parse(d).map_err(|_| Error::Registry(format!("the registry sent a bad digest {d:?}")))
+    Digest::parse(d).map_err(|_| {
+        Error::Registry(RegistryError::Malformed(format!(
+            "the registry sent a bad digest {d:?}"
+        )))
+    })
 }
 
 fn pull_from(
@@ -150,9 +163,9 @@ fn pull_from(
         bytes = b;
     }
     let Manifest::Image { config, layers } = parsed else {
-        return Err(Error::Registry(
+        return Err(Error::Registry(RegistryError::Malformed(
             "a manifest list points to another list".into(),
-        ));
+        )));
     };
     progress.note("Getting image source signatures");
     let config_digest = parse_digest(&config.digest)?;
@@ -165,11 +178,11 @@ fn pull_from(
         .map(|d| parse_digest(d))
         .collect::<Result<_>>()?;
     if diff_ids.len() != layers.len() {
-        return Err(Error::Registry(format!(
+        return Err(Error::Registry(RegistryError::Malformed(format!(
             "the manifest has {} layers but the config {}",
             layers.len(),
             diff_ids.len()
-        )));
+        ))));
     }
     let staged = download_layers(store, &client, ep, &layers, &diff_ids, &scopes, progress)?;
     let names = match (&r.tag, &r.digest) {
@@ -211,7 +224,7 @@ fn fetch_small(c: &Client, ep: &Endpoint, d: &Digest, scopes: &[String]) -> Resu
     r.into_reader()
         .take(64 << 20)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Registry(format!("reading {d}: {e}")))?;
+        .map_err(|e| Error::Registry(RegistryError::Transfer(format!("reading {d}: {e}"))))?;
     verify("config", &bytes, d)?;
     Ok(bytes)
 }
@@ -234,7 +247,7 @@ fn download_layers(
     progress: &dyn Progress,
 ) -> Result<Vec<Option<PathBuf>>> {
     let todo: Mutex<Vec<usize>> = Mutex::new((0..layers.len()).rev().collect());
-    let results: Mutex<Vec<Option<Result<PathBuf>>>> =
+    let results: Mutex<Vec<Option<Result<Option<PathBuf>>>>> =
         Mutex::new((0..layers.len()).map(|_| None).collect());
     crate::fsutil::create_dir_all(&store.paths.tmp_dir())?;
     std::thread::scope(|s| {
@@ -244,15 +257,15 @@ fn download_layers(
                     return;
                 };
                 let desc = &layers[i];
+                // Ok(None): the store has the layer already.
                 let got = parse_digest(&desc.digest).and_then(|d| {
                     if have_layer(store, &d, &diff_ids[i]) {
                         progress.end(&format!("blob {d}"), "skipped: already exists");
-                        return Err(Error::NotFound(String::new()));
+                        return Ok(None);
                     }
-                    download_blob(store, c, ep, &d, desc.size, scopes, progress)
+                    download_blob(store, c, ep, &d, desc.size, scopes, progress).map(Some)
                 });
-                let failed =
-                    matches!(&got, Err(e) if !matches!(e, Error::NotFound(m) if m.is_empty()));
+                let failed = got.is_err();
                 results.lock().expect("results")[i] = Some(got);
                 if failed {
                     todo.lock().expect("queue").clear();
@@ -264,8 +277,7 @@ fn download_layers(
     let mut first_err = None;
     for r in results.into_inner().expect("results") {
         match r {
-            Some(Ok(p)) => out.push(Some(p)),
-            Some(Err(Error::NotFound(m))) if m.is_empty() => out.push(None),
+            Some(Ok(p)) => out.push(p),
             Some(Err(e)) => {
                 first_err.get_or_insert(e);
                 out.push(None);
@@ -347,9 +359,9 @@ fn try_download(
         }
         got += n as u64;
         if got > size {
-            return Err(Error::Registry(format!(
+            return Err(Error::Registry(RegistryError::Malformed(format!(
                 "blob {d} is larger than the {size} bytes announced"
-            )));
+            ))));
         }
         w.write_all(&buf[..n])
             .map_err(|e| Error::io("writing a download", e))?;
@@ -367,11 +379,11 @@ fn try_download(
         return Err(Error::io(format!("download of {d} was cut short"), eof));
     }
     if &digest != d {
-        return Err(Error::DigestMismatch {
+        return Err(Error::Digest(DigestError::Mismatch {
             what: "a downloaded blob".into(),
             expected: d.to_string(),
             actual: digest.to_string(),
-        });
+        }));
     }
     Ok(())
 }

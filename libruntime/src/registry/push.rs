@@ -8,8 +8,10 @@ use super::manifest;
 use super::progress::Progress;
 use super::sources;
 use crate::digest::Digest;
+use crate::digest::DigestError;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
+use crate::registry::RegistryError;
 use crate::store::{ImageRecord, Store};
 use std::sync::Mutex;
 
@@ -122,11 +124,11 @@ pub fn push(
     )?;
     if let Some(d) = r.header("docker-content-digest") {
         if d != image.digest.as_str() {
-            return Err(Error::DigestMismatch {
+            return Err(Error::Digest(DigestError::Mismatch {
                 what: "pushed manifest".into(),
                 expected: image.digest.to_string(),
                 actual: d.to_string(),
-            });
+            }));
         }
     }
     let full = format!("{}/{repo}", ep.host);
@@ -190,7 +192,7 @@ fn upload_one(
             progress.end(&id, "skipped: already exists");
             return Ok(());
         }
-        Err(Error::NotFound(_)) => {}
+        Err(Error::Registry(RegistryError::NotFound(_))) => {}
         Err(e) => return Err(e),
     }
     let host_prefix = format!("{}/", c.host);
@@ -224,7 +226,11 @@ fn upload_one(
     };
     let mut location = start
         .header("location")
-        .ok_or_else(|| Error::Registry("the registry gave no upload location".into()))?
+        .ok_or_else(|| {
+            Error::Registry(RegistryError::Malformed(
+                "the registry gave no upload location".into(),
+            ))
+        })?
         .to_string();
     progress.begin(&id, b.size);
     let path = store.blob_path(&b.digest);

@@ -5,6 +5,7 @@
 use super::client::{Body, Client, ClientOptions};
 use super::config::RegistriesConf;
 use crate::error::{Error, Result};
+use crate::registry::RegistryError;
 
 /// One line of `search`'s answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,9 +91,9 @@ pub fn search(
 fn catalog(client: &Client) -> Result<Vec<String>> {
     let scopes = ["registry:catalog:*".to_string()];
     let r = client.call("GET", "/v2/_catalog?n=1000", &scopes, &[], Body::Empty)?;
-    let v: serde_json::Value = r
-        .into_json()
-        .map_err(|e| Error::Registry(format!("reading the catalog: {e}")))?;
+    let v: serde_json::Value = r.into_json().map_err(|e| {
+        Error::Registry(RegistryError::Transfer(format!("reading the catalog: {e}")))
+    })?;
     Ok(strings(&v["repositories"]))
 }
 
@@ -105,9 +106,11 @@ fn tags(client: &Client, repo: &str) -> Result<Vec<String>> {
         &[],
         Body::Empty,
     )?;
-    let v: serde_json::Value = r
-        .into_json()
-        .map_err(|e| Error::Registry(format!("reading the tags of {repo}: {e}")))?;
+    let v: serde_json::Value = r.into_json().map_err(|e| {
+        Error::Registry(RegistryError::Transfer(format!(
+            "reading the tags of {repo}: {e}"
+        )))
+    })?;
     // Registries answer in no particular order.
     let mut tags = strings(&v["tags"]);
     tags.sort();

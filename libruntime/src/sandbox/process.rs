@@ -4,6 +4,7 @@
 //! is not found, 126 when it cannot be run, 125 for anything else.
 
 use super::{capabilities, rlimits, seccomp};
+use crate::network::NetworkError;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::Process;
 use std::ffi::CString;
@@ -11,7 +12,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// A failure before execve: the exit code it maps to and one line saying why.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct StartError {
     pub code: i32,
     pub message: String,
@@ -22,7 +24,7 @@ impl From<crate::error::Error> for StartError {
     /// be run; everything else is the engine's failure.
     fn from(e: crate::error::Error) -> StartError {
         let code = match e {
-            crate::error::Error::PortUnavailable { .. } => 126,
+            crate::error::Error::Network(NetworkError::PortUnavailable { .. }) => 126,
             _ => 125,
         };
         StartError {

@@ -1,8 +1,10 @@
 //! Content-addressed blobs under `blobs/sha256/<hex>`, verified on the way in.
 
 use super::{staging, Store};
+use crate::digest::DigestError;
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Context, Error, Result};
+use crate::layer::LayerError;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -54,8 +56,9 @@ impl Store {
         let result = (|| {
             let f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
             let mut w = HashingWriter::new(BufWriter::with_capacity(256 * 1024, f));
-            io::copy(src, &mut w)
-                .map_err(|e| Error::InvalidArchive(format!("reading {what}: {e}")))?;
+            io::copy(src, &mut w).map_err(|e| {
+                Error::Layer(LayerError::InvalidArchive(format!("reading {what}: {e}")))
+            })?;
             let (buf, digest, size) = w.finish();
             buf.into_inner()
                 .map_err(|e| e.into_error())
@@ -63,11 +66,11 @@ impl Store {
                 .ctx(|| format!("writing {}", tmp.display()))?;
             if let Some(exp) = expected {
                 if *exp != digest {
-                    return Err(Error::DigestMismatch {
+                    return Err(Error::Digest(DigestError::Mismatch {
                         what: what.to_string(),
                         expected: exp.to_string(),
                         actual: digest.to_string(),
-                    });
+                    }));
                 }
             }
             std::fs::rename(&tmp, self.blob_path(&digest))

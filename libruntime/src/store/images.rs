@@ -6,7 +6,9 @@ use super::Store;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::layer::LayerError;
 use crate::reference::Reference;
+use crate::store::StoreError;
 use oci_spec::image::ImageConfiguration;
 use std::collections::HashSet;
 
@@ -48,7 +50,7 @@ impl Store {
         let images = self.images()?;
         find_in(&images, what)
             .cloned()
-            .ok_or_else(|| Error::ImageNotFound(what.to_string()))
+            .ok_or_else(|| Error::Store(StoreError::ImageNotFound(what.to_string())))
     }
 
     /// Stores a new image, or adds names to the same image stored before.
@@ -58,11 +60,11 @@ impl Store {
         let diff_ids = config.rootfs().diff_ids();
         let layer_ids: Vec<String> = spec.layers.iter().map(|l| l.diff_id.to_string()).collect();
         if diff_ids != &layer_ids {
-            return Err(Error::InvalidArchive(format!(
+            return Err(Error::Layer(LayerError::InvalidArchive(format!(
                 "image config lists {} layers that differ from the {} layers supplied",
                 diff_ids.len(),
                 layer_ids.len()
-            )));
+            ))));
         }
         let config_digest = self.put_blob_bytes(&spec.config, None)?;
         let manifest = match spec.manifest {
@@ -109,7 +111,7 @@ impl Store {
             .images
             .iter_mut()
             .find(|i| i.id == id)
-            .ok_or_else(|| Error::ImageNotFound(id.to_string()))?;
+            .ok_or_else(|| Error::Store(StoreError::ImageNotFound(id.to_string())))?;
         img.names.push(name.to_string());
         self.write_index(&index)
     }
@@ -121,7 +123,7 @@ impl Store {
             .images
             .iter_mut()
             .find(|i| i.id == id)
-            .ok_or_else(|| Error::ImageNotFound(id.to_string()))?;
+            .ok_or_else(|| Error::Store(StoreError::ImageNotFound(id.to_string())))?;
         img.names.retain(|n| n != name);
         let left = !img.names.is_empty();
         self.write_index(&index)?;

@@ -3,9 +3,11 @@
 
 use super::records::{LayerRecord, LayerRef};
 use super::{staging, Store};
+use crate::digest::DigestError;
 use crate::digest::{Digest, HashingReader};
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
+use crate::layer::LayerError;
 use crate::layer::{self, Compression, ExtractOptions};
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -98,9 +100,11 @@ impl Store {
     fn hash_blob_diff(&self, blob: &Digest) -> Result<(Digest, u64)> {
         let f = self.open_blob(blob)?;
         let (r, _) = layer::decompressed(f)?;
-        HashingReader::new(r)
-            .finish()
-            .map_err(|e| Error::InvalidArchive(format!("reading layer {blob}: {e}")))
+        HashingReader::new(r).finish().map_err(|e| {
+            Error::Layer(LayerError::InvalidArchive(format!(
+                "reading layer {blob}: {e}"
+            )))
+        })
     }
 
     fn unpack(
@@ -119,9 +123,11 @@ impl Store {
             let (r, _) = layer::decompressed(f)?;
             let mut hashing = HashingReader::new(r);
             let stats = layer::extract(&mut hashing, &diff_dir, opts)?;
-            let (diff, diff_size) = hashing
-                .finish()
-                .map_err(|e| Error::InvalidArchive(format!("reading layer {blob}: {e}")))?;
+            let (diff, diff_size) = hashing.finish().map_err(|e| {
+                Error::Layer(LayerError::InvalidArchive(format!(
+                    "reading layer {blob}: {e}"
+                )))
+            })?;
             if let Some(exp) = expected {
                 check_diff(exp, &diff, blob)?;
             }
@@ -187,11 +193,11 @@ impl Store {
 
 fn check_diff(expected: &Digest, actual: &Digest, blob: &Digest) -> Result<()> {
     if expected != actual {
-        return Err(Error::DigestMismatch {
+        return Err(Error::Digest(DigestError::Mismatch {
             what: format!("uncompressed layer of blob {}", blob.short()),
             expected: expected.to_string(),
             actual: actual.to_string(),
-        });
+        }));
     }
     Ok(())
 }

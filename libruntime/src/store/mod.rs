@@ -1,6 +1,8 @@
 //! The image store: verified content-addressed blobs, layers unpacked once per diff-id,
 //! and image records in one atomically replaced index. Mutations hold the store lock.
 
+mod error;
+pub use error::StoreError;
 mod blobs;
 mod images;
 mod layers;

@@ -11,11 +11,13 @@ use crate::container::logfile::LogWriter;
 use crate::container::record::ContainerDirs;
 use crate::container::record::NetworkMode;
 use crate::container::state::{State, Status};
+use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
 use crate::graph::RootfsPlan;
 use crate::paths::Paths;
 use crate::sandbox::{self, process::StartError, Stdio};
+use crate::store::StoreError;
 use crate::userns::IdMaps;
 use crate::{cgroups, fsutil, hooks, procinfo, time};
 use clients::Clients;
@@ -96,14 +98,16 @@ impl Supervisor {
     fn new(opts: Options) -> Result<Supervisor> {
         // The CLI passes the full id: read the record directly, no search.
         if opts.id.len() != 64 || !opts.id.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::ContainerNotFound(opts.id.clone()));
+            return Err(Error::Container(ContainerError::NotFound(opts.id.clone())));
         }
         let dirs = ContainerDirs::new(&opts.paths, &opts.id);
         let record: ContainerRecord = fsutil::read_json(&dirs.record())?
-            .ok_or_else(|| Error::ContainerNotFound(opts.id.clone()))?;
-        let spec: Spec = fsutil::read_json(&dirs.spec())?.ok_or_else(|| Error::Corrupt {
-            path: dirs.spec(),
-            reason: "missing config.json".into(),
+            .ok_or_else(|| Error::Container(ContainerError::NotFound(opts.id.clone())))?;
+        let spec: Spec = fsutil::read_json(&dirs.spec())?.ok_or_else(|| {
+            Error::Store(StoreError::Corrupt {
+                path: dirs.spec(),
+                reason: "missing config.json".into(),
+            })
         })?;
         fsutil::create_dir_all(&dirs.run)?;
         let lock = crate::lock::StoreLock::try_exclusive(&dirs.run.join("supervisor.lock"))?

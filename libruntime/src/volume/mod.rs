@@ -1,6 +1,8 @@
 //! Named volumes: directories skiff owns under `volumes/<name>/_data`, with a record
 //! beside them. They outlive containers; anonymous ones go with `rm -v`.
 
+mod error;
+pub use error::VolumeError;
 pub mod mounts;
 
 use crate::error::{Context, Error, Result};

@@ -6,6 +6,7 @@
 
 use super::{server, Files, Info};
 use crate::error::{Context, Error, Result};
+use crate::network::NetworkError;
 use crate::paths::Paths;
 use crate::userns::IdMaps;
 use crate::{fsutil, network::slirp};
@@ -38,10 +39,15 @@ pub fn spawn(paths: &Paths, _maps: &IdMaps, files: &Files) -> Result<Info> {
         let why = line.strip_prefix("error ").unwrap_or(
             "the network holder exited while starting (see netns/holder.log in the runtime root)",
         );
-        return Err(Error::Network(why.to_string()));
+        return Err(Error::Network(NetworkError::HolderUnreachable(
+            why.to_string(),
+        )));
     }
-    fsutil::read_json::<Info>(&files.info())?
-        .ok_or_else(|| Error::Network("the network holder did not say its pid".into()))
+    fsutil::read_json::<Info>(&files.info())?.ok_or_else(|| {
+        Error::Network(NetworkError::HolderUnreachable(
+            "the network holder did not say its pid".into(),
+        ))
+    })
 }
 
 fn report(status: &mut Option<std::fs::File>, line: &str) {

@@ -18,6 +18,7 @@ use super::definition::Network;
 use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
 use crate::lock::StoreLock;
+use crate::network::NetworkError;
 use crate::paths::Paths;
 use crate::userns::IdMaps;
 use crate::{fsutil, procinfo};
@@ -156,7 +157,7 @@ pub enum HolderError {
 impl From<Error> for HolderError {
     fn from(e: Error) -> HolderError {
         match e {
-            Error::Holder(h) => h,
+            Error::Network(NetworkError::Holder(h)) => h,
             other => HolderError::Setup(other.to_string()),
         }
     }
@@ -201,22 +202,32 @@ impl Session {
 
 /// One request and its answer.
 fn send(files: &Files, req: &Request) -> Result<Answer> {
-    let mut s = UnixStream::connect(files.socket())
-        .map_err(|e| Error::Network(format!("connecting to the network holder: {e}")))?;
+    let mut s = UnixStream::connect(files.socket()).map_err(|e| {
+        Error::Network(NetworkError::HolderUnreachable(format!(
+            "connecting to the network holder: {e}"
+        )))
+    })?;
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let mut line = serde_json::to_vec(req).map_err(|e| Error::json("holder request", e))?;
     line.push(b'\n');
-    s.write_all(&line)
-        .map_err(|e| Error::Network(format!("talking to the network holder: {e}")))?;
+    s.write_all(&line).map_err(|e| {
+        Error::Network(NetworkError::HolderUnreachable(format!(
+            "talking to the network holder: {e}"
+        )))
+    })?;
     let mut answer = String::new();
-    BufReader::new(&s)
-        .read_line(&mut answer)
-        .map_err(|e| Error::Network(format!("reading from the network holder: {e}")))?;
+    BufReader::new(&s).read_line(&mut answer).map_err(|e| {
+        Error::Network(NetworkError::HolderUnreachable(format!(
+            "reading from the network holder: {e}"
+        )))
+    })?;
     let answer: Answer = serde_json::from_str(&answer).map_err(|_| {
-        Error::Network("the network holder ended without answering (see netns/holder.log)".into())
+        Error::Network(NetworkError::HolderUnreachable(
+            "the network holder ended without answering (see netns/holder.log)".into(),
+        ))
     })?;
     match answer.error {
-        Some(e) => Err(Error::Holder(e)),
+        Some(e) => Err(Error::Network(NetworkError::Holder(e))),
         None => Ok(answer),
     }
 }
@@ -259,9 +270,10 @@ mod tests {
             "IP address 10.89.0.5 is already allocated on network n"
         );
         // A library error becomes the holder's own kind once; a holder error stays itself.
-        let h: HolderError = Error::Holder(HolderError::NoSparePort).into();
+        let h: HolderError = Error::Network(NetworkError::Holder(HolderError::NoSparePort)).into();
         assert_eq!(h, HolderError::NoSparePort);
-        let other: HolderError = Error::Network("nft refused".into()).into();
+        let other: HolderError =
+            Error::Network(NetworkError::HolderUnreachable("nft refused".into())).into();
         assert!(matches!(other, HolderError::Setup(_)));
     }
 }

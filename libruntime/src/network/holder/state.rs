@@ -6,6 +6,7 @@ use super::{AttachRequest, Attached, HolderError, NetworkAttach};
 use crate::error::{Error, Result};
 use crate::network::definition::Addressing;
 use crate::network::firewall::{self, BridgeRule, ForwardRule};
+use crate::network::NetworkError;
 use crate::network::{dns, links, slirp};
 use crate::procinfo;
 use std::collections::HashMap;
@@ -72,8 +73,9 @@ impl State {
     /// Plugs the container into every network asked for, and forwards its ports; on
     /// any failure, undoes what this request did.
     pub fn attach(&mut self, req: &AttachRequest) -> Result<Vec<Attached>> {
-        let pid_start = procinfo::start_time(req.pid)
-            .ok_or(Error::Holder(HolderError::ProcessGone(req.pid)))?;
+        let pid_start = procinfo::start_time(req.pid).ok_or(Error::Network(
+            NetworkError::Holder(HolderError::ProcessGone(req.pid)),
+        ))?;
         let before = self.attachments.len();
         let mut done = Vec::new();
         for net in &req.networks {
@@ -234,8 +236,11 @@ impl State {
             }
             return Ok(());
         }
-        let sock = UdpSocket::bind((gateway, 53))
-            .map_err(|e| Error::Network(format!("binding DNS on {gateway}:53: {e}")))?;
+        let sock = UdpSocket::bind((gateway, 53)).map_err(|e| {
+            Error::Network(NetworkError::Namespace(format!(
+                "binding DNS on {gateway}:53: {e}"
+            )))
+        })?;
         let assignment: dns::Assignment = Arc::new(RwLock::new(serving));
         self.responders.insert(gateway, assignment.clone());
         let table = self.names.clone();
@@ -300,7 +305,9 @@ impl State {
                 SPARE_PORTS
                     .clone()
                     .find(|x| !taken(*x))
-                    .ok_or(Error::Holder(HolderError::NoSparePort))?
+                    .ok_or(Error::Network(NetworkError::Holder(
+                        HolderError::NoSparePort,
+                    )))?
             } else {
                 p.host_port
             };
