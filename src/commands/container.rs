@@ -298,13 +298,18 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
     if (a.rm || a.rmi) && !matches!(outcome, Ok(Outcome::Detached)) {
         lifecycle::await_auto_removal(&ctx.paths, &ctx.maps, &record)?;
         if a.rmi {
-            // In a child: removing layers needs the storage user namespace. An image
-            // another container still uses stays, as in podman.
-            let _ = super::registry::skiff_child(ctx)
-                .args(["rmi", &record.image_id])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
+            // Removing layers needs the storage user namespace (a forked helper when
+            // rootless). An image another container still uses stays, as in podman.
+            let id = record.image_id.clone();
+            let in_use = libruntime::container::list(&ctx.paths)?
+                .iter()
+                .any(|c| c.image_id == id);
+            if !in_use {
+                let store = Store::open(&ctx.paths);
+                let _ = libruntime::userns::run_in_storage_ns(&ctx.maps, || {
+                    store.remove_image(&id)
+                });
+            }
         }
     }
     finish(outcome?)

@@ -4,6 +4,7 @@ use crate::cli_registry::*;
 use crate::output::write_out;
 use crate::progress::CliProgress;
 use crate::Ctx;
+use libruntime::registry::policy::PullPolicy;
 use anyhow::{bail, Context, Result};
 use libruntime::reference::{DefaultDomain, Reference};
 use libruntime::registry::auth::{self, Credentials};
@@ -176,9 +177,6 @@ pub fn logout(a: LogoutArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// run/create `--pull`: makes sure the image is there as the policy says. Pulling
-/// runs as a `skiff pull` child, since unpacking layers needs the storage user
-/// namespace and run must stay outside it.
 /// This binary as a child command on the same store; for work that must run in the
 /// storage user namespace while the caller stays outside it.
 pub fn skiff_child(ctx: &Ctx) -> std::process::Command {
@@ -202,79 +200,46 @@ pub fn resolve_source(ctx: &Ctx, image: &str) -> Result<String> {
     match Source::parse(image) {
         Source::Reference(r) | Source::Storage(r) => Ok(r),
         Source::Archive(path) => {
-            // In a child: loading unpacks layers, which needs the storage namespace.
-            let out = skiff_child(ctx)
-                .args(["load", "-i"])
-                .arg(&path)
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .context("loading the image archive")?;
-            if !out.status.success() {
-                // The child has said why.
-                return Err(crate::exit::Reported(out.status.code().unwrap_or(125)).into());
-            }
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| l.strip_prefix("Loaded image: "))
-                .next()
-                .map(|n| n.trim_start_matches("sha256:").to_string())
-                .context("the archive held no image")
+            // Loading unpacks layers, which needs the storage namespace: a forked
+            // helper when rootless.
+            let store = Store::open_locked(&ctx.paths)?;
+            let extract = ctx.extract_options();
+            let id = libruntime::userns::in_storage_ns(&ctx.maps, || {
+                let images = libruntime::archive::load(&store, &path, extract)?;
+                let first = images.first();
+                let name = first.map(|i| i.names.first().cloned().unwrap_or(i.id.clone()));
+                name.ok_or_else(|| {
+                    libruntime::Error::InvalidArgument("the archive held no image".into())
+                })
+            })
+            .with_context(|| format!("loading {image}"))?;
+            Ok(id)
         }
     }
 }
 
+/// run/create `--pull`: the library decides and pulls in the storage namespace.
 pub fn ensure_image(
     ctx: &Ctx,
     image: &str,
     policy: &str,
     flags: &RegistryFlags,
-    platform: &PlatformFlags,
+    platform_flags: &PlatformFlags,
 ) -> Result<()> {
-    let have = Store::open(&ctx.paths).find_image(image).is_ok();
-    let want_pull = match policy {
-        "never" => false,
-        "missing" => !have,
-        "always" | "newer" => true,
-        p => bail!("invalid --pull {p:?}: use always, missing, never or newer"),
+    let policy: PullPolicy = policy.parse()?;
+    let opts = PullOptions {
+        client: client_options(flags)?,
+        platform: platform(platform_flags)?,
+        extract: ctx.extract_options(),
     };
-    if !want_pull {
-        return Ok(());
-    }
-    let mut c = skiff_child(ctx);
-    c.args(["pull", "-q"]);
-    if let Some(v) = flags.tls_verify {
-        c.arg(format!("--tls-verify={v}"));
-    }
-    if let Some(v) = &flags.creds {
-        c.arg("--creds").arg(v);
-    }
-    if let Some(v) = &flags.authfile {
-        c.arg("--authfile").arg(v);
-    }
-    if let Some(v) = &flags.cert_dir {
-        c.arg("--cert-dir").arg(v);
-    }
-    for (flag, v) in [
-        ("--platform", &platform.platform),
-        ("--os", &platform.os),
-        ("--arch", &platform.arch),
-        ("--variant", &platform.variant),
-    ] {
-        if let Some(v) = v {
-            c.arg(flag).arg(v);
-        }
-    }
-    c.arg(image).stdout(std::process::Stdio::null());
-    let ok = c.status().context("running skiff pull")?.success();
-    match (ok, policy, have) {
-        (true, _, _) => Ok(()),
-        (false, "newer", true) => {
-            libruntime::log::warn(&format!(
-                "could not check {image} for a newer version: using the local image"
-            ));
-            Ok(())
-        }
-        // `skiff pull` has said why on stderr.
-        (false, _, _) => Err(crate::exit::Reported(crate::exit::ENGINE).into()),
-    }
+    let store = Store::open(&ctx.paths);
+    libruntime::registry::policy::ensure_image(
+        &store,
+        &ctx.maps,
+        image,
+        policy,
+        &opts,
+        &libruntime::registry::Silent,
+    )
+    .with_context(|| format!("pulling {image}"))
 }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod manifest;
 pub mod progress;
+pub mod policy;
 pub mod pull;
 pub mod push;
 pub mod search;
