@@ -19,6 +19,7 @@ mod template;
 
 use clap::Parser;
 use cli::{Cli, Command, ImageCommand, SystemCommand};
+use libruntime::container::Container;
 use libruntime::paths::Paths;
 use libruntime::userns::IdMaps;
 
@@ -29,6 +30,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The library's handle on `record`, in this store.
+    pub fn handle(&self, record: &libruntime::container::ContainerRecord) -> Container<'_> {
+        Container::new(&self.paths, &self.maps, record.clone())
+    }
+
     /// Extraction options for this store: a single-id map cannot own other ids.
     pub fn extract_options(&self) -> libruntime::layer::ExtractOptions {
         libruntime::layer::ExtractOptions {
@@ -41,7 +47,7 @@ impl Ctx {
 fn main() {
     libruntime::log::set_sink(Box::new(diagnostics::PodmanLines));
     // The supervisor is the same binary; it skips clap to start fast and stay small.
-    if std::env::args().nth(1).as_deref() == Some(libruntime::container::lifecycle::SUPERVISE) {
+    if std::env::args().nth(1).as_deref() == Some(libruntime::container::spawn::SUPERVISE) {
         std::process::exit(supervise());
     }
     if std::env::args().nth(1).as_deref() == Some(libruntime::network::holder::SUBCOMMAND) {
@@ -162,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 struct HiddenArgs {
     root: Option<std::path::PathBuf>,
     runroot: Option<std::path::PathBuf>,
-    mode: libruntime::container::lifecycle::StartMode,
+    mode: libruntime::container::spawn::StartMode,
     preserve_fds: u32,
     id: Option<String>,
 }
@@ -171,7 +177,7 @@ fn hidden_args() -> HiddenArgs {
     let mut h = HiddenArgs {
         root: None,
         runroot: None,
-        mode: libruntime::container::lifecycle::StartMode::Detached,
+        mode: libruntime::container::spawn::StartMode::Detached,
         preserve_fds: 0,
         id: None,
     };
@@ -183,7 +189,7 @@ fn hidden_args() -> HiddenArgs {
             "--preserve-fds" => {
                 h.preserve_fds = it.next().and_then(|n| n.parse().ok()).unwrap_or(0)
             }
-            _ => match libruntime::container::lifecycle::StartMode::from_flag(&a) {
+            _ => match libruntime::container::spawn::StartMode::from_flag(&a) {
                 Some(m) => h.mode = m,
                 None => h.id = Some(a),
             },

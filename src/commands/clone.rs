@@ -9,7 +9,7 @@ use crate::output::write_out;
 use crate::Ctx;
 use anyhow::{anyhow, bail, Result};
 use clap::Parser;
-use libruntime::container::{self as ctr, lifecycle, ContainerDirs, State};
+use libruntime::container::{self as ctr, ContainerDirs, State};
 
 pub fn clone(ctx: &Ctx, a: CloneArgs) -> Result<i32> {
     let original = ctr::find(&ctx.paths, &a.container)?;
@@ -41,10 +41,11 @@ pub fn clone(ctx: &Ctx, a: CloneArgs) -> Result<i32> {
     args.conmon_pidfile = None;
     let record = super::container::create_record(ctx, &args, argv.clone())?;
     if a.destroy {
-        lifecycle::remove(&ctx.paths, &ctx.maps, &original, true)?;
+        ctx.handle(&original).remove(true)?;
     }
     if a.run {
-        lifecycle::start_detached(&ctx.paths, &record)
+        ctx.handle(&record)
+            .start()
             .map_err(|f| crate::exit::with_code(f.code, anyhow!(f.message)))?;
     }
     write_out(&format!("{}\n", record.id))?;

@@ -7,9 +7,10 @@ use crate::exit::{self, with_code};
 use crate::output::write_out;
 use crate::Ctx;
 use anyhow::{anyhow, bail, Context, Result};
-use libruntime::container::lifecycle::{self, StartError};
 use libruntime::container::logconfig::LogConfig;
 use libruntime::container::options::*;
+use libruntime::container::spawn::StartError;
+use libruntime::container::verbs;
 use libruntime::container::ContainerError;
 use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
 use libruntime::store::Store;
@@ -64,7 +65,7 @@ fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     }
     let chosen = targets_where(ctx, &a.names, a.all, |st| st.status == Status::Created)?;
     for (n, r) in chosen {
-        lifecycle::initialize(&ctx.paths, &r)?;
+        ctx.handle(&r).initialize()?;
         write_out(&format!("{n}\n"))?;
     }
     Ok(0)
@@ -280,7 +281,8 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
     check_preserved_fds(a.preserve_fds)?;
     let record = create_record(ctx, &a, own_command_line())?;
     if a.detach {
-        lifecycle::start_detached_with_fds(&ctx.paths, &record, a.preserve_fds)
+        ctx.handle(&record)
+            .start_with_fds(a.preserve_fds)
             .map_err(start_error)?;
         write_out(&format!("{}\n", record.id))?;
         return Ok(0);
@@ -296,7 +298,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
     );
     // podman and docker return from `run --rm` only once the container is gone.
     if (a.rm || a.rmi) && !matches!(outcome, Ok(Outcome::Detached)) {
-        lifecycle::await_auto_removal(&ctx.paths, &ctx.maps, &record)?;
+        ctx.handle(&record).await_auto_removal()?;
         if a.rmi {
             // Removing layers needs the storage user namespace (a forked helper when
             // rootless). An image another container still uses stays, as in podman.
@@ -305,10 +307,12 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> Result<i32> {
                 .iter()
                 .any(|c| c.image_id == id);
             if !in_use {
-                let store = Store::open(&ctx.paths);
-                let _ = libruntime::userns::run_in_storage_ns(&ctx.maps, || {
-                    store.remove_image(&id)
-                });
+                let store = Store::open_locked(&ctx.paths)?;
+                let removed =
+                    libruntime::userns::run_in_storage_ns(&ctx.maps, || store.remove_image(&id));
+                if let Err(e) = removed {
+                    libruntime::log::warn(&format!("removing image {id}: {e}"));
+                }
             }
         }
     }
@@ -329,18 +333,9 @@ fn start_attached(
         // Its supervisor is waiting for a first client: this attach starts it.
         return attach_and_relay(ctx, record, streams, detach_keys, sig_proxy);
     }
-    let mut sup = lifecycle::spawn_supervisor_with_fds(
-        &ctx.paths,
-        record,
-        lifecycle::StartMode::AttachFirst,
-        preserve_fds,
-    )?;
-    match sup.next_line() {
-        Some(l) if l == "ready" => {}
-        other => {
-            lifecycle::parse_report(other).map_err(start_error)?;
-        }
-    }
+    ctx.handle(record)
+        .start_when_attached(preserve_fds)
+        .map_err(start_error)?;
     attach_and_relay(ctx, record, streams, detach_keys, sig_proxy)
 }
 
@@ -363,7 +358,7 @@ fn attach_and_relay(
     let size = tty
         .then(|| libruntime::sandbox::sys::window_size(0))
         .flatten();
-    let stream = lifecycle::connect(&dirs, flags, size)?;
+    let stream = verbs::connect(&dirs, flags, size)?;
     attach::relay(
         stream,
         RelayOptions {
@@ -436,7 +431,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         }
         if a.attach {
             if st.status != libruntime::container::Status::Initialized {
-                lifecycle::check_startable(&dirs)?;
+                verbs::check_startable(&dirs)?;
             }
             let stdin = a.interactive && r.config.stdin;
             return finish(start_attached(
@@ -450,7 +445,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         }
         if !st.is_active() || st.status == libruntime::container::Status::Initialized {
             // podman: a program that cannot be run fails `start` with 125, not 126/127.
-            lifecycle::start_detached(&ctx.paths, &r).map_err(|f| {
+            ctx.handle(&r).start().map_err(|f| {
                 start_error(StartError {
                     code: exit::ENGINE,
                     ..f
@@ -513,7 +508,7 @@ fn stop(ctx: &Ctx, a: StopArgs) -> Result<i32> {
     }
     for (n, r) in targets(ctx, &names, a.all)? {
         let t = a.time.unwrap_or(r.config.stop_timeout);
-        lifecycle::stop(&ctx.paths, &r, Duration::from_secs(t as u64))?;
+        ctx.handle(&r).stop(Duration::from_secs(t as u64))?;
         write_out(&format!("{n}\n"))?;
     }
     Ok(0)
@@ -522,7 +517,7 @@ fn stop(ctx: &Ctx, a: StopArgs) -> Result<i32> {
 fn kill(ctx: &Ctx, a: KillArgs) -> Result<i32> {
     let sig = libruntime::signals::parse(&a.signal)?;
     for (n, r) in targets(ctx, &a.names, a.all)? {
-        lifecycle::kill(&ctx.paths, &r, sig)?;
+        ctx.handle(&r).kill(sig)?;
         write_out(&format!("{n}\n"))?;
     }
     Ok(0)
@@ -531,8 +526,8 @@ fn kill(ctx: &Ctx, a: KillArgs) -> Result<i32> {
 fn restart(ctx: &Ctx, a: StopArgs) -> Result<i32> {
     for (_, r) in targets(ctx, &a.names, a.all)? {
         let t = a.time.unwrap_or(r.config.stop_timeout);
-        lifecycle::stop(&ctx.paths, &r, Duration::from_secs(t as u64))?;
-        lifecycle::start_detached(&ctx.paths, &r).map_err(start_error)?;
+        ctx.handle(&r).stop(Duration::from_secs(t as u64))?;
+        ctx.handle(&r).start().map_err(start_error)?;
         write_out(&format!("{}\n", r.id))?;
     }
     Ok(0)
@@ -565,12 +560,12 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
         if a.force && a.time.is_some() {
             // `rm -f -t N`: the stop signal first, as `stop -t N` would.
             let t = Duration::from_secs(a.time.unwrap_or(0) as u64);
-            if let Err(e) = lifecycle::stop(&ctx.paths, &r, t) {
+            if let Err(e) = ctx.handle(&r).stop(t) {
                 failure.get_or_insert(e.into());
                 continue;
             }
         }
-        match lifecycle::remove(&ctx.paths, &ctx.maps, &r, a.force) {
+        match ctx.handle(&r).remove(a.force) {
             Ok(()) => {
                 if a.volumes {
                     super::volume::remove_anonymous(ctx, &r)?;
@@ -593,7 +588,7 @@ fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
 fn wait(ctx: &Ctx, a: NamesArgs) -> Result<i32> {
     for n in &a.names {
         let r = ctr::find(&ctx.paths, n)?;
-        let code = lifecycle::wait(&ctx.paths, &r)?;
+        let code = ctx.handle(&r).wait()?;
         write_out(&format!("{code}\n"))?;
     }
     Ok(0)
@@ -603,11 +598,11 @@ fn pause(ctx: &Ctx, a: NamesArgs, on: bool) -> Result<i32> {
     for n in &a.names {
         let r = ctr::find(&ctx.paths, n)?;
         let method = if on {
-            lifecycle::pause(&ctx.paths, &r)?
+            ctx.handle(&r).pause()?
         } else {
-            lifecycle::unpause(&ctx.paths, &r)?
+            ctx.handle(&r).unpause()?
         };
-        libruntime::log::debug(&format!("{n}: paused state changed with {method}"));
+        libruntime::log::debug(&format!("{n}: paused state changed with {method:?}"));
         write_out(&format!("{n}\n"))?;
     }
     Ok(0)
@@ -615,7 +610,7 @@ fn pause(ctx: &Ctx, a: NamesArgs, on: bool) -> Result<i32> {
 
 fn rename(ctx: &Ctx, a: RenameArgs) -> Result<i32> {
     let r = ctr::find(&ctx.paths, &a.name)?;
-    lifecycle::rename(&ctx.paths, &r, &a.new_name)?;
+    ctx.handle(&r).rename(&a.new_name)?;
     Ok(0)
 }
 
@@ -630,7 +625,7 @@ pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
         if st.is_active() || st.supervisor_alive() {
             continue;
         }
-        lifecycle::remove_files(&ctx.paths, &ctx.maps, &r)?;
+        ctx.handle(&r).remove_files()?;
         out.push_str(&format!("{}\n", r.id));
     }
     write_out(&out)?;

@@ -7,13 +7,11 @@ use crate::cli_container::ExecArgs;
 use crate::exit::with_code;
 use crate::output::write_out;
 use crate::Ctx;
-use anyhow::{anyhow, bail, Context, Result};
-use libruntime::container::create::{merge_env, new_id};
+use anyhow::{anyhow, bail, Result};
+use libruntime::container::create::new_id;
 use libruntime::container::options::{expand_env, read_env_file};
-use libruntime::container::{self as ctr, ContainerDirs, State, Status};
-use libruntime::oci_spec::runtime::Spec;
-use libruntime::sandbox::join::{self, ExecSpec};
-use libruntime::sandbox::seccomp::Program;
+use libruntime::container::verbs::ExecOptions;
+use libruntime::container::{Container, ContainerError};
 use libruntime::sandbox::{sys, Pipes};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -24,64 +22,29 @@ use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<i32> {
-    let r = ctr::find(&ctx.paths, &a.container)?;
-    let dirs = ContainerDirs::new(&ctx.paths, &r.id);
-    let st = State::load(&dirs)?;
-    if st.status != Status::Running || !st.init_alive() {
-        bail!(
-            "can only create exec sessions on running containers: {} is {}",
-            a.container,
-            st.status.as_str()
-        );
-    }
-    let spec: Spec =
-        libruntime::fsutil::read_json(&dirs.spec())?.context("the container has no config.json")?;
-    let mut process = spec
-        .process()
-        .clone()
-        .context("the container's spec has no process")?;
     let mut env = Vec::new();
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
     }
     env.extend(a.env.iter().filter_map(|e| expand_env(e)));
-    process.set_env(Some(merge_env(
-        process.env().as_deref().unwrap_or(&[]),
-        &env,
-    )));
-    process.set_args(Some(a.command.clone()));
-    process.set_terminal(Some(a.tty));
-    if let Some(w) = &a.workdir {
-        process.set_cwd(w.into());
-    }
-    if a.privileged {
-        if let Some(mut c) = process.capabilities().clone() {
-            c.set_effective(c.bounding().clone());
-            c.set_permitted(c.bounding().clone());
-            process.set_capabilities(Some(c));
+    let opts = ExecOptions {
+        command: a.command.clone(),
+        env,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        tty: a.tty,
+        interactive: a.interactive,
+        detach: a.detach,
+        privileged: a.privileged,
+        size: sys::window_size(0),
+    };
+    let joined = match Container::find(&ctx.paths, &ctx.maps, &a.container)?.exec(&opts) {
+        Ok(j) => j,
+        Err(libruntime::Error::Container(ContainerError::Start(e))) => {
+            return Err(with_code(e.code, anyhow!(e.message)))
         }
-    }
-    let cgroup = libruntime::cgroups::ContainerCgroup::at(&st.cgroup);
-    let joined = join::spawn(
-        st.pid,
-        ExecSpec {
-            process,
-            seccomp: spec
-                .linux()
-                .as_ref()
-                .and_then(|l| l.seccomp().as_ref())
-                .map(|f| Program::cached(&ctx.paths.seccomp_cache_dir(), f))
-                .transpose()
-                .map_err(|e| anyhow!(e))?,
-            user: a.user.clone(),
-            tty: a.tty,
-            size: sys::window_size(0),
-            stdin: a.interactive,
-            detach: a.detach,
-            cgroup_procs: cgroup.procs_file(),
-        },
-    )
-    .map_err(|e| with_code(e.code, anyhow!(e.message)))?;
+        Err(e) => return Err(e.into()),
+    };
     if a.detach {
         write_out(&format!("{}\n", new_id()))?;
         return Ok(0);

@@ -414,7 +414,7 @@ fn remove_one(
     }
     // podman's --force removes the containers that use the image first.
     for c in &users {
-        libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, c, true)?;
+        ctx.handle(c).remove(true)?;
     }
     for n in &img.names {
         out.push_str(&format!("Untagged: {n}\n"));

@@ -3,25 +3,16 @@
 use crate::cli_container::{PortArgs, StatsArgs, TopArgs};
 use crate::output::{is_json, print_json, print_rows, write_out};
 use crate::Ctx;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use libruntime::container::top::Descriptor;
-use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
+use libruntime::container::Container;
+use libruntime::container::{self as ctr, ContainerRecord};
 use libruntime::time::human_size;
 use serde_json::{json, Value};
 
-fn running_state(ctx: &Ctx, r: &ContainerRecord) -> Result<State> {
-    let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
-    if st.status != Status::Running && st.status != Status::Paused {
-        bail!("{} is not running", r.name);
-    }
-    Ok(st)
-}
-
 pub fn top(ctx: &Ctx, a: TopArgs) -> Result<i32> {
     let descs = Descriptor::parse_all(&a.descriptors)?;
-    let r = ctr::find(&ctx.paths, &a.name)?;
-    let st = running_state(ctx, &r)?;
-    let table = libruntime::container::top::top(st.pid, &descs);
+    let table = Container::find(&ctx.paths, &ctx.maps, &a.name)?.top(&descs)?;
     let lines: Vec<String> = std::iter::once(table.headers.join("\t"))
         .chain(table.rows.iter().map(|r| r.join("\t")))
         .collect();

@@ -150,7 +150,7 @@ fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<i32> {
             ));
         }
         for c in &users {
-            libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, c, true)?;
+            ctx.handle(c).remove(true)?;
         }
         definition::remove(&ctx.paths, &n.name)?;
         write_out(&format!("{}\n", n.name))?;

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use libruntime::container::commit::{self, CommitOptions};
 use libruntime::container::copy::{self, CopyOptions};
 use libruntime::container::filesystem::{self, ContainerFs};
-use libruntime::container::{self as ctr, lifecycle, ContainerDirs, State, Status};
+use libruntime::container::{self as ctr, ContainerDirs, State, Status};
 use libruntime::graph::RootfsPlan;
 use libruntime::reference::{DefaultDomain, Reference};
 use libruntime::store::Store;
@@ -30,12 +30,11 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
         ..Default::default()
     };
     let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
-    let paused =
-        a.pause && st.status == Status::Running && lifecycle::pause(&ctx.paths, &r).is_ok();
+    let paused = a.pause && st.status == Status::Running && ctx.handle(&r).pause().is_ok();
     let store = Store::open_locked(&ctx.paths)?;
     let result = commit::commit(&store, &r, &opts, ctx.extract_options());
     if paused {
-        if let Err(e) = lifecycle::unpause(&ctx.paths, &r) {
+        if let Err(e) = ctx.handle(&r).unpause() {
             libruntime::log::warn(&format!("unpausing {}: {e}", r.name));
         }
     }

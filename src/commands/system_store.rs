@@ -58,7 +58,7 @@ pub fn reset(ctx: &Ctx, a: SystemResetArgs) -> Result<i32> {
         return Ok(0);
     }
     for r in ctr::list(&ctx.paths)? {
-        libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, &r, true)?;
+        ctx.handle(&r).remove(true)?;
     }
     libruntime::reset::reset(&ctx.paths, &ctx.maps)?;
     Ok(0)

@@ -108,7 +108,7 @@ fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
             return Err(crate::exit::with_code(crate::exit::code_of_lib(&e), e));
         }
         for c in &users {
-            libruntime::container::lifecycle::remove(&ctx.paths, &ctx.maps, c, true)?;
+            ctx.handle(c).remove(true)?;
         }
         volume::remove(&ctx.paths, &ctx.maps, n)?;
         write_out(&format!("{n}\n"))?;

@@ -86,7 +86,7 @@ impl Builder<'_> {
         opts.mounts = self.run_mounts(step, mounts)?;
         let record = wc::create(self.paths, self.maps, &opts).map_err(|e| fail(step, e))?;
         let result = (|| {
-            let code = wc::run(self.paths, &record, self.reporter)?;
+            let code = wc::run(self.paths, self.maps, &record, self.reporter)?;
             if code != 0 {
                 return Err(BuildError::CommandFailed(code).into());
             }

@@ -7,9 +7,9 @@ use super::executor::Reporter;
 use super::BuildError;
 use crate::container::commit::{self, CommitOptions};
 use crate::container::filesystem::ContainerFs;
-use crate::container::lifecycle;
 use crate::container::options::CreateOptions;
 use crate::container::record::ContainerDirs;
+use crate::container::Container;
 use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
@@ -28,18 +28,17 @@ pub fn create(paths: &Paths, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
 }
 
 /// Starts the container and streams its output; returns its exit code.
-pub fn run(paths: &Paths, record: &ContainerRecord, reporter: &dyn Reporter) -> Result<i32> {
-    let mut sup = lifecycle::spawn_supervisor(paths, record, lifecycle::StartMode::AttachFirst)?;
-    match sup.next_line() {
-        Some(l) if l == "ready" => {}
-        other => {
-            if let Err(f) = lifecycle::parse_report(other) {
-                return Err(ContainerError::Start(f).into());
-            }
-        }
-    }
+pub fn run(
+    paths: &Paths,
+    maps: &IdMaps,
+    record: &ContainerRecord,
+    reporter: &dyn Reporter,
+) -> Result<i32> {
+    Container::new(paths, maps, record.clone())
+        .start_when_attached(0)
+        .map_err(ContainerError::Start)?;
     let dirs = ContainerDirs::new(paths, &record.id);
-    let mut stream = lifecycle::connect(&dirs, protocol::WANT_OUTPUT, None)?;
+    let mut stream = crate::container::verbs::connect(&dirs, protocol::WANT_OUTPUT, None)?;
     loop {
         match protocol::read_frame(&mut stream) {
             Ok(Some((protocol::STDOUT | protocol::STDERR, data))) => reporter.output(&data),
@@ -104,7 +103,7 @@ pub fn change_and_commit(
 }
 
 pub fn remove(paths: &Paths, maps: &IdMaps, record: &ContainerRecord) {
-    let _ = lifecycle::remove(paths, maps, record, true);
+    let _ = Container::new(paths, maps, record.clone()).remove(true);
 }
 
 /// Commits, as one layer on `base`, everything the image of `record` holds beyond it:

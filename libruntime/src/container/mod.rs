@@ -7,18 +7,22 @@ pub mod copy;
 pub mod create;
 pub mod etc_users;
 pub mod filesystem;
-pub mod lifecycle;
+pub mod handle;
 pub mod logconfig;
 pub mod logfile;
 pub mod mounts;
 pub mod names;
 pub mod options;
 pub mod record;
+pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod stats;
 pub mod top;
 pub mod user;
+pub mod verbs;
+
+pub use handle::Container;
 
 pub use record::{
     find, list, user_of_image, ContainerDirs, ContainerRecord, MountRecord, RunConfig,

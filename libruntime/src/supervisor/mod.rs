@@ -6,10 +6,10 @@
 pub mod clients;
 pub mod protocol;
 
-use crate::container::lifecycle::StartMode;
 use crate::container::logfile::LogWriter;
 use crate::container::record::ContainerDirs;
 use crate::container::record::NetworkMode;
+use crate::container::spawn::StartMode;
 use crate::container::state::{State, Status};
 use crate::container::ContainerError;
 use crate::container::ContainerRecord;
@@ -636,7 +636,8 @@ impl Supervisor {
         if self.record.config.auto_remove {
             // podman's --rm takes the container's anonymous volumes with it.
             let removed =
-                crate::container::lifecycle::remove_files(&self.paths, &self.maps, &self.record)
+                crate::container::Container::new(&self.paths, &self.maps, self.record.clone())
+                    .remove_files()
                     .and_then(|_| {
                         crate::volume::remove_anonymous_of(&self.paths, &self.maps, &self.record)
                     });

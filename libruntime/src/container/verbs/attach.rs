@@ -1,0 +1,30 @@
+//! attach: a connection to the supervisor's attach socket.
+
+use crate::container::handle::Container;
+use crate::container::record::ContainerDirs;
+use crate::error::{Context, Result};
+use crate::supervisor::protocol;
+use std::os::unix::net::UnixStream;
+
+/// Connects to the attach socket in `dirs` and says hello with `flags` and, for a
+/// terminal, the caller's window size.
+pub fn connect(dirs: &ContainerDirs, flags: u8, size: Option<(u16, u16)>) -> Result<UnixStream> {
+    let mut s = UnixStream::connect(dirs.socket())
+        .ctx(|| "connecting to the container's supervisor".into())?;
+    let mut hello = vec![flags];
+    if let Some((rows, cols)) = size {
+        hello.extend_from_slice(&rows.to_be_bytes());
+        hello.extend_from_slice(&cols.to_be_bytes());
+    }
+    protocol::write_frame(&mut s, protocol::HELLO, &hello)
+        .ctx(|| "greeting the supervisor".into())?;
+    Ok(s)
+}
+
+impl Container<'_> {
+    /// The attach stream: frames of output, the exit code, start errors
+    /// (`supervisor::protocol`). `flags` says which streams the caller wants.
+    pub fn connect(&self, flags: u8, size: Option<(u16, u16)>) -> Result<UnixStream> {
+        connect(&self.dirs(), flags, size)
+    }
+}

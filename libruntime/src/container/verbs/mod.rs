@@ -1,0 +1,20 @@
+//! One file per verb of the container handle (`super::handle::Container`).
+
+mod attach;
+mod exec;
+mod files;
+mod init;
+mod kill;
+mod observe;
+mod pause;
+mod polling;
+mod remove;
+mod rename;
+mod start;
+mod stop;
+mod wait;
+
+pub use attach::connect;
+pub use exec::ExecOptions;
+pub use pause::PauseMethod;
+pub use start::check_startable;
