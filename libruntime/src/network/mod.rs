@@ -4,6 +4,7 @@
 mod error;
 pub use error::NetworkError;
 pub mod attach;
+pub mod backend;
 pub mod definition;
 pub mod dns;
 pub mod firewall;

@@ -8,13 +8,13 @@ pub mod protocol;
 
 use crate::container::logfile::LogWriter;
 use crate::container::record::ContainerDirs;
-use crate::container::record::NetworkMode;
 use crate::container::spawn::StartMode;
 use crate::container::state::{State, Status};
 use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
 use crate::graph::RootfsPlan;
+use crate::network::backend::{NetContext, NetworkBackend};
 use crate::paths::Paths;
 use crate::sandbox::{self, process::StartError, Stdio};
 use crate::store::StoreError;
@@ -70,12 +70,9 @@ struct Supervisor {
     /// Held while this supervisor lives: a second one for the same container fails.
     /// fuse-overlayfs serving the running container's root, when that is the driver.
     served_root: Option<crate::graph::RootMount>,
-    /// slirp4netns serving the running container's network, when it has one.
-    slirp: Option<crate::network::slirp::Slirp>,
-    /// The forwarder of its published TCP ports (slirp4netns networks).
-    forwarder: Option<crate::network::forwarder::Forwarder>,
-    /// pasta, adopted by us as the subreaper, when the container uses it.
-    pasta: Option<Pid>,
+    /// What makes the running container's network reachable (slirp4netns, pasta, a
+    /// bridge), stopped when it exits.
+    network: Option<Box<dyn NetworkBackend>>,
     _lock: crate::lock::StoreLock,
 }
 
@@ -154,9 +151,7 @@ impl Supervisor {
             cgroup,
             record,
             served_root: None,
-            slirp: None,
-            forwarder: None,
-            pasta: None,
+            network: None,
             _lock: lock,
         })
     }
@@ -215,44 +210,34 @@ impl Supervisor {
     /// Creates the sandbox and starts the program; returns the init's pid.
     fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
         self.refresh_joined_namespaces()?;
-        // Bridge networks: the holder must run (and stay) until the container is in.
-        let bridge = if self.record.config.network == NetworkMode::Bridge {
-            let session = crate::network::holder::Session::open(&self.paths, &self.maps)
-                .map_err(|e| StartError::engine(e.to_string()))?;
-            if self.paths.rootless {
-                self.join_user_namespace(&session.info.user_ns())?;
-            }
-            Some(session)
-        } else {
-            None
-        };
-        let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
+        let filter = self.seccomp_program()?;
         let tty = self.record.config.tty;
         let (stdio, ours) = Stdio::new(tty, self.record.config.stdin)?;
+        let mut network = crate::network::backend::for_record(&self.record);
+        let prepared = network.prepare(&self.net_context());
+        if let Err(e) = prepared {
+            network.stop(&self.net_context());
+            return Err(e.into());
+        }
+        if let (Some(ns), true) = (network.user_namespace(), self.paths.rootless) {
+            self.join_user_namespace(&ns)?;
+        }
+        let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
         let maps = sandbox::spec_maps(&self.spec);
         let rootless = self.paths.rootless;
         let cgroup = self.cgroup.clone();
-        // slirp4netns starts as soon as the network namespace exists, so that its own
-        // start-up overlaps the init's building of the root.
-        let slirp = (self.record.config.network == NetworkMode::Slirp4netns)
-            .then(|| self.record.config.slirp.clone().unwrap_or_default());
-        let api = crate::network::slirp::api_socket(&self.dirs.run);
-        let ports = self.record.config.ports.clone();
-        // Published TCP ports are bound on the host now, so a taken one fails the start
-        // before anything runs; the forwarder takes them over once the namespace exists.
-        let listeners = match &slirp {
-            Some(o) if o.port_handler == crate::network::slirp::PortHandler::Rootlesskit => {
-                crate::network::forwarder::bind(&ports)?
-            }
-            _ => Vec::new(),
+        let network = std::cell::RefCell::new(network);
+        let cx = NetContext {
+            paths: &self.paths,
+            maps: &self.maps,
+            record: &self.record,
+            dirs: &self.dirs,
         };
-        let pending = std::cell::RefCell::new(None);
+        // The network's first step overlaps the init's building of the root.
+        let placed = std::cell::RefCell::new(Ok(()));
         let place = |pid: Pid| {
             cgroup.add(pid.as_raw());
-            if let Some(o) = &slirp {
-                *pending.borrow_mut() =
-                    Some(crate::network::slirp::begin(pid.as_raw(), &api, o, &ports));
-            }
+            *placed.borrow_mut() = network.borrow_mut().placed(&cx, pid);
         };
         let setup = move |pid: Pid| -> std::result::Result<(), String> {
             if let Some((u, g)) = &maps {
@@ -268,7 +253,6 @@ impl Supervisor {
         } else {
             sandbox::Workdir::Create
         };
-        let filter = self.seccomp_program()?;
         let created = sandbox::create(sandbox::Launch {
             spec: &self.spec,
             seccomp: filter.as_ref(),
@@ -282,49 +266,24 @@ impl Supervisor {
             setup: &setup,
             place: &place,
         });
-        let pending = pending.into_inner().transpose();
-        let mut created = match created {
+        let mut network = network.into_inner();
+        let started = match created {
+            Ok(c) => placed
+                .into_inner()
+                .and_then(|_| network.start(&cx, c.pid))
+                .map(|_| c)
+                .map_err(StartError::from),
+            Err(e) => Err(e),
+        };
+        let mut created = match started {
             Ok(c) => c,
             Err(e) => {
-                if let Ok(Some(p)) = pending {
-                    p.abandon();
-                }
+                network.stop(&cx);
                 return Err(e);
             }
         };
+        self.network = Some(network);
         self.served_root = created.served_root.take();
-        if let Some(session) = bridge {
-            crate::network::attach::attach_on_start(
-                &self.paths,
-                &session,
-                &self.record,
-                &self.dirs,
-                created.pid.as_raw(),
-            )
-            .map_err(|e| StartError::engine(e.to_string()))?;
-        }
-        if let Some(p) = pending? {
-            // The program waits: its network is up and its ports published before it runs.
-            self.slirp = Some(p.finish()?);
-        }
-        if let (Some(o), false) = (&slirp, listeners.is_empty()) {
-            let f = crate::network::forwarder::start(
-                created.pid.as_raw(),
-                o.guest_addr(),
-                &ports,
-                listeners,
-            )?;
-            self.forwarder = Some(f);
-        }
-        if self.record.config.network == NetworkMode::Pasta {
-            let pasta = crate::network::pasta::start(
-                created.pid.as_raw(),
-                &self.dirs.run,
-                &self.record.config.ports,
-            )
-            .map_err(|e| StartError::engine(e.to_string()))?;
-            self.pasta = Some(pasta);
-        }
         let (stdin, stdout, stderr) = match (ours, created.terminal.as_ref()) {
             (_, Some(t)) => {
                 let t = t
@@ -451,6 +410,15 @@ impl Supervisor {
             self.join_user_namespace(std::path::Path::new(&format!("/proc/{pid}/ns/user")))?;
         }
         Ok(())
+    }
+
+    fn net_context(&self) -> NetContext<'_> {
+        NetContext {
+            paths: &self.paths,
+            maps: &self.maps,
+            record: &self.record,
+            dirs: &self.dirs,
+        }
     }
 
     /// Points the spec at an existing user namespace (when it asks for one at all),
@@ -599,17 +567,8 @@ impl Supervisor {
     }
 
     fn record_exit(&mut self, code: i32) {
-        if self.record.config.network == NetworkMode::Bridge {
-            crate::network::attach::detach_on_exit(&self.paths, &self.record, &self.dirs);
-        }
-        if let Some(f) = self.forwarder.take() {
-            f.stop();
-        }
-        if let Some(s) = self.slirp.take() {
-            s.release();
-        }
-        if let Some(p) = self.pasta.take() {
-            crate::network::pasta::stop(p, &self.dirs.run);
+        if let Some(mut n) = self.network.take() {
+            n.stop(&self.net_context());
         }
         // Only fuse-overlayfs is left in the container's mount namespace now.
         drop(self.served_root.take());

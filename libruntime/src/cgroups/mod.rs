@@ -1,0 +1,260 @@
+//! cgroups: which hierarchy the host runs, and the container's own cgroup where skiff
+//! may make one: `skiff-<id>` below the cgroup of the process that creates it (the
+//! supervisor, which inherits the CLI's), in each hierarchy; only processes skiff
+//! started are moved. The supervisor records where, in the runtime state. Rootless on
+//! cgroup v1 gets no cgroup: limits and the freezer are unavailable, and pause falls
+//! back to stopping every process (see `freeze`). What differs between v1, v2 and none
+//! is behind `CgroupManager`.
+
+mod manager;
+
+pub use manager::{CgroupManager, NoCgroups, V1, V2};
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CgroupVersion {
+    #[serde(rename = "v1")]
+    V1,
+    #[serde(rename = "v2")]
+    V2,
+}
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const ROOT: &str = "/sys/fs/cgroup";
+
+/// v2 only when /sys/fs/cgroup itself is cgroup2; a hybrid host (v1 controllers, an
+/// empty cgroup2 at /sys/fs/cgroup/unified) counts as v1, as podman says too.
+pub fn version() -> CgroupVersion {
+    match nix::sys::statfs::statfs(ROOT) {
+        Ok(s) if s.filesystem_type().0 == CGROUP2_SUPER_MAGIC => CgroupVersion::V2,
+        _ => CgroupVersion::V1,
+    }
+}
+
+/// The manager for this host's hierarchy.
+pub fn host_manager() -> Arc<dyn CgroupManager> {
+    let root = PathBuf::from(ROOT);
+    match version() {
+        CgroupVersion::V2 => Arc::new(V2 { root }),
+        CgroupVersion::V1 => Arc::new(V1 { root }),
+    }
+}
+
+/// The directory name of a container's cgroup, inside the creator's own cgroup.
+fn leaf(id: &str) -> String {
+    format!("skiff-{id}")
+}
+
+/// One container's cgroup, in each hierarchy that has one.
+#[derive(Debug, Clone)]
+pub struct ContainerCgroup {
+    manager: Arc<dyn CgroupManager>,
+    /// v2: the single directory. v1: one per controller.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl Default for ContainerCgroup {
+    fn default() -> Self {
+        ContainerCgroup {
+            manager: Arc::new(NoCgroups),
+            dirs: Vec::new(),
+        }
+    }
+}
+
+impl ContainerCgroup {
+    /// The container's cgroup at the directories its supervisor recorded (those that
+    /// still exist).
+    pub fn at(dirs: &[PathBuf]) -> ContainerCgroup {
+        Self::with_manager(host_manager(), dirs.to_vec())
+    }
+
+    fn with_manager(manager: Arc<dyn CgroupManager>, mut dirs: Vec<PathBuf>) -> ContainerCgroup {
+        dirs.retain(|d| d.is_dir());
+        if dirs.is_empty() {
+            return ContainerCgroup::default();
+        }
+        ContainerCgroup { manager, dirs }
+    }
+
+    /// Makes the cgroup where the hierarchy lets us (root); an empty one otherwise.
+    pub fn create(id: &str) -> ContainerCgroup {
+        if !nix::unistd::geteuid().is_root() {
+            return ContainerCgroup::default();
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        Self::create_with(host_manager(), &own, id)
+    }
+
+    /// Makes container `id`'s cgroup below the creator's own (`own`, its
+    /// /proc/self/cgroup), never anywhere else, so a service keeps its containers
+    /// inside itself.
+    pub fn create_with(manager: Arc<dyn CgroupManager>, own: &str, id: &str) -> ContainerCgroup {
+        let mut dirs = manager.dirs_for(own, &leaf(id));
+        dirs.retain(|d| std::fs::create_dir_all(d).is_ok());
+        Self::with_manager(manager, dirs)
+    }
+
+    pub fn version(&self) -> Option<CgroupVersion> {
+        self.manager.version()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty()
+    }
+
+    pub fn add(&self, pid: i32) {
+        for d in &self.dirs {
+            let _ = std::fs::write(d.join("cgroup.procs"), pid.to_string());
+        }
+    }
+
+    /// cgroup.procs of one hierarchy, for `exec` to join.
+    pub fn procs_file(&self) -> Option<PathBuf> {
+        self.dirs.first().map(|d| d.join("cgroup.procs"))
+    }
+
+    fn file(&self, controller: &str, name: &str) -> Option<PathBuf> {
+        self.manager
+            .controller_dir(&self.dirs, controller)
+            .map(|d| d.join(name))
+    }
+
+    /// Freezes or thaws; false when there is no freezer to use.
+    pub fn freeze(&self, frozen: bool) -> bool {
+        let (name, on, off) = self.manager.freezer();
+        match self.file("freezer", name) {
+            Some(f) => std::fs::write(f, if frozen { on } else { off }).is_ok(),
+            None => false,
+        }
+    }
+
+    fn read_u64(&self, controller: &str, name: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(self.file(controller, name)?).ok()?;
+        text.trim().parse().ok()
+    }
+
+    pub fn memory_usage(&self) -> Option<u64> {
+        self.read_u64("memory", self.manager.memory_current())
+    }
+
+    pub fn pids(&self) -> Option<u64> {
+        self.read_u64("pids", "pids.current")
+    }
+
+    /// Total CPU time in nanoseconds.
+    pub fn cpu_nanos(&self) -> Option<u64> {
+        let dir: &Path = self
+            .manager
+            .controller_dir(&self.dirs, "cpuacct")
+            .or_else(|| self.manager.controller_dir(&self.dirs, "cpu"))?;
+        self.manager.cpu_nanos(dir)
+    }
+
+    /// Removes the (empty) cgroup directories.
+    pub fn remove(&self) {
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manager::own_cgroup;
+    use super::*;
+
+    const HYBRID: &str =
+        "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpu,cpuacct:/user.slice\n1:pids:/\n0::/\n";
+
+    #[test]
+    fn own_cgroup_per_hierarchy() {
+        assert_eq!(
+            own_cgroup(HYBRID, Some("memory")),
+            Some(PathBuf::from("process_api/abc"))
+        );
+        assert_eq!(
+            own_cgroup(HYBRID, Some("cpuacct")),
+            Some(PathBuf::from("user.slice"))
+        );
+        assert_eq!(own_cgroup(HYBRID, Some("pids")), Some(PathBuf::new()));
+        assert_eq!(own_cgroup(HYBRID, Some("freezer")), None);
+        assert_eq!(own_cgroup(HYBRID, None), Some(PathBuf::new()));
+        assert_eq!(
+            own_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n", None),
+            Some(PathBuf::from("user.slice/user-1000.slice/session-2.scope"))
+        );
+    }
+
+    /// A fake cgroupfs: the container's cgroup lands below the creator's, and each
+    /// reading comes from the hierarchy's own file.
+    #[test]
+    fn v2_below_the_creator_with_its_files() {
+        let fs = tempfile::tempdir().unwrap();
+        let own = "0::/user.slice/app.service\n";
+        let m = Arc::new(V2 {
+            root: fs.path().into(),
+        });
+        let cg = ContainerCgroup::create_with(m, own, "abc");
+        let dir = fs.path().join("user.slice/app.service/skiff-abc");
+        assert_eq!(cg.dirs, vec![dir.clone()]);
+        assert_eq!(cg.version(), Some(CgroupVersion::V2));
+        cg.add(42);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("cgroup.procs")).unwrap(),
+            "42"
+        );
+        assert!(cg.freeze(true));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("cgroup.freeze")).unwrap(),
+            "1"
+        );
+        std::fs::write(dir.join("memory.current"), "4096\n").unwrap();
+        std::fs::write(dir.join("pids.current"), "3\n").unwrap();
+        std::fs::write(dir.join("cpu.stat"), "usage_usec 250\nuser_usec 200\n").unwrap();
+        assert_eq!(cg.memory_usage(), Some(4096));
+        assert_eq!(cg.pids(), Some(3));
+        assert_eq!(cg.cpu_nanos(), Some(250_000));
+        assert_eq!(cg.procs_file(), Some(dir.join("cgroup.procs")));
+    }
+
+    #[test]
+    fn v1_one_directory_per_controller() {
+        let fs = tempfile::tempdir().unwrap();
+        let m = Arc::new(V1 {
+            root: fs.path().into(),
+        });
+        let cg = ContainerCgroup::create_with(m, HYBRID, "abc");
+        let at = |c: &str, p: &str| fs.path().join(c).join(p).join("skiff-abc");
+        // freezer is not in the creator's /proc/self/cgroup: no directory for it.
+        assert_eq!(
+            cg.dirs,
+            vec![
+                at("memory", "process_api/abc"),
+                at("pids", ""),
+                at("cpuacct", "user.slice"),
+            ]
+        );
+        assert!(!cg.freeze(true), "no freezer hierarchy");
+        std::fs::write(
+            at("memory", "process_api/abc").join("memory.usage_in_bytes"),
+            "7",
+        )
+        .unwrap();
+        std::fs::write(at("cpuacct", "user.slice").join("cpuacct.usage"), "99").unwrap();
+        assert_eq!(cg.memory_usage(), Some(7));
+        assert_eq!(cg.cpu_nanos(), Some(99));
+    }
+
+    #[test]
+    fn no_cgroups_makes_nothing() {
+        let cg = ContainerCgroup::create_with(Arc::new(NoCgroups), HYBRID, "abc");
+        assert!(cg.is_empty());
+        assert_eq!(cg.version(), None);
+        assert!(!cg.freeze(true));
+        assert_eq!(cg.memory_usage(), None);
+    }
+}
