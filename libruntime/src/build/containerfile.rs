@@ -121,4 +121,85 @@ mod tests {
         );
         assert!(Containerfile::parse("# just a comment\n").is_err());
     }
+
+    /// One instruction of each kind, as written, and what it parses to.
+    #[test]
+    fn instructions_parse_to_their_typed_form() {
+        use crate::build::instruction::{Command, CopyArgs, Instruction as I};
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let cases: Vec<(&str, I)> = vec![
+            (
+                "FROM --platform=linux/amd64 busybox AS b",
+                I::From {
+                    image: "busybox".into(),
+                    name: Some("b".into()),
+                    platform: Some("linux/amd64".into()),
+                },
+            ),
+            (
+                "RUN echo hi",
+                I::Run {
+                    command: Command::Shell("echo hi".into()),
+                    mounts: vec![],
+                    network: None,
+                },
+            ),
+            (
+                r#"CMD ["sh", "-c", "x"]"#,
+                I::Cmd(Command::Exec(s(&["sh", "-c", "x"]))),
+            ),
+            (
+                r#"ENTRYPOINT ["/bin/app"]"#,
+                I::Entrypoint(Command::Exec(s(&["/bin/app"]))),
+            ),
+            (
+                "ENV A=1 B=\"two words\"",
+                I::Env(vec![kv("A", "1"), kv("B", "\"two words\"")]),
+            ),
+            (
+                "ENV OLD style value",
+                I::Env(vec![kv("OLD", "style value")]),
+            ),
+            ("LABEL a=b", I::Label(vec![kv("a", "b")])),
+            ("ARG V=3", I::Arg(vec![("V".into(), Some("3".into()))])),
+            ("WORKDIR /srv", I::Workdir("/srv".into())),
+            ("USER 1000:1000", I::User("1000:1000".into())),
+            ("EXPOSE 80/tcp", I::Expose("80/tcp".into())),
+            ("STOPSIGNAL SIGINT", I::Stopsignal("SIGINT".into())),
+            (
+                r#"VOLUME ["/data", "/logs"]"#,
+                I::Volume(s(&["/data", "/logs"])),
+            ),
+            ("HEALTHCHECK NONE", I::Healthcheck(None)),
+            (
+                "COPY --chown=1:2 a b /dst/",
+                I::Copy(CopyArgs {
+                    chown: Some("1:2".into()),
+                    sources: s(&["a", "b"]),
+                    dest: "/dst/".into(),
+                    ..Default::default()
+                }),
+            ),
+        ];
+        for (line, want) in cases {
+            let text = if line.starts_with("FROM") {
+                format!("{line}\n")
+            } else {
+                format!("FROM scratch\n{line}\n")
+            };
+            let f = Containerfile::parse(&text).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let got = if line.starts_with("FROM") {
+                let st = &f.stages[0];
+                I::From {
+                    image: st.base.clone(),
+                    name: st.name.clone(),
+                    platform: st.platform.clone(),
+                }
+            } else {
+                f.stages[0].steps[0].instruction.clone()
+            };
+            assert_eq!(got, want, "{line}");
+        }
+    }
 }

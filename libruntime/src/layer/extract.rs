@@ -327,3 +327,156 @@ fn set_mtime<Fd: AsFd>(parent: Fd, file: &str, mtime: i64) {
     // Best effort: a timestamp the file system refuses is not worth failing a layer over.
     let _ = utimensat(parent, file, &t, &t, UtimensatFlags::NoFollowSymlink);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum Kind<'a> {
+        File(&'a [u8]),
+        Dir,
+        Symlink(&'a str),
+        Hardlink(&'a str),
+    }
+
+    /// A tar stream with names written as given (the tar crate refuses `..` in paths,
+    /// which is what these tests need).
+    fn tar(entries: &[(&str, Kind)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, kind) in entries {
+            let mut h = [0u8; 512];
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            let (flag, data, link): (u8, &[u8], &str) = match kind {
+                Kind::File(d) => (b'0', d, ""),
+                Kind::Dir => (b'5', &[], ""),
+                Kind::Symlink(t) => (b'2', &[], t),
+                Kind::Hardlink(t) => (b'1', &[], t),
+            };
+            let octal = |h: &mut [u8], at: usize, len: usize, v: u64| {
+                let s = format!("{v:0w$o}\0", w = len - 1);
+                h[at..at + len].copy_from_slice(s.as_bytes());
+            };
+            octal(&mut h, 100, 8, 0o755);
+            octal(&mut h, 108, 8, 0);
+            octal(&mut h, 116, 8, 0);
+            octal(&mut h, 124, 12, data.len() as u64);
+            octal(&mut h, 136, 12, 0);
+            h[156] = flag;
+            h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"00");
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h.iter().map(|b| *b as u32).sum();
+            octal(&mut h, 148, 7, sum as u64);
+            out.extend_from_slice(&h);
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    fn extract_into(dest: &Path, entries: &[(&str, Kind)]) -> Result<ExtractStats> {
+        let opts = ExtractOptions {
+            ignore_chown_errors: true,
+            plain: false,
+        };
+        extract(&tar(entries)[..], dest, opts)
+    }
+
+    fn is_hostile(r: Result<ExtractStats>) -> bool {
+        matches!(r, Err(Error::Layer(LayerError::HostileEntry { .. })))
+    }
+
+    #[test]
+    fn hostile_entries_are_refused_and_write_nothing_outside() {
+        let outside = tempfile::tempdir().unwrap();
+        let o = outside.path().display().to_string();
+        let planted = outside.path().join("planted");
+        let cases: Vec<(&str, Vec<(&str, Kind)>)> = vec![
+            ("dotdot", vec![("../../planted", Kind::File(b"x"))]),
+            (
+                "absolute symlinked parent",
+                vec![("l", Kind::Symlink(&o)), ("l/planted", Kind::File(b"x"))],
+            ),
+            (
+                "relative symlink that climbs",
+                vec![
+                    ("d/", Kind::Dir),
+                    ("d/up", Kind::Symlink("../../../../../../../../..")),
+                    ("d/up/planted", Kind::File(b"x")),
+                ],
+            ),
+            (
+                "hardlink that climbs",
+                vec![("h", Kind::Hardlink("../../etc/passwd"))],
+            ),
+            (
+                "hardlink through a symlinked directory",
+                vec![
+                    ("l", Kind::Symlink("/etc")),
+                    ("h", Kind::Hardlink("l/passwd")),
+                ],
+            ),
+            (
+                "whiteout that climbs",
+                vec![("../.wh.planted", Kind::File(b""))],
+            ),
+        ];
+        for (what, entries) in cases {
+            let dest = tempfile::tempdir().unwrap();
+            let r = extract_into(dest.path(), &entries);
+            assert!(is_hostile(r), "{what} was not refused");
+            assert!(!planted.exists(), "{what} wrote outside");
+        }
+    }
+
+    #[test]
+    fn absolute_names_and_targets_stay_inside() {
+        let dest = tempfile::tempdir().unwrap();
+        let stats = extract_into(
+            dest.path(),
+            &[
+                ("/etc/", Kind::Dir),
+                ("/etc/hostname", Kind::File(b"box")),
+                ("/etc/alias", Kind::Hardlink("/etc/hostname")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(stats.entries, 3);
+        let inside = dest.path().join("etc/alias");
+        assert_eq!(std::fs::read(inside).unwrap(), b"box");
+    }
+
+    #[test]
+    fn whiteouts_become_overlay_whiteouts() {
+        let dest = tempfile::tempdir().unwrap();
+        // A char device 0/0 needs privilege; without it the extraction must still say
+        // what it did rather than write a plain file named .wh.gone.
+        let r = extract_into(
+            dest.path(),
+            &[("d/", Kind::Dir), ("d/.wh.gone", Kind::File(b""))],
+        );
+        if r.is_ok() {
+            let m = std::fs::symlink_metadata(dest.path().join("d/gone")).unwrap();
+            use std::os::unix::fs::FileTypeExt;
+            assert!(m.file_type().is_char_device());
+        }
+        assert!(!dest.path().join("d/.wh.gone").exists());
+    }
+
+    #[test]
+    fn a_truncated_stream_is_an_invalid_archive() {
+        let dest = tempfile::tempdir().unwrap();
+        let mut t = tar(&[("f", Kind::File(&[7u8; 4000]))]);
+        t.truncate(1500);
+        let r = extract(&t[..], dest.path(), ExtractOptions::default());
+        assert!(
+            matches!(
+                r,
+                Err(Error::Layer(LayerError::InvalidArchive(_))) | Err(Error::Io { .. })
+            ),
+            "{r:?}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! connection, while holding the lock file, so the holder cannot exit between being
 //! found and being asked. It exits by itself once no container is attached.
 
+pub mod host;
 mod launch;
 mod server;
 mod state;

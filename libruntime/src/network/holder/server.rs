@@ -32,7 +32,7 @@ pub fn run(files: &Files, slirp_api: PathBuf, mut status: Option<std::fs::File>)
     };
     report("ready");
     drop(status);
-    let mut state = State::new(slirp_api);
+    let mut state = State::new(Box::new(super::host::Kernel { slirp_api }));
     let mut idle_since = Instant::now();
     loop {
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];

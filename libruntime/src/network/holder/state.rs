@@ -2,16 +2,15 @@
 //! which of them, the ports it forwards, and the names its DNS responders answer.
 //! One thread changes it (the request loop), so no address is ever handed out twice.
 
+use super::host::{HostNetwork, InsidePlan, VethPlan};
 use super::{AttachRequest, Attached, HolderError, NetworkAttach};
 use crate::error::{Error, Result};
 use crate::network::definition::Addressing;
-use crate::network::firewall::{self, BridgeRule, ForwardRule};
+use crate::network::firewall::{BridgeRule, ForwardRule};
 use crate::network::NetworkError;
-use crate::network::{dns, links, slirp};
-use crate::procinfo;
+use crate::network::{dns, slirp};
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, RwLock};
 
 /// slirp4netns's address for the holder, where forwarded ports arrive.
@@ -45,7 +44,7 @@ struct Forward {
 }
 
 pub struct State {
-    slirp_api: PathBuf,
+    host: Box<dyn HostNetwork>,
     bridges: Vec<Bridge>,
     attachments: Vec<Attachment>,
     forwards: Vec<Forward>,
@@ -55,9 +54,9 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(slirp_api: PathBuf) -> State {
+    pub fn new(host: Box<dyn HostNetwork>) -> State {
         State {
-            slirp_api,
+            host,
             bridges: Vec::new(),
             attachments: Vec::new(),
             forwards: Vec::new(),
@@ -73,9 +72,12 @@ impl State {
     /// Plugs the container into every network asked for, and forwards its ports; on
     /// any failure, undoes what this request did.
     pub fn attach(&mut self, req: &AttachRequest) -> Result<Vec<Attached>> {
-        let pid_start = procinfo::start_time(req.pid).ok_or(Error::Network(
-            NetworkError::Holder(HolderError::ProcessGone(req.pid)),
-        ))?;
+        let pid_start =
+            self.host
+                .start_time(req.pid)
+                .ok_or(Error::Network(NetworkError::Holder(
+                    HolderError::ProcessGone(req.pid),
+                )))?;
         let before = self.attachments.len();
         let mut done = Vec::new();
         for net in &req.networks {
@@ -101,7 +103,7 @@ impl State {
     fn undo_since(&mut self, before: usize, container: &str) {
         let undone: Vec<Attachment> = self.attachments.drain(before..).collect();
         for a in &undone {
-            links::delete(&a.host_veth);
+            self.host.delete_link(&a.host_veth);
             self.forget_names(a);
         }
         self.remove_forwards(container);
@@ -128,14 +130,14 @@ impl State {
             (b.interface.clone(), b.addressing, b.internal)
         };
         let ip = self.allocate(&n.id, &addressing, net.ip, &n.name)?;
-        let host_veth = format!("veth{}", &links::random_mac().replace(':', "")[4..12]);
-        let mac = links::random_mac();
-        links::add_veth(&links::Veth {
-            host: &host_veth,
-            bridge: &iface,
+        let host_veth = format!("veth{}", &self.host.new_mac().replace(':', "")[4..12]);
+        let mac = self.host.new_mac();
+        self.host.add_veth(&VethPlan {
+            host: host_veth.clone(),
+            bridge: iface,
             pid: req.pid,
-            inside: &net.interface,
-            mac: &mac,
+            inside: net.interface.clone(),
+            mac: mac.clone(),
         })?;
         // The first network with a way out gives the default route.
         let has_route = self.attachments.iter().any(|a| {
@@ -146,11 +148,15 @@ impl State {
                     .any(|b| b.network_id == a.network_id && !b.internal)
         });
         let gateway = (!internal && !has_route).then_some(addressing.gateway);
-        let configured = links::open_netns(req.pid).and_then(|ns| {
-            links::configure_inside(&ns, &net.interface, ip, addressing.subnet.prefix, gateway)
+        let configured = self.host.configure_inside(&InsidePlan {
+            pid: req.pid,
+            interface: net.interface.clone(),
+            ip,
+            prefix: addressing.subnet.prefix,
+            gateway,
         });
         if let Err(e) = configured {
-            links::delete(&host_veth);
+            self.host.delete_link(&host_veth);
             return Err(e);
         }
         let mut aliases = net.aliases.clone();
@@ -202,14 +208,13 @@ impl State {
             {
                 return Err(HolderError::InterfaceInUse(n.network_interface.clone()).into());
             }
-            links::delete(&self.bridges[i].interface);
-            self.bridges.remove(i);
+            let stale = self.bridges.remove(i);
+            self.host.delete_link(&stale.interface);
         }
-        links::make_bridge(
+        self.host.make_bridge(
             &n.network_interface,
             addressing.gateway,
             addressing.subnet.prefix,
-            false,
         )?;
         if n.dns_enabled {
             self.start_dns(&n.id, addressing.gateway, n.internal)?;
@@ -236,15 +241,10 @@ impl State {
             }
             return Ok(());
         }
-        let sock = UdpSocket::bind((gateway, 53)).map_err(|e| {
-            Error::Network(NetworkError::Namespace(format!(
-                "binding DNS on {gateway}:53: {e}"
-            )))
-        })?;
         let assignment: dns::Assignment = Arc::new(RwLock::new(serving));
-        self.responders.insert(gateway, assignment.clone());
-        let table = self.names.clone();
-        std::thread::spawn(move || dns::serve(sock, table, assignment));
+        self.host
+            .serve_dns(gateway, self.names.clone(), assignment.clone())?;
+        self.responders.insert(gateway, assignment);
         Ok(())
     }
 
@@ -311,16 +311,13 @@ impl State {
             } else {
                 p.host_port
             };
-            let id = slirp::add_forward(
-                &self.slirp_api,
-                &slirp::Forward {
-                    protocol: &p.protocol,
-                    host_ip: &p.host_ip,
-                    host_port: p.host_port,
-                    guest_addr: UPLINK_ADDR,
-                    guest_port: uplink_port,
-                },
-            )?;
+            let id = self.host.add_forward(&slirp::Forward {
+                protocol: &p.protocol,
+                host_ip: &p.host_ip,
+                host_port: p.host_port,
+                guest_addr: UPLINK_ADDR,
+                guest_port: uplink_port,
+            })?;
             self.forwards.push(Forward {
                 container: req.container.clone(),
                 slirp_id: id,
@@ -341,7 +338,7 @@ impl State {
             .partition(|f| f.container == container);
         self.forwards = kept;
         for f in gone {
-            let _ = slirp::remove_forward(&self.slirp_api, f.slirp_id);
+            self.host.remove_forward(f.slirp_id);
         }
     }
 
@@ -366,7 +363,7 @@ impl State {
         self.attachments = kept;
         for a in &gone {
             // Gone already when the container's namespace went.
-            links::delete(&a.host_veth);
+            self.host.delete_link(&a.host_veth);
             self.forget_names(a);
         }
         if !self.attachments.iter().any(|a| a.container == container) {
@@ -382,7 +379,7 @@ impl State {
         let dead: Vec<String> = self
             .attachments
             .iter()
-            .filter(|a| !procinfo::alive(a.pid, a.pid_start))
+            .filter(|a| !self.host.alive(a.pid, a.pid_start))
             .map(|a| a.container.clone())
             .collect();
         for c in dead {
@@ -390,7 +387,7 @@ impl State {
         }
     }
 
-    fn refresh_firewall(&self) -> Result<()> {
+    fn refresh_firewall(&mut self) -> Result<()> {
         let bridges: Vec<BridgeRule> = self
             .bridges
             .iter()
@@ -402,13 +399,281 @@ impl State {
             })
             .collect();
         let forwards: Vec<ForwardRule> = self.forwards.iter().map(|f| f.rule.clone()).collect();
-        firewall::apply(&firewall::ruleset(&bridges, &forwards))
+        self.host.apply_firewall(&bridges, &forwards)
     }
 
     /// Before exit: nothing should be attached; drop any forward slirp4netns still has.
     pub fn shut_down(&mut self) {
         for f in std::mem::take(&mut self.forwards) {
-            let _ = slirp::remove_forward(&self.slirp_api, f.slirp_id);
+            self.host.remove_forward(f.slirp_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::record::PortMapping;
+    use crate::network::definition::{Network, SubnetDef};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// What the fake host saw, and how it answers.
+    #[derive(Default)]
+    struct Seen {
+        calls: Vec<String>,
+        /// configure_inside fails for this interface name.
+        refuse_inside: Option<String>,
+        dead: Vec<i32>,
+        dns: Option<dns::Table>,
+        macs: u32,
+        forward_ids: i64,
+    }
+
+    struct FakeHost(Rc<RefCell<Seen>>);
+
+    impl HostNetwork for FakeHost {
+        fn make_bridge(&mut self, name: &str, gw: Ipv4Addr, prefix: u8) -> Result<()> {
+            self.0
+                .borrow_mut()
+                .calls
+                .push(format!("bridge {name} {gw}/{prefix}"));
+            Ok(())
+        }
+        fn delete_link(&mut self, name: &str) {
+            self.0.borrow_mut().calls.push(format!("del {name}"));
+        }
+        fn add_veth(&mut self, v: &VethPlan) -> Result<()> {
+            let c = format!("veth {} {} {}", v.host, v.bridge, v.inside);
+            self.0.borrow_mut().calls.push(c);
+            Ok(())
+        }
+        fn configure_inside(&mut self, p: &InsidePlan) -> Result<()> {
+            let mut s = self.0.borrow_mut();
+            if s.refuse_inside.as_deref() == Some(p.interface.as_str()) {
+                return Err(Error::Network(NetworkError::Namespace("refused".into())));
+            }
+            s.calls
+                .push(format!("inside {} {} {:?}", p.interface, p.ip, p.gateway));
+            Ok(())
+        }
+        fn apply_firewall(&mut self, b: &[BridgeRule], f: &[ForwardRule]) -> Result<()> {
+            let c = format!("firewall {} bridges {} forwards", b.len(), f.len());
+            self.0.borrow_mut().calls.push(c);
+            Ok(())
+        }
+        fn add_forward(&mut self, f: &slirp::Forward) -> Result<i64> {
+            let mut s = self.0.borrow_mut();
+            s.forward_ids += 1;
+            let c = format!("forward {} {}->{}", f.protocol, f.host_port, f.guest_port);
+            s.calls.push(c);
+            Ok(s.forward_ids)
+        }
+        fn remove_forward(&mut self, id: i64) {
+            self.0.borrow_mut().calls.push(format!("unforward {id}"));
+        }
+        fn serve_dns(&mut self, gw: Ipv4Addr, t: dns::Table, _: dns::Assignment) -> Result<()> {
+            let mut s = self.0.borrow_mut();
+            s.calls.push(format!("dns {gw}"));
+            s.dns = Some(t);
+            Ok(())
+        }
+        fn new_mac(&mut self) -> String {
+            let mut s = self.0.borrow_mut();
+            s.macs += 1;
+            format!("02:00:00:00:{:02x}:{:02x}", s.macs / 256, s.macs % 256)
+        }
+        fn start_time(&self, pid: i32) -> Option<u64> {
+            (!self.0.borrow().dead.contains(&pid)).then_some(pid as u64)
+        }
+        fn alive(&self, pid: i32, _: u64) -> bool {
+            !self.0.borrow().dead.contains(&pid)
+        }
+    }
+
+    fn network(name: &str, subnet: &str, gateway: &str) -> Network {
+        Network {
+            name: name.into(),
+            id: format!("{name}-id"),
+            driver: "bridge".into(),
+            network_interface: format!("br-{name}"),
+            created: String::new(),
+            subnets: vec![SubnetDef {
+                subnet: subnet.into(),
+                gateway: gateway.into(),
+                lease_range: None,
+            }],
+            ipv6_enabled: false,
+            internal: false,
+            dns_enabled: true,
+            labels: Default::default(),
+            options: Default::default(),
+            ipam_options: Default::default(),
+        }
+    }
+
+    fn request(container: &str, pid: i32, nets: &[(&Network, Option<&str>)]) -> AttachRequest {
+        AttachRequest {
+            container: container.into(),
+            pid,
+            names: vec![container.to_string()],
+            networks: nets
+                .iter()
+                .enumerate()
+                .map(|(i, (n, ip))| NetworkAttach {
+                    network: (*n).clone(),
+                    aliases: vec![],
+                    ip: ip.map(|s| s.parse().unwrap()),
+                    interface: format!("eth{i}"),
+                })
+                .collect(),
+            ports: vec![],
+        }
+    }
+
+    fn state() -> (State, Rc<RefCell<Seen>>) {
+        let seen = Rc::new(RefCell::new(Seen::default()));
+        (State::new(Box::new(FakeHost(seen.clone()))), seen)
+    }
+
+    fn ip(a: &[Attached]) -> Ipv4Addr {
+        a[0].ip
+    }
+
+    #[test]
+    fn addresses_are_handed_out_once_and_reused_after_detach() {
+        let (mut st, seen) = state();
+        // A /29: .1 is the gateway, .2 to .6 are for containers.
+        let n = network("small", "10.89.9.0/29", "10.89.9.1");
+        let a = st.attach(&request("a", 10, &[(&n, None)])).unwrap();
+        let b = st.attach(&request("b", 11, &[(&n, None)])).unwrap();
+        assert_eq!(
+            (ip(&a), ip(&b)),
+            ("10.89.9.2".parse().unwrap(), "10.89.9.3".parse().unwrap())
+        );
+        // One bridge and one DNS responder for the network, made once.
+        let calls = seen.borrow().calls.clone();
+        assert_eq!(calls.iter().filter(|c| c.starts_with("bridge")).count(), 1);
+        assert_eq!(calls.iter().filter(|c| c.starts_with("dns")).count(), 1);
+        // Named by the container, on the network's own table.
+        let table = seen.borrow().dns.clone().unwrap();
+        let names: Vec<String> = table.read().unwrap()["small-id"]
+            .iter()
+            .flat_map(|e| e.names.clone())
+            .collect();
+        assert_eq!(names, vec!["a".to_string(), "b".to_string()]);
+        st.detach("a", None);
+        let c = st.attach(&request("c", 12, &[(&n, None)])).unwrap();
+        assert_eq!(
+            ip(&c),
+            "10.89.9.2".parse::<Ipv4Addr>().unwrap(),
+            "a's address is free again"
+        );
+        assert!(!table.read().unwrap()["small-id"]
+            .iter()
+            .any(|e| e.container == "a"));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let (mut st, seen) = state();
+        let n = network("small", "10.89.9.0/29", "10.89.9.1");
+        st.attach(&request("a", 10, &[(&n, Some("10.89.9.5"))]))
+            .unwrap();
+        let err = |r: Result<Vec<Attached>>| match r {
+            Err(Error::Network(NetworkError::Holder(h))) => h,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            err(st.attach(&request("b", 11, &[(&n, Some("10.89.9.5"))]))),
+            HolderError::AddressInUse { .. }
+        ));
+        assert!(matches!(
+            err(st.attach(&request("b", 11, &[(&n, Some("10.89.8.5"))]))),
+            HolderError::AddressOutsideSubnet { .. }
+        ));
+        assert!(matches!(
+            err(st.attach(&request("a", 10, &[(&n, None)]))),
+            HolderError::AlreadyConnected(_)
+        ));
+        for (i, c) in ["c", "d", "e", "f"].iter().enumerate() {
+            st.attach(&request(c, 20 + i as i32, &[(&n, None)]))
+                .unwrap();
+        }
+        assert!(matches!(
+            err(st.attach(&request("g", 30, &[(&n, None)]))),
+            HolderError::NoFreeAddress(_)
+        ));
+        seen.borrow_mut().dead.push(40);
+        let gone = request("h", 40, &[(&n, None)]);
+        assert!(matches!(
+            err(st.attach(&gone)),
+            HolderError::ProcessGone(40)
+        ));
+    }
+
+    #[test]
+    fn a_failure_on_the_second_network_undoes_the_first() {
+        let (mut st, seen) = state();
+        let one = network("one", "10.89.1.0/24", "10.89.1.1");
+        let two = network("two", "10.89.2.0/24", "10.89.2.1");
+        seen.borrow_mut().refuse_inside = Some("eth1".into());
+        assert!(st
+            .attach(&request("a", 10, &[(&one, None), (&two, None)]))
+            .is_err());
+        let calls = seen.borrow().calls.clone();
+        let veths: Vec<&String> = calls.iter().filter(|c| c.starts_with("veth")).collect();
+        assert_eq!(veths.len(), 2);
+        let first = veths[0].split(' ').nth(1).unwrap();
+        let second = veths[1].split(' ').nth(1).unwrap();
+        assert!(calls.contains(&format!("del {first}")), "{calls:?}");
+        assert!(calls.contains(&format!("del {second}")), "{calls:?}");
+        assert!(st.is_empty());
+        // The address on the first network was given back.
+        seen.borrow_mut().refuse_inside = None;
+        let a = st.attach(&request("a", 10, &[(&one, None)])).unwrap();
+        assert_eq!(ip(&a), "10.89.1.2".parse::<Ipv4Addr>().unwrap());
+    }
+
+    #[test]
+    fn forwards_share_no_uplink_port_and_leave_with_their_container() {
+        let (mut st, seen) = state();
+        let n = network("web", "10.89.3.0/24", "10.89.3.1");
+        let port = |host_port| PortMapping {
+            host_ip: String::new(),
+            host_port,
+            container_port: 80,
+            protocol: "tcp".into(),
+        };
+        let mut a = request("a", 10, &[(&n, None)]);
+        a.ports = vec![port(8080)];
+        let mut b = request("b", 11, &[(&n, None)]);
+        b.ports = vec![port(8080)];
+        st.attach(&a).unwrap();
+        st.attach(&b).unwrap();
+        let calls = seen.borrow().calls.clone();
+        assert!(calls.contains(&"forward tcp 8080->8080".to_string()));
+        assert!(
+            calls.contains(&"forward tcp 8080->40000".to_string()),
+            "{calls:?}"
+        );
+        st.detach("a", None);
+        assert!(seen.borrow().calls.contains(&"unforward 1".to_string()));
+        assert_eq!(
+            seen.borrow().calls.last().unwrap(),
+            "firewall 1 bridges 1 forwards"
+        );
+    }
+
+    #[test]
+    fn dead_containers_are_collected() {
+        let (mut st, seen) = state();
+        let n = network("gc", "10.89.4.0/24", "10.89.4.1");
+        st.attach(&request("a", 10, &[(&n, None)])).unwrap();
+        st.attach(&request("b", 11, &[(&n, None)])).unwrap();
+        seen.borrow_mut().dead.push(10);
+        st.collect_garbage();
+        let b_again = st.attach(&request("c", 12, &[(&n, None)])).unwrap();
+        assert_eq!(ip(&b_again), "10.89.4.2".parse::<Ipv4Addr>().unwrap());
     }
 }
