@@ -3,10 +3,9 @@
 //! container's state on stdin.
 
 use crate::error::{Error, Result};
+use oci_spec::runtime::{Hook, Hooks};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,7 +82,7 @@ pub fn select(
     annotations: &BTreeMap<String, String>,
     command: &str,
     has_bind_mounts: bool,
-) -> Result<Value> {
+) -> Result<Hooks> {
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     for d in dirs {
         let Ok(entries) = std::fs::read_dir(d) else {
@@ -96,7 +95,7 @@ pub fn select(
             }
         }
     }
-    let mut out = json!({});
+    let mut stages: BTreeMap<&str, Vec<Hook>> = BTreeMap::new();
     for path in files.values() {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading hook {}", path.display()), e))?;
@@ -116,10 +115,11 @@ pub fn select(
         if args.is_empty() {
             args.push(hf.hook.path.display().to_string());
         }
-        let mut h = json!({"path": hf.hook.path, "args": args, "env": hf.hook.env});
-        if let Some(t) = hf.hook.timeout {
-            h["timeout"] = json!(t);
-        }
+        let mut hook = Hook::default();
+        hook.set_path(hf.hook.path.clone());
+        hook.set_args(Some(args));
+        hook.set_env(Some(hf.hook.env.clone()));
+        hook.set_timeout(hf.hook.timeout);
         for s in &hf.stages {
             let key = STAGES
                 .iter()
@@ -128,22 +128,24 @@ pub fn select(
                 .ok_or_else(|| {
                     Error::InvalidArgument(format!("hook {}: unknown stage {s:?}", path.display()))
                 })?;
-            out.as_object_mut()
-                .unwrap()
-                .entry(key)
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-                .unwrap()
-                .push(h.clone());
+            stages.entry(key).or_default().push(hook.clone());
         }
     }
+    let mut out = Hooks::default();
+    let mut take = |k: &str| stages.remove(k);
+    // prestart is deprecated in the spec but still what such hook files ask for.
+    #[allow(deprecated)]
+    out.set_prestart(take("prestart"));
+    out.set_create_runtime(take("createRuntime"));
+    out.set_poststart(take("poststart"));
+    out.set_poststop(take("poststop"));
     Ok(out)
 }
 
 /// Runs one stage's hooks in order; the first failure stops the rest.
 pub fn run_stage(
     hooks: &[oci_spec::runtime::Hook],
-    state: &Value,
+    state: &oci_spec::runtime::State,
 ) -> std::result::Result<(), String> {
     for h in hooks {
         run_one(h, state)?;
@@ -151,7 +153,10 @@ pub fn run_stage(
     Ok(())
 }
 
-fn run_one(h: &oci_spec::runtime::Hook, state: &Value) -> std::result::Result<(), String> {
+fn run_one(
+    h: &oci_spec::runtime::Hook,
+    state: &oci_spec::runtime::State,
+) -> std::result::Result<(), String> {
     let path = h.path();
     let args = h.args().clone().unwrap_or_default();
     let mut cmd = Command::new(path);
@@ -170,7 +175,7 @@ fn run_one(h: &oci_spec::runtime::Hook, state: &Value) -> std::result::Result<()
         .spawn()
         .map_err(|e| format!("running hook {name}: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(state.to_string().as_bytes());
+        let _ = serde_json::to_writer(&mut stdin, state);
     }
     let deadline = h
         .timeout()

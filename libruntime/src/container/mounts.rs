@@ -4,10 +4,11 @@
 
 use super::options::CreateOptions;
 use super::record::MountRecord;
+use super::spec::spec_mount;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::volume::{self, mounts::MountKind, mounts::MountRequest};
-use serde_json::{json, Value};
+use oci_spec::runtime::Mount;
 use std::collections::BTreeMap;
 
 /// Spec mount option: copy the image's content into an empty volume first.
@@ -16,12 +17,12 @@ pub const COPY_UP: &str = "skiff.copyup";
 pub const CHOWN: &str = "skiff.chown";
 
 pub struct Resolved {
-    pub spec: Vec<Value>,
+    pub spec: Vec<Mount>,
     pub records: Vec<MountRecord>,
     pub volumes: Vec<String>,
 }
 
-fn tmpfs_spec(dst: &str, readonly: bool, extra: &[String]) -> Value {
+fn tmpfs_spec(dst: &str, readonly: bool, extra: &[String]) -> Mount {
     let mut opts = vec!["nosuid".to_string(), "nodev".into()];
     if !extra.iter().any(|o| o == "exec") {
         opts.push("noexec".into());
@@ -30,7 +31,7 @@ fn tmpfs_spec(dst: &str, readonly: bool, extra: &[String]) -> Value {
         opts.push("ro".into());
     }
     opts.extend(extra.iter().filter(|o| *o != "exec").cloned());
-    json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": opts})
+    spec_mount(dst, "tmpfs", "tmpfs", opts)
 }
 
 /// Two mounts the user asked for on one destination are an error (podman's text);
@@ -148,7 +149,8 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
                         source.display()
                     )));
                 }
-                out.spec.push(json!({"destination": r.destination, "type": "bind", "source": source, "options": flags}));
+                out.spec
+                    .push(spec_mount(&r.destination, "bind", source, flags.clone()));
                 out.records.push(MountRecord {
                     kind: "bind".into(),
                     name: String::new(),
@@ -176,7 +178,12 @@ pub fn resolve(paths: &Paths, opts: &CreateOptions, image_volumes: &[String]) ->
                         .push(tmpfs_spec(&r.destination, r.readonly, &extra));
                 } else {
                     flags.push(COPY_UP.into());
-                    out.spec.push(json!({"destination": r.destination, "type": "bind", "source": rec.mountpoint, "options": flags}));
+                    out.spec.push(spec_mount(
+                        &r.destination,
+                        "bind",
+                        &rec.mountpoint,
+                        flags.clone(),
+                    ));
                 }
                 out.records.push(MountRecord {
                     kind: "volume".into(),

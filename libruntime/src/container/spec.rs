@@ -6,8 +6,12 @@ use super::options::{CreateOptions, NetMode, NsMode, UsernsMode};
 use super::user::ResolvedUser;
 use crate::error::{Error, Result};
 use crate::userns::{IdMapping, IdMaps};
-use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, Spec};
-use serde_json::{json, Value};
+use oci_spec::runtime::{
+    Capabilities, Capability, Hooks, Linux, LinuxCapabilities, LinuxIdMapping,
+    LinuxIdMappingBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxSeccomp,
+    Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process, Root, Spec, User,
+};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// podman's default capability set.
@@ -126,98 +130,172 @@ pub struct SpecInputs<'a> {
     pub userdata: &'a Path,
     /// The rootless user's maps (None for root).
     pub rootless_maps: Option<&'a IdMaps>,
-    pub hooks: Value,
+    pub hooks: Hooks,
     /// Bind, volume and tmpfs mounts the user asked for, in mount order.
-    pub extra_mounts: Vec<Value>,
+    pub extra_mounts: Vec<Mount>,
     /// Files of /etc (beyond hosts, hostname, resolv.conf) written into the userdata
     /// directory that replace the image's: passwd and group with added users.
     pub etc_files: Vec<&'static str>,
 }
 
+/// A spec-building failure is a bug in what we built, not the user's input.
+fn built<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
+    r.map_err(|e| Error::InvalidArgument(format!("building the runtime spec's {what}: {e}")))
+}
+
+/// One OCI mount.
+pub fn spec_mount<S: AsRef<str>>(
+    destination: &str,
+    typ: &str,
+    source: impl AsRef<Path>,
+    options: impl IntoIterator<Item = S>,
+) -> Mount {
+    let mut m = Mount::default();
+    m.set_destination(destination.into());
+    m.set_typ(Some(typ.to_string()));
+    m.set_source(Some(source.as_ref().to_path_buf()));
+    m.set_options(Some(
+        options
+            .into_iter()
+            .map(|o| o.as_ref().to_string())
+            .collect(),
+    ));
+    m
+}
+
+fn namespace(typ: LinuxNamespaceType) -> LinuxNamespace {
+    let mut n = LinuxNamespace::default();
+    n.set_typ(typ);
+    n
+}
+
+/// `CAP_X` names as the spec's capability set; the names were checked already.
+fn capability_set_of(names: &[String]) -> Result<Capabilities> {
+    names
+        .iter()
+        .map(|n| {
+            let bare = n.strip_prefix("CAP_").unwrap_or(n);
+            built("capabilities", bare.parse::<Capability>())
+        })
+        .collect()
+}
+
+fn id_mappings(maps: &[IdMapping]) -> Result<Vec<LinuxIdMapping>> {
+    maps.iter()
+        .map(|m| {
+            let b = LinuxIdMappingBuilder::default()
+                .container_id(m.container_id)
+                .host_id(m.host_id)
+                .size(m.size)
+                .build();
+            built("id mappings", b)
+        })
+        .collect()
+}
+
 pub fn build(i: &SpecInputs) -> Result<Spec> {
     let o = i.opts;
     let caps = capability_set(o.privileged, &o.cap_add, &o.cap_drop)?;
-    let caps_for_user = if i.user.uid == 0 {
-        caps.clone()
+    let bounding = capability_set_of(&caps)?;
+    let for_user = if i.user.uid == 0 {
+        bounding.clone()
     } else {
-        vec![]
+        Capabilities::new()
     };
     let maps = id_maps(o, i.rootless_maps)?;
     let userns = maps.is_some();
-    let mut namespaces = vec![json!({"type": "mount"}), json!({"type": "cgroup"})];
+    let mut namespaces = vec![
+        namespace(LinuxNamespaceType::Mount),
+        namespace(LinuxNamespaceType::Cgroup),
+    ];
     if userns {
-        namespaces.push(json!({"type": "user"}));
+        namespaces.push(namespace(LinuxNamespaceType::User));
     }
-    for (mode, kind) in [(&o.pid, "pid"), (&o.ipc, "ipc"), (&o.uts, "uts")] {
+    for (mode, kind) in [
+        (&o.pid, LinuxNamespaceType::Pid),
+        (&o.ipc, LinuxNamespaceType::Ipc),
+        (&o.uts, LinuxNamespaceType::Uts),
+    ] {
         // Joined namespaces get their path when the supervisor starts the container:
         // the other container's pid changes with every start.
         if *mode != NsMode::Host {
-            namespaces.push(json!({"type": kind}));
+            namespaces.push(namespace(kind));
         }
     }
     if o.network != NetMode::Host {
-        namespaces.push(json!({"type": "network"}));
+        namespaces.push(namespace(LinuxNamespaceType::Network));
     }
     let seccomp = match o.security.seccomp.as_deref() {
-        Some("unconfined") => Value::Null,
-        Some(file) => load_seccomp_file(Path::new(file))?,
-        None if o.privileged => Value::Null,
-        None => crate::sandbox::seccomp::default_profile(&caps),
+        Some("unconfined") => None,
+        Some(file) => Some(load_seccomp_file(Path::new(file))?),
+        None if o.privileged => None,
+        None => Some(crate::sandbox::seccomp::default_profile(&caps)),
     };
+    let seccomp: Option<LinuxSeccomp> = seccomp
+        .map(|v| serde_json::from_value(v).map_err(|e| Error::json("seccomp profile", e)))
+        .transpose()?;
     let mut env = i.env.clone();
     if o.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    let mut spec = json!({
-        "ociVersion": "1.1.0",
-        "process": {
-            "terminal": o.tty,
-            "user": {
-                "uid": i.user.uid,
-                "gid": i.user.gid,
-                "additionalGids": i.user.additional_gids,
-            },
-            "args": i.args,
-            "env": env,
-            "cwd": i.cwd,
-            "capabilities": {
-                "bounding": caps,
-                "effective": caps_for_user,
-                "permitted": caps_for_user,
-                "inheritable": [],
-                "ambient": [],
-            },
-            "rlimits": rlimits(o),
-            "noNewPrivileges": o.security.no_new_privileges,
-        },
-        "root": {"path": i.rootfs, "readonly": o.read_only},
-        "hostname": i.hostname,
-        "mounts": mounts(o, i.userdata, userns, &i.etc_files).into_iter().chain(i.extra_mounts.iter().cloned()).collect::<Vec<_>>(),
-        "annotations": o.annotations,
-        "hooks": i.hooks,
-        "linux": {
-            "namespaces": namespaces,
-            "maskedPaths": if o.privileged { vec![] } else { MASKED_PATHS.to_vec() },
-            "readonlyPaths": if o.privileged { vec![] } else { READONLY_PATHS.to_vec() },
-            "rootfsPropagation": "private",
-        },
-    });
-    if let Some((uids, gids)) = maps {
-        spec["linux"]["uidMappings"] = mapping_json(&uids);
-        spec["linux"]["gidMappings"] = mapping_json(&gids);
+    let mut user = User::default();
+    user.set_uid(i.user.uid);
+    user.set_gid(i.user.gid);
+    user.set_additional_gids(Some(i.user.additional_gids.clone()));
+    let mut capabilities = LinuxCapabilities::default();
+    capabilities.set_bounding(Some(bounding));
+    capabilities.set_effective(Some(for_user.clone()));
+    capabilities.set_permitted(Some(for_user));
+    capabilities.set_inheritable(Some(Capabilities::new()));
+    capabilities.set_ambient(Some(Capabilities::new()));
+    let mut process = Process::default();
+    process.set_terminal(Some(o.tty));
+    process.set_user(user);
+    process.set_args(Some(i.args.clone()));
+    process.set_env(Some(env));
+    process.set_cwd(PathBuf::from(&i.cwd));
+    process.set_capabilities(Some(capabilities));
+    process.set_rlimits(Some(rlimits(o)?));
+    process.set_no_new_privileges(Some(o.security.no_new_privileges));
+    process.set_apparmor_profile(None);
+    let mut root = Root::default();
+    root.set_path(i.rootfs.to_path_buf());
+    root.set_readonly(Some(o.read_only));
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut linux = Linux::default();
+    linux.set_namespaces(Some(namespaces));
+    let (masked, readonly) = if o.privileged {
+        (vec![], vec![])
+    } else {
+        (strings(MASKED_PATHS), strings(READONLY_PATHS))
+    };
+    linux.set_masked_paths(Some(masked));
+    linux.set_readonly_paths(Some(readonly));
+    linux.set_rootfs_propagation(Some("private".into()));
+    linux.set_resources(None);
+    linux.set_devices(None);
+    if let Some((uids, gids)) = &maps {
+        linux.set_uid_mappings(Some(id_mappings(uids)?));
+        linux.set_gid_mappings(Some(id_mappings(gids)?));
     }
-    if !seccomp.is_null() {
-        spec["linux"]["seccomp"] = seccomp;
-    }
-    serde_json::from_value(spec).map_err(|e| Error::json("generated runtime spec", e))
-}
-
-fn mapping_json(maps: &[IdMapping]) -> Value {
-    Value::Array(
-        maps.iter()
-            .map(|m| json!({"containerID": m.container_id, "hostID": m.host_id, "size": m.size}))
+    linux.set_seccomp(seccomp);
+    let mut mounts = mounts(o, i.userdata, userns, &i.etc_files);
+    mounts.extend(i.extra_mounts.iter().cloned());
+    let mut spec = Spec::default();
+    spec.set_version("1.1.0".into());
+    spec.set_process(Some(process));
+    spec.set_root(Some(root));
+    spec.set_hostname(Some(i.hostname.clone()));
+    spec.set_mounts(Some(mounts));
+    spec.set_annotations(Some(
+        o.annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    )
+    ));
+    spec.set_hooks(Some(i.hooks.clone()));
+    spec.set_linux(Some(linux));
+    Ok(spec)
 }
 
 /// The user namespace maps, or None for no user namespace (root by default).
@@ -280,7 +358,7 @@ fn keep_id(maps: &[IdMapping], own: u32) -> Vec<IdMapping> {
     out
 }
 
-fn rlimits(o: &CreateOptions) -> Vec<Value> {
+fn rlimits(o: &CreateOptions) -> Result<Vec<PosixRlimit>> {
     let mut limits: Vec<(String, u64, u64)> = Vec::new();
     // podman raises nofile and nproc to what the caller may have.
     for (name, res) in [
@@ -304,46 +382,94 @@ fn rlimits(o: &CreateOptions) -> Vec<Value> {
     }
     limits
         .into_iter()
-        .map(|(t, soft, hard)| json!({"type": t, "soft": soft, "hard": hard}))
+        .map(|(t, soft, hard)| {
+            let typ = built("rlimits", t.parse::<PosixRlimitType>())?;
+            let b = PosixRlimitBuilder::default()
+                .typ(typ)
+                .soft(soft)
+                .hard(hard)
+                .build();
+            built("rlimits", b)
+        })
         .collect()
 }
 
-fn mounts(o: &CreateOptions, userdata: &Path, userns: bool, etc_files: &[&str]) -> Vec<Value> {
+fn mounts(o: &CreateOptions, userdata: &Path, userns: bool, etc_files: &[&str]) -> Vec<Mount> {
     let mut m = vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc",
-               "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-               "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-               "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        spec_mount("/proc", "proc", "proc", ["nosuid", "noexec", "nodev"]),
+        spec_mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        spec_mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            [
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+            ],
+        ),
+        spec_mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            ["nosuid", "noexec", "nodev"],
+        ),
+        spec_mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
     ];
     // sysfs can only be mounted by a user namespace that owns the network namespace.
-    let sys = if o.network == NetMode::Host && userns {
-        json!({"destination": "/sys", "type": "bind", "source": "/sys",
-               "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+    m.push(if o.network == NetMode::Host && userns {
+        spec_mount(
+            "/sys",
+            "bind",
+            "/sys",
+            ["rbind", "nosuid", "noexec", "nodev", "ro"],
+        )
     } else {
-        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
-               "options": ["nosuid", "noexec", "nodev", "ro"]})
-    };
-    m.push(sys);
+        spec_mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            ["nosuid", "noexec", "nodev", "ro"],
+        )
+    });
     for f in ["hosts", "hostname", "resolv.conf"].iter().chain(etc_files) {
-        m.push(json!({"destination": format!("/etc/{f}"), "type": "bind",
-                      "source": userdata.join(f), "options": ["bind", "rprivate"]}));
+        m.push(spec_mount(
+            &format!("/etc/{f}"),
+            "bind",
+            userdata.join(f),
+            ["bind", "rprivate"],
+        ));
     }
     // podman's marker that a program runs in a container (read-only: it is ours).
-    m.push(json!({"destination": "/run/.containerenv", "type": "bind",
-                  "source": userdata.join(CONTAINERENV), "options": ["bind", "rprivate", "ro"]}));
+    m.push(spec_mount(
+        "/run/.containerenv",
+        "bind",
+        userdata.join(CONTAINERENV),
+        ["bind", "rprivate", "ro"],
+    ));
     if o.pid == NsMode::Host && userns {
         // A user namespace cannot mount a proc for a pid namespace it does not own.
-        m[0] = json!({"destination": "/proc", "type": "bind", "source": "/proc",
-                      "options": ["rbind", "nosuid", "noexec", "nodev"]});
+        m[0] = spec_mount(
+            "/proc",
+            "bind",
+            "/proc",
+            ["rbind", "nosuid", "noexec", "nodev"],
+        );
     }
     if o.ipc == NsMode::Host {
-        m.retain(|x| x["destination"] != "/dev/mqueue");
+        m.retain(|x| x.destination() != Path::new("/dev/mqueue"));
     }
     m
 }

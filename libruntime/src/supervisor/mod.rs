@@ -25,6 +25,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
+use oci_spec::runtime::ContainerState;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -312,7 +313,7 @@ impl Supervisor {
                 StartMode::Hold => self.hold(created.pid)?,
             }
         }
-        let state_json = self.oci_state("created", created.pid.as_raw());
+        let state_json = self.oci_state(ContainerState::Created, created.pid.as_raw());
         if let Some(h) = self.spec.hooks() {
             #[allow(deprecated)]
             let pre = h
@@ -335,7 +336,7 @@ impl Supervisor {
         report(&mut self.status, &format!("started {}", pid.as_raw()));
         self.status = None;
         if let Some(h) = self.spec.hooks() {
-            let state_json = self.oci_state("running", pid.as_raw());
+            let state_json = self.oci_state(ContainerState::Running, pid.as_raw());
             if let Err(e) = hooks::run_stage(h.poststart().as_deref().unwrap_or(&[]), &state_json) {
                 crate::log::warn(&e);
             }
@@ -356,15 +357,23 @@ impl Supervisor {
             .map_err(StartError::engine)
     }
 
-    fn oci_state(&self, status: &str, pid: i32) -> serde_json::Value {
-        serde_json::json!({
-            "ociVersion": "1.1.0",
-            "id": self.record.id,
-            "status": status,
-            "pid": pid,
-            "bundle": self.dirs.dir,
-            "annotations": self.record.config.annotations,
-        })
+    /// The OCI state document hooks read on stdin.
+    fn oci_state(&self, status: ContainerState, pid: i32) -> oci_spec::runtime::State {
+        let mut st = oci_spec::runtime::State::default();
+        st.set_version("1.1.0".into());
+        st.set_id(self.record.id.clone());
+        st.set_status(status);
+        st.set_pid((pid > 0).then_some(pid));
+        st.set_bundle(self.dirs.dir.clone());
+        st.set_annotations(Some(
+            self.record
+                .config
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ));
+        st
     }
 
     /// `--pid/--ipc/--uts/--network container:NAME`: point the spec at that
@@ -583,7 +592,7 @@ impl Supervisor {
         self.state.finished_at = time::now_rfc3339();
         let _ = self.state.store(&self.dirs);
         if let Some(h) = self.spec.hooks() {
-            let state_json = self.oci_state("stopped", 0);
+            let state_json = self.oci_state(ContainerState::Stopped, 0);
             if let Err(e) = hooks::run_stage(h.poststop().as_deref().unwrap_or(&[]), &state_json) {
                 crate::log::warn(&e);
             }
