@@ -4,6 +4,7 @@ pub mod build;
 pub mod clone;
 pub mod completion;
 pub mod container;
+mod create_options;
 pub mod exec;
 pub mod image;
 pub mod image_files;

@@ -1,0 +1,142 @@
+//! `run`/`create` flags to the library's typed `CreateOptions`: every parse and check
+//! of a flag's value happens here, once.
+
+use super::attach;
+use crate::cli_container::RunArgs;
+use anyhow::{bail, Context, Result};
+use libruntime::container::logconfig::LogConfig;
+use libruntime::container::options::*;
+
+impl TryFrom<&RunArgs> for CreateOptions {
+    type Error = anyhow::Error;
+
+    /// The typed create request from `run`/`create` flags. The command line that made
+    /// the container (`create_command`) is the caller's to fill in.
+    fn try_from(a: &RunArgs) -> Result<CreateOptions> {
+        let mut env = Vec::new();
+        for f in &a.env_file {
+            env.extend(read_env_file(f)?);
+        }
+        env.extend(a.env.iter().filter_map(|e| expand_env(e)));
+        let entrypoint = match &a.entrypoint {
+            None => None,
+            Some(e) if e.trim_start().starts_with('[') => {
+                Some(serde_json::from_str::<Vec<String>>(e).with_context(|| {
+                    format!("invalid --entrypoint {e:?}: not a JSON array of strings")
+                })?)
+            }
+            Some(e) => Some(vec![e.clone()]),
+        };
+        if let Some(k) = &a.detach_keys {
+            attach::parse_detach_keys(k)?;
+        }
+        Ok(CreateOptions {
+            image: a.image.clone(),
+            name: a.name.clone(),
+            command: a.command.clone(),
+            entrypoint,
+            env,
+            workdir: a.workdir.clone(),
+            workdir_must_exist: a.workdir.is_some(),
+            log: LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?,
+            timeout: a.timeout,
+            supervisor_pidfile: a.conmon_pidfile.as_ref().map(absolute).transpose()?,
+            user: a.user.clone(),
+            hostname: a.hostname.clone(),
+            tty: a.tty,
+            interactive: a.interactive,
+            init: a.init,
+            rm: a.rm,
+            stop_signal: a.stop_signal.clone(),
+            stop_timeout: a.stop_timeout,
+            restart: RestartPolicy::parse(&a.restart)?,
+            read_only: a.read_only,
+            cap_add: a.cap_add.clone(),
+            cap_drop: a.cap_drop.clone(),
+            security: SecurityOpts::parse(&a.security_opt)?,
+            privileged: a.privileged,
+            userns: UsernsMode::parse(&a.userns)?,
+            hostusers: a.hostuser.clone(),
+            pid: NsMode::parse("pid", &a.pid)?,
+            ipc: NsMode::parse("ipc", &a.ipc)?,
+            uts: NsMode::parse("uts", &a.uts)?,
+            network: NetMode::parse_all(&a.network)?,
+            network_aliases: a.network_alias.clone(),
+            ip: a
+                .ip
+                .as_deref()
+                .map(|ip| {
+                    ip.parse()
+                        .with_context(|| format!("invalid --ip {ip:?}: want an IPv4 address"))
+                })
+                .transpose()?,
+            publish: a.publish.clone(),
+            publish_all: a.publish_all,
+            add_hosts: a
+                .add_host
+                .iter()
+                .map(|h| parse_add_host(h))
+                .collect::<libruntime::Result<_>>()?,
+            dns: a
+                .dns
+                .iter()
+                .map(|d| parse_dns(d))
+                .collect::<libruntime::Result<_>>()?,
+            dns_search: a.dns_search.clone(),
+            dns_options: a.dns_option.clone(),
+            labels: parse_key_values("label", &a.label)?,
+            annotations: parse_key_values("annotation", &a.annotation)?,
+            ulimits: a
+                .ulimit
+                .iter()
+                .map(|u| Ulimit::parse(u))
+                .collect::<libruntime::Result<_>>()?,
+            hooks_dirs: a.hooks_dir.clone(),
+            mounts: mount_requests(a)?,
+            read_only_tmpfs: a.read_only_tmpfs,
+            volumes_from: a.volumes_from.clone(),
+            create_command: Vec::new(),
+        })
+    }
+}
+
+/// A path given on the command line, made absolute against the working directory:
+/// the supervisor that uses it runs elsewhere.
+fn absolute(p: &std::path::PathBuf) -> Result<std::path::PathBuf> {
+    Ok(std::env::current_dir()
+        .context("reading the working directory")?
+        .join(p))
+}
+
+/// `--tz`: the zone file bound read-only at /etc/localtime.
+fn timezone_mount(tz: &str) -> Result<String> {
+    let source = if tz == "local" {
+        std::fs::canonicalize("/etc/localtime")
+            .context("finding the local time zone: /etc/localtime")?
+    } else {
+        let file = std::path::Path::new("/usr/share/zoneinfo").join(tz);
+        if tz.split('/').any(|c| c == ".." || c.is_empty()) || !file.is_file() {
+            bail!("finding timezone: unknown time zone {tz}");
+        }
+        file
+    };
+    Ok(format!("{}:/etc/localtime:ro", source.display()))
+}
+
+fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRequest>> {
+    use libruntime::volume::mounts::{parse_mount, parse_tmpfs, parse_volume};
+    let mut out = Vec::new();
+    if let Some(tz) = &a.tz {
+        out.push(parse_volume(&timezone_mount(tz)?)?);
+    }
+    for v in &a.volume {
+        out.push(parse_volume(v)?);
+    }
+    for m in &a.mount {
+        out.push(parse_mount(m)?);
+    }
+    for t in &a.tmpfs {
+        out.push(parse_tmpfs(t)?);
+    }
+    Ok(out)
+}
