@@ -268,9 +268,9 @@ pub struct RunArgs {
     /// Resource limit: name=soft[:hard]
     #[arg(long)]
     pub ulimit: Vec<String>,
-    /// Pull policy: missing, never, always, newer
-    #[arg(long, default_value = "missing")]
-    pub pull: String,
+    /// Pull policy: missing (default, or containers.conf's pull_policy), never, always, newer
+    #[arg(long)]
+    pub pull: Option<String>,
     #[command(flatten)]
     pub registry: crate::cli_registry::RegistryFlags,
     #[command(flatten)]

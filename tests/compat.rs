@@ -1235,3 +1235,61 @@ fn the_image_root_directory_keeps_its_mode() {
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// skiff with `args` and one more variable in its environment, as the store's user.
+fn run_with_env(
+    s: &Skiff,
+    var: &str,
+    value: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let line = format!("{var}='{}' {}", value.display(), s.inner_line(args));
+    s.command_for("sh").args(["-c", &line]).output().unwrap()
+}
+
+#[test]
+fn containers_conf_sets_engine_defaults() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let conf = host_dir(&s, "conf").join("containers.conf");
+        std::fs::write(
+            &conf,
+            "[containers]\nenv = [\"FROM_CONF=1\", \"SHADOWED=conf\"]\nlog_size_max = -1\n\n[engine]\npull_policy = \"never\"\n",
+        )
+        .unwrap();
+        let out = run_with_env(
+            &s,
+            "CONTAINERS_CONF",
+            &conf,
+            &["run", "--rm", "-e", "SHADOWED=flag", "busybox", "env"],
+        );
+        assert_ok(&out);
+        let env = String::from_utf8_lossy(&out.stdout);
+        assert!(env.contains("FROM_CONF=1\n"), "{mode:?}: {env}");
+        assert!(env.contains("SHADOWED=flag\n"), "--env wins: {env}");
+        // pull_policy=never: a missing image is not looked for in any registry.
+        let out = run_with_env(
+            &s,
+            "CONTAINERS_CONF",
+            &conf,
+            &["run", "--rm", "nothere:1", "true"],
+        );
+        assert_eq!(out.status.code(), Some(125));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("image not known") && !err.contains("Trying to pull"),
+            "{err}"
+        );
+        // A broken file is one line naming it, and nothing is created.
+        std::fs::write(&conf, "[engine\npull_policy = never\n").unwrap();
+        let before = s.ok(&["ps", "-aq"]);
+        let out = run_with_env(&s, "CONTAINERS_CONF", &conf, &["run", "busybox", "true"]);
+        assert_eq!(out.status.code(), Some(125));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("containers.conf") && err.lines().count() == 1,
+            "{err}"
+        );
+        assert_eq!(s.ok(&["ps", "-aq"]), before);
+    }
+}

@@ -106,7 +106,15 @@ pub fn create_record(
     opts.create_command = create_command;
     opts.rm |= a.rmi;
     opts.image = super::registry::resolve_source(ctx, &a.image)?;
-    super::registry::ensure_image(ctx, &opts.image, &a.pull, &a.registry, &a.platform_flags)?;
+    // --pull, else containers.conf's pull_policy, else podman's default.
+    let policy = match &a.pull {
+        Some(p) => p.clone(),
+        None => libruntime::config::EngineConf::load(ctx.paths.rootless)?
+            .engine
+            .pull_policy
+            .unwrap_or_else(|| "missing".into()),
+    };
+    super::registry::ensure_image(ctx, &opts.image, &policy, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
     let record = ctr::create::create(&store, &ctx.maps, &opts)?;
     if let Some(f) = &a.cidfile {

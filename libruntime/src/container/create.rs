@@ -303,13 +303,16 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
     let group = file_in_layers(store, &image, "etc/group");
     let resolved = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
     let hostname = spec::hostname_for(opts, &id);
+    // containers.conf's env is the base; the image's and --env's go over it.
+    let engine = crate::config::EngineConf::load(store.paths.rootless)?;
     let mut env = merge_env(
         &[
             format!("PATH={}", spec::DEFAULT_PATH),
             "container=skiff".into(),
         ],
-        ic.env().as_deref().unwrap_or(&[]),
+        engine.containers.env.as_deref().unwrap_or(&[]),
     );
+    env = merge_env(&env, ic.env().as_deref().unwrap_or(&[]));
     env = merge_env(&env, &opts.env);
     env = merge_env(&env, &[format!("HOSTNAME={hostname}")]);
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -2,31 +2,9 @@
 //! and per-registry `insecure`, `blocked`, `location` rewrites and mirrors.
 
 use crate::error::{Error, Result};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Mirror {
-    pub location: String,
-    #[serde(default)]
-    pub insecure: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct RegistryEntry {
-    /// What references this entry applies to; `location` when empty.
-    #[serde(default)]
-    pub prefix: String,
-    #[serde(default)]
-    pub location: String,
-    #[serde(default)]
-    pub insecure: bool,
-    #[serde(default)]
-    pub blocked: bool,
-    #[serde(default)]
-    pub mirror: Vec<Mirror>,
-}
+pub use crate::config::registries::{Mirror, RegistryEntry};
 
 impl RegistryEntry {
     fn prefix(&self) -> &str {
@@ -36,16 +14,6 @@ impl RegistryEntry {
             &self.prefix
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ConfFile {
-    #[serde(rename = "unqualified-search-registries", default)]
-    search: Option<Vec<String>>,
-    #[serde(default)]
-    registry: Vec<RegistryEntry>,
-    #[serde(default)]
-    aliases: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -64,52 +32,12 @@ pub struct Endpoint {
     pub insecure: bool,
 }
 
-fn config_files(rootless: bool) -> Vec<PathBuf> {
-    if let Some(p) = std::env::var_os("CONTAINERS_REGISTRIES_CONF") {
-        return vec![PathBuf::from(p)];
-    }
-    let mut main = vec![PathBuf::from("/etc/containers/registries.conf")];
-    if rootless {
-        let user = std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-            .map(|d| d.join("containers/registries.conf"));
-        if let Some(u) = user.filter(|u| u.exists()) {
-            main = vec![u];
-        }
-    }
-    let mut files = main.clone();
-    for m in main {
-        let dropins = m.with_extension("conf.d");
-        let mut extra: Vec<PathBuf> = std::fs::read_dir(dropins)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
-            .collect();
-        extra.sort();
-        files.extend(extra);
-    }
-    files
-}
-
 impl RegistriesConf {
     /// The user's (or the system's) registries.conf and its drop-ins; later files
     /// add registries and aliases and replace the search list.
     pub fn load(rootless: bool) -> Result<RegistriesConf> {
         let mut conf = RegistriesConf::default();
-        for f in config_files(rootless) {
-            let Ok(text) = std::fs::read_to_string(&f) else {
-                continue;
-            };
-            let parsed: ConfFile = toml::from_str(&text).map_err(|e| {
-                Error::InvalidArgument(format!(
-                    "{}: {}",
-                    f.display(),
-                    e.to_string().lines().next().unwrap_or("invalid TOML")
-                ))
-            })?;
+        for parsed in crate::config::registries::load(rootless)? {
             if let Some(s) = parsed.search {
                 conf.search = s;
             }
@@ -215,7 +143,7 @@ mod tests {
     use super::*;
 
     fn conf(text: &str) -> RegistriesConf {
-        let f: ConfFile = toml::from_str(text).unwrap();
+        let f: crate::config::registries::RegistriesFile = toml::from_str(text).unwrap();
         RegistriesConf {
             search: f.search.unwrap_or_default(),
             registries: f.registry,

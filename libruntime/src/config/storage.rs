@@ -1,8 +1,7 @@
-//! skiff's configuration files, read with the toml crate. storage.conf has podman's
-//! shape (`[storage]` with `driver`, …); skiff reads the user's
+//! storage.conf, in podman's shape (`[storage]` with `driver`, …): the user's
 //! (`$XDG_CONFIG_HOME/skiff/storage.conf`, rootless only) or else /etc/skiff's.
-//! registries.conf is read by `registry::config`.
 
+use super::{parse_toml, user_config_dir};
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -22,13 +21,7 @@ pub struct StorageSection {
 
 impl StorageConf {
     pub fn parse(text: &str, path: &Path) -> Result<StorageConf> {
-        toml::from_str(text).map_err(|e| {
-            Error::InvalidArgument(format!(
-                "{}: {}",
-                path.display(),
-                e.message().replace('\n', " ")
-            ))
-        })
+        parse_toml(text, path)
     }
 
     /// The first storage.conf that exists for this user, parsed; None when there is none.
@@ -46,10 +39,7 @@ impl StorageConf {
 
 /// Where storage.conf is looked for, in order.
 fn storage_conf_paths(rootless: bool) -> Vec<PathBuf> {
-    let user = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-        .map(|d| d.join("skiff/storage.conf"));
+    let user = user_config_dir().map(|d| d.join("skiff/storage.conf"));
     let system = PathBuf::from("/etc/skiff/storage.conf");
     match (rootless, user) {
         (true, Some(u)) => vec![u, system],
