@@ -2,6 +2,8 @@
 //! bad arguments, and each module's own error enum folded in with `#[from]`. The CLI
 //! prints one line and takes the exit code from the variant (`src/exit.rs`).
 
+use crate::sandbox::process::StartError;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,22 @@ impl Error {
         Error::Json {
             what: what.into(),
             source,
+        }
+    }
+}
+
+/// A library error where a start fails: its podman exit code and one line.
+impl From<Error> for StartError {
+    /// podman's codes: a port that cannot be published is 126, as a program that cannot
+    /// be run; everything else is the engine's failure.
+    fn from(e: Error) -> StartError {
+        let code = match e {
+            Error::Network(crate::network::NetworkError::PortUnavailable { .. }) => 126,
+            _ => 125,
+        };
+        StartError {
+            code,
+            message: e.to_string(),
         }
     }
 }

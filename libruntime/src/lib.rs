@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod graph;
 pub mod helpers;
 pub mod hooks;
+pub mod ids;
 pub mod image_config;
 pub mod import;
 pub mod info;

@@ -4,6 +4,7 @@ use crate::cli_network::*;
 use crate::output::{print_json, print_listing, print_rows, write_out, Listing};
 use crate::Ctx;
 use anyhow::{Context, Result};
+use libruntime::container::networks;
 use libruntime::container::options::parse_key_values;
 use libruntime::network::attach::{self, NetworkRequest};
 use libruntime::network::definition::{self, CreateRequest, Network};
@@ -102,10 +103,10 @@ fn inspect(ctx: &Ctx, a: NetworkInspectArgs) -> Result<i32> {
     for name in &a.names {
         let n = definition::get(&ctx.paths, name)?;
         let mut containers = serde_json::Map::new();
-        for c in attach::users(&ctx.paths, &n)? {
+        for c in networks::users(&ctx.paths, &n)? {
             let dirs = libruntime::container::record::ContainerDirs::new(&ctx.paths, &c.id);
             let mut entry = serde_json::json!({"name": c.name});
-            if let Some(at) = attach::attached(&dirs)
+            if let Some(at) = attach::attached(&dirs.run)
                 .into_iter()
                 .find(|x| x.network_id == n.id)
             {
@@ -138,7 +139,7 @@ fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<i32> {
                 definition::DEFAULT_NAME
             );
         }
-        let users = attach::users(&ctx.paths, &n)?;
+        let users = networks::users(&ctx.paths, &n)?;
         if let (false, Some(c)) = (a.force, users.first()) {
             return Err(crate::exit::with_code(
                 2,
@@ -168,7 +169,7 @@ pub fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<i32> {
     }
     let _lock = definition::lock(&ctx.paths)?;
     for n in definition::list(&ctx.paths)? {
-        if n.name != definition::DEFAULT_NAME && attach::users(&ctx.paths, &n)?.is_empty() {
+        if n.name != definition::DEFAULT_NAME && networks::users(&ctx.paths, &n)?.is_empty() {
             definition::remove(&ctx.paths, &n.name)?;
             write_out(&format!("{}\n", n.name))?;
         }
@@ -190,12 +191,12 @@ fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result<i32> {
         aliases: a.alias,
         ip,
     };
-    attach::connect(&ctx.paths, &ctx.maps, &record.id, wanted)?;
+    networks::connect(&ctx.paths, &ctx.maps, &record.id, wanted)?;
     Ok(0)
 }
 
 fn disconnect(ctx: &Ctx, a: NetworkDisconnectArgs) -> Result<i32> {
     let record = libruntime::container::find(&ctx.paths, &a.container)?;
-    attach::disconnect(&ctx.paths, &record.id, &a.network)?;
+    networks::disconnect(&ctx.paths, &record.id, &a.network)?;
     Ok(0)
 }

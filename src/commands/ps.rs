@@ -379,7 +379,7 @@ fn network_settings(
 ) -> Value {
     let dirs = libruntime::container::record::ContainerDirs::new(&ctx.paths, &r.id);
     let attached = if running {
-        libruntime::network::attach::attached(&dirs)
+        libruntime::network::attach::attached(&dirs.run)
     } else {
         vec![]
     };

@@ -8,9 +8,9 @@ use libruntime::container::commit::{self, CommitOptions};
 use libruntime::container::copy::{self, CopyOptions};
 use libruntime::container::filesystem::{self, ContainerFs};
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
-use libruntime::graph::RootfsPlan;
 use libruntime::reference::{DefaultDomain, Reference};
 use libruntime::store::Store;
+use libruntime::syscall::Syscall as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -182,7 +182,7 @@ pub fn mount(ctx: &Ctx, a: MountArgs) -> Result<i32> {
         let mut rows = Vec::new();
         for r in ctr::list(&ctx.paths)? {
             let dirs = ContainerDirs::new(&ctx.paths, &r.id);
-            if filesystem::is_mounted(&dirs.merged()) {
+            if libruntime::syscall::is_mounted(&dirs.merged()) {
                 rows.push((r.id.clone(), dirs.merged().display().to_string()));
             }
         }
@@ -200,7 +200,7 @@ pub fn mount(ctx: &Ctx, a: MountArgs) -> Result<i32> {
     for name in &a.containers {
         let r = ctr::find(&ctx.paths, name)?;
         let dirs = ContainerDirs::new(&ctx.paths, &r.id);
-        let plan = RootfsPlan::for_container(&ctx.paths, &r, &dirs);
+        let plan = libruntime::container::rootfs_plan::rootfs_plan(&ctx.paths, &r, &dirs);
         let at = filesystem::mount_persistent(&ctx.paths, &r, &plan, &dirs.merged())
             .with_context(|| format!("mounting {name}"))?;
         write_out(&format!("{}\n", at.display()))?;
@@ -223,8 +223,10 @@ pub fn unmount(ctx: &Ctx, a: UnmountArgs) -> Result<i32> {
     };
     for r in records {
         let merged = ContainerDirs::new(&ctx.paths, &r.id).merged();
-        if filesystem::is_mounted(&merged) {
-            filesystem::unmount(&merged).with_context(|| format!("unmounting {}", r.name))?;
+        if libruntime::syscall::is_mounted(&merged) {
+            libruntime::syscall::LINUX
+                .unmount(&merged)
+                .with_context(|| format!("unmounting {}", r.name))?;
             if !a.all {
                 write_out(&format!("{}\n", r.id))?;
             }

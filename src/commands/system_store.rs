@@ -92,7 +92,7 @@ pub fn df(ctx: &Ctx, a: SystemDfArgs) -> Result<i32> {
     for v in &volumes {
         let size = libruntime::fsutil::tree_size(&v.mountpoint);
         vol_size += size;
-        if libruntime::volume::users(&ctx.paths, &v.name)?.is_empty() {
+        if libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty() {
             vol_free += size;
         } else {
             vol_active += 1;

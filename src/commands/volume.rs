@@ -56,7 +56,8 @@ fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
                     None => v.labels.contains_key(l),
                 },
                 Some(("dangling", d)) => {
-                    (d == "true") == volume::users(&ctx.paths, &v.name)?.is_empty()
+                    (d == "true")
+                        == libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty()
                 }
                 _ => bail!("invalid filter {f:?}: use name=, label= or dangling="),
             };
@@ -99,7 +100,7 @@ fn inspect(ctx: &Ctx, a: VolumeInspectArgs) -> Result<i32> {
 fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result<i32> {
     for n in &a.names {
         volume::get(&ctx.paths, n)?;
-        let users = volume::users(&ctx.paths, n)?;
+        let users = libruntime::container::volumes::users_of(&ctx.paths, n)?;
         if !a.force && !users.is_empty() {
             let e = libruntime::Error::Volume(VolumeError::InUse {
                 name: n.clone(),
@@ -125,7 +126,7 @@ pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
         return Ok(0);
     }
     for v in volume::list(&ctx.paths) {
-        if volume::users(&ctx.paths, &v.name)?.is_empty() {
+        if libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty() {
             volume::remove(&ctx.paths, &ctx.maps, &v.name)?;
             write_out(&format!("{}\n", v.name))?;
         }
@@ -135,5 +136,7 @@ pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
 
 /// `rm -v`: the anonymous volumes of a removed container.
 pub fn remove_anonymous(ctx: &Ctx, r: &ContainerRecord) -> Result<()> {
-    Ok(volume::remove_anonymous_of(&ctx.paths, &ctx.maps, r)?)
+    Ok(libruntime::container::volumes::remove_anonymous_of(
+        &ctx.paths, &ctx.maps, r,
+    )?)
 }

@@ -278,7 +278,7 @@ fn resolve_owner(fs: &crate::container::filesystem::ContainerFs, spec: &str) -> 
         .ok()
     };
     let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
-    let r = crate::container::user::resolve(spec, passwd.as_deref(), group.as_deref())?;
+    let r = crate::sandbox::user::resolve(spec, passwd.as_deref(), group.as_deref())?;
     // A bare user takes its own group, as docker does, else the same number.
     let gid = if spec.contains(':') || passwd.is_some() {
         r.gid

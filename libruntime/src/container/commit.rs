@@ -46,7 +46,7 @@ fn mount_points(dirs: &ContainerDirs) -> Vec<String> {
 /// What the container changed against its image, sorted by path.
 pub fn diff(paths: &Paths, record: &ContainerRecord) -> Result<Vec<Change>> {
     let dirs = ContainerDirs::new(paths, &record.id);
-    let plan = RootfsPlan::for_container(paths, record, &dirs);
+    let plan = crate::container::rootfs_plan::rootfs_plan(paths, record, &dirs);
     changes::changes(&plan, &mount_points(&dirs))
 }
 
@@ -144,7 +144,7 @@ pub fn commit(
     };
     let list = diff(paths, record)?;
     let dirs = ContainerDirs::new(paths, &record.id);
-    let plan = RootfsPlan::for_container(paths, record, &dirs);
+    let plan = crate::container::rootfs_plan::rootfs_plan(paths, record, &dirs);
     let spool_path = store.staging_path("commit");
     let result = (|| {
         let mut spool = std::fs::File::options()

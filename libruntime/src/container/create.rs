@@ -4,21 +4,11 @@
 
 use super::options::{CreateOptions, NetMode};
 use super::record::{ContainerDirs, ContainerRecord, RunConfig};
-use super::{names, spec, user};
+use super::{names, spec};
 use crate::error::{Context, Error, Result};
 use crate::store::{ImageRecord, Store};
 use crate::userns::IdMaps;
 use crate::{fsutil, hooks, signals, time};
-
-/// A random 64-hex-digit id.
-pub fn new_id() -> String {
-    let mut buf = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut buf);
-    }
-    crate::digest::to_hex(&buf)
-}
 
 /// The text of `path` (like "etc/passwd") in the image: from the topmost layer that has
 /// it. Whiteouts are not followed; an image deleting its passwd file is not a case
@@ -218,7 +208,7 @@ fn check_networks(
         ));
     }
     for a in &opts.network_aliases {
-        if !names::valid(a) {
+        if !crate::ids::valid_name(a) {
             return Err(Error::InvalidArgument(format!(
                 "invalid --network-alias {a:?}"
             )));
@@ -233,7 +223,7 @@ fn pick_name(store: &Store, wanted: Option<&str>) -> Result<String> {
     let existing = super::list(&store.paths)?;
     let taken = |n: &str| existing.iter().any(|c| c.name == n);
     match wanted {
-        Some(n) if !names::valid(n) => Err(Error::InvalidArgument(format!(
+        Some(n) if !crate::ids::valid_name(n) => Err(Error::InvalidArgument(format!(
             "invalid container name {n:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
         ))),
         Some(n) if taken(n) => Err(Error::InvalidArgument(format!(
@@ -241,7 +231,7 @@ fn pick_name(store: &Store, wanted: Option<&str>) -> Result<String> {
         ))),
         Some(n) => Ok(n.to_string()),
         None => {
-            let seed = u64::from_str_radix(&new_id()[..16], 16).unwrap_or(0);
+            let seed = u64::from_str_radix(&crate::ids::new_id()[..16], 16).unwrap_or(0);
             Ok(names::generate(seed, &taken))
         }
     }
@@ -278,7 +268,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
     let ports = published(opts, &ic.exposed_ports().clone().unwrap_or_default())?;
     let networks = check_networks(paths, opts)?;
     let name = pick_name(store, opts.name.as_deref())?;
-    let id = new_id();
+    let id = crate::ids::new_id();
     let (entrypoint, cmd) = command(
         opts,
         ic.entrypoint().clone().unwrap_or_default(),
@@ -301,7 +291,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         .unwrap_or_default();
     let passwd = file_in_layers(store, &image, "etc/passwd");
     let group = file_in_layers(store, &image, "etc/group");
-    let resolved = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+    let resolved = crate::sandbox::user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
     let hostname = spec::hostname_for(opts, &id);
     // containers.conf's env is the base; the image's and --env's go over it.
     let engine = crate::config::EngineConf::load(store.paths.rootless)?;

@@ -97,7 +97,7 @@ impl ContainerFs {
             });
         }
         private_mount_namespace(paths, maps)?;
-        let plan = RootfsPlan::for_container(paths, record, &dirs);
+        let plan = crate::container::rootfs_plan::rootfs_plan(paths, record, &dirs);
         let mounted = plan
             .driver
             .backend()
@@ -153,17 +153,6 @@ impl ContainerFs {
     }
 }
 
-/// Whether something is mounted at `path` in this mount namespace.
-pub fn is_mounted(path: &Path) -> bool {
-    let want = path.to_string_lossy();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|info| {
-            info.lines()
-                .any(|l| l.split(' ').nth(4) == Some(want.as_ref()))
-        })
-        .unwrap_or(false)
-}
-
 /// `skiff mount`: the container's root at `target`, left mounted. A running
 /// container's root is its own (`/proc/PID/root`); vfs needs no mount.
 pub fn mount_persistent(
@@ -176,7 +165,7 @@ pub fn mount_persistent(
     if matches!(st.status, Status::Running | Status::Paused) && st.init_alive() {
         return Ok(format!("/proc/{}/root", st.pid).into());
     }
-    if is_mounted(target) {
+    if crate::syscall::is_mounted(target) {
         return Ok(target.to_path_buf());
     }
     let mounted = plan
@@ -184,9 +173,4 @@ pub fn mount_persistent(
         .backend()
         .mount(plan, target, Lifetime::Persistent)?;
     Ok(mounted.path.clone())
-}
-
-pub fn unmount(target: &Path) -> Result<()> {
-    nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH)
-        .map_err(|e| Error::sys(format!("unmounting {}", target.display()), e))
 }

@@ -12,15 +12,17 @@ pub mod logconfig;
 pub mod logfile;
 pub mod mounts;
 pub mod names;
+pub mod networks;
 pub mod options;
 pub mod record;
+pub mod rootfs_plan;
 pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod stats;
 pub mod top;
-pub mod user;
 pub mod verbs;
+pub mod volumes;
 
 pub use handle::Container;
 

@@ -11,10 +11,7 @@ use crate::volume::{self, mounts::MountKind, mounts::MountRequest};
 use oci_spec::runtime::Mount;
 use std::collections::BTreeMap;
 
-/// Spec mount option: copy the image's content into an empty volume first.
-pub const COPY_UP: &str = "skiff.copyup";
-/// Spec mount option: chown the source to the container's user (`:U`).
-pub const CHOWN: &str = "skiff.chown";
+pub use crate::sandbox::rootfs::{CHOWN, COPY_UP};
 
 pub struct Resolved {
     pub spec: Vec<Mount>,

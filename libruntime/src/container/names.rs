@@ -60,10 +60,3 @@ pub fn generate(seed: u64, taken: &dyn Fn(&str) -> bool) -> String {
     }
     unreachable!()
 }
-
-/// True for names podman accepts: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub fn valid(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}

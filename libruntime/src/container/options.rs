@@ -257,7 +257,7 @@ impl NetMode {
             }
             _ => match s.strip_prefix("container:") {
                 Some(c) if !c.is_empty() => Ok(NetMode::Container(c.to_string())),
-                None if crate::container::names::valid(s) => Ok(NetMode::Bridge(vec![s.into()])),
+                None if crate::ids::valid_name(s) => Ok(NetMode::Bridge(vec![s.into()])),
                 _ => Err(Error::InvalidArgument(format!(
                     "invalid --network {s:?}: use slirp4netns, pasta, bridge, a network's name, private, none, host or container:NAME"
                 ))),

@@ -6,6 +6,8 @@ use super::options::{NetMode, NsMode, RestartPolicy, Ulimit, UsernsMode};
 use crate::container::ContainerError;
 use crate::error::{Error, Result};
 use crate::fsutil;
+pub use crate::network::mode::NetworkMode;
+pub use crate::network::ports::PortMapping;
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,44 +89,6 @@ pub struct RunConfig {
     pub supervisor_pidfile: Option<PathBuf>,
 }
 
-/// The network mode a record keeps, as podman spells it ("slirp4netns", "bridge",
-/// "container:NAME", …). What a mode needs besides (bridge networks, slirp4netns's
-/// options) is kept beside it in the record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum NetworkMode {
-    #[default]
-    Private,
-    Slirp4netns,
-    Pasta,
-    None,
-    Host,
-    Container(String),
-    Bridge,
-}
-
-impl NetworkMode {
-    pub fn describe(&self) -> String {
-        match self {
-            NetworkMode::Private => "private".into(),
-            NetworkMode::Slirp4netns => "slirp4netns".into(),
-            NetworkMode::Pasta => "pasta".into(),
-            NetworkMode::None => "none".into(),
-            NetworkMode::Host => "host".into(),
-            NetworkMode::Container(c) => format!("container:{c}"),
-            NetworkMode::Bridge => "bridge".into(),
-        }
-    }
-
-    /// The container whose network namespace is joined, if any.
-    pub fn joined(&self) -> Option<&str> {
-        match self {
-            NetworkMode::Container(c) => Some(c),
-            _ => None,
-        }
-    }
-}
-
 impl From<&NetMode> for NetworkMode {
     fn from(m: &NetMode) -> NetworkMode {
         match m {
@@ -136,34 +100,6 @@ impl From<&NetMode> for NetworkMode {
             NetMode::Container(c) => NetworkMode::Container(c.clone()),
             NetMode::Bridge(_) => NetworkMode::Bridge,
         }
-    }
-}
-
-impl TryFrom<String> for NetworkMode {
-    type Error = Error;
-    fn try_from(s: String) -> Result<NetworkMode> {
-        Ok(match s.as_str() {
-            "private" => NetworkMode::Private,
-            "slirp4netns" => NetworkMode::Slirp4netns,
-            "pasta" => NetworkMode::Pasta,
-            "none" => NetworkMode::None,
-            "host" => NetworkMode::Host,
-            "bridge" => NetworkMode::Bridge,
-            _ => match s.strip_prefix("container:") {
-                Some(c) if !c.is_empty() => NetworkMode::Container(c.to_string()),
-                _ => {
-                    return Err(Error::InvalidArgument(format!(
-                        "unknown network mode {s:?} in a container record"
-                    )))
-                }
-            },
-        })
-    }
-}
-
-impl From<NetworkMode> for String {
-    fn from(m: NetworkMode) -> String {
-        m.describe()
     }
 }
 
@@ -182,14 +118,6 @@ pub struct MountRecord {
     pub rw: bool,
     #[serde(rename = "Options", default)]
     pub options: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PortMapping {
-    pub host_ip: String,
-    pub host_port: u16,
-    pub container_port: u16,
-    pub protocol: String,
 }
 
 /// Changes container `id`'s record under the store lock: it is read afresh (another

@@ -3,8 +3,8 @@
 //! the sandbox obeys it and nothing else.
 
 use super::options::{CreateOptions, NetMode, NsMode, UsernsMode};
-use super::user::ResolvedUser;
 use crate::error::{Error, Result};
+use crate::sandbox::user::ResolvedUser;
 use crate::userns::{IdMapping, IdMaps};
 use oci_spec::runtime::{
     Capabilities, Capability, Hooks, Linux, LinuxCapabilities, LinuxIdMapping,
@@ -55,7 +55,7 @@ pub const READONLY_PATHS: &[&str] = &[
     "/proc/sysrq-trigger",
 ];
 
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::sandbox::process::DEFAULT_PATH;
 
 /// Every capability the running kernel knows, by name.
 pub fn all_caps() -> Vec<String> {

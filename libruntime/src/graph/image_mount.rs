@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::store::ImageRecord;
+use crate::syscall::Syscall as _;
 use nix::mount::{mount, MsFlags};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ pub fn mount_point(paths: &Paths, id: &str) -> PathBuf {
 /// Mounts `image` (once; a second call returns the same place).
 pub fn mount_image(paths: &Paths, image: &ImageRecord) -> Result<PathBuf> {
     let target = mount_point(paths, &image.id);
-    if crate::container::filesystem::is_mounted(&target) {
+    if crate::syscall::is_mounted(&target) {
         return Ok(target);
     }
     crate::fsutil::create_dir_all(&target)?;
@@ -82,10 +83,10 @@ fn bind_read_only(source: &Path, target: &Path) -> Result<()> {
 /// Unmounts image `id`; false when it was not mounted.
 pub fn unmount_image(paths: &Paths, id: &str) -> Result<bool> {
     let target = mount_point(paths, id);
-    if !crate::container::filesystem::is_mounted(&target) {
+    if !crate::syscall::is_mounted(&target) {
         return Ok(false);
     }
-    crate::container::filesystem::unmount(&target)?;
+    crate::syscall::LINUX.unmount(&target)?;
     let _ = std::fs::remove_dir(&target);
     Ok(true)
 }
@@ -97,7 +98,7 @@ pub fn mounted(paths: &Paths) -> Vec<String> {
     };
     let mut ids: Vec<String> = dir
         .flatten()
-        .filter(|e| crate::container::filesystem::is_mounted(&e.path()))
+        .filter(|e| crate::syscall::is_mounted(&e.path()))
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     ids.sort();

@@ -18,7 +18,6 @@ pub mod vfs;
 pub use driver::{GraphDriver, Lifetime, RootMount};
 pub use error::GraphError;
 
-use crate::container::{ContainerDirs, ContainerRecord};
 use crate::error::Result;
 use crate::paths::Paths;
 use serde::Serialize;
@@ -114,7 +113,7 @@ impl KeepIdShift {
 /// build steps that changed nothing give the same empty layer); overlayfs refuses
 /// that, and dropping the lower copy changes nothing: the upper one, with the same
 /// content, covers everything it would show.
-fn unique_lowers(layers: &[String]) -> Vec<String> {
+pub fn unique_lowers(layers: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     layers
         .iter()
@@ -125,18 +124,6 @@ fn unique_lowers(layers: &[String]) -> Vec<String> {
 }
 
 impl RootfsPlan {
-    pub fn for_container(paths: &Paths, record: &ContainerRecord, dirs: &ContainerDirs) -> Self {
-        RootfsPlan {
-            driver: Driver::parse(&record.driver).unwrap_or(Driver::Overlay),
-            layers_dir: paths.layers_dir(),
-            lowers: unique_lowers(&record.layers),
-            upper: dirs.upper(),
-            work: dirs.work(),
-            empty: dirs.dir.join("empty"),
-            keep_id: keep_id_shift(paths, record),
-        }
-    }
-
     /// Absolute lower directories, top first.
     pub fn lower_dirs(&self) -> Vec<PathBuf> {
         self.lowers
@@ -144,20 +131,6 @@ impl RootfsPlan {
             .map(|l| self.layers_dir.join(l))
             .collect()
     }
-}
-
-/// The owner shift a keep-id container's root needs (rootless only).
-fn keep_id_shift(paths: &Paths, record: &ContainerRecord) -> Option<KeepIdShift> {
-    if !paths.rootless || record.config.userns != crate::container::options::UsernsMode::KeepId {
-        return None;
-    }
-    let (maps, _) = crate::userns::IdMaps::for_current_user();
-    let span = |m: &[crate::userns::IdMapping]| m.iter().map(|x| x.size).sum::<u32>();
-    Some(KeepIdShift {
-        uid: nix::unistd::getuid().as_raw(),
-        gid: nix::unistd::getgid().as_raw(),
-        span: span(&maps.uids).min(span(&maps.gids)),
-    })
 }
 
 /// The best driver this host offers.

@@ -7,22 +7,33 @@
 //! the container has exited. Namespaces themselves (none, private, host, container:)
 //! come from the spec; those modes need no backend process at all.
 
+use super::mode::NetworkMode;
+use super::ports::PortMapping;
 use super::slirp::{self, PortHandler, SlirpOptions};
-use super::{attach, forwarder, holder, pasta};
-use crate::container::record::{ContainerDirs, ContainerRecord, NetworkMode};
+use super::{forwarder, holder, pasta};
 use crate::error::Result;
 use crate::paths::Paths;
 use crate::userns::IdMaps;
 use nix::unistd::Pid;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What a backend acts on.
 pub struct NetContext<'a> {
     pub paths: &'a Paths,
     pub maps: &'a IdMaps,
-    pub record: &'a ContainerRecord,
-    pub dirs: &'a ContainerDirs,
+    /// The container's runtime directory (slirp4netns's API socket, pasta's files).
+    pub run_dir: &'a Path,
+    /// Its published ports.
+    pub ports: &'a [PortMapping],
+}
+
+/// The container side of a bridge network: plugging the container in through the
+/// holder's session once its init exists, and out when it ends. Implemented by
+/// `container::networks`, which owns the records.
+pub trait BridgeAttach {
+    fn attach(&self, session: &holder::Session, init: Pid) -> Result<()>;
+    fn detach(&self);
 }
 
 pub trait NetworkBackend {
@@ -51,14 +62,20 @@ pub trait NetworkBackend {
     fn stop(&mut self, _: &NetContext) {}
 }
 
-/// The backend for a container's network mode.
-pub fn for_record(record: &ContainerRecord) -> Box<dyn NetworkBackend> {
-    match &record.config.network {
-        NetworkMode::Slirp4netns => Box::new(Slirp4netns::new(
-            record.config.slirp.clone().unwrap_or_default(),
-        )),
+/// The backend for a network mode; `slirp` is slirp4netns's options, `bridge` the
+/// container side of a bridge network.
+pub fn for_mode(
+    mode: &NetworkMode,
+    slirp: Option<SlirpOptions>,
+    bridge: impl FnOnce() -> Box<dyn BridgeAttach>,
+) -> Box<dyn NetworkBackend> {
+    match mode {
+        NetworkMode::Slirp4netns => Box::new(Slirp4netns::new(slirp.unwrap_or_default())),
         NetworkMode::Pasta => Box::new(Pasta { pid: None }),
-        NetworkMode::Bridge => Box::new(Bridge { session: None }),
+        NetworkMode::Bridge => Box::new(Bridge {
+            session: None,
+            container: bridge(),
+        }),
         NetworkMode::Private
         | NetworkMode::None
         | NetworkMode::Host
@@ -96,19 +113,14 @@ impl Slirp4netns {
 impl NetworkBackend for Slirp4netns {
     fn prepare(&mut self, cx: &NetContext) -> Result<()> {
         if self.opts.port_handler == PortHandler::Rootlesskit {
-            self.listeners = forwarder::bind(&cx.record.config.ports)?;
+            self.listeners = forwarder::bind(cx.ports)?;
         }
         Ok(())
     }
 
     fn placed(&mut self, cx: &NetContext, init: Pid) -> Result<()> {
-        let api = slirp::api_socket(&cx.dirs.run);
-        self.pending = Some(slirp::begin(
-            init.as_raw(),
-            &api,
-            &self.opts,
-            &cx.record.config.ports,
-        )?);
+        let api = slirp::api_socket(cx.run_dir);
+        self.pending = Some(slirp::begin(init.as_raw(), &api, &self.opts, cx.ports)?);
         Ok(())
     }
 
@@ -120,7 +132,7 @@ impl NetworkBackend for Slirp4netns {
             self.forwarder = Some(forwarder::start(
                 init.as_raw(),
                 self.opts.guest_addr(),
-                &cx.record.config.ports,
+                cx.ports,
                 std::mem::take(&mut self.listeners),
             )?);
         }
@@ -148,17 +160,13 @@ struct Pasta {
 
 impl NetworkBackend for Pasta {
     fn start(&mut self, cx: &NetContext, init: Pid) -> Result<()> {
-        self.pid = Some(pasta::start(
-            init.as_raw(),
-            &cx.dirs.run,
-            &cx.record.config.ports,
-        )?);
+        self.pid = Some(pasta::start(init.as_raw(), cx.run_dir, cx.ports)?);
         Ok(())
     }
 
     fn stop(&mut self, cx: &NetContext) {
         if let Some(p) = self.pid.take() {
-            pasta::stop(p, &cx.dirs.run);
+            pasta::stop(p, cx.run_dir);
         }
     }
 }
@@ -167,6 +175,7 @@ impl NetworkBackend for Pasta {
 /// container is plugged in.
 struct Bridge {
     session: Option<holder::Session>,
+    container: Box<dyn BridgeAttach>,
 }
 
 impl NetworkBackend for Bridge {
@@ -179,15 +188,15 @@ impl NetworkBackend for Bridge {
         self.session.as_ref().map(|s| s.info.user_ns())
     }
 
-    fn start(&mut self, cx: &NetContext, init: Pid) -> Result<()> {
+    fn start(&mut self, _: &NetContext, init: Pid) -> Result<()> {
         if let Some(session) = self.session.take() {
-            attach::attach_on_start(cx.paths, &session, cx.record, cx.dirs, init.as_raw())?;
+            self.container.attach(&session, init)?;
         }
         Ok(())
     }
 
-    fn stop(&mut self, cx: &NetContext) {
+    fn stop(&mut self, _: &NetContext) {
         self.session = None;
-        attach::detach_on_exit(cx.paths, cx.record, cx.dirs);
+        self.container.detach();
     }
 }

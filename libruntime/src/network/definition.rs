@@ -217,7 +217,7 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
     check_options(&req.options)?;
     let existing = list(paths)?;
     let name = match &req.name {
-        Some(n) if !crate::container::names::valid(n) => {
+        Some(n) if !crate::ids::valid_name(n) => {
             return Err(Error::InvalidArgument(format!(
                 "invalid network name {n:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
             )))
@@ -291,7 +291,7 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
         .unwrap_or_default();
     let net = Network {
         name: name.clone(),
-        id: crate::container::create::new_id(),
+        id: crate::ids::new_id(),
         driver: driver.into(),
         network_interface: interface,
         created: time::now_rfc3339(),

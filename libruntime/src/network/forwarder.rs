@@ -9,8 +9,8 @@
 //! enters the container's user and network namespaces, and every socket it opens from
 //! then on belongs to the container's network while the listeners stay on the host's.
 
-use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::ports::PortMapping;
 use crate::network::NetworkError;
 use nix::unistd::{ForkResult, Pid};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

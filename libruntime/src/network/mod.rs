@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod forwarder;
 pub mod holder;
 pub mod links;
+pub mod mode;
 pub mod pasta;
 pub mod ports;
 pub mod slirp;

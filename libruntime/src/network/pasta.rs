@@ -2,8 +2,8 @@
 //! addresses and routes, and published ports are spliced to it. pasta sets up, then
 //! goes to the background; the supervisor (a subreaper) adopts it and stops it at exit.
 
-use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::ports::PortMapping;
 use crate::network::NetworkError;
 use crate::syscall::{Syscall, LINUX};
 use nix::unistd::Pid;

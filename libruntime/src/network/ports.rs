@@ -1,7 +1,16 @@
 //! `-p/--publish` and `-P`: which host ports lead to which container ports.
 
-use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One published port: a host address and port leading to a container port.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
 
 fn bad(spec: &str, why: &str) -> Error {
     Error::InvalidArgument(format!("invalid --publish {spec:?}: {why}"))

@@ -2,8 +2,8 @@
 //! supervisor starts it once the namespace exists and before the program runs, asks it
 //! (over its API socket) to forward the published ports, and stops it at exit.
 
-use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
+use crate::network::ports::PortMapping;
 use crate::network::subnet::Subnet;
 use crate::network::NetworkError;
 use serde::{Deserialize, Serialize};

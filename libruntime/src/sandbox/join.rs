@@ -158,7 +158,7 @@ fn run_process(
     if let Some(u) = &spec.user {
         let passwd = std::fs::read_to_string("/etc/passwd").ok();
         let group = std::fs::read_to_string("/etc/group").ok();
-        let r = crate::container::user::resolve(u, passwd.as_deref(), group.as_deref())
+        let r = super::user::resolve(u, passwd.as_deref(), group.as_deref())
             .map_err(|e| StartError::engine(e.to_string()))?;
         let user = p.user_mut();
         user.set_uid(r.uid);

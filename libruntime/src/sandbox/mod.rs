@@ -15,6 +15,7 @@ mod stdio;
 pub mod sync;
 pub mod sys;
 mod terminal;
+pub mod user;
 
 use crate::graph::{RootMount, RootfsPlan};
 use crate::syscall::{Syscall, LINUX};

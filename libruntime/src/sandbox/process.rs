@@ -4,12 +4,14 @@
 //! is not found, 126 when it cannot be run, 125 for anything else.
 
 use super::{capabilities, rlimits, seccomp};
-use crate::network::NetworkError;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::Process;
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+/// The PATH a container gets when its image sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A failure before execve: the exit code it maps to and one line saying why.
 #[derive(Debug, thiserror::Error)]
@@ -17,21 +19,6 @@ use std::path::{Path, PathBuf};
 pub struct StartError {
     pub code: i32,
     pub message: String,
-}
-
-impl From<crate::error::Error> for StartError {
-    /// podman's codes: a port that cannot be published is 126, as a program that cannot
-    /// be run; everything else is the engine's failure.
-    fn from(e: crate::error::Error) -> StartError {
-        let code = match e {
-            crate::error::Error::Network(NetworkError::PortUnavailable { .. }) => 126,
-            _ => 125,
-        };
-        StartError {
-            code,
-            message: e.to_string(),
-        }
-    }
 }
 
 impl StartError {
@@ -76,7 +63,7 @@ pub fn find_program(prog: &str, env: &[String]) -> Result<PathBuf, StartError> {
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::container::spec::DEFAULT_PATH);
+        .unwrap_or(DEFAULT_PATH);
     let mut denied = None;
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         match check(&Path::new(dir).join(prog)) {

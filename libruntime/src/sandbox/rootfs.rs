@@ -2,13 +2,17 @@
 //! device nodes, then pivot_root and the masked and read-only paths. Runs in the
 //! container's mount namespace, so every mount vanishes with the container.
 
-use crate::container::mounts::{CHOWN, COPY_UP};
 use crate::error::{Context, Error, Result};
 use crate::graph::RootfsPlan;
 use crate::syscall::Syscall;
 use nix::mount::MsFlags;
 use oci_spec::runtime::{Mount, Spec};
 use std::path::{Component, Path, PathBuf};
+
+/// Spec mount option: copy the image's content into an empty volume first.
+pub const COPY_UP: &str = "skiff.copyup";
+/// Spec mount option: chown the source to the container's user (`:U`).
+pub const CHOWN: &str = "skiff.chown";
 
 /// Resolves `path` inside `root` the way the container will see it: symlinks are
 /// followed but never out of `root`, so an image cannot aim a mount at the host.

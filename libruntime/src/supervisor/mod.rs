@@ -13,7 +13,6 @@ use crate::container::state::{State, Status};
 use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
-use crate::graph::RootfsPlan;
 use crate::network::backend::{NetContext, NetworkBackend};
 use crate::paths::Paths;
 use crate::sandbox::{self, process::StartError, Stdio};
@@ -214,7 +213,17 @@ impl Supervisor {
         let filter = self.seccomp_program()?;
         let tty = self.record.config.tty;
         let (stdio, ours) = Stdio::new(tty, self.record.config.stdin)?;
-        let mut network = crate::network::backend::for_record(&self.record);
+        let mut network = crate::network::backend::for_mode(
+            &self.record.config.network,
+            self.record.config.slirp.clone(),
+            || {
+                Box::new(crate::container::networks::ContainerBridge {
+                    paths: self.paths.clone(),
+                    record: self.record.clone(),
+                    dirs: self.dirs.clone(),
+                })
+            },
+        );
         let prepared = network.prepare(&self.net_context());
         if let Err(e) = prepared {
             network.stop(&self.net_context());
@@ -223,7 +232,8 @@ impl Supervisor {
         if let (Some(ns), true) = (network.user_namespace(), self.paths.rootless) {
             self.join_user_namespace(&ns)?;
         }
-        let plan = RootfsPlan::for_container(&self.paths, &self.record, &self.dirs);
+        let plan =
+            crate::container::rootfs_plan::rootfs_plan(&self.paths, &self.record, &self.dirs);
         let maps = sandbox::spec_maps(&self.spec);
         let rootless = self.paths.rootless;
         let cgroup = self.cgroup.clone();
@@ -231,8 +241,8 @@ impl Supervisor {
         let cx = NetContext {
             paths: &self.paths,
             maps: &self.maps,
-            record: &self.record,
-            dirs: &self.dirs,
+            run_dir: &self.dirs.run,
+            ports: &self.record.config.ports,
         };
         // The network's first step overlaps the init's building of the root.
         let placed = std::cell::RefCell::new(Ok(()));
@@ -425,8 +435,8 @@ impl Supervisor {
         NetContext {
             paths: &self.paths,
             maps: &self.maps,
-            record: &self.record,
-            dirs: &self.dirs,
+            run_dir: &self.dirs.run,
+            ports: &self.record.config.ports,
         }
     }
 
@@ -607,7 +617,11 @@ impl Supervisor {
                 crate::container::Container::new(&self.paths, &self.maps, self.record.clone())
                     .remove_files()
                     .and_then(|_| {
-                        crate::volume::remove_anonymous_of(&self.paths, &self.maps, &self.record)
+                        crate::container::volumes::remove_anonymous_of(
+                            &self.paths,
+                            &self.maps,
+                            &self.record,
+                        )
                     });
             if let Err(e) = removed {
                 crate::log::warn(&format!(

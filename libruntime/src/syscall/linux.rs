@@ -83,4 +83,8 @@ impl Syscall for LinuxSyscall {
     fn chdir(&self, dir: &Path) -> Result<()> {
         nix::unistd::chdir(dir).ctx(|| format!("entering {}", dir.display()))
     }
+
+    fn unmount(&self, target: &Path) -> Result<()> {
+        umount2(target, MntFlags::MNT_DETACH).ctx(|| format!("unmounting {}", target.display()))
+    }
 }

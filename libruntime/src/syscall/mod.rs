@@ -41,6 +41,20 @@ pub trait Syscall {
     fn pivot_into(&self, new_root: &Path) -> Result<PathBuf>;
 
     fn chdir(&self, dir: &Path) -> Result<()>;
+
+    /// Detaches the mount at `target` (lazily: users of it keep it until they let go).
+    fn unmount(&self, target: &Path) -> Result<()>;
+}
+
+/// Whether something is mounted at `path` in this process's mount namespace.
+pub fn is_mounted(path: &Path) -> bool {
+    let want = path.to_string_lossy();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|info| {
+            info.lines()
+                .any(|l| l.split(' ').nth(4) == Some(want.as_ref()))
+        })
+        .unwrap_or(false)
 }
 
 /// The real system calls.

@@ -29,6 +29,7 @@ pub enum Call {
     MakePrivate(PathBuf),
     Pivot(PathBuf),
     Chdir(PathBuf),
+    Unmount(PathBuf),
 }
 
 #[derive(Default)]
@@ -103,6 +104,11 @@ impl Syscall for RecordingSyscall {
 
     fn chdir(&self, dir: &Path) -> Result<()> {
         self.record(Call::Chdir(dir.into()));
+        Ok(())
+    }
+
+    fn unmount(&self, target: &Path) -> Result<()> {
+        self.record(Call::Unmount(target.into()));
         Ok(())
     }
 }

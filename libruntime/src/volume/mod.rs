@@ -67,7 +67,7 @@ pub fn create(
             )))
         }
         Some(n) => (n.to_string(), false),
-        None => (crate::container::create::new_id(), true),
+        None => (crate::ids::new_id(), true),
     };
     let d = dir(paths, &name);
     if d.join("volume.json").exists() {
@@ -115,14 +115,6 @@ pub fn list(paths: &Paths) -> Vec<VolumeRecord> {
     out
 }
 
-/// Containers whose mounts name the volume.
-pub fn users(paths: &Paths, name: &str) -> Result<Vec<crate::container::ContainerRecord>> {
-    Ok(crate::container::list(paths)?
-        .into_iter()
-        .filter(|c| c.config.volumes.iter().any(|v| v == name))
-        .collect())
-}
-
 /// Removes a volume and its data; the caller checked it is unused.
 pub fn remove(paths: &Paths, maps: &crate::userns::IdMaps, name: &str) -> Result<()> {
     let d = dir(paths, name);
@@ -135,22 +127,6 @@ pub fn remove(paths: &Paths, maps: &crate::userns::IdMaps, name: &str) -> Result
     std::fs::rename(&d, &trash).ctx(|| format!("removing volume {name}"))?;
     if fsutil::remove_tree(&trash).is_err() {
         crate::userns::run_in_storage_ns(maps, || fsutil::remove_tree(&trash))?;
-    }
-    Ok(())
-}
-
-/// Removes the anonymous volumes a (removed) container used, unless another container
-/// still uses them.
-pub fn remove_anonymous_of(
-    paths: &Paths,
-    maps: &crate::userns::IdMaps,
-    record: &crate::container::ContainerRecord,
-) -> Result<()> {
-    for name in &record.config.volumes {
-        let Ok(v) = get(paths, name) else { continue };
-        if v.anonymous && users(paths, name)?.iter().all(|c| c.id == record.id) {
-            remove(paths, maps, name)?;
-        }
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ fn is_volume_name(s: &str) -> bool {
 
 /// Volume names as podman allows them: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 pub fn valid_volume_name(name: &str) -> bool {
-    crate::container::names::valid(name)
+    crate::ids::valid_name(name)
 }
 
 /// `-v [SRC:]DST[:OPTS]`.

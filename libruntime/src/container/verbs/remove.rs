@@ -6,6 +6,7 @@ use crate::container::handle::Container;
 use crate::container::state::State;
 use crate::container::ContainerError;
 use crate::error::{Error, Result};
+use crate::syscall::Syscall as _;
 use crate::{cgroups, fsutil};
 use std::time::{Duration, Instant};
 
@@ -45,8 +46,8 @@ impl Container<'_> {
         fsutil::create_dir_all(&self.paths.tmp_dir())?;
         // `skiff mount` left it mounted: removing through the mount would reach the layers.
         let merged = dirs.merged();
-        if crate::container::filesystem::is_mounted(&merged) {
-            crate::container::filesystem::unmount(&merged)?;
+        if crate::syscall::is_mounted(&merged) {
+            crate::syscall::LINUX.unmount(&merged)?;
         }
         match std::fs::rename(&dirs.dir, &trash) {
             Ok(()) => {}

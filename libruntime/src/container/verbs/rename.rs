@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 
 impl Container<'_> {
     pub fn rename(&mut self, new_name: &str) -> Result<()> {
-        if !crate::container::names::valid(new_name) {
+        if !crate::ids::valid_name(new_name) {
             return Err(Error::InvalidArgument(format!(
                 "invalid container name {new_name:?}"
             )));

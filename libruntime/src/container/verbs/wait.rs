@@ -32,6 +32,6 @@ impl Container<'_> {
             return Ok(());
         }
         self.remove_files()?;
-        crate::volume::remove_anonymous_of(self.paths, self.maps, &self.record)
+        crate::container::volumes::remove_anonymous_of(self.paths, self.maps, &self.record)
     }
 }

@@ -16,9 +16,9 @@ mod state;
 pub use launch::run as run_holder;
 
 use super::definition::Network;
-use crate::container::record::PortMapping;
 use crate::error::{Error, Result};
 use crate::lock::StoreLock;
+use crate::network::ports::PortMapping;
 use crate::network::NetworkError;
 use crate::paths::Paths;
 use crate::userns::IdMaps;

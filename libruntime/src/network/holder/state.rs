@@ -413,8 +413,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::record::PortMapping;
     use crate::network::definition::{Network, SubnetDef};
+    use crate::network::ports::PortMapping;
     use std::cell::RefCell;
     use std::rc::Rc;
 
