@@ -1,41 +1,54 @@
-//! libruntime: everything skiff does, usable without the CLI.
+//! libruntime: everything skiff does, usable without the CLI. The CLI, and the
+//! orchestration to come (pod, kube, systemd, api, helm), are callers of the same
+//! functions: a container is acted on through `container::Container`.
+//!
+//! Modules by side (docs/ARCHITECTURE.md draws the dependencies; no module on the image
+//! side imports the runtime side, and network, volume, graph and sandbox never import
+//! container):
 
+// The image side: content-addressed storage and where images come from.
 pub mod archive;
-pub mod build;
-pub mod cgroups;
-pub mod config;
-pub mod container;
 pub mod digest;
-pub mod error;
-pub mod fsutil;
 pub mod graph;
-pub mod helpers;
-pub mod hooks;
-pub mod ids;
 pub mod image_config;
 pub mod import;
-pub mod info;
 pub mod layer;
+pub mod manifest_list;
+pub mod reference;
+pub mod registry;
+pub mod store;
+pub mod transport;
+
+// The runtime side: containers and what they run in.
+pub mod cgroups;
+pub mod container;
+pub mod hooks;
+pub mod network;
+pub mod sandbox;
+pub mod supervisor;
+pub mod userns;
+pub mod volume;
+
+// Building images with containers.
+pub mod build;
+
+// Leaves every side uses.
+pub mod config;
+pub mod error;
+pub mod fsutil;
+pub mod helpers;
+pub mod ids;
+pub mod info;
 pub mod lock;
 pub mod log;
-pub mod manifest_list;
-pub mod network;
 pub mod paths;
 pub mod platform;
 pub mod procinfo;
-pub mod reference;
-pub mod registry;
 pub mod reset;
-pub mod sandbox;
 pub mod selfexec;
 pub mod signals;
-pub mod store;
-pub mod supervisor;
 pub mod syscall;
 pub mod time;
-pub mod transport;
-pub mod userns;
-pub mod volume;
 
 pub use error::{Error, Result};
 
