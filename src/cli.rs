@@ -94,6 +94,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(crate::cli_secret::SecretCommand),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),

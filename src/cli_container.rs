@@ -299,6 +299,9 @@ pub struct RunArgs {
     /// Mount the volumes of another container: NAME[:ro|rw]
     #[arg(long)]
     pub volumes_from: Vec<String>,
+    /// Give the container a secret: NAME[,type=mount|env,target=…,uid=,gid=,mode=]
+    #[arg(long)]
+    pub secret: Vec<String>,
     /// Where output is kept: k8s-file (default), json-file (the same), none
     #[arg(long)]
     pub log_driver: Option<String>,

@@ -9,6 +9,7 @@ mod cli_build;
 mod cli_container;
 mod cli_network;
 mod cli_registry;
+mod cli_secret;
 mod commands;
 mod diagnostics;
 mod exit;
@@ -159,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Completion(a) => commands::completion::completion(a),
         Command::GenerateManpages(a) => commands::manpages::generate(a),
         Command::Volume(v) => commands::volume::dispatch(&ctx, v),
+        Command::Secret(s) => commands::secret::dispatch(&ctx, s),
         Command::Network(n) => commands::network::dispatch(&ctx, n),
         _ => unreachable!("container verbs are dispatched above"),
     }

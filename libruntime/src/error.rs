@@ -51,6 +51,8 @@ pub enum Error {
     #[error(transparent)]
     Volume(#[from] crate::volume::VolumeError),
     #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    #[error(transparent)]
     Userns(#[from] crate::userns::UsernsError),
 }
 

@@ -25,6 +25,7 @@ pub mod container;
 pub mod hooks;
 pub mod network;
 pub mod sandbox;
+pub mod secret;
 pub mod supervisor;
 pub mod userns;
 pub mod volume;

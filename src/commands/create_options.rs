@@ -95,6 +95,11 @@ impl TryFrom<&RunArgs> for CreateOptions {
             mounts: mount_requests(a)?,
             read_only_tmpfs: a.read_only_tmpfs,
             volumes_from: a.volumes_from.clone(),
+            secrets: a
+                .secret
+                .iter()
+                .map(|s| libruntime::secret::SecretRequest::parse(s))
+                .collect::<libruntime::Result<_>>()?,
             create_command: Vec::new(),
         })
     }

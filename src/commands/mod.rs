@@ -17,6 +17,7 @@ pub mod ps;
 pub mod registry;
 pub mod runlabel;
 pub mod search;
+pub mod secret;
 pub mod storage;
 pub mod system;
 pub mod system_store;

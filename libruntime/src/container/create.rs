@@ -403,6 +403,9 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             .into_iter()
             .collect();
         let mounts = super::mounts::resolve(paths, opts, &image_volumes)?;
+        let secrets = super::secrets::resolve(paths, &opts.secrets)?;
+        let mut extra_mounts = mounts.spec.clone();
+        extra_mounts.extend(super::secrets::spec_mounts(&dirs, &secrets));
         let oci = spec::build(&spec::SpecInputs {
             opts,
             args: args.clone(),
@@ -414,7 +417,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             userdata: &dirs.userdata(),
             rootless_maps,
             hooks,
-            extra_mounts: mounts.spec.clone(),
+            extra_mounts,
             etc_files,
         })?;
         let spec_json =
@@ -473,6 +476,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 networks,
                 mounts: mounts.records,
                 volumes: mounts.volumes,
+                secrets,
             },
         };
         if opts.rm {

@@ -16,6 +16,7 @@ pub mod networks;
 pub mod options;
 pub mod record;
 pub mod rootfs_plan;
+pub mod secrets;
 pub mod spawn;
 pub mod spec;
 pub mod state;

@@ -417,6 +417,8 @@ pub struct CreateOptions {
     pub read_only_tmpfs: bool,
     /// `--volumes-from NAME[:ro|rw]`.
     pub volumes_from: Vec<String>,
+    /// `--secret`.
+    pub secrets: Vec<crate::secret::SecretRequest>,
     /// The command line that made the container, for inspect.
     pub create_command: Vec<String>,
 }

@@ -79,6 +79,9 @@ pub struct RunConfig {
     /// Names of the volumes the container uses (which keeps them from removal).
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// The secrets it gets at start (ids and targets, never values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<crate::secret::SecretUse>,
     #[serde(default)]
     pub log: super::logconfig::LogConfig,
     /// `--timeout`: seconds the container may run before it is killed; 0 for no limit.

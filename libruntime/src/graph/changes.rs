@@ -214,14 +214,25 @@ fn filter_mount_points(changes: Vec<Change>, excluded: &[String]) -> Vec<Change>
         all.iter()
             .any(|c| c.path != dir && below_or_at(&c.path, dir))
     };
-    kept.iter()
-        .filter(|c| {
-            !(c.kind != ChangeKind::Deleted
-                && held_mount(&c.path)
-                && !has_other_child(&c.path, &kept))
-        })
-        .cloned()
-        .collect()
+    // Deepest first, so a directory that held only directories holding mount points
+    // (/run for /run/secrets/x) goes too.
+    let mut kept = kept;
+    loop {
+        let before = kept.len();
+        let next: Vec<Change> = kept
+            .iter()
+            .filter(|c| {
+                !(c.kind != ChangeKind::Deleted
+                    && held_mount(&c.path)
+                    && !has_other_child(&c.path, &kept))
+            })
+            .cloned()
+            .collect();
+        kept = next;
+        if kept.len() == before {
+            return kept;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -245,8 +256,17 @@ mod tests {
             c("/tmp/x", ChangeKind::Added),
             c("/vol", ChangeKind::Added),
             c("/vol/data", ChangeKind::Added),
+            // Directories made only to hold a deeper mount point go too.
+            c("/run", ChangeKind::Added),
+            c("/run/secrets", ChangeKind::Added),
+            c("/run/secrets/pw", ChangeKind::Added),
         ];
-        let excluded = vec!["/etc/hosts".to_string(), "/proc".into(), "/vol".into()];
+        let excluded = vec![
+            "/etc/hosts".to_string(),
+            "/proc".into(),
+            "/vol".into(),
+            "/run/secrets/pw".into(),
+        ];
         let kept = filter_mount_points(all, &excluded);
         assert_eq!(
             kept,

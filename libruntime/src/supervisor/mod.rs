@@ -210,6 +210,13 @@ impl Supervisor {
     /// Creates the sandbox and starts the program; returns the init's pid.
     fn start_once(&mut self, first: bool) -> std::result::Result<Pid, StartError> {
         self.refresh_joined_namespaces()?;
+        crate::container::secrets::materialize(
+            &self.paths,
+            &self.maps,
+            &self.record.config.secrets,
+            &self.dirs,
+            &mut self.spec,
+        )?;
         let filter = self.seccomp_program()?;
         let tty = self.record.config.tty;
         let (stdio, ours) = Stdio::new(tty, self.record.config.stdin)?;
@@ -589,6 +596,7 @@ impl Supervisor {
         if let Some(mut n) = self.network.take() {
             n.stop(&self.net_context());
         }
+        crate::container::secrets::withdraw(&self.dirs);
         // Only fuse-overlayfs is left in the container's mount namespace now.
         drop(self.served_root.take());
         // A container that never started stays "created", as podman shows it.
