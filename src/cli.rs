@@ -94,6 +94,8 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Show the engine's events
+    Events(crate::cli_container::EventsArgs),
     /// Manage secrets
     #[command(subcommand)]
     Secret(crate::cli_secret::SecretCommand),
@@ -162,6 +164,8 @@ pub enum SystemCommand {
     Reset(SystemResetArgs),
     /// Display information about the host and the store
     Info(FormatArgs),
+    /// Show the engine's events
+    Events(crate::cli_container::EventsArgs),
 }
 
 #[derive(Args, Debug)]

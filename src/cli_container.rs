@@ -709,3 +709,25 @@ pub struct VolumeRmArgs {
     #[arg(required = true)]
     pub names: Vec<String>,
 }
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Filter: type=, event= (or status=), container=, image=, volume=, network=, pod=, secret=, label=
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Output format: json or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Events since this time (RFC 3339, Unix seconds, or a duration such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events until this time; streaming stops then
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Follow new events (default); --stream=false prints what is logged and exits
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub stream: bool,
+    /// Do not truncate ids (they never are)
+    #[arg(long)]
+    pub no_trunc: bool,
+}

@@ -17,6 +17,7 @@ mod output;
 mod progress;
 mod table;
 mod template;
+mod time_flags;
 
 use clap::Parser;
 use cli::{Cli, Command, ImageCommand, SystemCommand};
@@ -161,6 +162,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::GenerateManpages(a) => commands::manpages::generate(a),
         Command::Volume(v) => commands::volume::dispatch(&ctx, v),
         Command::Secret(s) => commands::secret::dispatch(&ctx, s),
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            commands::events::events(&ctx, a)
+        }
         Command::Network(n) => commands::network::dispatch(&ctx, n),
         _ => unreachable!("container verbs are dispatched above"),
     }

@@ -64,8 +64,16 @@ pub fn import(
             names: opts.names.clone(),
         })
     })();
-    if result.is_err() {
-        store.discard_unreferenced()?;
+    match &result {
+        Ok(img) => {
+            let name = img.names.first().cloned().unwrap_or_default();
+            let e = crate::events::Event::new(
+                crate::events::EventType::Image,
+                crate::events::EventStatus::Import,
+            );
+            crate::events::emit(&store.paths, &e.id(&img.id).name(&name));
+        }
+        Err(_) => store.discard_unreferenced()?,
     }
     result
 }

@@ -36,6 +36,7 @@ pub mod build;
 // Leaves every side uses.
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod fsutil;
 pub mod helpers;
 pub mod ids;

@@ -236,7 +236,7 @@ fn attach_and_relay(
     let size = tty
         .then(|| libruntime::sandbox::sys::window_size(0))
         .flatten();
-    let stream = verbs::connect(&dirs, flags, size)?;
+    let stream = ctx.handle(record).connect(flags, size)?;
     attach::relay(
         stream,
         RelayOptions {

@@ -5,6 +5,7 @@ pub mod clone;
 pub mod completion;
 pub mod container;
 mod create_options;
+pub mod events;
 pub mod exec;
 pub mod image;
 pub mod image_files;

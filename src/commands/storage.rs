@@ -4,7 +4,7 @@ use crate::cli_container::*;
 use crate::output::{is_json, print_json, write_out};
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
-use libruntime::container::commit::{self, CommitOptions};
+use libruntime::container::commit::CommitOptions;
 use libruntime::container::copy::{self, CopyOptions};
 use libruntime::container::filesystem::{self, ContainerFs};
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
@@ -32,7 +32,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
     let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
     let paused = a.pause && st.status == Status::Running && ctx.handle(&r).pause().is_ok();
     let store = Store::open_locked(&ctx.paths)?;
-    let result = commit::commit(&store, &r, &opts, ctx.extract_options());
+    let result = ctx.handle(&r).commit(&store, &opts, ctx.extract_options());
     if paused {
         if let Err(e) = ctx.handle(&r).unpause() {
             libruntime::log::warn(&format!("unpausing {}: {e}", r.name));
@@ -45,7 +45,7 @@ pub fn commit(ctx: &Ctx, a: CommitArgs) -> Result<i32> {
 
 pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
     let r = ctr::find(&ctx.paths, &a.container)?;
-    let changes = commit::diff(&ctx.paths, &r)?;
+    let changes = ctx.handle(&r).diff()?;
     if is_json(a.format.as_deref()) {
         let pick = |k: char| -> Vec<&str> {
             changes

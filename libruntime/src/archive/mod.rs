@@ -63,8 +63,18 @@ pub fn load(store: &Store, path: &Path, opts: ExtractOptions) -> Result<Vec<Imag
         }
         e => e,
     });
-    if result.is_err() {
-        store.discard_unreferenced()?;
+    match &result {
+        Ok(images) => {
+            for i in images {
+                let name = i.names.first().cloned().unwrap_or_default();
+                let e = crate::events::Event::new(
+                    crate::events::EventType::Image,
+                    crate::events::EventStatus::Load,
+                );
+                crate::events::emit(&store.paths, &e.id(&i.id).name(&name));
+            }
+        }
+        Err(_) => store.discard_unreferenced()?,
     }
     result
 }

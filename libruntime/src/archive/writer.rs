@@ -16,6 +16,14 @@ pub fn save<W: Write>(store: &Store, items: &[SaveItem], format: Format, out: W)
         Format::DockerArchive => write_docker(store, items, &mut tar)?,
         Format::OciArchive => write_oci(store, items, &mut tar)?,
     }
+    for i in items {
+        let name = i.names.first().cloned().unwrap_or_default();
+        let e = crate::events::Event::new(
+            crate::events::EventType::Image,
+            crate::events::EventStatus::Save,
+        );
+        crate::events::emit(&store.paths, &e.id(&i.image.id).name(&name));
+    }
     tar.into_inner()
         .map_err(|e| Error::io("writing archive", e))
 }

@@ -164,7 +164,14 @@ pub fn build(
     if opts.squash {
         result = b.squash(&result, &b.bases[&target].clone())?;
     }
-    b.finish(&result)
+    let id = b.finish(&result)?;
+    let name = opts.tags.first().cloned().unwrap_or_default();
+    let e = crate::events::Event::new(
+        crate::events::EventType::Image,
+        crate::events::EventStatus::Build,
+    );
+    crate::events::emit(paths, &e.id(&id).name(&name));
+    Ok(id)
 }
 
 impl Builder<'_> {

@@ -488,6 +488,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         fsutil::create_dir_all(&paths.containers_dir())?;
         std::fs::rename(&stage, &dirs.dir)
             .ctx(|| format!("moving container into {}", dirs.dir.display()))?;
+        crate::events::emit(paths, &record.event(crate::events::EventStatus::Create));
         Ok(record)
     })();
     if result.is_err() {

@@ -33,6 +33,11 @@ impl<'a> Container<'a> {
         ContainerDirs::new(self.paths, &self.record.id)
     }
 
+    /// Records that `status` happened to this container.
+    pub fn emit(&self, status: crate::events::EventStatus) {
+        crate::events::emit(self.paths, &self.record.event(status));
+    }
+
     /// What the supervisor last recorded.
     pub fn state(&self) -> Result<State> {
         State::load(&self.dirs())

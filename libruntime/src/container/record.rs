@@ -142,6 +142,19 @@ pub fn update<T>(
 }
 
 impl ContainerRecord {
+    /// An event about this container, with its name, image and labels as podman gives
+    /// them.
+    pub fn event(&self, status: crate::events::EventStatus) -> crate::events::Event {
+        let mut e = crate::events::Event::new(crate::events::EventType::Container, status)
+            .id(&self.id)
+            .name(&self.name)
+            .image(&self.image_name);
+        for (k, v) in &self.config.labels {
+            e.attributes.insert(k.clone(), v.clone());
+        }
+        e
+    }
+
     pub fn short_id(&self) -> &str {
         &self.id[..12]
     }

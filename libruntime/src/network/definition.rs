@@ -4,6 +4,7 @@
 
 use super::subnet::Subnet;
 use crate::error::{Context, Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::network::NetworkError;
 use crate::paths::Paths;
 use crate::{fsutil, time};
@@ -309,6 +310,7 @@ pub fn create(paths: &Paths, req: &CreateRequest) -> Result<Network> {
     };
     fsutil::create_dir_all(&dir(paths))?;
     fsutil::write_json(&file(paths, &name), &net)?;
+    emit_network(paths, EventStatus::Create, &net.id, &net.name);
     Ok(net)
 }
 
@@ -333,5 +335,13 @@ pub fn remove(paths: &Paths, name: &str) -> Result<()> {
             "the default network {DEFAULT_NAME} cannot be removed"
         )));
     }
-    std::fs::remove_file(file(paths, name)).ctx(|| format!("removing network {name}"))
+    let id = get(paths, name).map(|n| n.id).unwrap_or_default();
+    std::fs::remove_file(file(paths, name)).ctx(|| format!("removing network {name}"))?;
+    emit_network(paths, EventStatus::Remove, &id, name);
+    Ok(())
+}
+
+fn emit_network(paths: &Paths, status: EventStatus, id: &str, name: &str) {
+    let e = Event::new(EventType::Network, status).id(id).name(name);
+    crate::events::emit(paths, &e);
 }

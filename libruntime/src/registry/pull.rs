@@ -10,6 +10,7 @@ use super::sources;
 use crate::digest::DigestError;
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::layer::ExtractOptions;
 use crate::reference::Reference;
 use crate::registry::RegistryError;
@@ -61,6 +62,20 @@ fn host_of(r: &Reference) -> &str {
 
 /// Pulls `name` into the store (which must not be locked: downloads run unlocked).
 pub fn pull(
+    store: &Store,
+    name: &str,
+    opts: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<ImageRecord> {
+    let img = pull_from_registries(store, name, opts, progress)?;
+    let e = Event::new(EventType::Image, EventStatus::Pull)
+        .id(&img.id)
+        .name(name);
+    crate::events::emit(&store.paths, &e);
+    Ok(img)
+}
+
+fn pull_from_registries(
     store: &Store,
     name: &str,
     opts: &PullOptions,

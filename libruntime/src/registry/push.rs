@@ -87,6 +87,24 @@ pub fn push(
     opts: &PushOptions,
     progress: &dyn Progress,
 ) -> Result<Digest> {
+    let digest = push_image(store, image, dest, opts, progress)?;
+    let e = crate::events::Event::new(
+        crate::events::EventType::Image,
+        crate::events::EventStatus::Push,
+    )
+    .id(&image.id)
+    .name(&dest.tagged_name(crate::reference::DefaultDomain::DockerHub));
+    crate::events::emit(&store.paths, &e);
+    Ok(digest)
+}
+
+fn push_image(
+    store: &Store,
+    image: &ImageRecord,
+    dest: &Reference,
+    opts: &PushOptions,
+    progress: &dyn Progress,
+) -> Result<Digest> {
     let (client, ep) = connect(store, dest, opts)?;
     let repo = ep.repository.clone();
     let mut blobs: Vec<Blob> = image

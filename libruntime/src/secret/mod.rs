@@ -10,6 +10,7 @@ pub use error::SecretError;
 pub use usage::{SecretKind, SecretRequest, SecretUse};
 
 use crate::error::{Context, Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::fsutil;
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,7 @@ pub fn create(
     fsutil::write_private(&data_file(paths, &record.id), value)?;
     all.push(record.clone());
     fsutil::write_json(&index_file(paths), &all)?;
+    emit_secret(paths, EventStatus::Create, &record);
     Ok(record)
 }
 
@@ -144,11 +146,19 @@ pub fn remove(paths: &Paths, record: &SecretRecord, users: Vec<String>) -> Resul
     let mut all = list(paths)?;
     all.retain(|s| s.id != record.id);
     fsutil::write_json(&index_file(paths), &all)?;
+    emit_secret(paths, EventStatus::Remove, record);
     match std::fs::remove_file(data_file(paths, &record.id)) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(format!("removing secret {}", record.name), e)),
     }
+}
+
+fn emit_secret(paths: &Paths, status: EventStatus, s: &SecretRecord) {
+    let e = Event::new(EventType::Secret, status)
+        .id(&s.id)
+        .name(&s.name);
+    crate::events::emit(paths, &e);
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::records::{ImageIndex, ImageRecord, LayerRef};
 use super::Store;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::fsutil;
 use crate::layer::LayerError;
 use crate::reference::Reference;
@@ -113,7 +114,14 @@ impl Store {
             .find(|i| i.id == id)
             .ok_or_else(|| Error::Store(StoreError::ImageNotFound(id.to_string())))?;
         img.names.push(name.to_string());
-        self.write_index(&index)
+        self.write_index(&index)?;
+        self.image_event(EventStatus::Tag, id, name);
+        Ok(())
+    }
+
+    fn image_event(&self, status: EventStatus, id: &str, name: &str) {
+        let e = Event::new(EventType::Image, status).id(id).name(name);
+        crate::events::emit(&self.paths, &e);
     }
 
     /// Removes one name; returns whether the image still has others.
@@ -127,14 +135,22 @@ impl Store {
         img.names.retain(|n| n != name);
         let left = !img.names.is_empty();
         self.write_index(&index)?;
+        self.image_event(EventStatus::Untag, id, name);
         Ok(left)
     }
 
     /// Removes the image record, then whatever layers and blobs nothing else needs.
     pub fn remove_image(&self, id: &str) -> Result<()> {
         let mut index = self.image_index()?;
+        let name = index
+            .images
+            .iter()
+            .find(|i| i.id == id)
+            .and_then(|i| i.names.first().cloned())
+            .unwrap_or_default();
         index.images.retain(|i| i.id != id);
         self.write_index(&index)?;
+        self.image_event(EventStatus::Remove, id, &name);
         self.collect_garbage(&index)
     }
 

@@ -13,6 +13,7 @@ use crate::container::state::{State, Status};
 use crate::container::ContainerError;
 use crate::container::ContainerRecord;
 use crate::error::{Error, Result};
+use crate::events::EventStatus;
 use crate::network::backend::{NetContext, NetworkBackend};
 use crate::paths::Paths;
 use crate::sandbox::{self, process::StartError, Stdio};
@@ -200,6 +201,7 @@ impl Supervisor {
                     break code;
                 }
                 self.state.restart_count += 1;
+                crate::events::emit(&self.paths, &self.record.event(EventStatus::Restart));
                 continue;
             }
             break code;
@@ -350,6 +352,7 @@ impl Supervisor {
         self.state.restarting = false;
         self.state.error.clear();
         let _ = self.state.store(&self.dirs);
+        crate::events::emit(&self.paths, &self.record.event(EventStatus::Start));
         report(&mut self.status, &format!("started {}", pid.as_raw()));
         self.status = None;
         if let Some(h) = self.spec.hooks() {
@@ -609,6 +612,13 @@ impl Supervisor {
         self.state.pid = 0;
         self.state.finished_at = time::now_rfc3339();
         let _ = self.state.store(&self.dirs);
+        if self.state.status == Status::Exited {
+            let died = self
+                .record
+                .event(EventStatus::Died)
+                .attr("containerExitCode", code.to_string());
+            crate::events::emit(&self.paths, &died);
+        }
         if let Some(h) = self.spec.hooks() {
             let state_json = self.oci_state(ContainerState::Stopped, 0);
             if let Err(e) = hooks::run_stage(h.poststop().as_deref().unwrap_or(&[]), &state_json) {

@@ -6,6 +6,7 @@ pub use error::VolumeError;
 pub mod mounts;
 
 use crate::error::{Context, Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::fsutil;
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,7 @@ pub fn create(
     };
     fsutil::create_dir_all(&rec.mountpoint)?;
     fsutil::write_json(&d.join("volume.json"), &rec)?;
+    emit_volume(paths, EventStatus::Create, &rec.name);
     Ok(rec)
 }
 
@@ -128,5 +130,11 @@ pub fn remove(paths: &Paths, maps: &crate::userns::IdMaps, name: &str) -> Result
     if fsutil::remove_tree(&trash).is_err() {
         crate::userns::run_in_storage_ns(maps, || fsutil::remove_tree(&trash))?;
     }
+    emit_volume(paths, EventStatus::Remove, name);
     Ok(())
+}
+
+fn emit_volume(paths: &Paths, status: EventStatus, name: &str) {
+    let e = Event::new(EventType::Volume, status).id(name).name(name);
+    crate::events::emit(paths, &e);
 }

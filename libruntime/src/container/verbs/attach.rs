@@ -25,6 +25,10 @@ impl Container<'_> {
     /// The attach stream: frames of output, the exit code, start errors
     /// (`supervisor::protocol`). `flags` says which streams the caller wants.
     pub fn connect(&self, flags: u8, size: Option<(u16, u16)>) -> Result<UnixStream> {
-        connect(&self.dirs(), flags, size)
+        let s = connect(&self.dirs(), flags, size)?;
+        if flags & protocol::WANT_OUTPUT != 0 {
+            self.emit(crate::events::EventStatus::Attach);
+        }
+        Ok(s)
     }
 }

@@ -87,6 +87,7 @@ impl Container<'_> {
                 cgroup_procs: cgroup.procs_file(),
             },
         )
-        .map_err(|e| ContainerError::Start(e).into())
+        .map_err(|e| ContainerError::from(e).into())
+        .inspect(|_| self.emit(crate::events::EventStatus::Exec))
     }
 }

@@ -21,7 +21,9 @@ impl Container<'_> {
         opts: &CommitOptions,
         extract: ExtractOptions,
     ) -> Result<ImageRecord> {
-        commit::commit(store, &self.record, opts, extract)
+        let image = commit::commit(store, &self.record, opts, extract)?;
+        self.emit(crate::events::EventStatus::Commit);
+        Ok(image)
     }
 
     /// The root for `cp` (`volumes`: with its volumes mounted when stopped) and

@@ -5,6 +5,7 @@ use crate::container::spawn::{parse_report, spawn_supervisor, StartMode};
 use crate::container::state::Status;
 use crate::container::ContainerError;
 use crate::error::Result;
+use crate::events::EventStatus;
 
 impl Container<'_> {
     /// Builds the sandbox without running the program; returns the init's pid.
@@ -24,6 +25,7 @@ impl Container<'_> {
         let mut s = spawn_supervisor(self.paths, &self.record, StartMode::Hold)?;
         match s.next_line() {
             Some(l) if l.starts_with("initialized ") => {
+                self.emit(EventStatus::Init);
                 Ok(l["initialized ".len()..].parse().unwrap_or(0))
             }
             other => parse_report(other).map_err(|f| ContainerError::Start(f).into()),

@@ -32,6 +32,12 @@ impl Container<'_> {
         }
         // A killed container is not restarted, as with podman.
         let _ = std::fs::write(dirs.stop_marker(), b"");
-        signal_init(&st, sig)
+        signal_init(&st, sig)?;
+        let e = self
+            .record
+            .event(crate::events::EventStatus::Kill)
+            .attr("signal", sig.as_str().trim_start_matches("SIG"));
+        crate::events::emit(self.paths, &e);
+        Ok(())
     }
 }

@@ -57,6 +57,11 @@ impl Container<'_> {
             ..fresh
         }
         .store(&dirs)?;
+        self.emit(if on {
+            crate::events::EventStatus::Pause
+        } else {
+            crate::events::EventStatus::Unpause
+        });
         Ok(method)
     }
 }

@@ -63,6 +63,7 @@ impl Container<'_> {
         if trash.exists() && fsutil::remove_tree(&trash).is_err() {
             crate::userns::run_in_storage_ns(self.maps, || fsutil::remove_tree(&trash))?;
         }
+        self.emit(crate::events::EventStatus::Remove);
         Ok(())
     }
 }

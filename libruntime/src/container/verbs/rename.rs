@@ -24,6 +24,7 @@ impl Container<'_> {
             Ok(())
         })?;
         self.record.name = new_name.to_string();
+        self.emit(crate::events::EventStatus::Rename);
         Ok(())
     }
 }

@@ -26,6 +26,9 @@ impl Container<'_> {
         let _ = std::fs::write(dirs.stopping_marker(), b"");
         let stopped = self.stop_with(&st, sig, timeout);
         let _ = std::fs::remove_file(dirs.stopping_marker());
+        if stopped.is_ok() {
+            self.emit(crate::events::EventStatus::Stop);
+        }
         stopped
     }
 
