@@ -50,3 +50,17 @@ pub fn parse_time(flag: &str, s: &str) -> Result<DateTime<Utc>> {
     }
     bail!("invalid --{flag} {s:?}: use an RFC 3339 time, Unix seconds or a duration like 10m")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        assert_eq!(super::parse_duration("1h30m").unwrap().num_seconds(), 5400);
+        assert_eq!(
+            super::parse_duration("250ms").unwrap().num_milliseconds(),
+            250
+        );
+        assert!(super::parse_duration("10").is_none());
+        assert!(super::parse_duration("5x").is_none());
+    }
+}

@@ -96,17 +96,3 @@ pub fn logs(ctx: &Ctx, a: LogsArgs) -> Result<i32> {
     }
     Ok(0)
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn durations() {
-        assert_eq!(super::parse_duration("1h30m").unwrap().num_seconds(), 5400);
-        assert_eq!(
-            super::parse_duration("250ms").unwrap().num_milliseconds(),
-            250
-        );
-        assert!(super::parse_duration("10").is_none());
-        assert!(super::parse_duration("5x").is_none());
-    }
-}
