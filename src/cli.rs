@@ -73,6 +73,8 @@ pub enum Command {
     Port(PortArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Change a container's resource limits, live when it runs
+    Update(UpdateArgs),
     /// Show resource usage of containers
     Stats(StatsArgs),
     /// Create an image from a container's changes
@@ -567,6 +569,7 @@ impl Command {
             Command::Top(a) => ContainerCommand::Top(a),
             Command::Port(a) => ContainerCommand::Port(a),
             Command::Rename(a) => ContainerCommand::Rename(a),
+            Command::Update(a) => ContainerCommand::Update(a),
             Command::Stats(a) => ContainerCommand::Stats(a),
             Command::Commit(a) => ContainerCommand::Commit(a),
             Command::Diff(a) => ContainerCommand::Diff(a),

@@ -40,6 +40,8 @@ pub enum ContainerCommand {
     Port(PortArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Change a container's resource limits, live when it runs
+    Update(UpdateArgs),
     /// Show resource usage of containers
     Stats(StatsArgs),
     /// Remove all stopped containers
@@ -302,6 +304,11 @@ pub struct RunArgs {
     /// Give the container a secret: NAME[,type=mount|env,target=…,uid=,gid=,mode=]
     #[arg(long)]
     pub secret: Vec<String>,
+    #[command(flatten)]
+    pub resources: ResourceFlags,
+    /// Adjust the OOM killer's preference for the container's processes (-1000..1000)
+    #[arg(long, allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i32>,
     /// Where output is kept: k8s-file (default), json-file (the same), none
     #[arg(long)]
     pub log_driver: Option<String>,
@@ -730,4 +737,49 @@ pub struct EventsArgs {
     /// Do not truncate ids (they never are)
     #[arg(long)]
     pub no_trunc: bool,
+}
+
+/// Resource limits, for run/create and update.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ResourceFlags {
+    /// Memory limit (a size: 64m, 1g)
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Memory soft limit
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit; -1 for unlimited swap
+    #[arg(long)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs' worth of time (0.5 is half a core)
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long)]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS quota in microseconds per period
+    #[arg(long)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPUs the container may run on (0-3, 0,1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of processes; -1 for no limit
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight (10-1000)
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub resources: ResourceFlags,
+    pub name: String,
 }

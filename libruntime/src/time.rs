@@ -45,6 +45,22 @@ pub fn ago(s: Option<&str>) -> String {
     }
 }
 
+/// A size with an optional unit: `10k`, `10kb`, `5m`, `1g` (powers of 1024), or bytes.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &lower[digits.len()..];
+    let n: f64 = digits.parse().ok()?;
+    let mult = match unit {
+        "" | "b" => 1u64,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    (n >= 0.0).then_some((n * mult as f64) as u64)
+}
+
 /// Go's units.HumanSizeWithPrecision(n, 3): decimal units, three significant digits.
 pub fn human_size(n: u64) -> String {
     let (number, unit) = size_parts(n, 3);

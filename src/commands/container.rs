@@ -30,6 +30,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ContainerCommand) -> Result<i32> {
         C::Pause(a) => pause(ctx, a, true),
         C::Unpause(a) => pause(ctx, a, false),
         C::Rename(a) => rename(ctx, a),
+        C::Update(a) => update(ctx, a),
         C::Prune(a) => prune(ctx, a),
         C::Init(a) => init(ctx, a),
         C::Runlabel(a) => super::runlabel::runlabel(ctx, a),
@@ -483,6 +484,18 @@ fn pause(ctx: &Ctx, a: NamesArgs, on: bool) -> Result<i32> {
         libruntime::log::debug(&format!("{n}: paused state changed with {method:?}"));
         write_out(&format!("{n}\n"))?;
     }
+    Ok(0)
+}
+
+/// podman prints the container's id once its limits changed.
+fn update(ctx: &Ctx, a: UpdateArgs) -> Result<i32> {
+    let changes = super::create_options::resources_of(&a.resources)?;
+    if changes.is_empty() {
+        bail!("nothing to update: give --memory, --cpus, --pids-limit or another limit");
+    }
+    let r = ctr::find(&ctx.paths, &a.name)?;
+    ctx.handle(&r).update(&changes)?;
+    write_out(&format!("{}\n", r.id))?;
     Ok(0)
 }
 

@@ -95,6 +95,8 @@ impl TryFrom<&RunArgs> for CreateOptions {
             mounts: mount_requests(a)?,
             read_only_tmpfs: a.read_only_tmpfs,
             volumes_from: a.volumes_from.clone(),
+            resources: resources_of(&a.resources)?,
+            oom_score_adj: a.oom_score_adj,
             secrets: a
                 .secret
                 .iter()
@@ -144,4 +146,58 @@ fn mount_requests(a: &RunArgs) -> Result<Vec<libruntime::volume::mounts::MountRe
         out.push(parse_tmpfs(t)?);
     }
     Ok(out)
+}
+
+/// The limits the flags ask for; bad values are one-line errors naming the flag.
+pub(crate) fn resources_of(
+    f: &crate::cli_container::ResourceFlags,
+) -> Result<libruntime::cgroups::Resources> {
+    let size = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
+        v.as_deref()
+            .map(|s| {
+                libruntime::time::parse_size(s)
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("invalid --{flag} {s:?}: want a size such as 64m"))
+            })
+            .transpose()
+    };
+    let mut r = libruntime::cgroups::Resources {
+        memory: size("memory", &f.memory)?,
+        memory_reservation: size("memory-reservation", &f.memory_reservation)?,
+        memory_swap: match f.memory_swap.as_deref() {
+            None => None,
+            Some("-1") => Some(-1),
+            Some(s) => Some(size("memory-swap", &Some(s.to_string()))?.unwrap_or(0) as i64),
+        },
+        cpu_quota: f.cpu_quota,
+        cpu_period: f.cpu_period,
+        cpu_shares: f.cpu_shares,
+        cpuset_cpus: f.cpuset_cpus.clone(),
+        cpuset_mems: f.cpuset_mems.clone(),
+        pids_limit: f.pids_limit,
+        blkio_weight: f.blkio_weight,
+    };
+    if let Some(c) = f.cpus {
+        if f.cpu_quota.is_some() || f.cpu_period.is_some() {
+            bail!("--cpus and --cpu-quota/--cpu-period cannot be set together");
+        }
+        if !(c > 0.0) {
+            bail!("invalid --cpus {c}: want a number above 0");
+        }
+        r.set_cpus(c);
+    }
+    if let (Some(s), Some(m)) = (r.memory_swap, r.memory) {
+        if s >= 0 && (s as u64) < m {
+            bail!("--memory-swap must be larger than --memory");
+        }
+    }
+    if r.memory_swap.is_some() && r.memory.is_none() {
+        bail!("--memory-swap needs --memory");
+    }
+    if let Some(w) = r.blkio_weight {
+        if !(10..=1000).contains(&w) {
+            bail!("invalid --blkio-weight {w}: want 10 to 1000");
+        }
+    }
+    Ok(r)
 }

@@ -4,7 +4,7 @@ pub mod build;
 pub mod clone;
 pub mod completion;
 pub mod container;
-mod create_options;
+pub(crate) mod create_options;
 pub mod events;
 pub mod exec;
 pub mod image;

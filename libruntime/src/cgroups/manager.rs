@@ -10,8 +10,12 @@ pub trait CgroupManager: std::fmt::Debug + Send + Sync {
     fn version(&self) -> Option<CgroupVersion>;
 
     /// The container's cgroup directories: `leaf` below the creator's own cgroup in
-    /// each hierarchy (`own` is the creator's /proc/self/cgroup).
-    fn dirs_for(&self, own: &str, leaf: &str) -> Vec<PathBuf>;
+    /// each hierarchy (`own` is the creator's /proc/self/cgroup), with `extra` v1
+    /// controllers beyond the usual ones.
+    fn dirs_for(&self, own: &str, leaf: &str, extra: &[&str]) -> Vec<PathBuf>;
+
+    /// The file counting OOM kills, and the key on its `oom_kill N` line.
+    fn oom_events(&self) -> &'static str;
 
     /// The directory among `dirs` that holds `controller`'s files.
     fn controller_dir<'a>(&self, dirs: &'a [PathBuf], controller: &str) -> Option<&'a PathBuf>;
@@ -58,11 +62,16 @@ impl CgroupManager for V1 {
         Some(CgroupVersion::V1)
     }
 
-    fn dirs_for(&self, own: &str, leaf: &str) -> Vec<PathBuf> {
+    fn dirs_for(&self, own: &str, leaf: &str, extra: &[&str]) -> Vec<PathBuf> {
         V1_CONTROLLERS
             .iter()
+            .chain(extra)
             .filter_map(|c| own_cgroup(own, Some(c)).map(|p| self.root.join(c).join(p).join(leaf)))
             .collect()
+    }
+
+    fn oom_events(&self) -> &'static str {
+        "memory.oom_control"
     }
 
     fn controller_dir<'a>(&self, dirs: &'a [PathBuf], controller: &str) -> Option<&'a PathBuf> {
@@ -98,7 +107,7 @@ impl CgroupManager for V2 {
         Some(CgroupVersion::V2)
     }
 
-    fn dirs_for(&self, own: &str, leaf: &str) -> Vec<PathBuf> {
+    fn dirs_for(&self, own: &str, leaf: &str, _: &[&str]) -> Vec<PathBuf> {
         own_cgroup(own, None)
             .map(|p| self.root.join(p).join(leaf))
             .into_iter()
@@ -107,6 +116,10 @@ impl CgroupManager for V2 {
 
     fn controller_dir<'a>(&self, dirs: &'a [PathBuf], _: &str) -> Option<&'a PathBuf> {
         dirs.first()
+    }
+
+    fn oom_events(&self) -> &'static str {
+        "memory.events"
     }
 
     fn freezer(&self) -> (&'static str, &'static str, &'static str) {
@@ -139,8 +152,12 @@ impl CgroupManager for NoCgroups {
         None
     }
 
-    fn dirs_for(&self, _: &str, _: &str) -> Vec<PathBuf> {
+    fn dirs_for(&self, _: &str, _: &str, _: &[&str]) -> Vec<PathBuf> {
         Vec::new()
+    }
+
+    fn oom_events(&self) -> &'static str {
+        ""
     }
 
     fn controller_dir<'a>(&self, _: &'a [PathBuf], _: &str) -> Option<&'a PathBuf> {

@@ -7,8 +7,10 @@
 //! is behind `CgroupManager`.
 
 mod manager;
+mod resources;
 
 pub use manager::{CgroupManager, NoCgroups, V1, V2};
+pub use resources::{LimitFile, Resources};
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -81,21 +83,89 @@ impl ContainerCgroup {
     }
 
     /// Makes the cgroup where the hierarchy lets us (root); an empty one otherwise.
-    pub fn create(id: &str) -> ContainerCgroup {
+    /// `limits` says which v1 controllers it needs beyond the usual ones.
+    pub fn create(id: &str, limits: &Resources) -> ContainerCgroup {
         if !nix::unistd::geteuid().is_root() {
             return ContainerCgroup::default();
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        Self::create_with(host_manager(), &own, id)
+        Self::create_with(host_manager(), &own, id, &limits.extra_v1_controllers())
     }
 
     /// Makes container `id`'s cgroup below the creator's own (`own`, its
     /// /proc/self/cgroup), never anywhere else, so a service keeps its containers
     /// inside itself.
-    pub fn create_with(manager: Arc<dyn CgroupManager>, own: &str, id: &str) -> ContainerCgroup {
-        let mut dirs = manager.dirs_for(own, &leaf(id));
+    pub fn create_with(
+        manager: Arc<dyn CgroupManager>,
+        own: &str,
+        id: &str,
+        extra: &[&str],
+    ) -> ContainerCgroup {
+        let mut dirs = manager.dirs_for(own, &leaf(id), extra);
         dirs.retain(|d| std::fs::create_dir_all(d).is_ok());
-        Self::with_manager(manager, dirs)
+        let cg = Self::with_manager(manager, dirs);
+        cg.inherit_cpuset();
+        cg
+    }
+
+    /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no task
+    /// may join it so: it takes its parent's.
+    fn inherit_cpuset(&self) {
+        if self.version() != Some(CgroupVersion::V1) {
+            return;
+        }
+        if let Some(d) = self.manager.controller_dir(&self.dirs, "cpuset") {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let parent = d.parent().map(|p| p.join(f));
+                if let Some(v) = parent.and_then(|p| std::fs::read_to_string(p).ok()) {
+                    let _ = std::fs::write(d.join(f), v.trim());
+                }
+            }
+        }
+    }
+
+    /// Writes `limits` into the cgroup; a limit whose controller or file is missing is
+    /// an error naming it, never silently unenforced.
+    pub fn apply(&self, limits: &Resources) -> crate::error::Result<()> {
+        let Some(version) = self.version() else {
+            if limits.is_empty() {
+                return Ok(());
+            }
+            return Err(crate::error::Error::InvalidArgument(
+                "resource limits need a cgroup, and this container has none".into(),
+            ));
+        };
+        for f in limits.files(version) {
+            let dir = self
+                .manager
+                .controller_dir(&self.dirs, f.controller)
+                .ok_or_else(|| {
+                    crate::error::Error::InvalidArgument(format!(
+                        "cannot set {}: the {} controller is not available here",
+                        f.file, f.controller
+                    ))
+                })?;
+            std::fs::write(dir.join(f.file), &f.value).map_err(|e| {
+                crate::error::Error::io(format!("setting {} to {}", f.file, f.value), e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// How many processes the kernel's OOM killer has killed in the cgroup.
+    pub fn oom_kills(&self) -> u64 {
+        let name = self.manager.oom_events();
+        let Some(file) = self.file("memory", name) else {
+            return 0;
+        };
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill "))
+                    .and_then(|n| n.trim().parse().ok())
+            })
+            .unwrap_or(0)
     }
 
     pub fn version(&self) -> Option<CgroupVersion> {
@@ -198,7 +268,7 @@ mod tests {
         let m = Arc::new(V2 {
             root: fs.path().into(),
         });
-        let cg = ContainerCgroup::create_with(m, own, "abc");
+        let cg = ContainerCgroup::create_with(m, own, "abc", &[]);
         let dir = fs.path().join("user.slice/app.service/skiff-abc");
         assert_eq!(cg.dirs, vec![dir.clone()]);
         assert_eq!(cg.version(), Some(CgroupVersion::V2));
@@ -227,7 +297,7 @@ mod tests {
         let m = Arc::new(V1 {
             root: fs.path().into(),
         });
-        let cg = ContainerCgroup::create_with(m, HYBRID, "abc");
+        let cg = ContainerCgroup::create_with(m, HYBRID, "abc", &[]);
         let at = |c: &str, p: &str| fs.path().join(c).join(p).join("skiff-abc");
         // freezer is not in the creator's /proc/self/cgroup: no directory for it.
         assert_eq!(
@@ -251,7 +321,7 @@ mod tests {
 
     #[test]
     fn no_cgroups_makes_nothing() {
-        let cg = ContainerCgroup::create_with(Arc::new(NoCgroups), HYBRID, "abc");
+        let cg = ContainerCgroup::create_with(Arc::new(NoCgroups), HYBRID, "abc", &[]);
         assert!(cg.is_empty());
         assert_eq!(cg.version(), None);
         assert!(!cg.freeze(true));

@@ -260,7 +260,29 @@ fn command(
 }
 
 /// Creates the container; `store` must be locked.
+/// Limits need a cgroup skiff may make and write: as root. A rootless container on
+/// cgroup v1 (or v2 without a delegated subtree, which skiff does not use yet) would
+/// run unlimited, so it is refused instead.
+pub fn check_limits_possible(
+    paths: &crate::paths::Paths,
+    r: &crate::cgroups::Resources,
+) -> Result<()> {
+    if r.is_empty() || !paths.rootless {
+        return Ok(());
+    }
+    let why = match crate::cgroups::version() {
+        crate::cgroups::CgroupVersion::V1 => {
+            "this host's cgroups are v1, which a user without privilege cannot limit"
+        }
+        crate::cgroups::CgroupVersion::V2 => "skiff does not use systemd's delegated cgroups yet",
+    };
+    Err(Error::InvalidArgument(format!(
+        "resource limits need root here: {why}; run as root or without --memory/--cpus/--pids-limit and the like"
+    )))
+}
+
 pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
+    check_limits_possible(&store.paths, &opts.resources)?;
     let paths = &store.paths;
     let image = store.find_image(&opts.image)?;
     let config = store.image_config(&image)?;
@@ -477,6 +499,8 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 mounts: mounts.records,
                 volumes: mounts.volumes,
                 secrets,
+                resources: opts.resources.clone(),
+                oom_score_adj: opts.oom_score_adj,
             },
         };
         if opts.rm {

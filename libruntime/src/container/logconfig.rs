@@ -31,22 +31,6 @@ pub struct LogConfig {
     pub tag: Option<String>,
 }
 
-/// A size with an optional unit: `10k`, `10kb`, `5m`, `1g` (powers of 1024), or bytes.
-fn parse_size(s: &str) -> Option<u64> {
-    let lower = s.trim().to_ascii_lowercase();
-    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &lower[digits.len()..];
-    let n: f64 = digits.parse().ok()?;
-    let mult = match unit {
-        "" | "b" => 1u64,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return None,
-    };
-    (n >= 0.0).then_some((n * mult as f64) as u64)
-}
-
 impl LogConfig {
     /// From `--log-driver` (None: the default) and `--log-opt KEY=VALUE` flags.
     pub fn parse(driver: Option<&str>, opts: &[String]) -> Result<LogConfig> {
@@ -81,7 +65,7 @@ impl LogConfig {
                     )))
                 }
                 "max-size" => {
-                    c.max_size = Some(parse_size(v).ok_or_else(|| {
+                    c.max_size = Some(crate::time::parse_size(v).ok_or_else(|| {
                         Error::InvalidArgument(format!(
                             "invalid --log-opt max-size={v:?}: want a size such as 10m"
                         ))
@@ -151,10 +135,10 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("100"), Some(100));
-        assert_eq!(parse_size("1.5k"), Some(1536));
-        assert_eq!(parse_size("2MB"), Some(2 << 20));
-        assert_eq!(parse_size("1g"), Some(1 << 30));
-        assert_eq!(parse_size("x"), None);
+        assert_eq!(crate::time::parse_size("100"), Some(100));
+        assert_eq!(crate::time::parse_size("1.5k"), Some(1536));
+        assert_eq!(crate::time::parse_size("2MB"), Some(2 << 20));
+        assert_eq!(crate::time::parse_size("1g"), Some(1 << 30));
+        assert_eq!(crate::time::parse_size("x"), None);
     }
 }

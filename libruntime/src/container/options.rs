@@ -419,6 +419,10 @@ pub struct CreateOptions {
     pub volumes_from: Vec<String>,
     /// `--secret`.
     pub secrets: Vec<crate::secret::SecretRequest>,
+    /// `--memory`, `--cpus`, `--pids-limit`, … enforced through the container's cgroup.
+    pub resources: crate::cgroups::Resources,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: Option<i32>,
     /// The command line that made the container, for inspect.
     pub create_command: Vec<String>,
 }

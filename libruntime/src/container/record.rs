@@ -79,6 +79,11 @@ pub struct RunConfig {
     /// Names of the volumes the container uses (which keeps them from removal).
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// Limits its cgroup enforces.
+    #[serde(default, skip_serializing_if = "crate::cgroups::Resources::is_empty")]
+    pub resources: crate::cgroups::Resources,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i32>,
     /// The secrets it gets at start (ids and targets, never values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<crate::secret::SecretUse>,

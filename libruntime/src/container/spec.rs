@@ -257,6 +257,7 @@ pub fn build(i: &SpecInputs) -> Result<Spec> {
     process.set_capabilities(Some(capabilities));
     process.set_rlimits(Some(rlimits(o)?));
     process.set_no_new_privileges(Some(o.security.no_new_privileges));
+    process.set_oom_score_adj(o.oom_score_adj);
     process.set_apparmor_profile(None);
     let mut root = Root::default();
     root.set_path(i.rootfs.to_path_buf());

@@ -48,6 +48,9 @@ pub struct State {
     pub error: String,
     /// True while the supervisor waits to restart the container.
     pub restarting: bool,
+    /// The kernel's OOM killer ended the last run.
+    #[serde(default)]
+    pub oom_killed: bool,
     /// The container's cgroup directories, as its supervisor made them.
     #[serde(default)]
     pub cgroup: Vec<std::path::PathBuf>,

@@ -13,7 +13,7 @@ pub struct Usage {
     /// CPU time over the container's life, as a share of one CPU (1.0 = 100 %).
     pub cpu_share: f64,
     pub memory_bytes: u64,
-    /// The machine's memory, the limit a container without one has.
+    /// `--memory`, or the machine's memory for a container without a limit.
     pub memory_limit: u64,
     pub net_rx: u64,
     pub net_tx: u64,
@@ -59,7 +59,10 @@ pub fn usage(paths: &Paths, record: &ContainerRecord) -> Option<Usage> {
     Some(Usage {
         cpu_share: cpu_secs / elapsed,
         memory_bytes,
-        memory_limit: mem_total(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default()),
+        // The container's own limit when it has one, else the machine's memory.
+        memory_limit: record.config.resources.memory.unwrap_or_else(|| {
+            mem_total(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
+        }),
         net_rx,
         net_tx,
         pids: cg.pids().unwrap_or(pids.len() as u64),

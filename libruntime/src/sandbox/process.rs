@@ -104,6 +104,10 @@ fn switch_user(p: &Process) -> Result<(), StartError> {
 /// for execve, so that the caller may fork (the `--init` reaper) before the exec.
 pub fn prepare(p: &Process, filter: Option<&seccomp::Program>) -> Result<Exec, StartError> {
     rlimits::apply(p.rlimits().as_deref().unwrap_or(&[])).map_err(StartError::engine)?;
+    if let Some(adj) = p.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| StartError::engine(format!("setting oom_score_adj to {adj}: {e}")))?;
+    }
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).map_err(|e| {
         StartError::engine(format!(

@@ -67,6 +67,8 @@ struct Supervisor {
     clients: Clients,
     listener: UnixListener,
     cgroup: cgroups::ContainerCgroup,
+    /// OOM kills the cgroup had counted when the program started.
+    oom_kills_before: u64,
     status: Option<std::fs::File>,
     /// Held while this supervisor lives: a second one for the same container fails.
     /// fuse-overlayfs serving the running container's root, when that is the driver.
@@ -133,7 +135,7 @@ impl Supervisor {
         state.supervisor_pid = std::process::id() as i32;
         state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
         state.error.clear();
-        let cgroup = cgroups::ContainerCgroup::create(&record.id);
+        let cgroup = cgroups::ContainerCgroup::create(&record.id, &record.config.resources);
         state.cgroup = cgroup.dirs.clone();
         state.store(&dirs)?;
         let clients = Clients::default();
@@ -150,6 +152,7 @@ impl Supervisor {
             clients,
             listener,
             cgroup,
+            oom_kills_before: 0,
             record,
             served_root: None,
             network: None,
@@ -219,6 +222,10 @@ impl Supervisor {
             &self.dirs,
             &mut self.spec,
         )?;
+        self.cgroup
+            .apply(&self.record.config.resources)
+            .map_err(StartError::from)?;
+        self.oom_kills_before = self.cgroup.oom_kills();
         let filter = self.seccomp_program()?;
         let tty = self.record.config.tty;
         let (stdio, ours) = Stdio::new(tty, self.record.config.stdin)?;
@@ -609,6 +616,10 @@ impl Supervisor {
             Status::Exited
         };
         self.state.exit_code = code;
+        self.state.oom_killed = self.cgroup.oom_kills() > self.oom_kills_before;
+        if self.state.oom_killed {
+            crate::events::emit(&self.paths, &self.record.event(EventStatus::Oom));
+        }
         self.state.pid = 0;
         self.state.finished_at = time::now_rfc3339();
         let _ = self.state.store(&self.dirs);

@@ -12,6 +12,7 @@ mod remove;
 mod rename;
 mod start;
 mod stop;
+mod update;
 mod wait;
 
 pub use attach::connect;

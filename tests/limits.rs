@@ -1,0 +1,186 @@
+//! Resource limits through the container's cgroup: enforced for real as root (this
+//! host's cgroups are v1), refused in one line where they cannot be.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+/// The container's cgroup directory for `controller`: below this test's own cgroup.
+fn cgroup_dir(s: &Skiff, name: &str, controller: &str) -> PathBuf {
+    let id = s.inspect(name, "{{.Id}}");
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let rel = own
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, list, path) = (f.next()?, f.next()?, f.next()?);
+            list.split(',')
+                .any(|c| c == controller)
+                .then(|| path.trim_start_matches('/').to_string())
+        })
+        .unwrap();
+    PathBuf::from("/sys/fs/cgroup")
+        .join(controller)
+        .join(rel)
+        .join(format!("skiff-{id}"))
+}
+
+fn read_u64(p: PathBuf) -> u64 {
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn limits_are_enforced_as_root() {
+    if !is_root() {
+        return;
+    }
+    let s = Skiff::with_busybox(Mode::Root);
+    // Over --memory: the OOM killer ends it, and inspect and events say so.
+    let out = s.run(&[
+        "run",
+        "--name",
+        "hog",
+        "-m",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=aaaaaaaa; while true; do x=\"$x$x\"; done",
+    ]);
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(
+        s.inspect("hog", "{{.State.OOMKilled}} {{.HostConfig.Memory}}"),
+        "true 16777216"
+    );
+    let oom = s.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "event=oom",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert_eq!(oom.trim(), "hog");
+    // --pids-limit 10 stops a fork loop at 10, in a cgroup below the test's own.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "forks",
+        "--pids-limit",
+        "10",
+        "busybox",
+        "sh",
+        "-c",
+        // The inner shell forks until it cannot (and dies of it); the outer one stays.
+        "sh -c 'while :; do sleep 30 & done' 2>/dev/null; sleep 30",
+    ]);
+    let pids = cgroup_dir(&s, "forks", "pids");
+    // The kernel refused forks at the limit (pids.events counts them) and no more
+    // than 10 processes ever ran.
+    let refused = || {
+        std::fs::read_to_string(pids.join("pids.events"))
+            .ok()
+            .and_then(|t| {
+                t.trim()
+                    .strip_prefix("max ")
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+    };
+    assert!(wait_until(10, || refused() > 0));
+    assert!(read_u64(pids.join("pids.current")) <= 10);
+    assert_eq!(
+        std::fs::read_to_string(pids.join("pids.max"))
+            .unwrap()
+            .trim(),
+        "10"
+    );
+    assert_eq!(s.inspect("forks", "{{.State.Status}}"), "running");
+    s.ok(&["rm", "-f", "forks"]);
+    // --cpus 0.5 keeps a busy loop near half a core (generous margin: a shared host).
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "spin",
+        "--cpus",
+        "0.5",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    let acct = cgroup_dir(&s, "spin", "cpuacct").join("cpuacct.usage");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (t0, u0) = (std::time::Instant::now(), read_u64(acct.clone()));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let share = (read_u64(acct) - u0) as f64 / t0.elapsed().as_nanos() as f64;
+    assert!((0.3..0.7).contains(&share), "used {share:.2} of a core");
+    assert_eq!(s.inspect("spin", "{{.HostConfig.NanoCpus}}"), "500000000");
+    // update changes a running container's limit at once, and its record.
+    let mem = cgroup_dir(&s, "spin", "memory").join("memory.limit_in_bytes");
+    s.ok(&["update", "--memory", "48m", "--pids-limit", "20", "spin"]);
+    assert_eq!(read_u64(mem), 48 << 20);
+    assert_eq!(
+        read_u64(cgroup_dir(&s, "spin", "pids").join("pids.max")),
+        20
+    );
+    assert_eq!(
+        s.inspect("spin", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}"),
+        "50331648 20"
+    );
+    s.ok(&["rm", "-f", "spin"]);
+    // --oom-score-adj reaches the process.
+    let adj = s.ok(&[
+        "run",
+        "--rm",
+        "--oom-score-adj",
+        "500",
+        "busybox",
+        "cat",
+        "/proc/self/oom_score_adj",
+    ]);
+    assert_eq!(adj.trim(), "500");
+}
+
+#[test]
+fn limits_that_cannot_be_enforced_are_refused() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        for bad in [
+            vec!["--memory", "lots"],
+            vec!["--cpus", "0"],
+            vec!["--memory-swap", "10m", "--memory", "20m"],
+            vec!["--cpus", "1", "--cpu-quota", "5000"],
+            vec!["--blkio-weight", "5"],
+        ] {
+            let mut args = vec!["create"];
+            args.extend(bad.iter().copied());
+            args.extend(["busybox", "true"]);
+            let err = s.fails(&args, 125);
+            assert_eq!(err.lines().count(), 1, "{bad:?}: {err}");
+        }
+        if mode == Mode::Rootless {
+            // Rootless on cgroup v1: no limit can be enforced, so none is accepted.
+            let err = s.fails(&["run", "--rm", "-m", "64m", "busybox", "true"], 125);
+            assert!(
+                err.contains("resource limits need root") && err.lines().count() == 1,
+                "{err}"
+            );
+            s.ok(&["create", "--name", "free", "busybox", "true"]);
+            let err = s.fails(&["update", "--pids-limit", "5", "free"], 125);
+            assert!(err.contains("resource limits need root"), "{err}");
+        }
+        assert!(s
+            .ok(&["ps", "-aq", "--filter", "status=running"])
+            .trim()
+            .is_empty());
+    }
+}
