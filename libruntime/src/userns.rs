@@ -8,6 +8,13 @@ pub enum UsernsError {
     /// newuidmap/newgidmap are missing, could not run, or refused the maps.
     #[error("user namespace: {0}")]
     IdMapping(String),
+    /// Work done in a forked helper inside the storage namespace failed; its error
+    /// crossed a pipe as its message.
+    #[error("{0}")]
+    Helper(String),
+    /// The helper died without a word.
+    #[error("the helper in the storage user namespace died")]
+    HelperDied,
 }
 
 use crate::error::{Context, Error, Result};
@@ -331,8 +338,8 @@ pub fn in_child(f: impl FnOnce() -> Result<String>) -> Result<String> {
             let out = String::from_utf8_lossy(&out).into_owned();
             match out.split_once('\n') {
                 Some(("ok", v)) => Ok(v.to_string()),
-                Some((_, e)) => Err(Error::InvalidArgument(e.to_string())),
-                None => Err(Error::InvalidArgument("a helper process died".into())),
+                Some((_, e)) => Err(UsernsError::Helper(e.to_string()).into()),
+                None => Err(UsernsError::HelperDied.into()),
             }
         }
     }
