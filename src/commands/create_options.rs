@@ -181,7 +181,7 @@ pub(crate) fn resources_of(
         if f.cpu_quota.is_some() || f.cpu_period.is_some() {
             bail!("--cpus and --cpu-quota/--cpu-period cannot be set together");
         }
-        if !(c > 0.0) {
+        if c.is_nan() || c <= 0.0 {
             bail!("invalid --cpus {c}: want a number above 0");
         }
         r.set_cpus(c);
