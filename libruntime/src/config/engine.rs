@@ -42,8 +42,21 @@ impl EngineConf {
         }
     }
 
-    /// The files that apply for this user, merged.
+    /// The files that apply for this user, merged; read once per process (a command
+    /// may ask twice: for `--pull`'s default and for the container's environment).
     pub fn load(rootless: bool) -> Result<EngineConf> {
+        static LOADED: std::sync::OnceLock<(bool, EngineConf)> = std::sync::OnceLock::new();
+        if let Some((r, c)) = LOADED.get() {
+            if *r == rootless {
+                return Ok(c.clone());
+            }
+        }
+        let conf = Self::read(rootless)?;
+        let _ = LOADED.set((rootless, conf.clone()));
+        Ok(conf)
+    }
+
+    fn read(rootless: bool) -> Result<EngineConf> {
         let mut conf = EngineConf::default();
         for path in files(rootless) {
             match std::fs::read_to_string(&path) {
