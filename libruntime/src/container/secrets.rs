@@ -96,31 +96,26 @@ pub fn materialize(
     Ok(())
 }
 
-/// Writes one secret file, owned as asked: by root of the container as written, or
-/// (another owner) changed from inside the storage user namespace when rootless.
+/// Writes one secret file with its mode, then gives it its owner: root of the
+/// container as written, or another owner changed directly (root) or from inside the
+/// storage user namespace (rootless, where the owner is a subordinate id).
 fn write_file(maps: &IdMaps, file: &std::path::Path, value: &[u8], u: &SecretUse) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     crate::fsutil::write_private(file, value)?;
-    if u.uid != 0 || u.gid != 0 {
-        let own = || {
-            std::os::unix::fs::chown(file, Some(u.uid), Some(u.gid))
-                .ctx(|| format!("changing the owner of secret {}", u.name))
-        };
-        if nix::unistd::geteuid().is_root() {
-            own()?;
-        } else {
-            crate::userns::run_in_storage_ns(maps, own)?;
-        }
-    }
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(u.mode))
-        .or_else(|_| {
-            crate::userns::run_in_storage_ns(maps, || {
-                std::fs::set_permissions(file, std::fs::Permissions::from_mode(u.mode))
-                    .ctx(|| format!("setting the mode of secret {}", u.name))
-            })
-            .map_err(|e| std::io::Error::other(e.to_string()))
-        })
-        .ctx(|| format!("setting the mode of secret {}", u.name))
+        .ctx(|| format!("setting the mode of secret {}", u.name))?;
+    if u.uid == 0 && u.gid == 0 {
+        return Ok(());
+    }
+    let own = || {
+        std::os::unix::fs::chown(file, Some(u.uid), Some(u.gid))
+            .ctx(|| format!("changing the owner of secret {}", u.name))
+    };
+    if nix::unistd::geteuid().is_root() {
+        own()
+    } else {
+        crate::userns::run_in_storage_ns(maps, own)
+    }
 }
 
 /// After the container stopped: its secret files go.

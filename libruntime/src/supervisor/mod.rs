@@ -70,12 +70,13 @@ struct Supervisor {
     /// OOM kills the cgroup had counted when the program started.
     oom_kills_before: u64,
     status: Option<std::fs::File>,
-    /// Held while this supervisor lives: a second one for the same container fails.
-    /// fuse-overlayfs serving the running container's root, when that is the driver.
+    /// The running container's root when the supervisor serves it from outside
+    /// (fuse-overlayfs); dropping it stops the daemon.
     served_root: Option<crate::graph::RootMount>,
     /// What makes the running container's network reachable (slirp4netns, pasta, a
     /// bridge), stopped when it exits.
     network: Option<Box<dyn NetworkBackend>>,
+    /// Held while this supervisor lives: a second one for the same container fails.
     _lock: crate::lock::StoreLock,
 }
 
