@@ -98,6 +98,9 @@ pub enum Command {
     Volume(VolumeCommand),
     /// Show the engine's events
     Events(crate::cli_container::EventsArgs),
+    /// Run a container's health check
+    #[command(subcommand)]
+    Healthcheck(crate::cli_container::HealthcheckCommand),
     /// Manage secrets
     #[command(subcommand)]
     Secret(crate::cli_secret::SecretCommand),

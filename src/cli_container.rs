@@ -306,6 +306,8 @@ pub struct RunArgs {
     pub secret: Vec<String>,
     #[command(flatten)]
     pub resources: ResourceFlags,
+    #[command(flatten)]
+    pub health: HealthFlags,
     /// Adjust the OOM killer's preference for the container's processes (-1000..1000)
     #[arg(long, allow_hyphen_values = true)]
     pub oom_score_adj: Option<i32>,
@@ -781,5 +783,42 @@ pub struct ResourceFlags {
 pub struct UpdateArgs {
     #[command(flatten)]
     pub resources: ResourceFlags,
+    pub name: String,
+}
+
+/// Health check flags of run/create.
+#[derive(Args, Debug, Default, Clone)]
+pub struct HealthFlags {
+    /// The check: a command for the container's shell, or a JSON array (["CMD", …])
+    #[arg(long)]
+    pub health_cmd: Option<String>,
+    /// Time between checks (30s)
+    #[arg(long)]
+    pub health_interval: Option<String>,
+    /// Time a check may take (30s)
+    #[arg(long)]
+    pub health_timeout: Option<String>,
+    /// Failures in a row that make the container unhealthy (3)
+    #[arg(long)]
+    pub health_retries: Option<u32>,
+    /// Time after start when failures do not count (0s)
+    #[arg(long)]
+    pub health_start_period: Option<String>,
+    /// What an unhealthy container gets: none, kill, restart, stop
+    #[arg(long)]
+    pub health_on_failure: Option<String>,
+    /// Disable the image's HEALTHCHECK
+    #[arg(long)]
+    pub no_healthcheck: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HealthcheckCommand {
+    /// Run a container's health check once
+    Run(NamesOne),
+}
+
+#[derive(Args, Debug)]
+pub struct NamesOne {
     pub name: String,
 }

@@ -162,6 +162,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::GenerateManpages(a) => commands::manpages::generate(a),
         Command::Volume(v) => commands::volume::dispatch(&ctx, v),
         Command::Secret(s) => commands::secret::dispatch(&ctx, s),
+        Command::Healthcheck(crate::cli_container::HealthcheckCommand::Run(a)) => {
+            commands::health::run(&ctx, a)
+        }
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
             commands::events::events(&ctx, a)
         }

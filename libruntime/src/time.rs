@@ -19,6 +19,37 @@ pub fn unix(s: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+/// Go-style durations: "90s", "10m", "1h30m", "250ms".
+pub fn parse_go_duration(s: &str) -> Option<chrono::Duration> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            "ms".to_string()
+        } else {
+            c.to_string()
+        };
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        any = true;
+    }
+    (any && num.is_empty()).then(|| chrono::Duration::milliseconds((total * 1000.0) as i64))
+}
+
 /// Go's units.HumanDuration, as docker and podman use for CREATED columns.
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);

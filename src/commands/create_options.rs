@@ -96,6 +96,7 @@ impl TryFrom<&RunArgs> for CreateOptions {
             read_only_tmpfs: a.read_only_tmpfs,
             volumes_from: a.volumes_from.clone(),
             resources: resources_of(&a.resources)?,
+            health: health_of(&a.health)?,
             oom_score_adj: a.oom_score_adj,
             secrets: a
                 .secret
@@ -200,4 +201,65 @@ pub(crate) fn resources_of(
         }
     }
     Ok(r)
+}
+
+/// `--health-*` as the library takes it.
+fn health_of(f: &crate::cli_container::HealthFlags) -> Result<HealthRequest> {
+    use libruntime::container::health::{HealthTest, OnFailure};
+    let given = f.health_cmd.is_some()
+        || f.health_interval.is_some()
+        || f.health_timeout.is_some()
+        || f.health_retries.is_some()
+        || f.health_start_period.is_some()
+        || f.health_on_failure.is_some();
+    if f.no_healthcheck {
+        if given {
+            bail!("--no-healthcheck and --health-* options conflict");
+        }
+        return Ok(HealthRequest::Disabled);
+    }
+    if !given {
+        return Ok(HealthRequest::FromImage);
+    }
+    let duration = |flag: &str, v: &Option<String>| -> Result<Option<std::time::Duration>> {
+        v.as_deref()
+            .map(|s| {
+                libruntime::time::parse_go_duration(s)
+                    .and_then(|d| d.to_std().ok())
+                    .with_context(|| format!("invalid --{flag} {s:?}: want a duration such as 30s"))
+            })
+            .transpose()
+    };
+    let test = match f.health_cmd.as_deref() {
+        None => None,
+        Some(c) if c.trim_start().starts_with('[') => {
+            let v: Vec<String> = serde_json::from_str(c).with_context(|| {
+                format!("invalid --health-cmd {c:?}: not a JSON array of strings")
+            })?;
+            match v.first().map(String::as_str) {
+                Some("CMD" | "CMD-SHELL" | "NONE") => HealthTest::from_podman_form(&v)?,
+                Some(_) => Some(HealthTest::Exec(v)),
+                None => bail!("invalid --health-cmd {c:?}: empty"),
+            }
+        }
+        Some("none") => return Ok(HealthRequest::Disabled),
+        Some(c) => Some(HealthTest::Shell(c.to_string())),
+    };
+    let interval = duration("health-interval", &f.health_interval)?;
+    if interval.is_some_and(|d| d < std::time::Duration::from_secs(1)) {
+        bail!("invalid --health-interval: it must be at least 1s");
+    }
+    Ok(HealthRequest::Given {
+        test,
+        interval,
+        timeout: duration("health-timeout", &f.health_timeout)?,
+        retries: f.health_retries,
+        start_period: duration("health-start-period", &f.health_start_period)?,
+        on_failure: f
+            .health_on_failure
+            .as_deref()
+            .map(|s| s.parse::<OnFailure>())
+            .transpose()?
+            .unwrap_or_default(),
+    })
 }

@@ -7,6 +7,7 @@ pub mod container;
 pub(crate) mod create_options;
 pub mod events;
 pub mod exec;
+pub mod health;
 pub mod image;
 pub mod image_files;
 pub mod logs;

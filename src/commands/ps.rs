@@ -32,7 +32,10 @@ pub fn status_text(st: &State) -> String {
         Status::Created => "Created".into(),
         Status::Initialized => "Initialized".into(),
         Status::Running if st.stopping => "Stopping".into(),
-        Status::Running => format!("Up {}", since(&st.started_at)),
+        Status::Running => match &st.health {
+            Some(h) => format!("Up {} ({})", since(&st.started_at), h.status.word()),
+            None => format!("Up {}", since(&st.started_at)),
+        },
         Status::Paused => "Paused".into(),
         Status::Exited if st.restarting => format!(
             "Restarting ({}) {}",
@@ -136,6 +139,10 @@ pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) ->
             "exited" => {
                 st.status == Status::Exited && v.parse::<i32>().is_ok_and(|c| c == st.exit_code)
             }
+            "health" => match &st.health {
+                Some(h) => h.status.word() == v,
+                None => v == "none",
+            },
             _ => unreachable!(),
         };
         if !ok {
@@ -148,14 +155,17 @@ pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) ->
 pub fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|f| match f.split_once('=') {
-            Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited"), v)) => {
+            Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited" | "health"), v)) => {
                 if k == "status" && !["created", "running", "paused", "exited"].contains(&v) {
                     bail!("invalid status filter {v:?}: use created, running, paused or exited");
+                }
+                if k == "health" && !["starting", "healthy", "unhealthy", "none"].contains(&v) {
+                    bail!("invalid health filter {v:?}: use starting, healthy, unhealthy or none");
                 }
                 Ok((k.to_string(), v.to_string()))
             }
             _ => bail!(
-                "invalid filter {f:?}: use name, id, label, status, ancestor or exited (KEY=VALUE)"
+                "invalid filter {f:?}: use name, id, label, status, ancestor, exited or health (KEY=VALUE)"
             ),
         })
         .collect()
@@ -277,6 +287,8 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             "Paused": st.status == Status::Paused,
             "Restarting": st.restarting,
             "OOMKilled": st.oom_killed,
+            "Health": st.health,
+            "Healthcheck": st.health,
             "Dead": false,
             "Pid": st.pid,
             "ConmonPid": st.supervisor_pid,
@@ -325,6 +337,14 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             "WorkingDir": c.workdir,
             "Labels": c.labels,
             "Annotations": c.annotations,
+            "Healthcheck": c.health.as_ref().map(|h| json!({
+                "Test": h.test.podman_form(),
+                "Interval": h.interval_ms * 1_000_000,
+                "Timeout": h.timeout_ms * 1_000_000,
+                "StartPeriod": h.start_period_ms * 1_000_000,
+                "Retries": h.retries,
+            })),
+            "HealthcheckOnFailureAction": c.health.as_ref().map(|h| format!("{:?}", h.on_failure).to_lowercase()),
             "StopSignal": c.stop_signal,
             "StopTimeout": c.stop_timeout,
             "CreateCommand": c.create_command,

@@ -499,6 +499,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 mounts: mounts.records,
                 volumes: mounts.volumes,
                 secrets,
+                health: health_config(store, &image, &opts.health)?,
                 resources: opts.resources.clone(),
                 oom_score_adj: opts.oom_score_adj,
             },
@@ -519,6 +520,78 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         let _ = fsutil::remove_tree(&stage);
     }
     result
+}
+
+/// The check the container gets: `--health-*` over the image's HEALTHCHECK over
+/// podman's defaults; none with `--no-healthcheck` or a `NONE` test.
+fn health_config(
+    store: &Store,
+    image: &ImageRecord,
+    req: &super::options::HealthRequest,
+) -> Result<Option<super::health::HealthConfig>> {
+    use super::health::{self as h, HealthConfig, HealthTest};
+    use super::options::HealthRequest;
+    let raw: serde_json::Value = serde_json::from_slice(&store.read_blob(&image.config)?)
+        .map_err(|e| Error::json("image config", e))?;
+    let hc = &raw["config"]["Healthcheck"];
+    let ns = |k: &str| {
+        hc[k]
+            .as_u64()
+            .filter(|n| *n > 0)
+            .map(std::time::Duration::from_nanos)
+    };
+    let image_test = match hc["Test"].as_array() {
+        Some(t) => {
+            let t: Vec<String> = t
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect();
+            Some(HealthTest::from_podman_form(&t)?)
+        }
+        None => None,
+    };
+    let ms = |d: Option<std::time::Duration>, default: std::time::Duration| {
+        d.unwrap_or(default).as_millis() as u64
+    };
+    match req {
+        HealthRequest::Disabled => Ok(None),
+        HealthRequest::FromImage => Ok(image_test.flatten().map(|test| HealthConfig {
+            test,
+            interval_ms: ms(ns("Interval"), h::DEFAULT_INTERVAL),
+            timeout_ms: ms(ns("Timeout"), h::DEFAULT_TIMEOUT),
+            retries: hc["Retries"]
+                .as_u64()
+                .filter(|r| *r > 0)
+                .map_or(h::DEFAULT_RETRIES, |r| r as u32),
+            start_period_ms: ms(ns("StartPeriod"), std::time::Duration::ZERO),
+            on_failure: Default::default(),
+        })),
+        HealthRequest::Given {
+            test,
+            interval,
+            timeout,
+            retries,
+            start_period,
+            on_failure,
+        } => {
+            let Some(test) = test.clone().or(image_test.flatten()) else {
+                return Err(Error::InvalidArgument(
+                    "health check options need --health-cmd (the image has no HEALTHCHECK)".into(),
+                ));
+            };
+            Ok(Some(HealthConfig {
+                test,
+                interval_ms: ms(interval.or(ns("Interval")), h::DEFAULT_INTERVAL),
+                timeout_ms: ms(timeout.or(ns("Timeout")), h::DEFAULT_TIMEOUT),
+                retries: retries.unwrap_or(h::DEFAULT_RETRIES),
+                start_period_ms: ms(
+                    start_period.or(ns("StartPeriod")),
+                    std::time::Duration::ZERO,
+                ),
+                on_failure: *on_failure,
+            }))
+        }
+    }
 }
 
 fn merged_labels(

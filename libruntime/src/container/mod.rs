@@ -8,6 +8,7 @@ pub mod create;
 pub mod etc_users;
 pub mod filesystem;
 pub mod handle;
+pub mod health;
 pub mod logconfig;
 pub mod logfile;
 pub mod mounts;

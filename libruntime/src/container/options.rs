@@ -423,6 +423,8 @@ pub struct CreateOptions {
     pub resources: crate::cgroups::Resources,
     /// `--oom-score-adj`.
     pub oom_score_adj: Option<i32>,
+    /// `--health-*` (over the image's HEALTHCHECK), or `--no-healthcheck`.
+    pub health: HealthRequest,
     /// The command line that made the container, for inspect.
     pub create_command: Vec<String>,
 }
@@ -520,4 +522,24 @@ mod tests {
         assert!(NsMode::parse("pid", "container:").is_err());
         assert!(NsMode::parse("pid", "elsewhere").is_err());
     }
+}
+
+/// What `run` says about the health check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HealthRequest {
+    /// The image's HEALTHCHECK, if any.
+    #[default]
+    FromImage,
+    /// `--no-healthcheck`.
+    Disabled,
+    /// `--health-cmd` and its options; unset options come from the image, then the
+    /// defaults.
+    Given {
+        test: Option<crate::container::health::HealthTest>,
+        interval: Option<std::time::Duration>,
+        timeout: Option<std::time::Duration>,
+        retries: Option<u32>,
+        start_period: Option<std::time::Duration>,
+        on_failure: crate::container::health::OnFailure,
+    },
 }

@@ -79,6 +79,9 @@ pub struct RunConfig {
     /// Names of the volumes the container uses (which keeps them from removal).
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// Its health check, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::container::health::HealthConfig>,
     /// Limits its cgroup enforces.
     #[serde(default, skip_serializing_if = "crate::cgroups::Resources::is_empty")]
     pub resources: crate::cgroups::Resources,

@@ -57,6 +57,9 @@ pub struct State {
     /// A `stop` is waiting for the container to end (from its marker, not stored).
     #[serde(skip)]
     pub stopping: bool,
+    /// What its health checks found, while it runs (from health.json, not stored).
+    #[serde(skip)]
+    pub health: Option<super::health::HealthState>,
 }
 
 impl State {
@@ -68,6 +71,9 @@ impl State {
             .unwrap_or_default();
         s.reconcile();
         s.stopping = s.is_active() && dirs.stopping_marker().exists();
+        if s.is_active() {
+            s.health = super::health::load(dirs);
+        }
         Ok(s)
     }
 

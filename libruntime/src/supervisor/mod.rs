@@ -188,12 +188,17 @@ impl Supervisor {
             first = false;
             self.record_exit(code);
             let stopped = self.dirs.stop_marker().exists();
+            // `--health-on-failure=restart` killed it: restarted whatever the policy.
+            let health_restart =
+                std::fs::remove_file(crate::container::verbs::health_restart_marker(&self.dirs))
+                    .is_ok();
             if self.state.error.is_empty()
-                && self.record.config.restart.should_restart(
-                    code,
-                    self.state.restart_count,
-                    stopped,
-                )
+                && (health_restart && !stopped
+                    || self.record.config.restart.should_restart(
+                        code,
+                        self.state.restart_count,
+                        stopped,
+                    ))
             {
                 self.state.restarting = true;
                 let _ = self.state.store(&self.dirs);
@@ -529,6 +534,14 @@ impl Supervisor {
         let mut deadline = (self.record.config.timeout > 0).then(|| {
             std::time::Instant::now() + Duration::from_secs(self.record.config.timeout.into())
         });
+        // Health checks run from here, each in a `healthcheck run` child, so a slow
+        // check never holds up the relay of output.
+        let interval = self.record.config.health.as_ref().map(|h| h.interval());
+        if interval.is_some() {
+            let _ = crate::container::health::reset(&self.dirs);
+        }
+        let mut next_check = interval.map(|i| std::time::Instant::now() + i);
+        let mut checking: Option<Pid> = None;
         let mut code = None;
         loop {
             if let Some(c) = sandbox::sys::reap_children(pid) {
@@ -543,14 +556,48 @@ impl Supervisor {
                 procinfo::shed_startup_memory();
                 shed_again = None;
             }
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-            if left.is_some_and(|l| l.is_zero()) {
+            if let (Some(at), Some(i)) = (next_check, interval) {
+                if std::time::Instant::now() >= at {
+                    let busy = checking.is_some_and(|c| nix::sys::signal::kill(c, None).is_ok());
+                    if !busy {
+                        checking = self.spawn_healthcheck();
+                    }
+                    next_check = Some(at + i);
+                }
+            }
+            let left = deadline
+                .into_iter()
+                .chain(next_check)
+                .min()
+                .map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 // `--timeout`: the container has had its time. It is not restarted.
                 let _ = std::fs::write(self.dirs.stop_marker(), b"");
                 let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
                 deadline = None;
             }
             self.serve_once(Some(sigfd), left.map(|l| l.min(Duration::from_secs(1))));
+        }
+    }
+
+    /// Starts `healthcheck run` for this container; its pid (reaped with the rest).
+    fn spawn_healthcheck(&self) -> Option<Pid> {
+        let child = std::process::Command::new(crate::selfexec::own_name())
+            .arg("--root")
+            .arg(&self.paths.root)
+            .arg("--runroot")
+            .arg(&self.paths.runroot)
+            .args(["healthcheck", "run", &self.record.id])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(c) => Some(Pid::from_raw(c.id() as i32)),
+            Err(e) => {
+                crate::log::warn(&format!("starting the health check: {e}"));
+                None
+            }
         }
     }
 

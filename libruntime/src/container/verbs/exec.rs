@@ -35,6 +35,13 @@ impl Container<'_> {
     /// Starts the process; returns once it has exec'd, with its pid and its terminal
     /// or stdio pipes.
     pub fn exec(&self, opts: &ExecOptions) -> Result<Joined> {
+        let joined = self.spawn_in(opts)?;
+        self.emit(crate::events::EventStatus::Exec);
+        Ok(joined)
+    }
+
+    /// `exec` without its event: the engine's own processes (health checks).
+    pub(super) fn spawn_in(&self, opts: &ExecOptions) -> Result<Joined> {
         let st = self.state()?;
         if st.status != Status::Running || !st.init_alive() {
             return Err(ContainerError::StateImproper(format!(
@@ -88,6 +95,5 @@ impl Container<'_> {
             },
         )
         .map_err(|e| ContainerError::from(e).into())
-        .inspect(|_| self.emit(crate::events::EventStatus::Exec))
     }
 }

@@ -3,6 +3,7 @@
 mod attach;
 mod exec;
 mod files;
+mod health;
 mod init;
 mod kill;
 mod observe;
@@ -17,5 +18,6 @@ mod wait;
 
 pub use attach::connect;
 pub use exec::ExecOptions;
+pub use health::health_restart_marker;
 pub use pause::PauseMethod;
 pub use start::check_startable;
