@@ -213,7 +213,10 @@ fn the_images_healthcheck_timeouts_and_refusals() {
             Some(1)
         );
         assert!(t.elapsed() < std::time::Duration::from_secs(10));
-        assert_eq!(inspect(&s, "slow")["State"]["Health"]["Log"][0]["ExitCode"], -1);
+        assert_eq!(
+            inspect(&s, "slow")["State"]["Health"]["Log"][0]["ExitCode"],
+            -1
+        );
         // Bad options are one-line errors.
         for bad in [
             vec!["--health-interval", "0.1s", "--health-cmd", "true"],

@@ -14,6 +14,17 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// Roots below `dir`, as root: for tests that need a store of their own.
+    #[cfg(test)]
+    pub fn under(dir: &std::path::Path) -> Paths {
+        Paths {
+            root: dir.join("root"),
+            runroot: dir.join("run"),
+            rootless: false,
+            storage_driver: None,
+        }
+    }
+
     /// Inside `skiff unshare` (its environment says so and we are in a user namespace)
     /// we are uid 0 of the storage namespace, not root: the rootless user's roots, which
     /// unshare put in SKIFF_ROOT and SKIFF_RUNROOT, stay the defaults.

@@ -157,12 +157,7 @@ mod tests {
     use super::*;
 
     fn paths(dir: &std::path::Path) -> Paths {
-        Paths {
-            root: dir.join("root"),
-            runroot: dir.join("run"),
-            rootless: false,
-            storage_driver: None,
-        }
+        Paths::under(dir)
     }
 
     #[test]

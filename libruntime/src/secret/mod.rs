@@ -167,12 +167,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn paths(dir: &std::path::Path) -> Paths {
-        Paths {
-            root: dir.join("root"),
-            runroot: dir.join("run"),
-            rootless: false,
-            storage_driver: None,
-        }
+        Paths::under(dir)
     }
 
     #[test]

@@ -76,12 +76,7 @@ mod tests {
     use super::*;
 
     fn paths(dir: &std::path::Path) -> Paths {
-        Paths {
-            root: dir.join("root"),
-            runroot: dir.join("run"),
-            rootless: false,
-            storage_driver: None,
-        }
+        Paths::under(dir)
     }
 
     fn config(n: usize) -> Vec<u8> {
