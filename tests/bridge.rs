@@ -232,6 +232,26 @@ fn connect_and_disconnect_act_on_a_running_container() {
         s.ok(&["start", "cli"]);
         let out = s.ok(&["exec", "cli", "sh", "-c", fetch]);
         assert!(out.contains("REACHED"), "{out}");
+        // Each connect and disconnect is a network event naming the container.
+        let cli = s.inspect("cli", "{{.Id}}");
+        let seen = s.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "network=a",
+            "--format",
+            "{{.Status}} {{.Name}} {{.Attributes.container}}",
+        ]);
+        let links: Vec<&str> = seen.lines().filter(|l| !l.starts_with("create")).collect();
+        assert_eq!(
+            links,
+            [
+                format!("connect a {cli}"),
+                format!("disconnect a {cli}"),
+                format!("connect a {cli}")
+            ],
+            "{seen}"
+        );
         s.ok(&["rm", "-f", "web", "cli"]);
     }
 }

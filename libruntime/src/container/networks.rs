@@ -5,6 +5,7 @@
 use super::record::{ContainerDirs, ContainerRecord, NetworkMode};
 use super::state::State;
 use crate::error::{Error, Result};
+use crate::events::{Event, EventStatus, EventType};
 use crate::fsutil;
 use crate::network::attach::{attached, check, runtime_file, NetworkRequest};
 use crate::network::backend::BridgeAttach;
@@ -98,9 +99,26 @@ fn update_hosts(dirs: &ContainerDirs, record: &ContainerRecord, ip: Ipv4Addr) {
 /// `network connect`: records the network and, when the container runs, plugs it in.
 /// The record changes under the store lock.
 pub fn connect(paths: &Paths, maps: &IdMaps, id: &str, wanted: NetworkRequest) -> Result<()> {
-    super::record::update(paths, id, |record| {
-        connect_record(paths, maps, record, wanted)
-    })
+    let name = wanted.name.clone();
+    let record = super::record::update(paths, id, |record| {
+        connect_record(paths, maps, record, wanted)?;
+        Ok(record.clone())
+    })?;
+    emit_link(paths, EventStatus::Connect, &record, &name);
+    Ok(())
+}
+
+/// podman's network connect/disconnect event: the network's, naming the container.
+fn emit_link(paths: &Paths, status: EventStatus, record: &ContainerRecord, network: &str) {
+    let (id, name) = match definition::get(paths, network) {
+        Ok(n) => (n.id, n.name),
+        Err(_) => (String::new(), network.to_string()),
+    };
+    let e = Event::new(EventType::Network, status)
+        .id(&id)
+        .name(&name)
+        .attr("container", record.id.clone());
+    crate::events::emit(paths, &e);
 }
 
 fn connect_record(
@@ -158,9 +176,12 @@ fn connect_record(
 /// `network disconnect`: unplugs a running container and forgets the network. The
 /// record changes under the store lock.
 pub fn disconnect(paths: &Paths, id: &str, network: &str) -> Result<()> {
-    super::record::update(paths, id, |record| {
-        disconnect_record(paths, record, network)
-    })
+    let record = super::record::update(paths, id, |record| {
+        disconnect_record(paths, record, network)?;
+        Ok(record.clone())
+    })?;
+    emit_link(paths, EventStatus::Disconnect, &record, network);
+    Ok(())
 }
 
 fn disconnect_record(paths: &Paths, record: &mut ContainerRecord, network: &str) -> Result<()> {
