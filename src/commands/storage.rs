@@ -6,7 +6,7 @@ use crate::Ctx;
 use anyhow::{bail, Context, Result};
 use libruntime::container::commit::CommitOptions;
 use libruntime::container::copy::{self, CopyOptions};
-use libruntime::container::filesystem::{self, ContainerFs};
+use libruntime::container::filesystem;
 use libruntime::container::{self as ctr, ContainerDirs, State, Status};
 use libruntime::reference::{DefaultDomain, Reference};
 use libruntime::store::Store;
@@ -81,7 +81,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         }
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {p}"))?),
     };
-    let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, false)?;
+    let fs = ctx.handle(&r).open_fs(false)?;
     fs.export(std::io::BufWriter::with_capacity(1 << 20, out))
         .with_context(|| format!("exporting {}", a.container))?;
     Ok(0)
@@ -107,7 +107,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         (None, None) => bail!("one of SRC and DEST must be CONTAINER:PATH"),
         (Some((name, path)), None) => {
             let r = ctr::find(&ctx.paths, name)?;
-            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
+            let fs = ctx.handle(&r).open_fs(true)?;
             let path = &copy::in_container(&r.config.workdir, path);
             if a.dest == "-" {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -120,7 +120,7 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> Result<i32> {
         }
         (None, Some((name, path))) => {
             let r = ctr::find(&ctx.paths, name)?;
-            let fs = ContainerFs::open(&ctx.paths, &ctx.maps, &r, true)?;
+            let fs = ctx.handle(&r).open_fs(true)?;
             let path = &copy::in_container(&r.config.workdir, path);
             if a.source == "-" {
                 copy::copy_in_stream(&fs, &mut std::io::stdin().lock(), path)

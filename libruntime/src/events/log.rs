@@ -19,7 +19,7 @@ fn previous(paths: &Paths) -> PathBuf {
 }
 
 /// The log files, oldest first.
-pub fn log_files(paths: &Paths) -> Vec<PathBuf> {
+fn log_files(paths: &Paths) -> Vec<PathBuf> {
     vec![previous(paths), current(paths)]
 }
 

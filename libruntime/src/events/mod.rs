@@ -7,7 +7,7 @@
 
 mod log;
 
-pub use log::{emit, log_files, read_all, Follower};
+pub use log::{emit, read_all, Follower};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,11 +20,9 @@ pub const MAX_LOG_BYTES: u64 = 1024 * 1024;
 pub enum EventType {
     Container,
     Image,
-    Pod,
     Network,
     Volume,
     Secret,
-    System,
 }
 
 /// What happened, in podman's words.
@@ -33,7 +31,6 @@ pub enum EventType {
 pub enum EventStatus {
     Attach,
     Build,
-    Cleanup,
     Commit,
     Connect,
     Create,
@@ -45,7 +42,6 @@ pub enum EventStatus {
     Init,
     Kill,
     Load,
-    Mount,
     Oom,
     Pause,
     Pull,
@@ -57,7 +53,6 @@ pub enum EventStatus {
     Start,
     Stop,
     Tag,
-    Unmount,
     Unpause,
     Untag,
 }

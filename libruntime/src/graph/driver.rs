@@ -47,8 +47,6 @@ impl Drop for RootMount {
 }
 
 pub trait GraphDriver: Sync {
-    fn kind(&self) -> Driver;
-
     /// Mounts the root at `target` in the caller's mount namespace.
     fn mount(&self, plan: &RootfsPlan, target: &Path, lifetime: Lifetime) -> Result<RootMount>;
 

@@ -4,7 +4,7 @@
 //! ever left holding a mount namespace.
 
 use super::driver::{GraphDriver, Lifetime, RootMount};
-use super::{Driver, GraphError, RootfsPlan};
+use super::{GraphError, RootfsPlan};
 use crate::error::{Error, Result};
 use crate::syscall::Syscall;
 use nix::unistd::{fork, ForkResult, Pid};
@@ -18,10 +18,6 @@ pub const PROGRAM: &str = "fuse-overlayfs";
 pub struct FuseOverlayfs;
 
 impl GraphDriver for FuseOverlayfs {
-    fn kind(&self) -> Driver {
-        Driver::FuseOverlayfs
-    }
-
     fn mount(&self, plan: &RootfsPlan, target: &Path, lifetime: Lifetime) -> Result<RootMount> {
         match lifetime {
             Lifetime::Scoped => {

@@ -2,7 +2,7 @@
 //! and rootless stores (and a user namespace may mount it).
 
 use super::driver::{GraphDriver, Lifetime, RootMount};
-use super::{Driver, RootfsPlan};
+use super::RootfsPlan;
 use crate::error::Result;
 use crate::syscall::{Syscall, LINUX};
 use nix::mount::MsFlags;
@@ -25,10 +25,6 @@ fn mount_with(sys: &dyn Syscall, target: &Path, plan: &RootfsPlan) -> Result<()>
 }
 
 impl GraphDriver for Overlay {
-    fn kind(&self) -> Driver {
-        Driver::Overlay
-    }
-
     /// The caller's working directory is given back.
     fn mount(&self, plan: &RootfsPlan, target: &Path, _: Lifetime) -> Result<RootMount> {
         let cwd = std::env::current_dir().ok();

@@ -8,7 +8,7 @@
 
 use super::driver::{GraphDriver, Lifetime, RootMount};
 use super::lower::{is_marker, is_opaque, is_whiteout, OPAQUE_XATTRS, WHITEOUT_PREFIX};
-use super::{Driver, RootfsPlan};
+use super::RootfsPlan;
 use crate::error::{Context, Error, Result};
 use crate::fsutil;
 use crate::syscall::Syscall;
@@ -24,10 +24,6 @@ const READY: &str = "vfs-ready";
 pub struct Vfs;
 
 impl GraphDriver for Vfs {
-    fn kind(&self) -> Driver {
-        Driver::Vfs
-    }
-
     /// Nothing is mounted: the root is the container's own copy.
     fn mount(&self, plan: &RootfsPlan, _target: &Path, _: Lifetime) -> Result<RootMount> {
         ensure_rootfs(plan)?;
