@@ -8,6 +8,7 @@ use libruntime::build::context::Context;
 use libruntime::build::executor::{self, BuildOptions, Reporter};
 use libruntime::container::options::{parse_key_values, NetMode};
 use libruntime::reference::{DefaultDomain, Reference};
+use libruntime::registry::policy::PullPolicy;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -171,13 +172,13 @@ fn external_bases(text: &str, args: &HashMap<String, String>) -> Vec<String> {
 }
 
 /// `--pull`, or podman's older `--pull-always`/`--pull-never`.
-fn pull_policy(a: &BuildArgs) -> &str {
+fn pull_policy(a: &BuildArgs) -> Result<PullPolicy> {
     if a.pull_always {
-        "always"
+        Ok(PullPolicy::Always)
     } else if a.pull_never {
-        "never"
+        Ok(PullPolicy::Never)
     } else {
-        &a.pull
+        Ok(a.pull.parse()?)
     }
 }
 
@@ -227,7 +228,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
         .collect::<libruntime::Result<Vec<_>>>()?;
     let (context, text, file_name) = context_and_file(ctx, &a)?;
     for base in external_bases(&text, &build_args) {
-        super::registry::ensure_image(ctx, &base, pull_policy(&a), &a.registry, &a.platform)?;
+        super::registry::ensure_image(ctx, &base, pull_policy(&a)?, &a.registry, &a.platform)?;
     }
     let opts = BuildOptions {
         containerfile: text,

@@ -109,13 +109,16 @@ pub fn create_record(
     opts.image = super::registry::resolve_source(ctx, &a.image)?;
     // --pull, else containers.conf's pull_policy, else podman's default.
     let policy = match &a.pull {
-        Some(p) => p.clone(),
-        None => libruntime::config::EngineConf::load(ctx.paths.rootless)?
+        Some(p) => p.parse()?,
+        None => match libruntime::config::EngineConf::load(ctx.paths.rootless)?
             .engine
             .pull_policy
-            .unwrap_or_else(|| "missing".into()),
+        {
+            Some(p) => p.parse()?,
+            None => libruntime::registry::policy::PullPolicy::Missing,
+        },
     };
-    super::registry::ensure_image(ctx, &opts.image, &policy, &a.registry, &a.platform_flags)?;
+    super::registry::ensure_image(ctx, &opts.image, policy, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
     let record = ctr::create::create(&store, &ctx.maps, &opts)?;
     if let Some(f) = &a.cidfile {

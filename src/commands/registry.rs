@@ -222,11 +222,10 @@ pub fn resolve_source(ctx: &Ctx, image: &str) -> Result<String> {
 pub fn ensure_image(
     ctx: &Ctx,
     image: &str,
-    policy: &str,
+    policy: PullPolicy,
     flags: &RegistryFlags,
     platform_flags: &PlatformFlags,
 ) -> Result<()> {
-    let policy: PullPolicy = policy.parse()?;
     let opts = PullOptions {
         client: client_options(flags)?,
         platform: platform(platform_flags)?,
