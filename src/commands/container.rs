@@ -215,7 +215,9 @@ fn start_attached(
         // Its supervisor is waiting for a first client: this attach starts it.
         return attach_and_relay(ctx, record, streams, detach_keys, sig_proxy);
     }
-    ctx.handle(record)
+    // Held until the relay ends: the supervisor waits for us while it is open.
+    let _supervisor = ctx
+        .handle(record)
         .start_when_attached(preserve_fds)
         .map_err(start_error)?;
     attach_and_relay(ctx, record, streams, detach_keys, sig_proxy)

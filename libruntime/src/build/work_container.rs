@@ -34,11 +34,13 @@ pub fn run(
     record: &ContainerRecord,
     reporter: &dyn Reporter,
 ) -> Result<i32> {
-    Container::new(paths, maps, record.clone())
+    // Held until connected: the supervisor waits for us while it is open.
+    let supervisor = Container::new(paths, maps, record.clone())
         .start_when_attached(0)
         .map_err(ContainerError::Start)?;
     let dirs = ContainerDirs::new(paths, &record.id);
     let mut stream = crate::container::verbs::connect(&dirs, protocol::WANT_OUTPUT, None)?;
+    drop(supervisor);
     loop {
         match protocol::read_frame(&mut stream) {
             Ok(Some((protocol::STDOUT | protocol::STDERR, data))) => reporter.output(&data),

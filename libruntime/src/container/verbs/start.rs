@@ -3,7 +3,9 @@
 
 use crate::container::handle::Container;
 use crate::container::record::ContainerDirs;
-use crate::container::spawn::{parse_report, spawn_supervisor_with_fds, StartError, StartMode};
+use crate::container::spawn::{
+    parse_report, spawn_supervisor_with_fds, Spawned, StartError, StartMode,
+};
 use crate::container::state::{State, Status};
 use crate::container::ContainerError;
 use crate::error::{Error, Result};
@@ -46,8 +48,13 @@ impl Container<'_> {
 
     /// Spawns the supervisor so that the program starts once the first client
     /// attaches (a foreground run, `start -a`, a build step), so no output is lost;
-    /// returns when the supervisor waits for that client.
-    pub fn start_when_attached(&self, preserve_fds: u32) -> std::result::Result<(), StartError> {
+    /// returns when the supervisor waits for that client. Keep the returned report
+    /// pipe until connected: a supervisor whose caller closed it runs the program
+    /// without waiting (the caller went away).
+    pub fn start_when_attached(
+        &self,
+        preserve_fds: u32,
+    ) -> std::result::Result<Spawned, StartError> {
         let mut s = spawn_supervisor_with_fds(
             self.paths,
             &self.record,
@@ -56,8 +63,8 @@ impl Container<'_> {
         )
         .map_err(StartError::from)?;
         match s.next_line() {
-            Some(l) if l == "ready" => Ok(()),
-            other => parse_report(other).map(drop),
+            Some(l) if l == "ready" => Ok(s),
+            other => parse_report(other).map(|_| s),
         }
     }
 }
