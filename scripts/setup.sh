@@ -7,13 +7,13 @@ set -euo pipefail
 TEST_USER=${SKIFF_TEST_USER:-skiff-test}
 PACKAGES=(
   uidmap fuse-overlayfs fuse3 slirp4netns passt busybox-static iproute2 nftables
-  docker-registry skopeo podman buildah umoci apache2-utils openssl
+  docker-registry skopeo podman catatonit buildah umoci apache2-utils openssl
   tar gzip zstd xz-utils bzip2 jq curl ca-certificates procps util-linux hyperfine
   build-essential pkg-config libssl-dev libseccomp-dev libseccomp2 runc bc file bsdutils
 )
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(xz bzip2 newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip nft
-  docker-registry skopeo podman buildah umoci htpasswd openssl jq curl hyperfine cc runc bc)
+  docker-registry skopeo podman catatonit buildah umoci htpasswd openssl jq curl hyperfine cc runc bc)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -107,6 +107,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage pods: containers sharing namespaces
+    #[command(subcommand)]
+    Pod(crate::cli_pod::PodCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images

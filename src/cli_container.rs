@@ -237,6 +237,12 @@ pub struct RunArgs {
     /// several), private (loopback only), none, host, container:NAME
     #[arg(long, alias = "net")]
     pub network: Vec<String>,
+    /// Run in this pod, sharing its namespaces (new:NAME creates the pod)
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Run in the pod whose id this file holds
+    #[arg(long)]
+    pub pod_id_file: Option<PathBuf>,
     /// Another name for the container on its bridge network
     #[arg(long)]
     pub network_alias: Vec<String>,
@@ -462,6 +468,9 @@ pub struct PsArgs {
     /// Sort by: command, created, id, image, names, runningfor, status
     #[arg(long, value_enum, default_value = "created")]
     pub sort: PsSort,
+    /// Show the pod of each container (POD ID and PODNAME columns)
+    #[arg(long)]
+    pub pod: bool,
     /// Also containers made outside skiff (skiff has none; accepted as podman's)
     #[arg(long)]
     pub external: bool,

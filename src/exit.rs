@@ -2,6 +2,7 @@
 
 use libruntime::container::ContainerError;
 use libruntime::network::NetworkError;
+use libruntime::pod::PodError;
 use libruntime::store::StoreError;
 use libruntime::volume::VolumeError;
 use libruntime::Error;
@@ -68,9 +69,11 @@ pub fn code_of_lib(e: &Error) -> i32 {
     match e {
         Error::Store(StoreError::ImageNotFound(_))
         | Error::Container(ContainerError::NotFound(_))
-        | Error::Network(NetworkError::NotFound(_)) => 1,
+        | Error::Network(NetworkError::NotFound(_))
+        | Error::Pod(PodError::NotFound(_)) => 1,
         Error::Store(StoreError::ImageInUse { .. })
         | Error::Container(ContainerError::Running { .. })
+        | Error::Pod(PodError::Running(_))
         | Error::Volume(VolumeError::InUse { .. }) => 2,
         _ => ENGINE,
     }
@@ -86,6 +89,8 @@ mod tests {
             (StoreError::ImageNotFound("x".into()).into(), 1),
             (ContainerError::NotFound("x".into()).into(), 1),
             (NetworkError::NotFound("x".into()).into(), 1),
+            (PodError::NotFound("x".into()).into(), 1),
+            (PodError::Running("p".into()).into(), 2),
             (
                 StoreError::ImageInUse {
                     image: "i".into(),

@@ -8,6 +8,7 @@ mod cli;
 mod cli_build;
 mod cli_container;
 mod cli_network;
+mod cli_pod;
 mod cli_registry;
 mod cli_secret;
 mod commands;
@@ -169,6 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             commands::events::events(&ctx, a)
         }
         Command::Network(n) => commands::network::dispatch(&ctx, n),
+        Command::Pod(p) => commands::pod::dispatch(&ctx, p),
         _ => unreachable!("container verbs are dispatched above"),
     }
 }

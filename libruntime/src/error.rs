@@ -53,6 +53,8 @@ pub enum Error {
     #[error(transparent)]
     Secret(#[from] crate::secret::SecretError),
     #[error(transparent)]
+    Pod(#[from] crate::pod::PodError),
+    #[error(transparent)]
     Userns(#[from] crate::userns::UsernsError),
 }
 

@@ -30,6 +30,9 @@ pub mod supervisor;
 pub mod userns;
 pub mod volume;
 
+// Orchestration: groups of containers acted on through the container handle.
+pub mod pod;
+
 // Building images with containers.
 pub mod build;
 

@@ -97,6 +97,10 @@ impl Paths {
         self.root.join("containers")
     }
     /// Staging area on the same file system as the store, so renames are atomic.
+    /// Pod records, one directory each.
+    pub fn pods_dir(&self) -> PathBuf {
+        self.root.join("pods")
+    }
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }

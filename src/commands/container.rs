@@ -105,6 +105,7 @@ pub fn create_record(
     }
     let mut opts = CreateOptions::try_from(a)?;
     opts.create_command = create_command;
+    let pod = super::pod::pod_of_run(ctx, a)?;
     opts.rm |= a.rmi;
     opts.image = super::registry::resolve_source(ctx, &a.image)?;
     // --pull, else containers.conf's pull_policy, else podman's default.
@@ -120,6 +121,10 @@ pub fn create_record(
     };
     super::registry::ensure_image(ctx, &opts.image, policy, &a.registry, &a.platform_flags)?;
     let store = Store::open_locked(&ctx.paths)?;
+    if let Some(p) = pod {
+        let pod = super::pod::resolve_for_run(ctx, &store, p)?;
+        libruntime::pod::join(&ctx.paths, &pod, &mut opts, &super::pod::member_flags(a))?;
+    }
     let record = ctr::create::create(&store, &ctx.maps, &opts)?;
     if let Some(f) = &a.cidfile {
         std::fs::write(f, &record.id)
@@ -299,6 +304,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
         bail!("start requires at least one argument");
     }
     let filters = super::ps::parse_filters(&a.filter)?;
+    let pods = super::ps::PodNames::load(ctx)?;
     // Names as given, or every container (--all, or --filter alone), in creation order.
     let chosen: Vec<(String, ContainerRecord)> = if a.names.is_empty() {
         let mut all = ctr::list(&ctx.paths)?;
@@ -310,7 +316,7 @@ fn start(ctx: &Ctx, a: StartArgs) -> Result<i32> {
     for (n, r) in chosen {
         let dirs = ContainerDirs::new(&ctx.paths, &r.id);
         let st = State::load(&dirs)?;
-        if !super::ps::matches(&r, &st, &filters)? {
+        if !super::ps::matches(&r, &st, &filters, &pods)? {
             continue;
         }
         if a.attach {
@@ -419,8 +425,10 @@ fn restart(ctx: &Ctx, a: StopArgs) -> Result<i32> {
 
 fn rm(ctx: &Ctx, a: RmArgs) -> Result<i32> {
     let list: Vec<(String, Option<ContainerRecord>)> = if a.all {
+        // A pod's infra goes with its pod, not with `rm --all`.
         ctr::list(&ctx.paths)?
             .into_iter()
+            .filter(|c| ctx.handle(c).held_by_pod().is_none())
             .map(|c| (c.id.clone(), Some(c)))
             .collect()
     } else {
@@ -518,7 +526,7 @@ pub fn prune(ctx: &Ctx, a: ForceArgs) -> Result<i32> {
     let mut out = String::new();
     for r in ctr::list(&ctx.paths)? {
         let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
-        if st.is_active() || st.supervisor_alive() {
+        if st.is_active() || st.supervisor_alive() || ctx.handle(&r).held_by_pod().is_some() {
             continue;
         }
         ctx.handle(&r).remove_files()?;

@@ -32,6 +32,9 @@ impl TryFrom<&RunArgs> for CreateOptions {
         }
         Ok(CreateOptions {
             image: a.image.clone(),
+            // `--pod` is resolved against the store by the caller (`pod::join`).
+            pod: None,
+            shm_dir: None,
             name: a.name.clone(),
             command: a.command.clone(),
             entrypoint,

@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod manpages;
 pub mod monitor;
 pub mod network;
+pub mod pod;
 pub mod ps;
 pub mod registry;
 pub mod runlabel;

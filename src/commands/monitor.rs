@@ -46,7 +46,7 @@ pub fn port(ctx: &Ctx, a: PortArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
+pub fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
     let u = libruntime::container::stats::usage(&ctx.paths, r)?;
     Some(json!({
         "ID": r.short_id(),
@@ -60,7 +60,7 @@ fn stats_row(ctx: &Ctx, r: &ContainerRecord) -> Option<Value> {
     }))
 }
 
-const STATS_HEADERS: &[(&str, &str)] = &[
+pub const STATS_HEADERS: &[(&str, &str)] = &[
     ("ID", "ID"),
     ("Name", "NAME"),
     ("CPUPerc", "CPU %"),

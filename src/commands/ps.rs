@@ -23,6 +23,8 @@ const HEADERS: &[(&str, &str)] = &[
     ("Pid", "PID"),
     ("ExitCode", "EXIT CODE"),
     ("Restarts", "RESTARTS"),
+    ("Pod", "POD ID"),
+    ("PodName", "PODNAME"),
     ("Labels", "LABELS"),
 ];
 
@@ -79,6 +81,7 @@ fn row(
     st: &State,
     no_trunc: bool,
     image_sizes: Option<&std::collections::HashMap<String, u64>>,
+    pods: &PodNames,
 ) -> Value {
     let mut cmd = r.command().join(" ");
     if !no_trunc && cmd.chars().count() > 20 {
@@ -115,10 +118,39 @@ fn row(
         "Exited": st.status == Status::Exited,
         "Restarts": st.restart_count,
         "Labels": r.config.labels,
+        "Pod": r.pod_id().map(|p| if no_trunc { p } else { &p[..12] }).unwrap_or(""),
+        "PodName": pods.name_of(r),
+        "IsInfra": r.is_infra(),
     })
 }
 
-pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) -> Result<bool> {
+/// Pod ids to names, read once per listing.
+pub struct PodNames(std::collections::HashMap<String, String>);
+
+impl PodNames {
+    pub fn load(ctx: &Ctx) -> Result<PodNames> {
+        Ok(PodNames(
+            libruntime::pod::list(&ctx.paths)?
+                .into_iter()
+                .map(|p| (p.id, p.name))
+                .collect(),
+        ))
+    }
+
+    pub fn name_of(&self, r: &ContainerRecord) -> &str {
+        r.pod_id()
+            .and_then(|p| self.0.get(p))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+pub fn matches(
+    r: &ContainerRecord,
+    st: &State,
+    filters: &[(String, String)],
+    pods: &PodNames,
+) -> Result<bool> {
     for (k, v) in filters {
         let ok = match k.as_str() {
             "name" => regex_lite::Regex::new(v)
@@ -143,6 +175,10 @@ pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) ->
                 Some(h) => h.status.word() == v,
                 None => v == "none",
             },
+            "pod" => {
+                r.pod_id().is_some_and(|p| p.starts_with(v.as_str()))
+                    || !v.is_empty() && pods.name_of(r) == v
+            }
             _ => unreachable!(),
         };
         if !ok {
@@ -155,7 +191,10 @@ pub fn matches(r: &ContainerRecord, st: &State, filters: &[(String, String)]) ->
 pub fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
     raw.iter()
         .map(|f| match f.split_once('=') {
-            Some((k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited" | "health"), v)) => {
+            Some((
+                k @ ("name" | "id" | "label" | "status" | "ancestor" | "exited" | "health" | "pod"),
+                v,
+            )) => {
                 if k == "status" && !["created", "running", "paused", "exited"].contains(&v) {
                     bail!("invalid status filter {v:?}: use created, running, paused or exited");
                 }
@@ -165,7 +204,7 @@ pub fn parse_filters(raw: &[String]) -> Result<Vec<(String, String)>> {
                 Ok((k.to_string(), v.to_string()))
             }
             _ => bail!(
-                "invalid filter {f:?}: use name, id, label, status, ancestor, exited or health (KEY=VALUE)"
+                "invalid filter {f:?}: use name, id, label, status, ancestor, exited, health or pod (KEY=VALUE)"
             ),
         })
         .collect()
@@ -211,15 +250,16 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         ),
         false => None,
     };
+    let pods = PodNames::load(ctx)?;
     let mut rows = Vec::new();
     for (r, st) in &all {
         if !show_all && !st.is_active() {
             continue;
         }
-        if !matches(r, st, &filters)? {
+        if !matches(r, st, &filters, &pods)? {
             continue;
         }
-        rows.push(row(ctx, r, st, a.no_trunc, image_sizes.as_ref()));
+        rows.push(row(ctx, r, st, a.no_trunc, image_sizes.as_ref(), &pods));
         if limit.is_some_and(|l| rows.len() >= l) {
             break;
         }
@@ -235,12 +275,16 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> Result<i32> {
         print_json(&Value::Array(rows))?;
         return Ok(0);
     }
-    let default = if a.size {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-    } else {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-    };
-    print_table(a.format.as_deref(), default, HEADERS, &rows, !a.noheading)?;
+    let mut default = String::from(
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+    );
+    if a.size {
+        default.push_str("\t{{.Size}}");
+    }
+    if a.pod {
+        default.push_str("\t{{.Pod}}\t{{.PodName}}");
+    }
+    print_table(a.format.as_deref(), &default, HEADERS, &rows, !a.noheading)?;
     Ok(0)
 }
 

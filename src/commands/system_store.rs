@@ -11,11 +11,12 @@ use libruntime::container::{self as ctr, ContainerDirs, State};
 use libruntime::store::Store;
 use libruntime::time::human_size;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub fn prune(ctx: &Ctx, a: SystemPruneArgs) -> Result<i32> {
     if !a.force {
         let mut what = String::from(
-            "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n",
+            "WARNING! This command removes:\n\t- all pods not running\n\t- all stopped containers\n\t- all networks not used by at least one container\n",
         );
         what.push_str(if a.all {
             "\t- all images without at least one container associated with them\n"
@@ -29,6 +30,8 @@ pub fn prune(ctx: &Ctx, a: SystemPruneArgs) -> Result<i32> {
             return Ok(0);
         }
     }
+    write_out("Deleted Pods\n")?;
+    super::pod::prune(ctx)?;
     write_out("Deleted Containers\n")?;
     super::container::prune(ctx, ForceArgs { force: true })?;
     write_out("Deleted Networks\n")?;
@@ -56,6 +59,9 @@ pub fn reset(ctx: &Ctx, a: SystemResetArgs) -> Result<i32> {
         )?
     {
         return Ok(0);
+    }
+    for p in libruntime::pod::list(&ctx.paths)? {
+        libruntime::pod::Pod::new(&ctx.paths, &ctx.maps, p).remove(true, Duration::ZERO)?;
     }
     for r in ctr::list(&ctx.paths)? {
         ctx.handle(&r).remove(true)?;

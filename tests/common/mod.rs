@@ -305,6 +305,11 @@ fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
 impl Drop for Skiff {
     fn drop(&mut self) {
         // Containers a test left running must not outlive it.
+        if self.root().join("pods").exists() {
+            let _ = self
+                .cmd(&["pod", "rm", "-a", "-f", "-t", "0", "--ignore"])
+                .output();
+        }
         if self.root().join("containers").exists() {
             let _ = self.cmd(&["rm", "-a", "-f"]).output();
         }

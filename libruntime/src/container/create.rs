@@ -112,6 +112,23 @@ fn resolv_conf(paths: &crate::paths::Paths, opts: &CreateOptions) -> String {
     out
 }
 
+/// `--network container:NAME` (a pod's members): the other container's /etc/hosts and
+/// resolv.conf, which name the network it has.
+fn joined_network_files(
+    paths: &crate::paths::Paths,
+    opts: &CreateOptions,
+) -> Option<(String, String)> {
+    let NetMode::Container(target) = &opts.network else {
+        return None;
+    };
+    let other = super::find(paths, target).ok()?;
+    let ud = ContainerDirs::new(paths, &other.id).userdata();
+    Some((
+        std::fs::read_to_string(ud.join("hosts")).ok()?,
+        std::fs::read_to_string(ud.join("resolv.conf")).ok()?,
+    ))
+}
+
 /// `-p` and `-P`, host ports picked where none was given.
 fn published(opts: &CreateOptions, exposed: &[String]) -> Result<Vec<super::record::PortMapping>> {
     let mut ports = Vec::new();
@@ -142,6 +159,56 @@ fn image_root_mode(store: &Store, image: &crate::store::ImageRecord) -> Option<u
         .iter()
         .rev()
         .find_map(|l| store.layer_record(&l.diff_id).ok().flatten()?.root_mode)
+}
+
+/// What a container is made from: a stored image, or nothing at all (a pod's infra
+/// running the built-in pause process).
+struct Source {
+    id: String,
+    name: String,
+    layers: Vec<String>,
+    config: oci_spec::image::Config,
+    passwd: Option<String>,
+    group: Option<String>,
+    root_mode: Option<u32>,
+    /// The image configuration's `Healthcheck`, as docker writes it.
+    healthcheck: serde_json::Value,
+}
+
+impl Source {
+    fn image(store: &Store, wanted: &str) -> Result<Source> {
+        let image = store.find_image(wanted)?;
+        let raw: serde_json::Value = serde_json::from_slice(&store.read_blob(&image.config)?)
+            .map_err(|e| Error::json("image config", e))?;
+        let config = store.image_config(&image)?;
+        Ok(Source {
+            name: image
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| wanted.to_string()),
+            layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
+            config: config.config().clone().unwrap_or_default(),
+            passwd: file_in_layers(store, &image, "etc/passwd"),
+            group: file_in_layers(store, &image, "etc/group"),
+            root_mode: image_root_mode(store, &image),
+            healthcheck: raw["config"]["Healthcheck"].clone(),
+            id: image.id,
+        })
+    }
+
+    fn nothing() -> Source {
+        Source {
+            id: String::new(),
+            name: String::new(),
+            layers: vec![],
+            config: Default::default(),
+            passwd: None,
+            group: None,
+            root_mode: None,
+            healthcheck: serde_json::Value::Null,
+        }
+    }
 }
 
 /// The accounts the container's /etc/passwd must know: the caller under keep-id, and
@@ -284,9 +351,14 @@ pub fn check_limits_possible(
 pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
     check_limits_possible(&store.paths, &opts.resources)?;
     let paths = &store.paths;
-    let image = store.find_image(&opts.image)?;
-    let config = store.image_config(&image)?;
-    let ic = config.config().clone().unwrap_or_default();
+    let pause =
+        opts.pod.as_ref().and_then(|p| p.infra) == Some(super::options::InfraProgram::Pause);
+    let image = if pause {
+        Source::nothing()
+    } else {
+        Source::image(store, &opts.image)?
+    };
+    let ic = image.config.clone();
     let ports = published(opts, &ic.exposed_ports().clone().unwrap_or_default())?;
     let networks = check_networks(paths, opts)?;
     let name = pick_name(store, opts.name.as_deref())?;
@@ -311,8 +383,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         .or(keep_id)
         .or_else(|| ic.user().clone())
         .unwrap_or_default();
-    let passwd = file_in_layers(store, &image, "etc/passwd");
-    let group = file_in_layers(store, &image, "etc/group");
+    let (passwd, group) = (image.passwd.clone(), image.group.clone());
     let resolved = crate::sandbox::user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
     let hostname = spec::hostname_for(opts, &id);
     // containers.conf's env is the base; the image's and --env's go over it.
@@ -367,7 +438,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             fsutil::create_dir_all(&d)?;
         }
         // The container's root shows the upper directory's mode: give it the image's.
-        if let Some(mode) = image_root_mode(store, &image) {
+        if let Some(mode) = image.root_mode {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(staged.upper(), std::fs::Permissions::from_mode(mode))
                 .ctx(|| "setting the root directory's mode".into())?;
@@ -375,14 +446,14 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
         let ud = staged.userdata();
         let write =
             |f: &str, text: String| std::fs::write(ud.join(f), text).ctx(|| format!("writing {f}"));
-        write("hosts", hosts_file(&hostname, &name, opts))?;
+        let (hosts, resolv) = match joined_network_files(paths, opts) {
+            Some(files) => files,
+            None => (hosts_file(&hostname, &name, opts), resolv_conf(paths, opts)),
+        };
+        write("hosts", hosts)?;
         write("hostname", format!("{hostname}\n"))?;
-        write("resolv.conf", resolv_conf(paths, opts))?;
-        let image_name = image
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| opts.image.clone());
+        write("resolv.conf", resolv)?;
+        let image_name = image.name.clone();
         write(
             spec::CONTAINERENV,
             spec::containerenv(&spec::ContainerEnv {
@@ -451,13 +522,18 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
             image_id: image.id.clone(),
             image_name,
             created: time::now_rfc3339(),
-            layers: image.layers.iter().map(|l| l.diff_id.to_string()).collect(),
-            driver: crate::graph::select_for_container(
-                paths,
-                opts.userns == super::options::UsernsMode::KeepId,
-            )?
-            .name()
-            .into(),
+            layers: image.layers.clone(),
+            // The pause builds no root: nothing to mount, no daemon to serve it.
+            driver: if pause {
+                crate::graph::Driver::Vfs.name().into()
+            } else {
+                crate::graph::select_for_container(
+                    paths,
+                    opts.userns == super::options::UsernsMode::KeepId,
+                )?
+                .name()
+                .into()
+            },
             config: RunConfig {
                 entrypoint,
                 cmd,
@@ -499,7 +575,8 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 mounts: mounts.records,
                 volumes: mounts.volumes,
                 secrets,
-                health: health_config(store, &image, &opts.health)?,
+                health: health_config(&image.healthcheck, &opts.health)?,
+                pod: opts.pod.clone(),
                 resources: opts.resources.clone(),
                 oom_score_adj: opts.oom_score_adj,
             },
@@ -525,15 +602,11 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
 /// The check the container gets: `--health-*` over the image's HEALTHCHECK over
 /// podman's defaults; none with `--no-healthcheck` or a `NONE` test.
 fn health_config(
-    store: &Store,
-    image: &ImageRecord,
+    hc: &serde_json::Value,
     req: &super::options::HealthRequest,
 ) -> Result<Option<super::health::HealthConfig>> {
     use super::health::{self as h, HealthConfig, HealthTest};
     use super::options::HealthRequest;
-    let raw: serde_json::Value = serde_json::from_slice(&store.read_blob(&image.config)?)
-        .map_err(|e| Error::json("image config", e))?;
-    let hc = &raw["config"]["Healthcheck"];
     let ns = |k: &str| {
         hc[k]
             .as_u64()

@@ -353,10 +353,34 @@ impl SecurityOpts {
     }
 }
 
+/// A container's place in a pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodPlace {
+    /// The pod's id.
+    pub id: String,
+    /// On the pod's infra container, which holds the shared namespaces: what it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infra: Option<InfraProgram>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InfraProgram {
+    /// skiff's built-in pause process: no image.
+    Pause,
+    /// A program from `--infra-image`.
+    Image,
+}
+
 /// Everything `create` needs besides the image.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub image: String,
+    /// The pod it joins, or the pod it is the infra of.
+    pub pod: Option<PodPlace>,
+    /// A directory shared as /dev/shm (a pod sharing its IPC namespace), instead of a
+    /// tmpfs of its own.
+    pub shm_dir: Option<std::path::PathBuf>,
     pub name: Option<String>,
     /// Replaces the image's CMD when not empty.
     pub command: Vec<String>,

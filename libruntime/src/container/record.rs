@@ -87,6 +87,9 @@ pub struct RunConfig {
     pub resources: crate::cgroups::Resources,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i32>,
+    /// The pod it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<super::options::PodPlace>,
     /// The secrets it gets at start (ids and targets, never values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<crate::secret::SecretUse>,
@@ -161,6 +164,21 @@ impl ContainerRecord {
             e.attributes.insert(k.clone(), v.clone());
         }
         e
+    }
+
+    /// The pod it belongs to, if any.
+    pub fn pod_id(&self) -> Option<&str> {
+        self.config.pod.as_ref().map(|p| p.id.as_str())
+    }
+
+    /// Whether it is a pod's infra container.
+    pub fn is_infra(&self) -> bool {
+        self.config.pod.as_ref().is_some_and(|p| p.infra.is_some())
+    }
+
+    /// Whether it runs the built-in pause process rather than a program of its own.
+    pub fn runs_pause(&self) -> bool {
+        self.config.pod.as_ref().and_then(|p| p.infra) == Some(super::options::InfraProgram::Pause)
     }
 
     pub fn short_id(&self) -> &str {

@@ -422,12 +422,20 @@ fn mounts(o: &CreateOptions, userdata: &Path, userns: bool, etc_files: &[&str]) 
             "mqueue",
             ["nosuid", "noexec", "nodev"],
         ),
-        spec_mount(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        ),
+        match &o.shm_dir {
+            Some(dir) => spec_mount(
+                "/dev/shm",
+                "bind",
+                dir,
+                ["bind", "rprivate", "nosuid", "noexec", "nodev"],
+            ),
+            None => spec_mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            ),
+        },
     ];
     // sysfs can only be mounted by a user namespace that owns the network namespace.
     m.push(if o.network == NetMode::Host && userns {

@@ -23,6 +23,7 @@ pub enum EventType {
     Network,
     Volume,
     Secret,
+    Pod,
 }
 
 /// What happened, in podman's words.

@@ -6,6 +6,7 @@
 
 pub mod capabilities;
 pub mod join;
+pub mod pause;
 pub mod process;
 pub mod reaper;
 pub mod rlimits;
@@ -50,8 +51,8 @@ pub struct Launch<'a> {
     pub rootfs: &'a RootfsPlan,
     pub workdir: Workdir,
     pub stdio: Stdio,
-    /// Run a small reaping, signal-forwarding init as pid 1 (`--init`).
-    pub init: bool,
+    /// What runs once the supervisor says go.
+    pub program: Program,
     /// Fds the program gets at 3, 4, … (`--preserve-fds`), as the supervisor holds them.
     pub preserved: Vec<i32>,
     /// Called with the stage-1 pid once its user namespace exists: write the id maps.
@@ -60,6 +61,17 @@ pub struct Launch<'a> {
     /// its root: put it in the container's cgroup. On cgroup v1 a first move waits for
     /// an RCU grace period (~10 ms), which this way overlaps the init's own work.
     pub place: &'a dyn Fn(Pid),
+}
+
+/// What the container's init becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// The spec's process, by execve.
+    Spec,
+    /// The spec's process under a small reaping, signal-forwarding pid 1 (`--init`).
+    SpecUnderInit,
+    /// A pod's built-in infra process (`pause.rs`): no root file system, no execve.
+    Pause,
 }
 
 /// A container whose init waits for `start`.
@@ -375,6 +387,9 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
     let spec = l.spec;
     nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    if l.program == Program::Pause {
+        return pause_stage2(l, sock);
+    }
     let root =
         rootfs::build(LINUX, spec, l.rootfs).map_err(|e| StartError::engine(e.to_string()))?;
     prepare_workdir(spec, &root, &l.workdir)?;
@@ -413,7 +428,7 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
         .ok_or_else(|| StartError::engine("the spec has no process"))?;
     let mut exec = process::prepare(process, l.seccomp)?;
     exec.preserved = l.preserved.clone();
-    if l.init {
+    if l.program == Program::SpecUnderInit {
         reaper::run(&exec, sock)
     } else {
         let e = exec.run();
@@ -422,6 +437,28 @@ fn stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartE
         // SAFETY: _exit ends this stage without unwinding into the caller's copy.
         unsafe { libc::_exit(e.code) }
     }
+}
+
+/// Stage 2 of a pod's infra: the namespaces only (hostname, loopback), then the pause.
+fn pause_stage2(l: &Launch, sock: &OwnedFd) -> Result<std::convert::Infallible, StartError> {
+    let spec = l.spec;
+    l.stdio.install_fds()?;
+    if has_new_ns(spec, LinuxNamespaceType::Uts) {
+        if let Some(h) = spec.hostname() {
+            nix::unistd::sethostname(h).map_err(|e| fail("setting the hostname", e))?;
+        }
+    }
+    if has_new_ns(spec, LinuxNamespaceType::Network) {
+        sys::loopback_up().map_err(|e| StartError::engine(e.to_string()))?;
+    }
+    sys::close_fds_except(&[sock.as_raw_fd()]);
+    sync::send(sock, sync::READY, &[]).map_err(|e| fail("sync", e))?;
+    match sync::recv(sock) {
+        Ok(Some(m)) if m.tag == sync::GO => {}
+        _ => return Err(StartError::engine("the supervisor went away before start")),
+    }
+    sys::die_with_parent().map_err(|e| StartError::engine(e.to_string()))?;
+    pause::run(sock)
 }
 
 /// Id maps from the spec in the user-namespace form.

@@ -292,7 +292,13 @@ impl Supervisor {
             rootfs: &plan,
             workdir,
             stdio,
-            init: self.record.config.init,
+            program: if self.record.runs_pause() {
+                sandbox::Program::Pause
+            } else if self.record.config.init {
+                sandbox::Program::SpecUnderInit
+            } else {
+                sandbox::Program::Spec
+            },
             preserved: (0..self.preserve_fds as i32)
                 .map(|i| sandbox::PRESERVED_FDS_BASE + i)
                 .collect(),
@@ -688,6 +694,11 @@ impl Supervisor {
 
     fn finish(&mut self, code: i32) -> i32 {
         self.cgroup.remove();
+        if self.record.is_infra() {
+            crate::pod::on_infra_exit(&self.paths, &self.maps, &self.record);
+        } else if self.record.pod_id().is_some() {
+            crate::pod::on_member_exit(&self.paths, &self.maps, &self.record);
+        }
         if self.record.config.auto_remove {
             // podman's --rm takes the container's anonymous volumes with it.
             let removed =

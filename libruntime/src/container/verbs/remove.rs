@@ -11,7 +11,22 @@ use crate::{cgroups, fsutil};
 use std::time::{Duration, Instant};
 
 impl Container<'_> {
+    /// The pod whose infra this is, while that pod exists: its members live in this
+    /// container's namespaces, so it goes only with the pod (`pod rm`).
+    pub fn held_by_pod(&self) -> Option<&str> {
+        let pod = self.record.pod_id()?;
+        (self.record.is_infra() && self.paths.pods_dir().join(pod).exists()).then_some(pod)
+    }
+
     pub fn remove(&self, force: bool) -> Result<()> {
+        if let Some(pod) = self.held_by_pod() {
+            return Err(ContainerError::StateImproper(format!(
+                "container {} is the infra container of pod {}: remove the pod instead (pod rm)",
+                self.record.name,
+                &pod[..12.min(pod.len())]
+            ))
+            .into());
+        }
         let dirs = self.dirs();
         let st = State::load(&dirs)?;
         if !st.is_active() && st.supervisor_alive() {

@@ -40,6 +40,7 @@ impl Container<'_> {
             return release_initialized(self).map_err(engine);
         }
         check_startable(&dirs).map_err(engine)?;
+        self.start_joined().map_err(engine)?;
         let mut s =
             spawn_supervisor_with_fds(self.paths, &self.record, StartMode::Detached, preserve_fds)
                 .map_err(engine)?;
@@ -55,6 +56,7 @@ impl Container<'_> {
         &self,
         preserve_fds: u32,
     ) -> std::result::Result<Spawned, StartError> {
+        self.start_joined().map_err(StartError::from)?;
         let mut s = spawn_supervisor_with_fds(
             self.paths,
             &self.record,
@@ -66,6 +68,45 @@ impl Container<'_> {
             Some(l) if l == "ready" => Ok(s),
             other => parse_report(other).map(|_| s),
         }
+    }
+}
+
+impl Container<'_> {
+    /// Starts the containers whose namespaces this one joins (a pod's infra), as
+    /// podman does; one another command is starting meanwhile is waited for.
+    fn start_joined(&self) -> Result<()> {
+        let c = &self.record.config;
+        let mut targets: Vec<&str> = [
+            c.network.joined(),
+            c.pid.joined(),
+            c.ipc.joined(),
+            c.uts.joined(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for t in targets {
+            let other = Container::find(self.paths, self.maps, t)?;
+            if other.state()?.status == Status::Running {
+                continue;
+            }
+            if let Err(e) = other.start() {
+                let running =
+                    super::polling::poll_state(&other.dirs(), Duration::from_secs(10), |st| {
+                        st.status == Status::Running || !st.supervisor_alive()
+                    }) && other.state()?.status == Status::Running;
+                if !running {
+                    return Err(ContainerError::StateImproper(format!(
+                        "starting {}, whose namespaces {} joins: {}",
+                        other.record.name, self.record.name, e.message
+                    ))
+                    .into());
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Pods and health checks, skiff beside podman on this machine (medians, hyperfine):
+#  - a pod's life: pod create, two `run -d --pod`, `pod rm -f -t 0`; as root and as the
+#    test user (podman in its default configuration for that user, and on overlay);
+#  - one health check: `skiff healthcheck run` beside `podman healthcheck run` (podman
+#    runs its checks from systemd timers, one such process per check; skiff's
+#    supervisor runs the same subcommand on its own timer), wall and CPU time;
+#  - the CPU the supervisor and its checks use over a minute of 1 s checks, per check;
+#  - supervisor VmRSS with a health check running, beside conmon's.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+bench_prologue
+RUNS=${BENCH_RUNS:-10}
+W=$(mktemp -d /tmp/skiff-bench-pods.XXXXXX)
+chown "$TEST_USER" "$W"
+PM_FLAGS="--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+cleanup() {
+  podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs pod rm -af -t 0 >/dev/null 2>&1 || true
+  podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rm -af -t 0 >/dev/null 2>&1 || true
+  podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rmi -af >/dev/null 2>&1 || true
+  as_user podman --root "$W/up" --runroot "$W/upr" pod rm -af -t 0 >/dev/null 2>&1 || true
+  as_user podman --root "$W/up" --runroot "$W/upr" rmi -af >/dev/null 2>&1 || true
+  as_user podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay pod rm -af -t 0 >/dev/null 2>&1 || true
+  as_user podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay rmi -af >/dev/null 2>&1 || true
+  as_user "$SK" --root "$W/us" --runroot "$W/usr" pod rm -af -t 0 >/dev/null 2>&1 || true
+  "$SK" --root "$W/s" --runroot "$W/sr" pod rm -af -t 0 >/dev/null 2>&1 || true
+  rm -rf "$W" 2>/dev/null || as_user "$SK" unshare rm -rf "$W" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+median_ms() { jq -r ".results[$1].median * 1000" "$2"; }
+cpu_ms() { jq -r "(.results[$1].user + .results[$1].system) * 1000" "$2"; }
+
+SKR="$SK --root $W/s --runroot $W/sr"
+PMR="podman --root $W/p --runroot $W/pr --storage-driver vfs"
+bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/s" --runroot "$W/sr" >/dev/null
+$SKR save -o "$W/busybox.tar" localhost/busybox:latest
+chmod 644 "$W/busybox.tar"
+$PMR load -q -i "$W/busybox.tar" >/dev/null
+# podman builds its pause image on first use: not part of what is measured.
+$PMR pod create --name warm >/dev/null && $PMR pod rm -f -t 0 warm >/dev/null
+
+pod_life() { # the store command, then run's extra flags
+
+  echo "$1 pod create --name bp >/dev/null && $1 run -d $2 --pod bp localhost/busybox:latest sleep 100 >/dev/null && $1 run -d $2 --pod bp localhost/busybox:latest sleep 100 >/dev/null && $1 pod rm -f -t 0 bp >/dev/null"
+}
+
+echo "== root: pod create + 2 run -d --pod + pod rm -f"
+hyperfine -w 2 -r "$RUNS" --export-json "$W/pod-root.json" \
+  "$(pod_life "$SKR" "")" "$(pod_life "$PMR" "$PM_FLAGS")" >/dev/null
+
+echo "== rootless: the same as $TEST_USER"
+SKU="$SK --root $W/us --runroot $W/usr"
+PDEF="podman --root $W/up --runroot $W/upr"
+POVL="podman --root $W/uo --runroot $W/uor --storage-driver overlay"
+as_user bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/us" --runroot "$W/usr" >/dev/null
+as_user $PDEF load -q -i "$W/busybox.tar" >/dev/null 2>&1
+as_user $POVL load -q -i "$W/busybox.tar" >/dev/null 2>&1
+as_user $PDEF pod create --name warm >/dev/null 2>&1 && as_user $PDEF pod rm -f -t 0 warm >/dev/null 2>&1
+as_user $POVL pod create --name warm >/dev/null 2>&1 && as_user $POVL pod rm -f -t 0 warm >/dev/null 2>&1
+pdef=$(as_user $PDEF info --format '{{.Store.GraphDriverName}}/{{.Host.OCIRuntime.Name}}' 2>/dev/null)
+as_user hyperfine -w 2 -r "$RUNS" --export-json "$W/pod-rootless.json" \
+  "$(pod_life "$SKU" "")" "$(pod_life "$PDEF" "")" "$(pod_life "$POVL" "")" >/dev/null 2>&1
+
+echo "== root: one health check, and a minute of them"
+$SKR run -d --name hc --network=none --health-cmd true --health-interval 1s localhost/busybox:latest sleep 1000 >/dev/null
+$PMR run -d $PM_FLAGS --name hc --network=none --health-cmd true --health-interval 1s localhost/busybox:latest sleep 1000 >/dev/null
+hyperfine -N -w 3 -r "$RUNS" --export-json "$W/hc.json" \
+  "$SKR healthcheck run hc" "$PMR healthcheck run hc" >/dev/null
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+sup=$($SKR inspect --format '{{.State.ConmonPid}}' hc)
+conmon=$($PMR inspect --format '{{.State.ConmonPid}}' hc)
+# utime, stime, cutime, cstime of the supervisor, in clock ticks: its own work and that
+# of the checks it ran and reaped.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+before=$(ticks "$sup")
+sleep 60
+after=$(ticks "$sup")
+sup_rss=$(rss_kib "$sup"); conmon_rss=$(rss_kib "$conmon")
+per_check_ms=$(echo "($after - $before) * 1000 / $hz / 60" | bc -l)
+$SKR rm -f hc >/dev/null
+$PMR rm -f -t 0 hc >/dev/null
+
+r() { printf '%.1f' "$1"; }
+echo
+echo "== results (median of $RUNS runs, $(nproc) cores)"
+a=$(median_ms 0 "$W/pod-root.json"); b=$(median_ms 1 "$W/pod-root.json")
+printf '%-52s skiff %7.1f ms  podman(vfs/runc) %7.1f ms  %5.1fx\n' \
+  "root: pod create + 2 run -d --pod + pod rm -f" "$a" "$b" "$(echo "$b/$a" | bc -l)"
+a=$(median_ms 0 "$W/pod-rootless.json"); b=$(median_ms 1 "$W/pod-rootless.json"); c=$(median_ms 2 "$W/pod-rootless.json")
+printf '%-52s skiff %7.1f ms  podman(%s) %7.1f ms %5.1fx  podman(overlay) %7.1f ms %5.1fx\n' \
+  "rootless: pod create + 2 run -d --pod + pod rm -f" "$a" "$pdef" "$b" "$(echo "$b/$a" | bc -l)" \
+  "$c" "$(echo "$c/$a" | bc -l)"
+a=$(median_ms 0 "$W/hc.json"); b=$(median_ms 1 "$W/hc.json")
+ac=$(cpu_ms 0 "$W/hc.json"); bc_=$(cpu_ms 1 "$W/hc.json")
+printf '%-52s skiff %7.1f ms (cpu %s ms)  podman %7.1f ms (cpu %s ms)  %5.1fx\n' \
+  "healthcheck run (one check, exec true)" "$a" "$(r "$ac")" "$b" "$(r "$bc_")" "$(echo "$b/$a" | bc -l)"
+printf '%-52s %s ms of CPU per check (supervisor and the checks it ran, over 60 s)\n' \
+  "skiff: a 1 s health check in the supervisor" "$(r "$per_check_ms")"
+printf '%-52s skiff %6s KiB  conmon %6s KiB\n' "supervisor VmRSS with a 1 s health check" "$sup_rss" "$conmon_rss"
