@@ -13,15 +13,26 @@ bench_prologue
 RUNS=${BENCH_RUNS:-10}
 W=$(mktemp -d /tmp/skiff-bench-pods.XXXXXX)
 chown "$TEST_USER" "$W"
-PM_FLAGS="--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+# podman's default runtime (crun) refuses this host's hybrid cgroups and its default
+# ulimits exceed the hard limits here; a pod's infra takes both from containers.conf,
+# so that is where runc and the limits are set (for root and the user alike).
+cat >"$W/containers.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+CONF
+chmod 644 "$W/containers.conf"
+PM_FLAGS=""
 cleanup() {
+  export CONTAINERS_CONF="$W/containers.conf"
   podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs pod rm -af -t 0 >/dev/null 2>&1 || true
   podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rm -af -t 0 >/dev/null 2>&1 || true
   podman --root "$W/p" --runroot "$W/pr" --storage-driver vfs rmi -af >/dev/null 2>&1 || true
-  as_user podman --root "$W/up" --runroot "$W/upr" pod rm -af -t 0 >/dev/null 2>&1 || true
-  as_user podman --root "$W/up" --runroot "$W/upr" rmi -af >/dev/null 2>&1 || true
-  as_user podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay pod rm -af -t 0 >/dev/null 2>&1 || true
-  as_user podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay rmi -af >/dev/null 2>&1 || true
+  as_user env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/up" --runroot "$W/upr" pod rm -af -t 0 >/dev/null 2>&1 || true
+  as_user env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/up" --runroot "$W/upr" rmi -af >/dev/null 2>&1 || true
+  as_user env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay pod rm -af -t 0 >/dev/null 2>&1 || true
+  as_user env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay rmi -af >/dev/null 2>&1 || true
   as_user "$SK" --root "$W/us" --runroot "$W/usr" pod rm -af -t 0 >/dev/null 2>&1 || true
   "$SK" --root "$W/s" --runroot "$W/sr" pod rm -af -t 0 >/dev/null 2>&1 || true
   rm -rf "$W" 2>/dev/null || as_user "$SK" unshare rm -rf "$W" 2>/dev/null || true
@@ -32,7 +43,7 @@ median_ms() { jq -r ".results[$1].median * 1000" "$2"; }
 cpu_ms() { jq -r "(.results[$1].user + .results[$1].system) * 1000" "$2"; }
 
 SKR="$SK --root $W/s --runroot $W/sr"
-PMR="podman --root $W/p --runroot $W/pr --storage-driver vfs"
+PMR="env CONTAINERS_CONF=$W/containers.conf podman --root $W/p --runroot $W/pr --storage-driver vfs"
 bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/s" --runroot "$W/sr" >/dev/null
 $SKR save -o "$W/busybox.tar" localhost/busybox:latest
 chmod 644 "$W/busybox.tar"
@@ -51,8 +62,8 @@ hyperfine -w 2 -r "$RUNS" --export-json "$W/pod-root.json" \
 
 echo "== rootless: the same as $TEST_USER"
 SKU="$SK --root $W/us --runroot $W/usr"
-PDEF="podman --root $W/up --runroot $W/upr"
-POVL="podman --root $W/uo --runroot $W/uor --storage-driver overlay"
+PDEF="env CONTAINERS_CONF=$W/containers.conf podman --root $W/up --runroot $W/upr"
+POVL="env CONTAINERS_CONF=$W/containers.conf podman --root $W/uo --runroot $W/uor --storage-driver overlay"
 as_user bash "$TOP/scripts/mkimage-busybox.sh" "$SK" --root "$W/us" --runroot "$W/usr" >/dev/null
 as_user $PDEF load -q -i "$W/busybox.tar" >/dev/null 2>&1
 as_user $POVL load -q -i "$W/busybox.tar" >/dev/null 2>&1

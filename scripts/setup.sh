@@ -10,6 +10,7 @@ PACKAGES=(
   docker-registry skopeo podman catatonit buildah umoci apache2-utils openssl
   tar gzip zstd xz-utils bzip2 jq curl ca-certificates procps util-linux hyperfine
   build-essential pkg-config libssl-dev libseccomp-dev libseccomp2 runc bc file bsdutils
+  python3-grpcio
 )
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(xz bzip2 newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip nft

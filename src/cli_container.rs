@@ -816,6 +816,28 @@ pub struct HealthFlags {
     /// What an unhealthy container gets: none, kill, restart, stop
     #[arg(long)]
     pub health_on_failure: Option<String>,
+    /// A probe made from the container's network instead of a command:
+    /// http[s]://[HOST]:PORT/PATH, tcp://[HOST]:PORT or grpc://[HOST]:PORT[/SERVICE]
+    #[arg(long)]
+    pub health_probe: Option<String>,
+    /// A startup check, as --health-cmd; the regular check waits until it passes
+    #[arg(long)]
+    pub health_startup_cmd: Option<String>,
+    /// Time between startup checks (30s)
+    #[arg(long)]
+    pub health_startup_interval: Option<String>,
+    /// Startup check failures in a row that restart the container (0: no limit)
+    #[arg(long)]
+    pub health_startup_retries: Option<u32>,
+    /// Startup check passes in a row needed (1)
+    #[arg(long)]
+    pub health_startup_success: Option<u32>,
+    /// Time a startup check may take (30s)
+    #[arg(long)]
+    pub health_startup_timeout: Option<String>,
+    /// Where results go besides inspect: local, events_logger, or a directory
+    #[arg(long)]
+    pub health_log_destination: Option<String>,
     /// Disable the image's HEALTHCHECK
     #[arg(long)]
     pub no_healthcheck: bool,

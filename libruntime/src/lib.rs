@@ -24,6 +24,7 @@ pub mod cgroups;
 pub mod container;
 pub mod hooks;
 pub mod network;
+pub mod probe;
 pub mod sandbox;
 pub mod secret;
 pub mod supervisor;

@@ -208,20 +208,27 @@ pub(crate) fn resources_of(
 
 /// `--health-*` as the library takes it.
 fn health_of(f: &crate::cli_container::HealthFlags) -> Result<HealthRequest> {
-    use libruntime::container::health::{HealthTest, OnFailure};
+    use libruntime::container::health::{self as h, HealthTest, OnFailure, StartupCheck};
     let given = f.health_cmd.is_some()
+        || f.health_probe.is_some()
         || f.health_interval.is_some()
         || f.health_timeout.is_some()
         || f.health_retries.is_some()
         || f.health_start_period.is_some()
-        || f.health_on_failure.is_some();
+        || f.health_on_failure.is_some()
+        || f.health_log_destination.is_some();
+    let startup_given = f.health_startup_cmd.is_some()
+        || f.health_startup_interval.is_some()
+        || f.health_startup_retries.is_some()
+        || f.health_startup_success.is_some()
+        || f.health_startup_timeout.is_some();
     if f.no_healthcheck {
-        if given {
+        if given || startup_given {
             bail!("--no-healthcheck and --health-* options conflict");
         }
         return Ok(HealthRequest::Disabled);
     }
-    if !given {
+    if !given && !startup_given {
         return Ok(HealthRequest::FromImage);
     }
     let duration = |flag: &str, v: &Option<String>| -> Result<Option<std::time::Duration>> {
@@ -233,25 +240,39 @@ fn health_of(f: &crate::cli_container::HealthFlags) -> Result<HealthRequest> {
             })
             .transpose()
     };
-    let test = match f.health_cmd.as_deref() {
-        None => None,
-        Some(c) if c.trim_start().starts_with('[') => {
-            let v: Vec<String> = serde_json::from_str(c).with_context(|| {
-                format!("invalid --health-cmd {c:?}: not a JSON array of strings")
-            })?;
-            match v.first().map(String::as_str) {
-                Some("CMD" | "CMD-SHELL" | "NONE") => HealthTest::from_podman_form(&v)?,
-                Some(_) => Some(HealthTest::Exec(v)),
-                None => bail!("invalid --health-cmd {c:?}: empty"),
-            }
-        }
-        Some("none") => return Ok(HealthRequest::Disabled),
-        Some(c) => Some(HealthTest::Shell(c.to_string())),
+    let test = match (f.health_cmd.as_deref(), f.health_probe.as_deref()) {
+        (Some(_), Some(_)) => bail!("--health-cmd and --health-probe conflict: give one check"),
+        (None, Some(p)) => Some(HealthTest::Net(libruntime::probe::NetProbe::parse(p)?)),
+        (Some("none"), None) => return Ok(HealthRequest::Disabled),
+        (Some(c), None) => Some(command_test("health-cmd", c)?),
+        (None, None) => None,
     };
     let interval = duration("health-interval", &f.health_interval)?;
     if interval.is_some_and(|d| d < std::time::Duration::from_secs(1)) {
         bail!("invalid --health-interval: it must be at least 1s");
     }
+    let startup = if startup_given {
+        let Some(cmd) = f.health_startup_cmd.as_deref() else {
+            bail!("--health-startup-* options need --health-startup-cmd");
+        };
+        let ms = |d: Option<std::time::Duration>, default| d.unwrap_or(default).as_millis() as u64;
+        let interval = duration("health-startup-interval", &f.health_startup_interval)?;
+        if interval.is_some_and(|d| d < std::time::Duration::from_secs(1)) {
+            bail!("invalid --health-startup-interval: it must be at least 1s");
+        }
+        Some(StartupCheck {
+            test: command_test("health-startup-cmd", cmd)?,
+            interval_ms: ms(interval, h::DEFAULT_INTERVAL),
+            timeout_ms: ms(
+                duration("health-startup-timeout", &f.health_startup_timeout)?,
+                h::DEFAULT_TIMEOUT,
+            ),
+            retries: f.health_startup_retries.unwrap_or(0),
+            successes: f.health_startup_success.unwrap_or(0).max(1),
+        })
+    } else {
+        None
+    };
     Ok(HealthRequest::Given {
         test,
         interval,
@@ -264,5 +285,30 @@ fn health_of(f: &crate::cli_container::HealthFlags) -> Result<HealthRequest> {
             .map(|s| s.parse::<OnFailure>())
             .transpose()?
             .unwrap_or_default(),
+        startup,
+        log_destination: f
+            .health_log_destination
+            .as_deref()
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or_default(),
     })
+}
+
+/// A command check: a line for the container's shell, or a JSON array (["CMD", …]).
+fn command_test(flag: &str, c: &str) -> Result<libruntime::container::health::HealthTest> {
+    use libruntime::container::health::HealthTest;
+    if !c.trim_start().starts_with('[') {
+        return Ok(HealthTest::Shell(c.to_string()));
+    }
+    let v: Vec<String> = serde_json::from_str(c)
+        .with_context(|| format!("invalid --{flag} {c:?}: not a JSON array of strings"))?;
+    match v.first().map(String::as_str) {
+        Some("CMD" | "CMD-SHELL" | "PROBE") => {
+            HealthTest::from_podman_form(&v)?.with_context(|| format!("invalid --{flag} {c:?}"))
+        }
+        Some("NONE") => bail!("invalid --{flag} {c:?}: use --no-healthcheck to disable checks"),
+        Some(_) => Ok(HealthTest::Exec(v)),
+        None => bail!("invalid --{flag} {c:?}: empty"),
+    }
 }

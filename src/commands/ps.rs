@@ -389,6 +389,18 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
                 "Retries": h.retries,
             })),
             "HealthcheckOnFailureAction": c.health.as_ref().map(|h| format!("{:?}", h.on_failure).to_lowercase()),
+            "StartupHealthCheck": c.health.as_ref().and_then(|h| h.startup.as_ref()).map(|s| json!({
+                "Test": s.test.podman_form(),
+                "Interval": s.interval_ms * 1_000_000,
+                "Timeout": s.timeout_ms * 1_000_000,
+                "Retries": s.retries,
+                "Successes": s.successes,
+            })),
+            "HealthLogDestination": c.health.as_ref().map(|h| match &h.log_destination {
+                libruntime::container::health::LogDestination::Local => "local".to_string(),
+                libruntime::container::health::LogDestination::EventsLogger => "events_logger".to_string(),
+                libruntime::container::health::LogDestination::Directory(d) => d.display().to_string(),
+            }),
             "StopSignal": c.stop_signal,
             "StopTimeout": c.stop_timeout,
             "CreateCommand": c.create_command,

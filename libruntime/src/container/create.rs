@@ -638,6 +638,8 @@ fn health_config(
                 .map_or(h::DEFAULT_RETRIES, |r| r as u32),
             start_period_ms: ms(ns("StartPeriod"), std::time::Duration::ZERO),
             on_failure: Default::default(),
+            startup: None,
+            log_destination: Default::default(),
         })),
         HealthRequest::Given {
             test,
@@ -646,6 +648,8 @@ fn health_config(
             retries,
             start_period,
             on_failure,
+            startup,
+            log_destination,
         } => {
             let Some(test) = test.clone().or(image_test.flatten()) else {
                 return Err(Error::InvalidArgument(
@@ -662,6 +666,8 @@ fn health_config(
                     std::time::Duration::ZERO,
                 ),
                 on_failure: *on_failure,
+                startup: startup.clone(),
+                log_destination: log_destination.clone(),
             }))
         }
     }

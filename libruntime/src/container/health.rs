@@ -7,29 +7,35 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The probe: a command through the container's shell, or run as it is.
+/// The probe: a command through the container's shell, a command run as it is, or an
+/// HTTP, TCP or gRPC probe made from the container's network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthTest {
     Shell(String),
     Exec(Vec<String>),
+    Net(crate::probe::NetProbe),
 }
 
 impl HealthTest {
-    pub fn argv(&self) -> Vec<String> {
+    /// The command a command check runs in the container; None for a network probe.
+    pub fn argv(&self) -> Option<Vec<String>> {
         match self {
-            HealthTest::Shell(c) => vec!["/bin/sh".into(), "-c".into(), c.clone()],
-            HealthTest::Exec(a) => a.clone(),
+            HealthTest::Shell(c) => Some(vec!["/bin/sh".into(), "-c".into(), c.clone()]),
+            HealthTest::Exec(a) => Some(a.clone()),
+            HealthTest::Net(_) => None,
         }
     }
 
-    /// podman's `Test` array: ["CMD-SHELL", cmd] or ["CMD", arg…].
+    /// podman's `Test` array: ["CMD-SHELL", cmd] or ["CMD", arg…]; skiff's network
+    /// probes as ["PROBE", "http://…"].
     pub fn podman_form(&self) -> Vec<String> {
         match self {
             HealthTest::Shell(c) => vec!["CMD-SHELL".into(), c.clone()],
             HealthTest::Exec(a) => std::iter::once("CMD".to_string())
                 .chain(a.iter().cloned())
                 .collect(),
+            HealthTest::Net(p) => vec!["PROBE".into(), p.describe()],
         }
     }
 
@@ -42,9 +48,109 @@ impl HealthTest {
             Some((k, rest)) if k == "CMD" && !rest.is_empty() => {
                 Ok(Some(HealthTest::Exec(rest.to_vec())))
             }
+            Some((k, [line])) if k == "PROBE" => {
+                Ok(Some(HealthTest::Net(crate::probe::NetProbe::parse(line)?)))
+            }
             Some((k, _)) if k == "NONE" => Ok(None),
             _ => Err(Error::InvalidArgument(format!(
-                "invalid healthcheck test {t:?}: want CMD-SHELL, CMD or NONE first"
+                "invalid healthcheck test {t:?}: want CMD-SHELL, CMD, PROBE or NONE first"
+            ))),
+        }
+    }
+}
+
+/// `--health-startup-*`: a check that runs before the regular one, until it has
+/// passed `successes` times in a row; the regular check waits for it. `retries`
+/// failures in a row (0: no limit) restart the container, as podman does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupCheck {
+    pub test: HealthTest,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub retries: u32,
+    pub successes: u32,
+}
+
+impl StartupCheck {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// How far the startup check has come since the container started; `startup.json`
+/// in its runtime directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StartupProgress {
+    pub passed: bool,
+    pub successes: u32,
+    pub failures: u32,
+}
+
+/// What a startup check's result does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartupStep {
+    /// Not there yet.
+    Waiting,
+    /// It has passed: the regular check takes over.
+    Passed,
+    /// It failed too often: the container is restarted.
+    GaveUp,
+}
+
+impl StartupProgress {
+    pub fn record(&mut self, passed: bool, check: &StartupCheck) -> StartupStep {
+        if passed {
+            self.successes += 1;
+            self.failures = 0;
+            if self.successes >= check.successes.max(1) {
+                self.passed = true;
+                return StartupStep::Passed;
+            }
+            return StartupStep::Waiting;
+        }
+        self.successes = 0;
+        self.failures += 1;
+        if check.retries > 0 && self.failures >= check.retries {
+            StartupStep::GaveUp
+        } else {
+            StartupStep::Waiting
+        }
+    }
+}
+
+/// `--health-log-destination`: where each check's result goes besides the last five
+/// that inspect shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogDestination {
+    /// Only the container's state (inspect).
+    #[default]
+    Local,
+    /// Also the events log, in each `health_status` event.
+    EventsLogger,
+    /// Also `<DIR>/<id>-healthcheck.log`, one JSON line per result.
+    Directory(std::path::PathBuf),
+}
+
+impl std::str::FromStr for LogDestination {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<LogDestination> {
+        match s {
+            "local" => Ok(LogDestination::Local),
+            "events_logger" => Ok(LogDestination::EventsLogger),
+            d if d.starts_with('/') => {
+                if !std::path::Path::new(d).is_dir() {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid --health-log-destination {d:?}: no such directory"
+                    )));
+                }
+                Ok(LogDestination::Directory(d.into()))
+            }
+            _ => Err(Error::InvalidArgument(format!(
+                "invalid --health-log-destination {s:?}: use local, events_logger or an absolute directory"
             ))),
         }
     }
@@ -86,6 +192,10 @@ pub struct HealthConfig {
     pub start_period_ms: u64,
     #[serde(default)]
     pub on_failure: OnFailure,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupCheck>,
+    #[serde(default)]
+    pub log_destination: LogDestination,
 }
 
 /// podman's defaults.
@@ -185,12 +295,33 @@ pub fn load(dirs: &super::ContainerDirs) -> Option<HealthState> {
     crate::fsutil::read_json(&file(dirs)).ok().flatten()
 }
 
-/// A fresh start: starting, no streak, no results.
+/// A fresh start: starting, no streak, no results, the startup check not passed.
 pub fn reset(dirs: &super::ContainerDirs) -> Result<()> {
+    let _ = std::fs::remove_file(startup_file(dirs));
     crate::fsutil::replace_file(
         &file(dirs),
         &serde_json::to_vec(&HealthState::default()).map_err(|e| Error::json("health", e))?,
     )
+}
+
+pub fn startup_file(dirs: &super::ContainerDirs) -> std::path::PathBuf {
+    dirs.run.join("startup.json")
+}
+
+/// The startup check's progress since the container started.
+pub fn startup_progress(dirs: &super::ContainerDirs) -> StartupProgress {
+    crate::fsutil::read_json(&startup_file(dirs))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The time until the next check: the startup check's interval until it has passed.
+pub fn next_interval(cfg: &HealthConfig, dirs: &super::ContainerDirs) -> Duration {
+    match &cfg.startup {
+        Some(s) if !startup_progress(dirs).passed => s.interval(),
+        _ => cfg.interval(),
+    }
 }
 
 #[cfg(test)]
@@ -205,6 +336,8 @@ mod tests {
             retries,
             start_period_ms: 0,
             on_failure: OnFailure::None,
+            startup: None,
+            log_destination: LogDestination::Local,
         }
     }
 
@@ -245,6 +378,40 @@ mod tests {
             h.record(result(0), &cfg(3), false);
         }
         assert_eq!(h.log.len(), KEPT_RESULTS);
+    }
+
+    #[test]
+    fn startup_checks_gate_and_give_up() {
+        let check = |retries, successes| StartupCheck {
+            test: HealthTest::Shell("true".into()),
+            interval_ms: 1000,
+            timeout_ms: 1000,
+            retries,
+            successes,
+        };
+        use StartupStep::*;
+        // (results, retries, successes needed, last step)
+        let table: &[(&[bool], u32, u32, StartupStep)] = &[
+            (&[true], 0, 0, Passed),
+            (&[true], 0, 1, Passed),
+            (&[true], 0, 2, Waiting),
+            (&[true, false, true], 0, 2, Waiting),
+            (&[true, true], 0, 2, Passed),
+            (&[false, false, false], 0, 1, Waiting),
+            (&[false, false, false], 3, 1, GaveUp),
+            (&[false, false, true, false], 3, 1, Passed),
+        ];
+        for (results, retries, successes, want) in table {
+            let mut p = StartupProgress::default();
+            let mut last = Waiting;
+            for r in *results {
+                if p.passed {
+                    break;
+                }
+                last = p.record(*r, &check(*retries, *successes));
+            }
+            assert_eq!(last, *want, "{results:?} {retries} {successes}");
+        }
     }
 
     #[test]

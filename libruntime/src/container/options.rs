@@ -550,6 +550,8 @@ mod tests {
 
 /// What `run` says about the health check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+// Made once per create and read once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum HealthRequest {
     /// The image's HEALTHCHECK, if any.
     #[default]
@@ -565,5 +567,8 @@ pub enum HealthRequest {
         retries: Option<u32>,
         start_period: Option<std::time::Duration>,
         on_failure: crate::container::health::OnFailure,
+        /// `--health-startup-*`, complete with defaults.
+        startup: Option<crate::container::health::StartupCheck>,
+        log_destination: crate::container::health::LogDestination,
     },
 }

@@ -542,11 +542,18 @@ impl Supervisor {
         });
         // Health checks run from here, each in a `healthcheck run` child, so a slow
         // check never holds up the relay of output.
-        let interval = self.record.config.health.as_ref().map(|h| h.interval());
-        if interval.is_some() {
+        let health = self.record.config.health.clone();
+        if health.is_some() {
             let _ = crate::container::health::reset(&self.dirs);
         }
-        let mut next_check = interval.map(|i| std::time::Instant::now() + i);
+        // The startup check's interval until it has passed, then the regular one.
+        let dirs = self.dirs.clone();
+        let interval = || {
+            health
+                .as_ref()
+                .map(|h| crate::container::health::next_interval(h, &dirs))
+        };
+        let mut next_check = interval().map(|i| std::time::Instant::now() + i);
         let mut checking: Option<Pid> = None;
         let mut code = None;
         loop {
@@ -562,11 +569,14 @@ impl Supervisor {
                 procinfo::shed_startup_memory();
                 shed_again = None;
             }
-            if let (Some(at), Some(i)) = (next_check, interval) {
+            if let (Some(at), Some(i)) = (next_check, interval()) {
                 if std::time::Instant::now() >= at {
                     let busy = checking.is_some_and(|c| nix::sys::signal::kill(c, None).is_ok());
                     if !busy {
                         checking = self.spawn_healthcheck();
+                        // Spawning faulted code back in: give it back once the check
+                        // is under way, so a checked container's supervisor stays small.
+                        shed_again.get_or_insert(at + Duration::from_millis(300));
                     }
                     next_check = Some(at + i);
                 }

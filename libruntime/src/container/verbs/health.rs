@@ -3,7 +3,10 @@
 
 use super::ExecOptions;
 use crate::container::handle::Container;
-use crate::container::health::{self, HealthResult, HealthStatus, OnFailure};
+use crate::container::health::{
+    self, HealthResult, HealthStatus, HealthTest, LogDestination, OnFailure, StartupCheck,
+    StartupStep,
+};
 use crate::container::ContainerError;
 use crate::error::{Error, Result};
 use crate::events::EventStatus;
@@ -38,24 +41,82 @@ impl Container<'_> {
             ))
             .into());
         }
-        let start = crate::time::now_rfc3339();
-        let (exit_code, output) = self.probe(&cfg.test.argv(), cfg.timeout());
-        let result = HealthResult {
-            start,
-            end: crate::time::now_rfc3339(),
-            exit_code,
-            output,
-        };
+        let dirs = self.dirs();
+        if let Some(startup) = &cfg.startup {
+            if !health::startup_progress(&dirs).passed {
+                return self.startup_check(startup, st.pid);
+            }
+        }
+        let result = self.run_test(&cfg.test, cfg.timeout(), st.pid);
         let started = crate::time::parse_rfc3339(&st.started_at);
         let in_start_period = started.is_some_and(|t| {
             chrono::Utc::now() - t < chrono::Duration::milliseconds(cfg.start_period_ms as i64)
         });
-        let dirs = self.dirs();
         let _lock = crate::lock::StoreLock::exclusive(&dirs.run.join("health.lock"))?;
         let mut h = health::load(&dirs).unwrap_or_default();
         let before = h.status;
         let passed = result.exit_code == 0;
+        self.log_elsewhere(&cfg.log_destination, &result)?;
+        let output = result.output.clone();
         h.record(result, &cfg, in_start_period);
+        crate::fsutil::replace_file(
+            &health::file(&dirs),
+            &serde_json::to_vec(&h).map_err(|e| Error::json("health", e))?,
+        )?;
+        let mut e = self
+            .record
+            .event(EventStatus::HealthStatus)
+            .attr("health_status", h.status.word());
+        if cfg.log_destination == LogDestination::EventsLogger {
+            e = e
+                .attr("health_log", output)
+                .attr("health_failing_streak", h.failing_streak.to_string());
+        }
+        crate::events::emit(self.paths, &e);
+        if h.status == HealthStatus::Unhealthy && before != HealthStatus::Unhealthy {
+            self.on_failure(cfg.on_failure)?;
+        }
+        Ok((passed, h.status))
+    }
+
+    /// One run of a check: a command in the container, or a network probe from its
+    /// network namespace.
+    fn run_test(&self, test: &HealthTest, timeout: Duration, init: i32) -> HealthResult {
+        let start = crate::time::now_rfc3339();
+        let (exit_code, output) = match (test, test.argv()) {
+            (HealthTest::Net(p), _) => {
+                let o = crate::probe::run_in_network_of(init, p, timeout);
+                (if o.passed { 0 } else { 1 }, o.output)
+            }
+            (_, Some(argv)) => self.probe(&argv, timeout),
+            (_, None) => (125, "the check has no command".into()),
+        };
+        HealthResult {
+            start,
+            end: crate::time::now_rfc3339(),
+            exit_code,
+            output,
+        }
+    }
+
+    /// The startup check, until it has passed: its result is logged, the health stays
+    /// `starting`, and too many failures restart the container.
+    fn startup_check(&self, check: &StartupCheck, init: i32) -> Result<(bool, HealthStatus)> {
+        let result = self.run_test(&check.test, check.timeout(), init);
+        let passed = result.exit_code == 0;
+        let dirs = self.dirs();
+        let _lock = crate::lock::StoreLock::exclusive(&dirs.run.join("health.lock"))?;
+        let mut progress = health::startup_progress(&dirs);
+        let step = progress.record(passed, check);
+        crate::fsutil::replace_file(
+            &health::startup_file(&dirs),
+            &serde_json::to_vec(&progress).map_err(|e| Error::json("startup check", e))?,
+        )?;
+        let mut h = health::load(&dirs).unwrap_or_default();
+        h.log.push(result);
+        if h.log.len() > health::KEPT_RESULTS {
+            h.log.remove(0);
+        }
         crate::fsutil::replace_file(
             &health::file(&dirs),
             &serde_json::to_vec(&h).map_err(|e| Error::json("health", e))?,
@@ -63,12 +124,34 @@ impl Container<'_> {
         let e = self
             .record
             .event(EventStatus::HealthStatus)
-            .attr("health_status", h.status.word());
+            .attr("health_status", h.status.word())
+            .attr("startup_check", if passed { "passed" } else { "failed" });
         crate::events::emit(self.paths, &e);
-        if h.status == HealthStatus::Unhealthy && before != HealthStatus::Unhealthy {
-            self.on_failure(cfg.on_failure)?;
+        if step == StartupStep::GaveUp {
+            crate::log::warn(&format!(
+                "the startup check of {} failed {} times: restarting it",
+                self.record.name, progress.failures
+            ));
+            self.on_failure(OnFailure::Restart)?;
         }
         Ok((passed, h.status))
+    }
+
+    /// `--health-log-destination DIR`: one JSON line per result.
+    fn log_elsewhere(&self, dest: &LogDestination, r: &HealthResult) -> Result<()> {
+        let LogDestination::Directory(dir) = dest else {
+            return Ok(());
+        };
+        let path = dir.join(format!("{}-healthcheck.log", self.record.id));
+        let mut line = serde_json::to_vec(r).map_err(|e| Error::json("health result", e))?;
+        line.push(b'\n');
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&line))
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 
     fn on_failure(&self, action: OnFailure) -> Result<()> {
