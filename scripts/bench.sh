@@ -178,3 +178,7 @@ SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-network.sh"
 echo
 echo "== builds (scripts/bench-build.sh)"
 SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-build.sh"
+
+echo
+echo "== pods and health checks (scripts/bench-pods.sh)"
+SKIFF_BENCH_NESTED=1 "$TOP/scripts/bench-pods.sh"

@@ -237,6 +237,13 @@ pub struct RunArgs {
     /// several), private (loopback only), none, host, container:NAME
     #[arg(long, alias = "net")]
     pub network: Vec<String>,
+    /// The container's cgroup: enabled, disabled, no-conmon or split
+    #[arg(long, default_value = "enabled")]
+    pub cgroups: String,
+    /// Make the container's cgroup below this one (absolute from the hierarchy's root,
+    /// or relative to skiff's own cgroup)
+    #[arg(long)]
+    pub cgroup_parent: Option<PathBuf>,
     /// Run in this pod, sharing its namespaces (new:NAME creates the pod)
     #[arg(long)]
     pub pod: Option<String>,
@@ -786,6 +793,12 @@ pub struct ResourceFlags {
     /// Block IO weight (10-1000)
     #[arg(long)]
     pub blkio_weight: Option<u16>,
+    /// Read rate limit of a block device (DEVICE:RATE, such as /dev/sda:1mb)
+    #[arg(long)]
+    pub device_read_bps: Vec<String>,
+    /// Write rate limit of a block device (DEVICE:RATE)
+    #[arg(long)]
+    pub device_write_bps: Vec<String>,
 }
 
 #[derive(Args, Debug)]

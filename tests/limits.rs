@@ -184,3 +184,148 @@ fn limits_that_cannot_be_enforced_are_refused() {
             .is_empty());
     }
 }
+
+/// The block device holding the root file system, from /proc/self/mountinfo's major:minor,
+/// if /dev has a node for it.
+fn root_block_device() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/partitions").ok()?;
+    info.lines().skip(2).find_map(|l| {
+        let name = l.split_whitespace().nth(3)?;
+        let dev = format!("/dev/{name}");
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(&dev)
+            .ok()
+            .filter(|m| m.file_type().is_block_device())
+            .map(|_| dev)
+    })
+}
+
+#[test]
+fn cgroup_parent_cgroups_disabled_and_device_rates_as_root() {
+    if !is_root() {
+        return;
+    }
+    let s = Skiff::with_busybox(Mode::Root);
+    // --cgroup-parent relative: below skiff's (here the test's) own cgroup.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "nested",
+        "--cgroup-parent",
+        "tenant-a",
+        "-m",
+        "32m",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let pid = s.inspect("nested", "{{.State.Pid}}");
+    let theirs = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let id = s.inspect("nested", "{{.Id}}");
+    let memory_line = theirs
+        .lines()
+        .find(|l| l.split(':').nth(1) == Some("memory"))
+        .unwrap();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own_memory = own
+        .lines()
+        .find(|l| l.split(':').nth(1) == Some("memory"))
+        .unwrap();
+    let own_path = own_memory
+        .splitn(3, ':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/');
+    assert_eq!(
+        memory_line.splitn(3, ':').nth(2).unwrap(),
+        format!("{own_path}/tenant-a/skiff-{id}"),
+        "{theirs}"
+    );
+    let limit = std::fs::read_to_string(format!(
+        "/sys/fs/cgroup/memory{own_path}/tenant-a/skiff-{id}/memory.limit_in_bytes"
+    ))
+    .unwrap();
+    assert_eq!(limit.trim(), "33554432");
+    assert_eq!(
+        s.inspect("nested", "{{.HostConfig.CgroupParent}}"),
+        "tenant-a"
+    );
+    s.ok(&["rm", "-f", "nested"]);
+    let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/memory{own_path}/tenant-a"));
+
+    // --cgroups=disabled: the container stays in its supervisor's cgroup, and limits
+    // are refused rather than ignored.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flat",
+        "--cgroups",
+        "disabled",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let pid = s.inspect("flat", "{{.State.Pid}}");
+    let theirs = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(!theirs.contains("skiff-"), "{theirs}");
+    let err = s.fails(
+        &[
+            "create",
+            "--cgroups",
+            "disabled",
+            "-m",
+            "32m",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains("--cgroups=disabled") && err.lines().count() == 1,
+        "{err}"
+    );
+    for bad in [
+        vec!["--cgroups", "sometimes"],
+        vec!["--cgroup-parent", "../escape"],
+        vec!["--device-read-bps", "/dev/null:1mb"],
+        vec!["--device-write-bps", "nocolon"],
+    ] {
+        let mut args = vec!["create"];
+        args.extend(bad.iter().copied());
+        args.extend(["busybox", "true"]);
+        let err = s.fails(&args, 125);
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err}");
+    }
+
+    // --device-read-bps / --device-write-bps where the blkio controller exists.
+    let blkio = own.lines().any(|l| {
+        l.split(':')
+            .nth(1)
+            .is_some_and(|c| c.split(',').any(|x| x == "blkio"))
+    });
+    if let (true, Some(dev)) = (blkio, root_block_device()) {
+        let rate = format!("{dev}:1mb");
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "slow",
+            "--device-read-bps",
+            &rate,
+            "--device-write-bps",
+            &rate,
+            "busybox",
+            "sleep",
+            "1000",
+        ]);
+        let dir = cgroup_dir(&s, "slow", "blkio");
+        let read = std::fs::read_to_string(dir.join("blkio.throttle.read_bps_device")).unwrap();
+        let write = std::fs::read_to_string(dir.join("blkio.throttle.write_bps_device")).unwrap();
+        assert!(read.trim().ends_with(" 1048576"), "{read}");
+        assert!(write.trim().ends_with(" 1048576"), "{write}");
+        let v: serde_json::Value = serde_json::from_str(&s.ok(&["inspect", "slow"])).unwrap();
+        assert_eq!(v[0]["HostConfig"]["BlkioDeviceReadBps"][0]["Rate"], 1048576);
+    }
+}

@@ -99,6 +99,10 @@ impl TryFrom<&RunArgs> for CreateOptions {
             read_only_tmpfs: a.read_only_tmpfs,
             volumes_from: a.volumes_from.clone(),
             resources: resources_of(&a.resources)?,
+            cgroups: libruntime::cgroups::Placement {
+                mode: libruntime::cgroups::CgroupsMode::parse(&a.cgroups)?,
+                parent: cgroup_parent(a.cgroup_parent.as_deref())?,
+            },
             health: health_of(&a.health)?,
             oom_score_adj: a.oom_score_adj,
             secrets: a
@@ -109,6 +113,21 @@ impl TryFrom<&RunArgs> for CreateOptions {
             create_command: Vec::new(),
         })
     }
+}
+
+/// `--cgroup-parent`: a path that cannot climb out of where it is put.
+fn cgroup_parent(p: Option<&std::path::Path>) -> Result<Option<std::path::PathBuf>> {
+    let Some(p) = p else { return Ok(None) };
+    let climbs = p
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    if climbs || p.as_os_str().is_empty() {
+        bail!(
+            "invalid --cgroup-parent {:?}: want a cgroup path without ..",
+            p.display().to_string()
+        );
+    }
+    Ok(Some(p.to_path_buf()))
 }
 
 /// A path given on the command line, made absolute against the working directory:
@@ -180,6 +199,16 @@ pub(crate) fn resources_of(
         cpuset_mems: f.cpuset_mems.clone(),
         pids_limit: f.pids_limit,
         blkio_weight: f.blkio_weight,
+        device_read_bps: f
+            .device_read_bps
+            .iter()
+            .map(|d| libruntime::cgroups::DeviceRate::parse("device-read-bps", d))
+            .collect::<libruntime::Result<_>>()?,
+        device_write_bps: f
+            .device_write_bps
+            .iter()
+            .map(|d| libruntime::cgroups::DeviceRate::parse("device-write-bps", d))
+            .collect::<libruntime::Result<_>>()?,
     };
     if let Some(c) = f.cpus {
         if f.cpu_quota.is_some() || f.cpu_period.is_some() {

@@ -436,6 +436,13 @@ pub fn inspect_value(ctx: &Ctx, r: &ContainerRecord) -> Result<Value> {
             "CpusetMems": c.resources.cpuset_mems.clone().unwrap_or_default(),
             "PidsLimit": c.resources.pids_limit.unwrap_or(0),
             "BlkioWeight": c.resources.blkio_weight.unwrap_or(0),
+            "BlkioDeviceReadBps": c.resources.device_read_bps.iter().map(|d| json!({"Path": format!("{}:{}", d.major, d.minor), "Rate": d.rate})).collect::<Vec<_>>(),
+            "BlkioDeviceWriteBps": c.resources.device_write_bps.iter().map(|d| json!({"Path": format!("{}:{}", d.major, d.minor), "Rate": d.rate})).collect::<Vec<_>>(),
+            "CgroupParent": c.cgroups.parent.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            "Cgroups": match c.cgroups.mode {
+                libruntime::cgroups::CgroupsMode::Disabled => "disabled",
+                _ => "default",
+            },
             "OomScoreAdj": c.oom_score_adj.unwrap_or(0),
         },
     }))

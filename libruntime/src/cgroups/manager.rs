@@ -3,16 +3,16 @@
 //! what; `ContainerCgroup` does the rest the same way for all. Each manager takes the
 //! cgroupfs root, so tests run against a fake tree.
 
-use super::CgroupVersion;
+use super::{Base, CgroupVersion};
 use std::path::{Path, PathBuf};
 
 pub trait CgroupManager: std::fmt::Debug + Send + Sync {
     fn version(&self) -> Option<CgroupVersion>;
 
-    /// The container's cgroup directories: `leaf` below the creator's own cgroup in
-    /// each hierarchy (`own` is the creator's /proc/self/cgroup), with `extra` v1
-    /// controllers beyond the usual ones.
-    fn dirs_for(&self, own: &str, leaf: &str, extra: &[&str]) -> Vec<PathBuf>;
+    /// The container's cgroup directories: `leaf` below `base` (the creator's own
+    /// cgroup, or a path from the root) in each hierarchy, with `extra` v1 controllers
+    /// beyond the usual ones.
+    fn dirs_for(&self, base: Base, leaf: &Path, extra: &[&str]) -> Vec<PathBuf>;
 
     /// The file counting OOM kills, and the key on its `oom_kill N` line.
     fn oom_events(&self) -> &'static str;
@@ -62,11 +62,17 @@ impl CgroupManager for V1 {
         Some(CgroupVersion::V1)
     }
 
-    fn dirs_for(&self, own: &str, leaf: &str, extra: &[&str]) -> Vec<PathBuf> {
+    fn dirs_for(&self, base: Base, leaf: &Path, extra: &[&str]) -> Vec<PathBuf> {
         V1_CONTROLLERS
             .iter()
             .chain(extra)
-            .filter_map(|c| own_cgroup(own, Some(c)).map(|p| self.root.join(c).join(p).join(leaf)))
+            .filter_map(|c| {
+                let from = match base {
+                    Base::Creator(own) => own_cgroup(own, Some(c))?,
+                    Base::Absolute(p) => p.strip_prefix("/").unwrap_or(p).to_path_buf(),
+                };
+                Some(self.root.join(c).join(from).join(leaf))
+            })
             .collect()
     }
 
@@ -107,9 +113,12 @@ impl CgroupManager for V2 {
         Some(CgroupVersion::V2)
     }
 
-    fn dirs_for(&self, own: &str, leaf: &str, _: &[&str]) -> Vec<PathBuf> {
-        own_cgroup(own, None)
-            .map(|p| self.root.join(p).join(leaf))
+    fn dirs_for(&self, base: Base, leaf: &Path, _: &[&str]) -> Vec<PathBuf> {
+        let from = match base {
+            Base::Creator(own) => own_cgroup(own, None),
+            Base::Absolute(p) => Some(p.strip_prefix("/").unwrap_or(p).to_path_buf()),
+        };
+        from.map(|p| self.root.join(p).join(leaf))
             .into_iter()
             .collect()
     }
@@ -152,7 +161,7 @@ impl CgroupManager for NoCgroups {
         None
     }
 
-    fn dirs_for(&self, _: &str, _: &str, _: &[&str]) -> Vec<PathBuf> {
+    fn dirs_for(&self, _: Base, _: &Path, _: &[&str]) -> Vec<PathBuf> {
         Vec::new()
     }
 

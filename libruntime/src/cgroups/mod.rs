@@ -7,10 +7,12 @@
 //! is behind `CgroupManager`.
 
 mod manager;
+mod placement;
 mod resources;
 
 pub use manager::{CgroupManager, NoCgroups, V1, V2};
-pub use resources::{LimitFile, Resources};
+pub use placement::{delegated, Base, CgroupsMode, Placement};
+pub use resources::{DeviceRate, LimitFile, Resources};
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,23 @@ pub fn host_manager() -> Arc<dyn CgroupManager> {
         CgroupVersion::V2 => Arc::new(V2 { root }),
         CgroupVersion::V1 => Arc::new(V1 { root }),
     }
+}
+
+/// Whether this process may make cgroups: as root, or as a user whose own v2 cgroup
+/// systemd delegated.
+pub fn may_create() -> bool {
+    nix::unistd::geteuid().is_root() || user_delegation().is_ok()
+}
+
+/// This user's delegated v2 subtree, or why there is none.
+pub fn user_delegation() -> Result<PathBuf, String> {
+    if version() != CgroupVersion::V2 {
+        return Err(
+            "this host's cgroups are v1, which a user without privilege cannot limit".into(),
+        );
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    delegated(Path::new(ROOT), &own, nix::unistd::getuid().as_raw())
 }
 
 /// The directory name of a container's cgroup, inside the creator's own cgroup.
@@ -82,30 +101,69 @@ impl ContainerCgroup {
         ContainerCgroup { manager, dirs }
     }
 
-    /// Makes the cgroup where the hierarchy lets us (root); an empty one otherwise.
-    /// `limits` says which v1 controllers it needs beyond the usual ones.
-    pub fn create(id: &str, limits: &Resources) -> ContainerCgroup {
-        if !nix::unistd::geteuid().is_root() {
+    /// Makes the cgroup where the hierarchy lets us (root, or a user with a delegated
+    /// v2 subtree); an empty one otherwise, or with `--cgroups=disabled`. `limits` says
+    /// which v1 controllers it needs beyond the usual ones.
+    pub fn create(id: &str, limits: &Resources, placement: &Placement) -> ContainerCgroup {
+        if placement.mode == CgroupsMode::Disabled || !may_create() {
             return ContainerCgroup::default();
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        Self::create_with(host_manager(), &own, id, &limits.extra_v1_controllers())
+        Self::create_with(
+            host_manager(),
+            &own,
+            id,
+            &limits.extra_v1_controllers(),
+            placement.parent.as_deref(),
+        )
     }
 
     /// Makes container `id`'s cgroup below the creator's own (`own`, its
-    /// /proc/self/cgroup), never anywhere else, so a service keeps its containers
-    /// inside itself.
+    /// /proc/self/cgroup), so a service keeps its containers inside itself; or below
+    /// `parent` (`--cgroup-parent`: absolute from the hierarchy's root, or relative to
+    /// the creator's cgroup).
     pub fn create_with(
         manager: Arc<dyn CgroupManager>,
         own: &str,
         id: &str,
         extra: &[&str],
+        parent: Option<&Path>,
     ) -> ContainerCgroup {
-        let mut dirs = manager.dirs_for(own, &leaf(id), extra);
+        let (base, leaf) = match parent {
+            Some(p) if p.is_absolute() => (Base::Absolute(p), PathBuf::from(leaf(id))),
+            Some(p) => (Base::Creator(own), p.join(leaf(id))),
+            None => (Base::Creator(own), PathBuf::from(leaf(id))),
+        };
+        let mut dirs = manager.dirs_for(base, &leaf, extra);
         dirs.retain(|d| std::fs::create_dir_all(d).is_ok());
         let cg = Self::with_manager(manager, dirs);
         cg.inherit_cpuset();
+        cg.enable_controllers(&leaf);
         cg
+    }
+
+    /// v2: a controller's files exist in a cgroup only when its parent lists it in
+    /// cgroup.subtree_control; each directory skiff made on the way gets them (best
+    /// effort: a parent with processes of its own refuses, and the limit's write then
+    /// names what is missing).
+    fn enable_controllers(&self, made: &Path) {
+        if self.version() != Some(CgroupVersion::V2) {
+            return;
+        }
+        for d in &self.dirs {
+            let mut parents: Vec<&Path> = d
+                .ancestors()
+                .skip(1)
+                .take(made.components().count())
+                .collect();
+            parents.reverse();
+            for p in parents {
+                let _ = std::fs::write(
+                    p.join("cgroup.subtree_control"),
+                    "+cpu +cpuset +io +memory +pids",
+                );
+            }
+        }
     }
 
     /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no task
@@ -268,7 +326,7 @@ mod tests {
         let m = Arc::new(V2 {
             root: fs.path().into(),
         });
-        let cg = ContainerCgroup::create_with(m, own, "abc", &[]);
+        let cg = ContainerCgroup::create_with(m, own, "abc", &[], None);
         let dir = fs.path().join("user.slice/app.service/skiff-abc");
         assert_eq!(cg.dirs, vec![dir.clone()]);
         assert_eq!(cg.version(), Some(CgroupVersion::V2));
@@ -297,7 +355,7 @@ mod tests {
         let m = Arc::new(V1 {
             root: fs.path().into(),
         });
-        let cg = ContainerCgroup::create_with(m, HYBRID, "abc", &[]);
+        let cg = ContainerCgroup::create_with(m, HYBRID, "abc", &[], None);
         let at = |c: &str, p: &str| fs.path().join(c).join(p).join("skiff-abc");
         // freezer is not in the creator's /proc/self/cgroup: no directory for it.
         assert_eq!(
@@ -319,9 +377,40 @@ mod tests {
         assert_eq!(cg.cpu_nanos(), Some(99));
     }
 
+    /// `--cgroup-parent`: relative to the creator's cgroup, or from the root; v2
+    /// enables the controllers in each directory made on the way.
+    #[test]
+    fn cgroup_parent_relative_and_absolute() {
+        let fs = tempfile::tempdir().unwrap();
+        let own = "0::/svc.service\n";
+        let m = Arc::new(V2 {
+            root: fs.path().into(),
+        });
+        let cg =
+            ContainerCgroup::create_with(m.clone(), own, "abc", &[], Some(Path::new("pods/p1")));
+        let dir = fs.path().join("svc.service/pods/p1/skiff-abc");
+        assert_eq!(cg.dirs, vec![dir.clone()]);
+        for p in ["svc.service", "svc.service/pods", "svc.service/pods/p1"] {
+            let control = std::fs::read_to_string(fs.path().join(p).join("cgroup.subtree_control"));
+            assert_eq!(control.unwrap(), "+cpu +cpuset +io +memory +pids", "{p}");
+        }
+        // Nothing above the creator's own cgroup is touched.
+        assert!(!fs.path().join("cgroup.subtree_control").exists());
+        let cg =
+            ContainerCgroup::create_with(m, own, "def", &[], Some(Path::new("/machine.slice")));
+        assert_eq!(cg.dirs, vec![fs.path().join("machine.slice/skiff-def")]);
+        let v1 = Arc::new(V1 {
+            root: fs.path().into(),
+        });
+        let cg = ContainerCgroup::create_with(v1, HYBRID, "abc", &[], Some(Path::new("sub")));
+        assert!(cg
+            .dirs
+            .contains(&fs.path().join("memory/process_api/abc/sub/skiff-abc")));
+    }
+
     #[test]
     fn no_cgroups_makes_nothing() {
-        let cg = ContainerCgroup::create_with(Arc::new(NoCgroups), HYBRID, "abc", &[]);
+        let cg = ContainerCgroup::create_with(Arc::new(NoCgroups), HYBRID, "abc", &[], None);
         assert!(cg.is_empty());
         assert_eq!(cg.version(), None);
         assert!(!cg.freeze(true));

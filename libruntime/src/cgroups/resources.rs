@@ -31,6 +31,46 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<u16>,
+    /// `--device-read-bps`: bytes per second read from a block device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<DeviceRate>,
+    /// `--device-write-bps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<DeviceRate>,
+}
+
+/// A rate limit on one block device, named by its numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRate {
+    pub major: u64,
+    pub minor: u64,
+    /// Bytes per second.
+    pub rate: u64,
+}
+
+impl DeviceRate {
+    /// `PATH:RATE` (`/dev/sda:1mb`): the path must be a block device.
+    pub fn parse(flag: &str, s: &str) -> crate::Result<DeviceRate> {
+        let bad =
+            |why: String| crate::Error::InvalidArgument(format!("invalid --{flag} {s:?}: {why}"));
+        let (path, rate) = s
+            .rsplit_once(':')
+            .ok_or_else(|| bad("want DEVICE:RATE, such as /dev/sda:1mb".into()))?;
+        let rate = crate::time::parse_size(rate)
+            .filter(|r| *r > 0)
+            .ok_or_else(|| bad("the rate must be a size such as 10mb".into()))?;
+        let meta = std::fs::metadata(path).map_err(|e| bad(format!("{path}: {e}")))?;
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        if !meta.file_type().is_block_device() {
+            return Err(bad(format!("{path} is not a block device")));
+        }
+        let rdev = meta.rdev();
+        Ok(DeviceRate {
+            major: nix::sys::stat::major(rdev),
+            minor: nix::sys::stat::minor(rdev),
+            rate,
+        })
+    }
 }
 
 /// The period `--cpus` uses, as docker and podman.
@@ -72,7 +112,10 @@ impl Resources {
         if self.cpuset_cpus.is_some() || self.cpuset_mems.is_some() {
             c.push("cpuset");
         }
-        if self.blkio_weight.is_some() {
+        if self.blkio_weight.is_some()
+            || !self.device_read_bps.is_empty()
+            || !self.device_write_bps.is_empty()
+        {
             c.push("blkio");
         }
         c
@@ -119,6 +162,15 @@ impl Resources {
         if let Some(w) = self.blkio_weight {
             out.push(lf("blkio", "blkio.weight", w));
         }
+        // One rule per write: each line adds or replaces that device's rule.
+        for d in &self.device_read_bps {
+            let rule = format!("{}:{} {}", d.major, d.minor, d.rate);
+            out.push(lf("blkio", "blkio.throttle.read_bps_device", rule));
+        }
+        for d in &self.device_write_bps {
+            let rule = format!("{}:{} {}", d.major, d.minor, d.rate);
+            out.push(lf("blkio", "blkio.throttle.write_bps_device", rule));
+        }
         out
     }
 
@@ -161,6 +213,30 @@ impl Resources {
         }
         if let Some(w) = self.blkio_weight {
             out.push(lf("io", "io.weight", format!("default {w}")));
+        }
+        // io.max takes one line per device with both directions.
+        let mut devices: Vec<(u64, u64)> = self
+            .device_read_bps
+            .iter()
+            .chain(&self.device_write_bps)
+            .map(|d| (d.major, d.minor))
+            .collect();
+        devices.sort_unstable();
+        devices.dedup();
+        for (major, minor) in devices {
+            let find = |v: &[DeviceRate]| {
+                v.iter()
+                    .rfind(|d| (d.major, d.minor) == (major, minor))
+                    .map(|d| d.rate)
+            };
+            let mut rule = format!("{major}:{minor}");
+            if let Some(r) = find(&self.device_read_bps) {
+                rule.push_str(&format!(" rbps={r}"));
+            }
+            if let Some(w) = find(&self.device_write_bps) {
+                rule.push_str(&format!(" wbps={w}"));
+            }
+            out.push(lf("io", "io.max", rule));
         }
         out
     }
@@ -242,5 +318,44 @@ mod tests {
             Resources::default().is_empty()
                 && Resources::default().files(CgroupVersion::V1).is_empty()
         );
+    }
+
+    #[test]
+    fn device_rates_per_version() {
+        let dev = |minor, rate| DeviceRate {
+            major: 8,
+            minor,
+            rate,
+        };
+        let r = Resources {
+            device_read_bps: vec![dev(0, 1_048_576), dev(16, 100)],
+            device_write_bps: vec![dev(0, 2_097_152)],
+            ..Default::default()
+        };
+        let lines = |v| {
+            r.files(v)
+                .into_iter()
+                .map(|f| format!("{}={}", f.file, f.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines(CgroupVersion::V1),
+            [
+                "blkio.throttle.read_bps_device=8:0 1048576",
+                "blkio.throttle.read_bps_device=8:16 100",
+                "blkio.throttle.write_bps_device=8:0 2097152",
+            ]
+        );
+        assert_eq!(
+            lines(CgroupVersion::V2),
+            [
+                "io.max=8:0 rbps=1048576 wbps=2097152",
+                "io.max=8:16 rbps=100"
+            ]
+        );
+        assert_eq!(r.extra_v1_controllers(), ["blkio"]);
+        assert!(DeviceRate::parse("device-read-bps", "/dev/null:1mb").is_err());
+        assert!(DeviceRate::parse("device-read-bps", "/nonexistent:1mb").is_err());
+        assert!(DeviceRate::parse("device-read-bps", "nocolon").is_err());
     }
 }

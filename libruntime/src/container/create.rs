@@ -326,30 +326,36 @@ fn command(
     (ep, cmd)
 }
 
-/// Creates the container; `store` must be locked.
-/// Limits need a cgroup skiff may make and write: as root. A rootless container on
-/// cgroup v1 (or v2 without a delegated subtree, which skiff does not use yet) would
-/// run unlimited, so it is refused instead.
+/// Limits need a cgroup skiff may make and write: as root, or as a user whose cgroup
+/// v2 subtree systemd delegated. A rootless container on cgroup v1 (or v2 without
+/// delegation), or one with `--cgroups=disabled`, would run unlimited, so it is refused
+/// instead.
 pub fn check_limits_possible(
     paths: &crate::paths::Paths,
     r: &crate::cgroups::Resources,
+    placement: &crate::cgroups::Placement,
 ) -> Result<()> {
-    if r.is_empty() || !paths.rootless {
+    if r.is_empty() {
         return Ok(());
     }
-    let why = match crate::cgroups::version() {
-        crate::cgroups::CgroupVersion::V1 => {
-            "this host's cgroups are v1, which a user without privilege cannot limit"
-        }
-        crate::cgroups::CgroupVersion::V2 => "skiff does not use systemd's delegated cgroups yet",
-    };
-    Err(Error::InvalidArgument(format!(
-        "resource limits need root here: {why}; run as root or without --memory/--cpus/--pids-limit and the like"
-    )))
+    if placement.mode == crate::cgroups::CgroupsMode::Disabled {
+        return Err(Error::InvalidArgument(
+            "resource limits need a cgroup: they cannot be used with --cgroups=disabled".into(),
+        ));
+    }
+    if !paths.rootless {
+        return Ok(());
+    }
+    match crate::cgroups::user_delegation() {
+        Ok(_) => Ok(()),
+        Err(why) => Err(Error::InvalidArgument(format!(
+            "resource limits need root here: {why}; run as root or without --memory/--cpus/--pids-limit and the like"
+        ))),
+    }
 }
 
 pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
-    check_limits_possible(&store.paths, &opts.resources)?;
+    check_limits_possible(&store.paths, &opts.resources, &opts.cgroups)?;
     let paths = &store.paths;
     let pause =
         opts.pod.as_ref().and_then(|p| p.infra) == Some(super::options::InfraProgram::Pause);
@@ -577,6 +583,7 @@ pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<Cont
                 secrets,
                 health: health_config(&image.healthcheck, &opts.health)?,
                 pod: opts.pod.clone(),
+                cgroups: opts.cgroups.clone(),
                 resources: opts.resources.clone(),
                 oom_score_adj: opts.oom_score_adj,
             },

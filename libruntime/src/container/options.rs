@@ -445,6 +445,8 @@ pub struct CreateOptions {
     pub secrets: Vec<crate::secret::SecretRequest>,
     /// `--memory`, `--cpus`, `--pids-limit`, … enforced through the container's cgroup.
     pub resources: crate::cgroups::Resources,
+    /// `--cgroups`, `--cgroup-parent`.
+    pub cgroups: crate::cgroups::Placement,
     /// `--oom-score-adj`.
     pub oom_score_adj: Option<i32>,
     /// `--health-*` (over the image's HEALTHCHECK), or `--no-healthcheck`.

@@ -90,6 +90,9 @@ pub struct RunConfig {
     /// The pod it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<super::options::PodPlace>,
+    /// `--cgroups` and `--cgroup-parent`.
+    #[serde(default, skip_serializing_if = "crate::cgroups::Placement::is_default")]
+    pub cgroups: crate::cgroups::Placement,
     /// The secrets it gets at start (ids and targets, never values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<crate::secret::SecretUse>,

@@ -136,7 +136,11 @@ impl Supervisor {
         state.supervisor_pid = std::process::id() as i32;
         state.supervisor_start = procinfo::start_time(state.supervisor_pid).unwrap_or(0);
         state.error.clear();
-        let cgroup = cgroups::ContainerCgroup::create(&record.id, &record.config.resources);
+        let cgroup = cgroups::ContainerCgroup::create(
+            &record.id,
+            &record.config.resources,
+            &record.config.cgroups,
+        );
         state.cgroup = cgroup.dirs.clone();
         state.store(&dirs)?;
         let clients = Clients::default();

@@ -8,7 +8,11 @@ use crate::error::Result;
 impl Container<'_> {
     /// Sets the limits `changes` names; the others stay as they were.
     pub fn update(&mut self, changes: &Resources) -> Result<()> {
-        super::super::create::check_limits_possible(self.paths, changes)?;
+        super::super::create::check_limits_possible(
+            self.paths,
+            changes,
+            &self.record.config.cgroups,
+        )?;
         let merged = merge(&self.record.config.resources, changes);
         let st = self.state()?;
         if st.is_active() {
@@ -37,5 +41,25 @@ fn merge(base: &Resources, changes: &Resources) -> Resources {
         cpuset_mems: changes.cpuset_mems.clone().or(base.cpuset_mems.clone()),
         pids_limit: changes.pids_limit.or(base.pids_limit),
         blkio_weight: changes.blkio_weight.or(base.blkio_weight),
+        device_read_bps: merge_devices(&base.device_read_bps, &changes.device_read_bps),
+        device_write_bps: merge_devices(&base.device_write_bps, &changes.device_write_bps),
     }
+}
+
+/// The base's device rules, with those `changes` names replaced.
+fn merge_devices(
+    base: &[crate::cgroups::DeviceRate],
+    changes: &[crate::cgroups::DeviceRate],
+) -> Vec<crate::cgroups::DeviceRate> {
+    let mut out: Vec<_> = base
+        .iter()
+        .filter(|b| {
+            !changes
+                .iter()
+                .any(|c| (c.major, c.minor) == (b.major, b.minor))
+        })
+        .copied()
+        .collect();
+    out.extend_from_slice(changes);
+    out
 }
