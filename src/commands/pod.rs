@@ -529,8 +529,10 @@ fn top(ctx: &Ctx, a: PodTopArgs) -> Result<i32> {
     let descs = Descriptor::parse_all(&a.descriptors)?;
     let p = Pod::find(&ctx.paths, &ctx.maps, &a.name)?;
     let mut lines: Vec<String> = Vec::new();
+    // With a shared pid namespace the infra's view holds every process once.
+    let shared_pids = p.record.shares(SharedNamespace::Pid);
     for (c, st) in p.states()? {
-        if st.status != libruntime::container::Status::Running {
+        if st.status != libruntime::container::Status::Running || shared_pids && !c.is_infra() {
             continue;
         }
         let table = p.handle(&c).top(&descs)?;
