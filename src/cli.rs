@@ -110,6 +110,9 @@ pub enum Command {
     /// Manage pods: containers sharing namespaces
     #[command(subcommand)]
     Pod(crate::cli_pod::PodCommand),
+    /// Play Kubernetes YAML and look at what runs, as kubectl shows it
+    #[command(subcommand)]
+    Kube(crate::cli_kube::KubeCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images

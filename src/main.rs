@@ -7,6 +7,7 @@
 mod cli;
 mod cli_build;
 mod cli_container;
+mod cli_kube;
 mod cli_network;
 mod cli_pod;
 mod cli_registry;
@@ -52,6 +53,18 @@ fn main() {
     // The supervisor is the same binary; it skips clap to start fast and stay small.
     if std::env::args().nth(1).as_deref() == Some(libruntime::container::spawn::SUPERVISE) {
         std::process::exit(supervise());
+    }
+    if std::env::args().nth(1).as_deref() == Some(libruntime::kube::kubelet::SUBCOMMAND) {
+        let h = hidden_args();
+        let (paths, maps) = hidden_command_context();
+        // SAFETY: fd 3 is the report pipe selfexec set up for this child.
+        let report = Some(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(3) });
+        std::process::exit(libruntime::kube::kubelet::run(
+            paths,
+            maps,
+            h.id.as_deref().unwrap_or(""),
+            report,
+        ));
     }
     if std::env::args().nth(1).as_deref() == Some(libruntime::network::holder::SUBCOMMAND) {
         let (paths, maps) = hidden_command_context();
@@ -171,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Network(n) => commands::network::dispatch(&ctx, n),
         Command::Pod(p) => commands::pod::dispatch(&ctx, p),
+        Command::Kube(k) => commands::kube::dispatch(&ctx, k),
         _ => unreachable!("container verbs are dispatched above"),
     }
 }

@@ -55,6 +55,8 @@ pub enum Error {
     #[error(transparent)]
     Pod(#[from] crate::pod::PodError),
     #[error(transparent)]
+    Kube(#[from] crate::kube::KubeError),
+    #[error(transparent)]
     Userns(#[from] crate::userns::UsernsError),
 }
 

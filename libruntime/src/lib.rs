@@ -32,6 +32,7 @@ pub mod userns;
 pub mod volume;
 
 // Orchestration: groups of containers acted on through the container handle.
+pub mod kube;
 pub mod pod;
 
 // Building images with containers.

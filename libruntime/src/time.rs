@@ -6,6 +6,11 @@ pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
+/// Now in Kubernetes' form: RFC 3339 in UTC, whole seconds (`2026-12-06T04:00:00Z`).
+pub fn now_rfc3339_seconds() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod health;
 pub mod image;
 pub mod image_files;
+pub mod kube;
 pub mod logs;
 pub mod manifest;
 pub mod manpages;

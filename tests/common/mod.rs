@@ -304,7 +304,23 @@ fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
 
 impl Drop for Skiff {
     fn drop(&mut self) {
-        // Containers a test left running must not outlive it.
+        // Containers a test left running must not outlive it, nor the kubelets that
+        // would start them again (processes the test started, ended by pid).
+        if let Ok(owners) = std::fs::read_dir(self.dir.join("run/kube/owners")) {
+            for e in owners.flatten() {
+                if e.path().extension().is_some_and(|x| x == "pid") {
+                    let pid = std::fs::read_to_string(e.path())
+                        .ok()
+                        .and_then(|t| t.split_whitespace().next()?.parse::<i32>().ok());
+                    if let Some(pid) = pid.filter(|p| *p > 1) {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                }
+            }
+        }
         if self.root().join("pods").exists() {
             let _ = self
                 .cmd(&["pod", "rm", "-a", "-f", "-t", "0", "--ignore"])

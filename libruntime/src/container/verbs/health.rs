@@ -80,8 +80,9 @@ impl Container<'_> {
     }
 
     /// One run of a check: a command in the container, or a network probe from its
-    /// network namespace.
-    fn run_test(&self, test: &HealthTest, timeout: Duration, init: i32) -> HealthResult {
+    /// network namespace (`init` is the container's init pid). The kube probes and
+    /// lifecycle hooks use it too.
+    pub fn run_test(&self, test: &HealthTest, timeout: Duration, init: i32) -> HealthResult {
         let start = crate::time::now_rfc3339();
         let (exit_code, output) = match (test, test.argv()) {
             (HealthTest::Net(p), _) => {

@@ -1,0 +1,191 @@
+//! A Pod's skiff objects: the skiff pod (its infra holds the network, with the
+//! hostPorts published) and one skiff container per container of the spec, named as
+//! podman's `kube play` names them (`<pod>-<container>`).
+
+use crate::container::options::{CreateOptions, HealthRequest, NetMode, NsMode, SecurityOpts};
+use crate::container::ContainerRecord;
+use crate::error::{Error, Result};
+use crate::kube::api::{Container, Pod};
+use crate::pod::{InfraSettings, PodCreate, PodRecord, SharedNamespace};
+use crate::store::Store;
+use crate::userns::IdMaps;
+
+/// The skiff pod's name: the Pod's name in the default namespace, `NS_NAME` elsewhere
+/// (a Kubernetes name has no `_`, so the two never meet).
+pub fn pod_name(ns: &str, name: &str) -> String {
+    if ns == crate::kube::store::DEFAULT_NAMESPACE {
+        name.to_string()
+    } else {
+        format!("{ns}_{name}")
+    }
+}
+
+pub fn container_name(pod: &str, container: &str) -> String {
+    format!("{pod}-{container}")
+}
+
+/// Labels that tie skiff's objects to the Pod, as the kubelet's do.
+pub fn labels(
+    ns: &str,
+    pod: &Pod,
+    container: Option<&str>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut l = pod.metadata.labels.clone();
+    l.insert("io.kubernetes.pod.namespace".into(), ns.into());
+    l.insert("io.kubernetes.pod.name".into(), pod.metadata.name.clone());
+    l.insert("io.kubernetes.pod.uid".into(), pod.metadata.uid.clone());
+    if let Some(c) = container {
+        l.insert("io.kubernetes.container.name".into(), c.into());
+    }
+    l
+}
+
+fn publish(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .containers
+        .iter()
+        .flat_map(|c| &c.ports)
+        .filter_map(|p| {
+            let host = p.host_port.filter(|h| *h > 0)?;
+            let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+            Some(match &p.host_ip {
+                Some(ip) if !ip.is_empty() => format!("{ip}:{host}:{}/{proto}", p.container_port),
+                _ => format!("{host}:{}/{proto}", p.container_port),
+            })
+        })
+        .collect()
+}
+
+/// Makes the skiff pod; `store` must be locked.
+pub fn make_pod(
+    store: &Store,
+    maps: &IdMaps,
+    ns: &str,
+    pod: &Pod,
+    network: &NetMode,
+) -> Result<PodRecord> {
+    let mut shared = vec![SharedNamespace::Net, SharedNamespace::Uts];
+    if !pod.spec.host_ipc {
+        shared.push(SharedNamespace::Ipc);
+    }
+    if pod.spec.share_process_namespace == Some(true) {
+        shared.push(SharedNamespace::Pid);
+    }
+    let hostname = pod
+        .spec
+        .hostname
+        .clone()
+        .unwrap_or_else(|| pod.metadata.name.clone());
+    crate::pod::create(
+        store,
+        maps,
+        &PodCreate {
+            name: Some(pod_name(ns, &pod.metadata.name)),
+            labels: labels(ns, pod, None),
+            hostname: Some(hostname),
+            shared,
+            exit_policy: crate::pod::ExitPolicy::Continue,
+            infra: Some(InfraSettings {
+                network: if pod.spec.host_network {
+                    NetMode::Host
+                } else {
+                    network.clone()
+                },
+                publish: if pod.spec.host_network {
+                    vec![]
+                } else {
+                    publish(pod)
+                },
+                ..Default::default()
+            }),
+            create_command: vec![],
+        },
+    )
+}
+
+fn user_of(pod: &Pod, c: &Container) -> Option<String> {
+    let sc = c.security_context.as_ref();
+    let psc = pod.spec.security_context.as_ref();
+    let uid = sc
+        .and_then(|s| s.run_as_user)
+        .or(psc.and_then(|s| s.run_as_user));
+    let gid = sc
+        .and_then(|s| s.run_as_group)
+        .or(psc.and_then(|s| s.run_as_group));
+    match (uid, gid) {
+        (Some(u), Some(g)) => Some(format!("{u}:{g}")),
+        (Some(u), None) => Some(u.to_string()),
+        (None, Some(g)) => Some(format!("0:{g}")),
+        (None, None) => None,
+    }
+}
+
+/// Makes one container of the pod, not started; `store` must be locked.
+pub fn make_container(
+    store: &Store,
+    maps: &IdMaps,
+    ns: &str,
+    pod: &Pod,
+    skiff_pod: &PodRecord,
+    c: &Container,
+) -> Result<ContainerRecord> {
+    let sc = c.security_context.clone().unwrap_or_default();
+    let caps = sc.capabilities.clone().unwrap_or_default();
+    let mut opts = CreateOptions {
+        image: c.image.clone(),
+        name: Some(container_name(&skiff_pod.name, &c.name)),
+        command: c.args.clone(),
+        entrypoint: (!c.command.is_empty()).then(|| c.command.clone()),
+        env: c
+            .env
+            .iter()
+            .map(|e| format!("{}={}", e.name, e.value.clone().unwrap_or_default()))
+            .collect(),
+        workdir: c.working_dir.clone(),
+        user: user_of(pod, c),
+        tty: c.tty,
+        interactive: c.stdin,
+        read_only: sc.read_only_root_filesystem == Some(true),
+        privileged: sc.privileged == Some(true),
+        cap_add: caps.add.clone(),
+        cap_drop: caps.drop.clone(),
+        security: SecurityOpts {
+            no_new_privileges: sc.allow_privilege_escalation == Some(false),
+            seccomp: None,
+        },
+        labels: labels(ns, pod, Some(&c.name)),
+        health: HealthRequest::Disabled,
+        stop_timeout: pod
+            .spec
+            .termination_grace_period_seconds
+            .map(|s| s.clamp(0, 3600) as u32),
+        ..Default::default()
+    };
+    crate::pod::join(&store.paths, skiff_pod, &mut opts, &Default::default())?;
+    if pod.spec.host_pid {
+        opts.pid = NsMode::Host;
+    }
+    if pod.spec.host_ipc {
+        opts.ipc = NsMode::Host;
+    }
+    let record = crate::container::create::create(store, maps, &opts)?;
+    let non_root = sc.run_as_non_root.or(pod
+        .spec
+        .security_context
+        .as_ref()
+        .and_then(|s| s.run_as_non_root));
+    if non_root == Some(true) && runs_as_root(&record) {
+        let _ = crate::container::Container::new(&store.paths, maps, record).remove(true);
+        return Err(Error::InvalidArgument(format!(
+            "container {} has runAsNonRoot and image will run as root",
+            c.name
+        )));
+    }
+    Ok(record)
+}
+
+/// Whether the container's user resolves to uid 0 (its spec says).
+fn runs_as_root(r: &ContainerRecord) -> bool {
+    let user = r.config.user.split(':').next().unwrap_or("");
+    user.is_empty() || user == "0" || user == "root"
+}

@@ -1,0 +1,673 @@
+//! The kubelet's work for one Pod, done by one small process per Pod (`skiff
+//! __kubelet NS/NAME`, started by `kube play` and by any kube command that finds it
+//! gone). It reconciles level-triggered from the object store and the containers'
+//! states: makes the skiff pod and its containers, runs the init containers in order
+//! to completion, starts the app containers and runs their postStart hooks, restarts
+//! them by the restart policy with the kubelet's backoff, runs startup, liveness and
+//! readiness probes, writes the Pod's status, and when the object is deleted stops
+//! everything (preStop hooks first) and exits. Nothing it keeps in memory is needed
+//! after a restart: restart counts come back from the status it wrote.
+
+pub mod backoff;
+pub mod create;
+pub mod probes;
+pub mod status;
+
+use crate::container::{Container, ContainerRecord, Status};
+use crate::error::Result;
+use crate::kube::api::{Kind, Pod, RestartPolicy};
+use crate::kube::store;
+use crate::paths::Paths;
+use crate::userns::IdMaps;
+use probes::{ProbeKind, ProbeSpec, ProbeState};
+use serde_json::Value;
+use status::{ContainerView, Observed};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub const SUBCOMMAND: &str = "__kubelet";
+
+fn owners_dir(paths: &Paths) -> PathBuf {
+    paths.runroot.join("kube").join("owners")
+}
+
+fn lock_path(paths: &Paths, ns: &str, name: &str) -> PathBuf {
+    owners_dir(paths).join(format!("{ns}_pod_{name}.lock"))
+}
+
+/// Whether the Pod's kubelet runs (it holds its lock while it lives).
+pub fn is_running(paths: &Paths, ns: &str, name: &str) -> bool {
+    let path = lock_path(paths, ns, name);
+    if !path.exists() {
+        return false;
+    }
+    matches!(crate::lock::StoreLock::try_exclusive(&path), Ok(None))
+}
+
+/// Starts the Pod's kubelet unless it runs; returns once it has made its first pass.
+pub fn ensure_running(paths: &Paths, ns: &str, name: &str) -> Result<()> {
+    if is_running(paths, ns, name) {
+        return Ok(());
+    }
+    crate::fsutil::create_dir_all(&owners_dir(paths))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(owners_dir(paths).join(format!("{ns}_pod_{name}.log")))
+        .map_err(|e| crate::error::Error::io("opening the kubelet's log", e))?;
+    let args: Vec<std::ffi::OsString> = vec![
+        SUBCOMMAND.into(),
+        "--root".into(),
+        paths.root.clone().into(),
+        "--runroot".into(),
+        paths.runroot.clone().into(),
+        format!("{ns}/{name}").into(),
+    ];
+    let report = crate::selfexec::spawn_detached(&crate::selfexec::own_name(), &args, log)?;
+    let mut line = String::new();
+    use std::io::BufRead;
+    let _ = std::io::BufReader::new(report).read_line(&mut line);
+    match line.trim() {
+        "" | "ready" | "running" => Ok(()),
+        other => Err(crate::error::Error::InvalidArgument(
+            other.trim_start_matches("error ").to_string(),
+        )),
+    }
+}
+
+/// Stops the Pod's kubelet (SIGTERM) and waits until it is gone.
+pub fn stop(paths: &Paths, ns: &str, name: &str) {
+    let pidfile = owners_dir(paths).join(format!("{ns}_pod_{name}.pid"));
+    if let Some((pid, start)) = std::fs::read_to_string(&pidfile).ok().and_then(|t| {
+        let (p, s) = t.trim().split_once(' ')?;
+        Some((p.parse::<i32>().ok()?, s.parse::<u64>().ok()?))
+    }) {
+        if crate::procinfo::alive(pid, start) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let end = Instant::now() + Duration::from_secs(10);
+            while crate::procinfo::alive(pid, start) && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(pidfile);
+}
+
+/// Per-container bookkeeping that only speeds things up; rebuilt after a restart.
+#[derive(Default)]
+struct Track {
+    restarts: u32,
+    /// When the container may be started again (backoff).
+    next_start: Option<Instant>,
+    /// The last run's end state, for lastState.
+    last: Option<Observed>,
+    /// When this run started (for the backoff reset and initial delays).
+    running_since: Option<Instant>,
+    started_id: Option<String>,
+    probes: Vec<(ProbeSpec, ProbeState, Instant)>,
+    post_start_done: bool,
+}
+
+struct Kubelet<'a> {
+    paths: &'a Paths,
+    maps: &'a IdMaps,
+    ns: String,
+    name: String,
+    uid: String,
+    tracks: BTreeMap<String, Track>,
+    start_time: Option<String>,
+}
+
+/// The hidden subcommand's body; `target` is `NS/NAME`.
+pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs::File>) -> i32 {
+    let say = |report: &mut Option<std::fs::File>, line: &str| {
+        if let Some(f) = report {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
+    };
+    let Some((ns, name)) = target.split_once('/') else {
+        say(&mut report, "error the kubelet needs NS/NAME");
+        return 125;
+    };
+    let _ = crate::fsutil::create_dir_all(&owners_dir(&paths));
+    let lock = match crate::lock::StoreLock::try_exclusive(&lock_path(&paths, ns, name)) {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            say(&mut report, "running");
+            return 0;
+        }
+        Err(e) => {
+            say(&mut report, &format!("error {e}"));
+            return 125;
+        }
+    };
+    let me = std::process::id() as i32;
+    let _ = std::fs::write(
+        owners_dir(&paths).join(format!("{ns}_pod_{name}.pid")),
+        format!("{me} {}", crate::procinfo::start_time(me).unwrap_or(0)),
+    );
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    let mut k = Kubelet {
+        paths: &paths,
+        maps: &maps,
+        ns: ns.into(),
+        name: name.into(),
+        uid: String::new(),
+        tracks: BTreeMap::new(),
+        start_time: None,
+    };
+    let code = k.main(&mut report, say);
+    drop(lock);
+    code
+}
+
+impl Kubelet<'_> {
+    fn main(
+        &mut self,
+        report: &mut Option<std::fs::File>,
+        say: impl Fn(&mut Option<std::fs::File>, &str),
+    ) -> i32 {
+        let mut first = true;
+        loop {
+            reap();
+            let obj = match store::get(self.paths, Kind::Pod, &self.ns, &self.name) {
+                Ok(o) => o,
+                Err(e) => {
+                    crate::log::warn(&format!("kubelet {}/{}: {e}", self.ns, self.name));
+                    None
+                }
+            };
+            let Some(obj) = obj.filter(|o| self.uid.is_empty() || o.metadata.uid == self.uid)
+            else {
+                self.tear_down(None);
+                say(report, "ready");
+                return 0;
+            };
+            if self.uid.is_empty() {
+                self.uid = obj.metadata.uid.clone();
+                self.restore(&obj.status);
+            }
+            let pod: Pod = match serde_json::from_value(obj.to_api()) {
+                Ok(p) => p,
+                Err(e) => {
+                    say(report, &format!("error {e}"));
+                    return 125;
+                }
+            };
+            let wait = match self.reconcile(&pod, &obj.status) {
+                Ok(w) => w,
+                Err(e) => {
+                    crate::log::warn(&format!("kubelet {}/{}: {e}", self.ns, self.name));
+                    if first {
+                        say(report, &format!("error {e}"));
+                        return 125;
+                    }
+                    Duration::from_secs(1)
+                }
+            };
+            if first {
+                say(report, "ready");
+                *report = None;
+                first = false;
+            }
+            std::thread::sleep(wait.min(Duration::from_millis(250)));
+        }
+    }
+
+    /// Restart counts and last states from the status this Pod's kubelet last wrote.
+    fn restore(&mut self, status: &Value) {
+        self.start_time = status["startTime"].as_str().map(String::from);
+        for list in ["initContainerStatuses", "containerStatuses"] {
+            for c in status[list].as_array().into_iter().flatten() {
+                let name = c["name"].as_str().unwrap_or("").to_string();
+                let t = self.tracks.entry(name).or_default();
+                t.restarts = c["restartCount"].as_u64().unwrap_or(0) as u32;
+            }
+        }
+    }
+
+    fn skiff_pod_name(&self) -> String {
+        create::pod_name(&self.ns, &self.name)
+    }
+
+    /// Makes the skiff pod and its containers if they are missing.
+    fn ensure_objects(&self, pod: &Pod) -> Result<crate::pod::PodRecord> {
+        let pname = self.skiff_pod_name();
+        let existing = crate::pod::find(self.paths, &pname).ok();
+        let store = Store::open_locked(self.paths)?;
+        let skiff_pod = match existing {
+            Some(p) => p,
+            None => create::make_pod(
+                &store,
+                self.maps,
+                &self.ns,
+                pod,
+                &default_network(self.paths),
+            )?,
+        };
+        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+            let cname = create::container_name(&skiff_pod.name, &c.name);
+            if crate::container::find(self.paths, &cname).is_err() {
+                create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?;
+            }
+        }
+        Ok(skiff_pod)
+    }
+
+    fn record_of(&self, container: &str) -> Option<ContainerRecord> {
+        crate::container::find(
+            self.paths,
+            &create::container_name(&self.skiff_pod_name(), container),
+        )
+        .ok()
+    }
+
+    /// One pass; how long until the next thing is due.
+    fn reconcile(&mut self, pod: &Pod, prev: &Value) -> Result<Duration> {
+        let skiff_pod = self.ensure_objects(pod)?;
+        let policy = pod.spec.restart_policy;
+        let now = Instant::now();
+        let mut views_init = Vec::new();
+        let mut views_app = Vec::new();
+        // Init containers, in order: each must have succeeded before the next starts.
+        let mut init_done = true;
+        for c in &pod.spec.init_containers {
+            let view = if init_done {
+                self.drive(c, policy, true, now)?
+            } else {
+                self.view_of(
+                    c,
+                    Observed::Waiting {
+                        reason: "PodInitializing".into(),
+                    },
+                    false,
+                )
+            };
+            init_done &= matches!(view.state, Observed::Terminated { exit_code: 0, .. });
+            views_init.push(view);
+        }
+        for c in &pod.spec.containers {
+            let view = if init_done {
+                self.drive(c, policy, false, now)?
+            } else {
+                self.view_of(
+                    c,
+                    Observed::Waiting {
+                        reason: "PodInitializing".into(),
+                    },
+                    false,
+                )
+            };
+            views_app.push(view);
+        }
+        let sandbox_ready = crate::pod::Pod::new(self.paths, self.maps, skiff_pod.clone())
+            .infra()?
+            .map(|i| {
+                Container::new(self.paths, self.maps, i)
+                    .state()
+                    .map(|s| s.status == Status::Running)
+                    .unwrap_or(false)
+            })
+            .unwrap_or(false);
+        if self.start_time.is_none() {
+            self.start_time = Some(crate::time::now_rfc3339_seconds());
+        }
+        let st = status::status(
+            &status::PodObservation {
+                init: &views_init,
+                app: &views_app,
+                policy,
+                sandbox_ready,
+                pod_ip: pod_ip(self.paths, &skiff_pod, pod.spec.host_network),
+                host_ip: "127.0.0.1".into(),
+                start_time: self.start_time.clone(),
+            },
+            prev,
+            &crate::time::now_rfc3339_seconds(),
+        );
+        store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
+        Ok(self.next_due(now))
+    }
+
+    fn next_due(&self, now: Instant) -> Duration {
+        self.tracks
+            .values()
+            .flat_map(|t| t.next_start.into_iter().chain(t.probes.iter().map(|p| p.2)))
+            .map(|d| d.saturating_duration_since(now))
+            .min()
+            .unwrap_or(Duration::from_millis(250))
+    }
+
+    fn view_of(
+        &self,
+        c: &crate::kube::api::Container,
+        state: Observed,
+        ready: bool,
+    ) -> ContainerView {
+        let t = self.tracks.get(&c.name);
+        let record = self.record_of(&c.name);
+        ContainerView {
+            name: c.name.clone(),
+            image: c.image.clone(),
+            image_id: record
+                .as_ref()
+                .map(|r| format!("sha256:{}", r.image_id))
+                .unwrap_or_default(),
+            container_id: record.map(|r| r.id).unwrap_or_default(),
+            started: matches!(state, Observed::Running { .. }),
+            state,
+            last_state: t.and_then(|t| t.last.clone()),
+            ready,
+            restart_count: t.map_or(0, |t| t.restarts),
+        }
+    }
+
+    /// Starts, restarts and probes one container; its view for the status.
+    fn drive(
+        &mut self,
+        c: &crate::kube::api::Container,
+        policy: RestartPolicy,
+        init: bool,
+        now: Instant,
+    ) -> Result<ContainerView> {
+        let Some(record) = self.record_of(&c.name) else {
+            return Ok(self.view_of(
+                c,
+                Observed::Waiting {
+                    reason: "ContainerCreating".into(),
+                },
+                false,
+            ));
+        };
+        let handle = Container::new(self.paths, self.maps, record.clone());
+        let st = handle.state()?;
+        let track = self.tracks.entry(c.name.clone()).or_default();
+        match st.status {
+            Status::Running | Status::Paused => {
+                if track.started_id.as_deref() != Some(st.started_at.as_str()) {
+                    // A run this kubelet has not seen start (it was restarted itself).
+                    track.started_id = Some(st.started_at.clone());
+                    track.running_since = Some(now);
+                    track.post_start_done = true;
+                    track.probes = probe_specs(c, init);
+                }
+                if !track.post_start_done {
+                    track.post_start_done = true;
+                }
+                let ready = self.run_probes(&c.name, &handle, st.pid, now);
+                return Ok(self.view_of(
+                    c,
+                    Observed::Running {
+                        started_at: st.started_at.clone(),
+                    },
+                    ready,
+                ));
+            }
+            Status::Created | Status::Initialized
+                if track.restarts == 0 && track.next_start.is_none() =>
+            {
+                self.start(c, &handle, init, now);
+                let st = handle.state()?;
+                let state = if st.status == Status::Running {
+                    Observed::Running {
+                        started_at: st.started_at,
+                    }
+                } else {
+                    Observed::Waiting {
+                        reason: "ContainerCreating".into(),
+                    }
+                };
+                // Ready only once its probes (if any) have said so, on a later pass.
+                return Ok(self.view_of(c, state, false));
+            }
+            _ => {}
+        }
+        // It has ended (or never ran after a failed start): restart by the policy.
+        let exited =
+            Observed::terminated(st.exit_code, st.oom_killed, &st.started_at, &st.finished_at);
+        let wants_restart = match (policy, init) {
+            (RestartPolicy::Never, _) => false,
+            (RestartPolicy::OnFailure, _) | (RestartPolicy::Always, true) => st.exit_code != 0,
+            (RestartPolicy::Always, false) => true,
+        };
+        if !wants_restart {
+            return Ok(self.view_of(c, exited, false));
+        }
+        let track = self.tracks.entry(c.name.clone()).or_default();
+        if track.running_since.take().is_some() || track.next_start.is_none() {
+            // Just ended: schedule the restart.
+            let ran = Duration::ZERO;
+            track.last = Some(exited.clone());
+            track.next_start = Some(now + backoff::delay(track.restarts, ran));
+        }
+        if track.next_start.is_some_and(|t| now >= t) {
+            track.next_start = None;
+            track.restarts += 1;
+            self.start(c, &handle, init, now);
+            let st = handle.state()?;
+            if st.status == Status::Running {
+                return Ok(self.view_of(
+                    c,
+                    Observed::Running {
+                        started_at: st.started_at,
+                    },
+                    false,
+                ));
+            }
+        }
+        let reason = if self.tracks.get(&c.name).is_some_and(|t| t.restarts > 0) {
+            "CrashLoopBackOff"
+        } else {
+            "ContainerCreating"
+        };
+        Ok(self.view_of(
+            c,
+            Observed::Waiting {
+                reason: reason.into(),
+            },
+            false,
+        ))
+    }
+
+    fn start(
+        &mut self,
+        c: &crate::kube::api::Container,
+        handle: &Container,
+        init: bool,
+        now: Instant,
+    ) {
+        let started = handle.start();
+        let track = self.tracks.entry(c.name.clone()).or_default();
+        track.running_since = Some(now);
+        track.post_start_done = false;
+        track.probes = probe_specs(c, init);
+        match started {
+            Ok(_) => {
+                track.started_id = handle.state().ok().map(|s| s.started_at);
+                if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+                    if !run_handler(handle, h, c) {
+                        crate::log::warn(&format!(
+                            "container {}: the postStart hook failed: killing it",
+                            c.name
+                        ));
+                        let _ = handle.kill(nix::sys::signal::Signal::SIGKILL);
+                    }
+                }
+                track.post_start_done = true;
+            }
+            Err(e) => crate::log::warn(&format!("starting container {}: {}", c.name, e.message)),
+        }
+    }
+
+    /// Runs the probes that are due; whether the container is ready. A failed liveness
+    /// or startup probe kills the container, which the restart policy then handles.
+    fn run_probes(&mut self, name: &str, handle: &Container, pid: i32, now: Instant) -> bool {
+        let Some(track) = self.tracks.get_mut(name) else {
+            return false;
+        };
+        let since = track.running_since.unwrap_or(now);
+        let started = track
+            .probes
+            .iter()
+            .find(|p| p.0.kind == ProbeKind::Startup)
+            .is_none_or(|p| p.1.ok);
+        let mut kill = false;
+        for (spec, state, due) in track.probes.iter_mut() {
+            let gated = spec.kind != ProbeKind::Startup && !started;
+            if gated || now < since + spec.initial_delay || now < *due {
+                continue;
+            }
+            if spec.kind == ProbeKind::Startup && state.ok {
+                continue;
+            }
+            *due = now + spec.period;
+            let r = handle.run_test(&spec.test, spec.timeout, pid);
+            state.record(r.exit_code == 0, spec);
+            if matches!(spec.kind, ProbeKind::Liveness | ProbeKind::Startup)
+                && !state.ok
+                && state.failures >= spec.failure_threshold
+            {
+                kill = true;
+            }
+        }
+        if kill {
+            let _ = handle.kill(nix::sys::signal::Signal::SIGKILL);
+            return false;
+        }
+        let readiness = track
+            .probes
+            .iter()
+            .find(|p| p.0.kind == ProbeKind::Readiness);
+        started && readiness.is_none_or(|p| p.1.ok)
+    }
+
+    /// The object is gone: its pod goes (the kube command that deleted it usually
+    /// did this already).
+    fn tear_down(&self, _grace: Option<Duration>) {
+        let _ = terminate(self.paths, self.maps, &self.ns, &self.name, None);
+    }
+}
+
+/// Ends a Pod's containers as the kubelet does: each running container's preStop hook,
+/// then its stop signal with the pod's terminationGracePeriodSeconds (30 by
+/// default) before SIGKILL; then the skiff pod and everything in it.
+pub fn terminate(
+    paths: &Paths,
+    maps: &IdMaps,
+    ns: &str,
+    name: &str,
+    pod: Option<&Pod>,
+) -> Result<()> {
+    let skiff = match crate::pod::Pod::find(paths, maps, &create::pod_name(ns, name)) {
+        Ok(p) => p,
+        Err(crate::Error::Pod(crate::pod::PodError::NotFound(_))) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let grace = Duration::from_secs(
+        pod.and_then(|p| p.spec.termination_grace_period_seconds)
+            .unwrap_or(30)
+            .clamp(0, 3600) as u64,
+    );
+    if let Some(pod) = pod {
+        for c in &pod.spec.containers {
+            let Some(h) = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) else {
+                continue;
+            };
+            let Ok(r) =
+                crate::container::find(paths, &create::container_name(&skiff.record.name, &c.name))
+            else {
+                continue;
+            };
+            let handle = Container::new(paths, maps, r);
+            if handle.state().is_ok_and(|s| s.status == Status::Running) {
+                run_handler(&handle, h, c);
+            }
+        }
+    }
+    skiff.remove(true, grace)
+}
+
+fn probe_specs(
+    c: &crate::kube::api::Container,
+    init: bool,
+) -> Vec<(ProbeSpec, ProbeState, Instant)> {
+    if init {
+        return vec![];
+    }
+    let now = Instant::now();
+    [
+        (ProbeKind::Startup, &c.startup_probe),
+        (ProbeKind::Liveness, &c.liveness_probe),
+        (ProbeKind::Readiness, &c.readiness_probe),
+    ]
+    .into_iter()
+    .filter_map(|(k, p)| {
+        let spec = ProbeSpec::from_api(k, p.as_ref()?, c)
+            .map_err(|e| crate::log::warn(&format!("container {}: {e}", c.name)))
+            .ok()?;
+        Some((spec, ProbeState::initial(k), now))
+    })
+    .collect()
+}
+
+/// A lifecycle handler (exec or httpGet) run against a running container.
+fn run_handler(
+    handle: &Container,
+    h: &crate::kube::api::pod::LifecycleHandler,
+    c: &crate::kube::api::Container,
+) -> bool {
+    let pid = handle.state().map(|s| s.pid).unwrap_or(0);
+    let test = if let Some(e) = &h.exec {
+        crate::container::health::HealthTest::Exec(e.command.clone())
+    } else if let Some(g) = &h.http_get {
+        let probe = crate::kube::api::Probe {
+            http_get: Some(g.clone()),
+            ..Default::default()
+        };
+        match ProbeSpec::from_api(ProbeKind::Readiness, &probe, c) {
+            Ok(s) => s.test,
+            Err(_) => return false,
+        }
+    } else {
+        return true;
+    };
+    handle
+        .run_test(&test, Duration::from_secs(30), pid)
+        .exit_code
+        == 0
+}
+
+/// The pod's network for containers: podman's default for the user.
+fn default_network(_paths: &Paths) -> crate::container::options::NetMode {
+    crate::container::options::NetMode::parse_all(&[]).unwrap_or_default()
+}
+
+/// The pod's address: its bridge address, or slirp4netns's guest address.
+fn pod_ip(paths: &Paths, skiff_pod: &crate::pod::PodRecord, host_network: bool) -> Option<String> {
+    if host_network {
+        return Some("127.0.0.1".into());
+    }
+    let infra = crate::container::find(paths, skiff_pod.infra_id.as_deref()?).ok()?;
+    infra
+        .config
+        .slirp
+        .as_ref()
+        .map(|s| s.guest_addr().to_string())
+}
+
+/// Collects children that ended (checks, hooks), as a subreaper must.
+fn reap() {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if s == WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
+use crate::store::Store;

@@ -1,0 +1,34 @@
+//! Kubernetes on one machine, without a daemon: manifests (`manifest.rs`), the API
+//! types skiff acts on (`api/`), validation that reports every field it does not
+//! (`validate.rs`), the object store (`store.rs`), and the per-pod owner process that
+//! does the kubelet's work for a Pod (`kubelet/`). Workload controllers come next.
+
+pub mod api;
+pub mod kubelet;
+pub mod manifest;
+pub mod play;
+pub mod printers;
+pub mod store;
+pub mod validate;
+
+/// What fails in kube commands.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    #[error("reading the manifest (document {document}): {reason}")]
+    Yaml { document: usize, reason: String },
+    #[error("{kind} {name:?}: a name must be lowercase letters, digits, '-' and '.', as Kubernetes requires")]
+    InvalidName { kind: String, name: String },
+    #[error("{kind} {name}: {reason}")]
+    Invalid {
+        kind: String,
+        name: String,
+        reason: String,
+    },
+    #[error("{}", .0.join("; "))]
+    Refused(Vec<String>),
+    /// kubectl's text.
+    #[error("{kind} {name:?} not found")]
+    NotFound { kind: String, name: String },
+    #[error("unknown resource type {0:?}")]
+    UnknownKind(String),
+}

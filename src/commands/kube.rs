@@ -1,0 +1,459 @@
+//! kube play, down, get, delete, logs, exec: Kubernetes YAML on this machine.
+
+use crate::cli_container::{ExecArgs, LogsArgs};
+use crate::cli_kube::*;
+use crate::output::write_out;
+use crate::Ctx;
+use anyhow::{bail, Context, Result};
+use libruntime::kube::api::Kind;
+use libruntime::kube::kubelet::{create::container_name, create::pod_name, status::columns};
+use libruntime::kube::play::{self, Planned, PlayOptions};
+use libruntime::kube::printers::{age, parse_selector, selects};
+use libruntime::kube::store::{self, Applied, Object, DEFAULT_NAMESPACE};
+use libruntime::kube::validate::{Problem, ValidateMode};
+use libruntime::kube::{manifest, KubeError};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub fn dispatch(ctx: &Ctx, cmd: KubeCommand) -> Result<i32> {
+    match cmd {
+        KubeCommand::Play(a) => play_cmd(ctx, a),
+        KubeCommand::Down(a) => down(ctx, a),
+        KubeCommand::Get(a) => get(ctx, a),
+        KubeCommand::Delete(a) => delete(ctx, a),
+        KubeCommand::Logs(a) => logs(ctx, a),
+        KubeCommand::Exec(a) => exec(ctx, a),
+    }
+}
+
+fn planned_from(src: &str) -> Result<(Vec<Planned>, Vec<libruntime::kube::validate::FieldIssue>)> {
+    let text = manifest::read_source(src)?;
+    let docs = manifest::documents(&text)?;
+    Ok(play::plan(&docs)?)
+}
+
+/// The images a pod needs, pulled as its imagePullPolicy says (missing when it says
+/// nothing, as podman's kube play).
+fn pull_images(ctx: &Ctx, planned: &[Planned], flag: Option<&str>) -> Result<()> {
+    use libruntime::registry::policy::PullPolicy;
+    for p in planned {
+        let Planned::Pod(pod) = p;
+        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+            let policy = match (flag, c.image_pull_policy.as_deref()) {
+                (Some(f), _) => f.parse()?,
+                (None, Some("Always")) => PullPolicy::Always,
+                (None, Some("Never")) => PullPolicy::Never,
+                (None, Some("IfNotPresent") | None) => PullPolicy::Missing,
+                (None, Some(other)) => bail!(
+                    "Pod {}: container {}: invalid imagePullPolicy {other:?}: use Always, IfNotPresent or Never",
+                    pod.metadata.name,
+                    c.name
+                ),
+            };
+            super::registry::ensure_image(
+                ctx,
+                &c.image,
+                policy,
+                &Default::default(),
+                &Default::default(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
+    let mode = ValidateMode::parse(&a.validate)?;
+    let (planned, issues) = planned_from(&a.source)?;
+    let unsupported_kinds: Vec<String> = issues
+        .iter()
+        .filter(|i| i.problem == Problem::UnsupportedKind)
+        .map(|i| i.to_string())
+        .collect();
+    let lines: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+    match mode {
+        ValidateMode::Strict if !lines.is_empty() => {
+            return Err(libruntime::Error::from(KubeError::Refused(lines)).into());
+        }
+        ValidateMode::Ignore => {
+            // Unsupported kinds are named even so: they are never skipped silently.
+            for l in &unsupported_kinds {
+                libruntime::log::warn(l);
+            }
+        }
+        _ => {
+            for l in &lines {
+                libruntime::log::warn(l);
+            }
+        }
+    }
+    if a.start {
+        pull_images(ctx, &planned, a.pull.as_deref())?;
+    }
+    let played = play::play(
+        &ctx.paths,
+        &ctx.maps,
+        &planned,
+        &PlayOptions {
+            validate: mode,
+            start: a.start,
+            replace: a.replace,
+        },
+    )?;
+    let mut out = String::new();
+    for p in &played {
+        if p.kind != Kind::Pod {
+            continue;
+        }
+        let skiff = pod_name(&p.namespace, &p.name);
+        if let Ok(sp) = libruntime::pod::find(&ctx.paths, &skiff) {
+            let pod = libruntime::pod::Pod::new(&ctx.paths, &ctx.maps, sp);
+            out.push_str(&format!("Pod:\n{}\nContainers:\n", pod.record.id));
+            for c in pod.members()? {
+                out.push_str(&format!("{}\n", c.id));
+            }
+            out.push('\n');
+        } else if p.applied == Applied::Unchanged || !a.start {
+            out.push_str(&format!("pod/{} {}\n", p.name, applied_word(p.applied)));
+        }
+    }
+    write_out(&out)?;
+    if a.wait {
+        wait_ready(ctx, &played)?;
+    }
+    Ok(0)
+}
+
+fn applied_word(a: Applied) -> &'static str {
+    match a {
+        Applied::Created => "created",
+        Applied::Configured => "configured",
+        Applied::Unchanged => "unchanged",
+    }
+}
+
+/// `--wait`: until every played pod is Ready, Succeeded or Failed.
+fn wait_ready(ctx: &Ctx, played: &[play::Played]) -> Result<()> {
+    let end = Instant::now() + Duration::from_secs(300);
+    loop {
+        let mut pending = Vec::new();
+        for p in played.iter().filter(|p| p.kind == Kind::Pod) {
+            let Some(o) = store::get(&ctx.paths, Kind::Pod, &p.namespace, &p.name)? else {
+                continue;
+            };
+            let phase = o.status["phase"].as_str().unwrap_or("");
+            if phase == "Failed" {
+                bail!("pod {} failed", p.name);
+            }
+            let ready = o.status["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            if !(ready || phase == "Succeeded") {
+                pending.push(p.name.clone());
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > end {
+            bail!("timed out waiting for {}", pending.join(", "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn down(ctx: &Ctx, a: KubeDownArgs) -> Result<i32> {
+    let (planned, _) = planned_from(&a.source)?;
+    let mut removed = Vec::new();
+    for p in &planned {
+        let ns = p.namespace();
+        let id = libruntime::pod::find(&ctx.paths, &pod_name(&ns, p.name()))
+            .map(|sp| sp.id)
+            .ok();
+        if play::take_down(&ctx.paths, &ctx.maps, p.kind(), &ns, p.name())? {
+            removed.push(id.unwrap_or_else(|| p.name().to_string()));
+        }
+    }
+    let mut out = String::from("Pods stopped:\n");
+    for r in &removed {
+        out.push_str(&format!("{r}\n"));
+    }
+    out.push_str("Pods removed:\n");
+    for r in &removed {
+        out.push_str(&format!("{r}\n"));
+    }
+    write_out(&out)?;
+    Ok(0)
+}
+
+/// `KIND`, `KIND/NAME` or `KIND NAME`.
+fn kind_and_name(what: &str, name: Option<&str>) -> Result<(Kind, Option<String>)> {
+    let (k, n) = match what.split_once('/') {
+        Some((k, n)) => (k, Some(n.to_string())),
+        None => (what, name.map(String::from)),
+    };
+    let kind = Kind::from_cli(k)
+        .ok_or_else(|| libruntime::Error::from(KubeError::UnknownKind(k.to_string())))?;
+    Ok((kind, n))
+}
+
+fn seconds_since(t: Option<&str>) -> i64 {
+    t.and_then(libruntime::time::parse_rfc3339)
+        .map(|t| (chrono::Utc::now() - t).num_seconds())
+        .unwrap_or(0)
+}
+
+fn get(ctx: &Ctx, a: KubeGetArgs) -> Result<i32> {
+    play::revive_owners(&ctx.paths)?;
+    let (kind, name) = kind_and_name(&a.what, a.name.as_deref())?;
+    let ns = a
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let mut objects: Vec<Object> = match &name {
+        Some(n) => match store::get(&ctx.paths, kind, &ns, n)? {
+            Some(o) => vec![o],
+            None => {
+                return Err(libruntime::Error::from(KubeError::NotFound {
+                    kind: kind.plural().into(),
+                    name: n.clone(),
+                })
+                .into())
+            }
+        },
+        None => store::list(&ctx.paths, kind, (!a.all_namespaces).then_some(ns.as_str()))?,
+    };
+    if let Some(sel) = &a.selector {
+        let reqs = parse_selector(sel).map_err(|e| anyhow::anyhow!(e))?;
+        objects.retain(|o| selects(&reqs, &o.metadata.labels));
+    }
+    match a.output.as_deref() {
+        Some("json") => {
+            let v = if name.is_some() {
+                objects[0].to_api()
+            } else {
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(Object::to_api).collect::<Vec<_>>()})
+            };
+            write_out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
+        }
+        Some("yaml") => {
+            let v = if name.is_some() {
+                objects[0].to_api()
+            } else {
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(Object::to_api).collect::<Vec<_>>()})
+            };
+            write_out(&serde_norway_to_string(&v)?)?;
+        }
+        Some("name") => {
+            let text: String = objects
+                .iter()
+                .map(|o| format!("{}/{}\n", kind.name().to_ascii_lowercase(), o.name()))
+                .collect();
+            write_out(&text)?;
+        }
+        None | Some("wide") => {
+            if objects.is_empty() {
+                if a.all_namespaces {
+                    eprintln!("No resources found");
+                } else {
+                    eprintln!("No resources found in {ns} namespace.");
+                }
+                return Ok(0);
+            }
+            write_out(&table(kind, &objects, a.all_namespaces, a.output.is_some()))?;
+        }
+        Some(other) => bail!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json,name,wide,yaml"),
+    }
+    Ok(0)
+}
+
+fn serde_norway_to_string(v: &Value) -> Result<String> {
+    libruntime::kube::manifest::to_yaml(v).context("writing YAML")
+}
+
+fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
+    let mut lines = Vec::new();
+    let mut head: Vec<&str> = Vec::new();
+    if all_ns {
+        head.push("NAMESPACE");
+    }
+    match kind {
+        Kind::Pod => {
+            head.extend(["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+            if wide {
+                head.extend(["IP", "NODE"]);
+            }
+        }
+        _ => head.extend(["NAME", "AGE"]),
+    }
+    lines.push(head.join("\t"));
+    for o in objects {
+        let mut row: Vec<String> = Vec::new();
+        if all_ns {
+            row.push(o.namespace().to_string());
+        }
+        row.push(o.name().to_string());
+        let created = seconds_since(o.metadata.creation_timestamp.as_deref());
+        match kind {
+            Kind::Pod => {
+                let (ready, status, restarts) = columns(&o.status);
+                row.extend([ready, status, restarts.to_string(), age(created)]);
+                if wide {
+                    row.push(o.status["podIP"].as_str().unwrap_or("<none>").to_string());
+                    row.push(
+                        nix::unistd::gethostname()
+                            .map(|h| h.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    );
+                }
+            }
+            _ => row.push(age(created)),
+        }
+        lines.push(row.join("\t"));
+    }
+    kubectl_align(&lines)
+}
+
+/// kubectl's tables: each column as wide as its widest cell, three spaces apart.
+fn kubectl_align(lines: &[String]) -> String {
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn delete(ctx: &Ctx, a: KubeDeleteArgs) -> Result<i32> {
+    let ns = a
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let targets: Vec<(Kind, String, String)> = match (&a.filename, &a.what) {
+        (Some(f), None) => planned_from(f)?
+            .0
+            .iter()
+            .map(|p| (p.kind(), p.namespace(), p.name().to_string()))
+            .collect(),
+        (None, Some(w)) => {
+            let (kind, name) = kind_and_name(w, a.name.as_deref())?;
+            let Some(name) = name else {
+                bail!("resource(s) were provided, but no name was specified");
+            };
+            vec![(kind, ns, name)]
+        }
+        _ => bail!("give KIND NAME or -f FILE"),
+    };
+    let mut code = 0;
+    for (kind, ns, name) in targets {
+        if play::take_down(&ctx.paths, &ctx.maps, kind, &ns, &name)? {
+            write_out(&format!(
+                "{} \"{name}\" deleted\n",
+                kind.name().to_ascii_lowercase()
+            ))?;
+        } else if !a.ignore_not_found {
+            eprintln!(
+                "Error from server (NotFound): {} \"{name}\" not found",
+                kind.plural()
+            );
+            code = 1;
+        }
+    }
+    Ok(code)
+}
+
+/// The skiff container of a pod's container; kubectl's rule for which one when none
+/// is named.
+fn pod_container(
+    ctx: &Ctx,
+    pod: &str,
+    ns: Option<&str>,
+    container: Option<&str>,
+) -> Result<String> {
+    let ns = ns.unwrap_or(DEFAULT_NAMESPACE);
+    let Some(o) = store::get(&ctx.paths, Kind::Pod, ns, pod)? else {
+        return Err(libruntime::Error::from(KubeError::NotFound {
+            kind: "pods".into(),
+            name: pod.into(),
+        })
+        .into());
+    };
+    let names: Vec<String> = o.spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
+    let init: Vec<String> = o.spec["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect();
+    let chosen = match container {
+        Some(c) if names.iter().chain(&init).any(|n| n == c) => c.to_string(),
+        Some(c) => bail!("container {c} is not valid for pod {pod}"),
+        None if names.len() == 1 => names[0].clone(),
+        None => bail!(
+            "a container name must be specified for pod {pod}, choose one of: [{}]",
+            names.join(" ")
+        ),
+    };
+    Ok(container_name(&pod_name(ns, pod), &chosen))
+}
+
+fn logs(ctx: &Ctx, a: KubeLogsArgs) -> Result<i32> {
+    let c = pod_container(ctx, &a.pod, a.namespace.as_deref(), a.container.as_deref())?;
+    super::logs::logs(
+        ctx,
+        LogsArgs {
+            follow: a.follow,
+            since: None,
+            until: None,
+            tail: -1,
+            timestamps: false,
+            names: vec![c],
+        },
+    )
+}
+
+fn exec(ctx: &Ctx, a: KubeExecArgs) -> Result<i32> {
+    let c = pod_container(ctx, &a.pod, a.namespace.as_deref(), a.container.as_deref())?;
+    super::exec::exec(
+        ctx,
+        ExecArgs {
+            interactive: a.stdin,
+            tty: a.tty,
+            detach: false,
+            env: vec![],
+            env_file: vec![],
+            user: None,
+            workdir: None,
+            privileged: false,
+            detach_keys: None,
+            container: c,
+            command: a.command,
+        },
+    )
+}

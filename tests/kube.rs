@@ -1,0 +1,442 @@
+//! kube play with Pods: the object store, the per-Pod kubelet process (init containers,
+//! restart policies with backoff, probes, status), kubectl's shapes, validation, and a
+//! killed kubelet coming back.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+/// Kubelet processes serving this test's store.
+fn kubelets_of(s: &Skiff) -> Vec<i32> {
+    let marker = s.dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains("__kubelet") && c.contains(&marker)
+            }) && process_alive(*pid)
+        })
+        .collect()
+}
+
+/// Writes `yaml` into the test's directory; its path.
+fn manifest(s: &Skiff, name: &str, yaml: &str) -> String {
+    s.share(name, yaml.as_bytes()).display().to_string()
+}
+
+fn pod_json(s: &Skiff, name: &str) -> Value {
+    serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap()
+}
+
+fn condition(pod: &Value, typ: &str) -> String {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == typ)
+        .map(|c| c["status"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+fn restarts(pod: &Value) -> u64 {
+    pod["status"]["containerStatuses"][0]["restartCount"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_pod_plays_as_kubernetes_runs_it() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let port = free_port();
+        let yaml = format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {{app: web, tier: front}}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: prep
+    image: busybox
+    command: ["sh", "-c", "echo prepared > /dev/shm/page; echo init-done"]
+  containers:
+  - name: httpd
+    image: busybox
+    command: ["sh", "-c"]
+    args: ["mkdir -p /tmp/www && cp /dev/shm/page /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
+    workingDir: /tmp
+    env:
+    - name: GREETING
+      value: hello
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 1000
+    ports:
+    - containerPort: 8080
+      hostPort: {port}
+      name: http
+    readinessProbe:
+      httpGet: {{path: /, port: http}}
+      periodSeconds: 1
+"#
+        );
+        let f = manifest(&s, "web.yaml", &yaml);
+        let out = s.ok(&["kube", "play", "--wait", &f]);
+        assert!(out.starts_with("Pod:\n"), "{out}");
+        assert_eq!(
+            http_get(port).as_deref().map(str::trim),
+            Some("prepared"),
+            "{mode:?}"
+        );
+        let pod = pod_json(&s, "web");
+        assert_eq!(pod["status"]["phase"], "Running");
+        assert_eq!(condition(&pod, "Ready"), "True");
+        assert_eq!(condition(&pod, "Initialized"), "True");
+        assert_eq!(condition(&pod, "PodScheduled"), "True");
+        assert_eq!(
+            pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+        assert_eq!(pod["status"]["containerStatuses"][0]["ready"], true);
+        assert_eq!(pod["metadata"]["generation"], 1);
+        assert_eq!(pod["metadata"]["uid"].as_str().unwrap().len(), 36);
+        assert!(pod["status"]["podIP"].is_string(), "{pod}");
+        // The container's env, user and working directory.
+        let env = s.ok(&[
+            "kube",
+            "exec",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "echo $GREETING $(id -u):$(id -g) $(pwd)",
+        ]);
+        assert_eq!(env.trim(), "hello 1000:1000 /tmp");
+        assert_eq!(
+            s.ok(&["kube", "logs", "web", "-c", "prep"]).trim(),
+            "init-done"
+        );
+        // kubectl's table and selectors.
+        let table = s.ok(&["kube", "get", "pods"]);
+        let mut lines = table.lines();
+        let head: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+        assert_eq!(head, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+        let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+        assert_eq!(&row[..4], ["web", "1/1", "Running", "0"], "{table}");
+        assert_eq!(
+            s.ok(&["kube", "get", "po", "-l", "tier=front", "-o", "name"])
+                .trim(),
+            "pod/web"
+        );
+        assert!(s
+            .ok(&["kube", "get", "pods", "-l", "tier!=front", "-o", "name"])
+            .trim()
+            .is_empty());
+        let yaml_out = s.ok(&["kube", "get", "pod/web", "-o", "yaml"]);
+        assert!(
+            yaml_out.contains("kind: Pod") && yaml_out.contains("phase: Running"),
+            "{yaml_out}"
+        );
+        // Re-playing the same manifest changes nothing; kube down removes everything.
+        s.ok(&["kube", "play", &f]);
+        assert_eq!(pod_json(&s, "web")["metadata"]["generation"], 1);
+        let down = s.ok(&["kube", "down", &f]);
+        assert!(down.contains("Pods removed:"), "{down}");
+        assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
+        assert!(s.ok(&["pod", "ps", "-q"]).trim().is_empty());
+        let none = s.run(&["kube", "get", "pods"]);
+        assert!(String::from_utf8_lossy(&none.stderr).contains("No resources found"));
+        let gone = s.run(&["kube", "get", "pod", "web"]);
+        assert_eq!(gone.status.code(), Some(125));
+        assert!(String::from_utf8_lossy(&gone.stderr).contains("pods \"web\" not found"));
+        // The Pod's kubelet went with it.
+        assert!(
+            wait_until(5, || kubelets_of(&s).is_empty()),
+            "{:?}",
+            kubelets_of(&s)
+        );
+    }
+}
+
+const POLICIES: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "exit 3"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: done}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: failed}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "exit 2"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: retried}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: busybox, command: ["sh", "-c", "test -e /dev/shm/again && exit 0; touch /dev/shm/again; exit 1"]}
+"#;
+
+#[test]
+fn restart_policies_with_the_kubelets_backoff() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let f = manifest(&s, "policies.yaml", POLICIES);
+        s.ok(&["kube", "play", &f]);
+        // Always: restarted at once the first time, then held back 10 s.
+        assert!(wait_until(10, || {
+            let p = pod_json(&s, "crash");
+            restarts(&p) >= 1
+                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                    == "CrashLoopBackOff"
+        }));
+        let p = pod_json(&s, "crash");
+        assert_eq!(
+            p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+            3
+        );
+        assert_eq!(restarts(&p), 1, "the backoff holds the second restart");
+        assert_eq!(p["status"]["phase"], "Running");
+        // Never: Succeeded or Failed, with kubectl's reasons.
+        assert!(wait_until(10, || pod_json(&s, "done")["status"]["phase"]
+            == "Succeeded"));
+        assert!(wait_until(10, || pod_json(&s, "failed")["status"]["phase"] == "Failed"));
+        let table = s.ok(&["kube", "get", "pods"]);
+        let status_of = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .and_then(|l| l.split_whitespace().nth(2))
+                .unwrap_or("")
+                .to_string()
+        };
+        assert_eq!(status_of("done"), "Completed", "{table}");
+        assert_eq!(status_of("failed"), "Error", "{table}");
+        // OnFailure: restarted after the failure, then done.
+        assert!(wait_until(10, || pod_json(&s, "retried")["status"]
+            ["phase"]
+            == "Succeeded"));
+        assert_eq!(restarts(&pod_json(&s, "retried")), 1);
+        s.ok(&["kube", "down", &f]);
+        assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
+    }
+}
+
+const PROBES: &str = r#"apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "1000"]
+    ports: [{containerPort: 7000, name: admin}]
+    startupProbe:
+      exec: {command: ["test", "-e", "/tmp/started"]}
+      periodSeconds: 1
+      failureThreshold: 60
+    readinessProbe:
+      exec: {command: ["test", "-e", "/tmp/ready"]}
+      periodSeconds: 1
+    livenessProbe:
+      exec: {command: ["test", "!", "-e", "/tmp/broken"]}
+      periodSeconds: 1
+      failureThreshold: 2
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tcp}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox
+    command: ["nc", "-ll", "-p", "7000", "-e", "true"]
+    readinessProbe:
+      tcpSocket: {port: 7000}
+      periodSeconds: 1
+"#;
+
+#[test]
+fn probes_gate_readiness_and_restart_on_liveness() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let f = manifest(&s, "probes.yaml", PROBES);
+        s.ok(&["kube", "play", &f]);
+        // The startup probe holds back readiness and liveness.
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let p = pod_json(&s, "probed");
+        assert_eq!(condition(&p, "Ready"), "False", "{mode:?}");
+        assert_eq!(restarts(&p), 0);
+        s.ok(&[
+            "kube",
+            "exec",
+            "probed",
+            "--",
+            "touch",
+            "/tmp/started",
+            "/tmp/ready",
+        ]);
+        assert!(wait_until(10, || condition(
+            &pod_json(&s, "probed"),
+            "Ready"
+        ) == "True"));
+        // Readiness failing: not Ready, and no restart.
+        s.ok(&["kube", "exec", "probed", "--", "rm", "/tmp/ready"]);
+        assert!(wait_until(10, || condition(
+            &pod_json(&s, "probed"),
+            "Ready"
+        ) == "False"));
+        assert_eq!(restarts(&pod_json(&s, "probed")), 0);
+        // Liveness failing: the container is killed and restarted.
+        s.ok(&["kube", "exec", "probed", "--", "touch", "/tmp/broken"]);
+        assert!(wait_until(15, || restarts(&pod_json(&s, "probed")) >= 1));
+        let p = pod_json(&s, "probed");
+        assert_eq!(
+            p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+            137
+        );
+        // A TCP probe against busybox's nc, made from the pod's network.
+        assert!(
+            wait_until(10, || condition(&pod_json(&s, "tcp"), "Ready") == "True"),
+            "{mode:?}"
+        );
+        s.ok(&["kube", "down", &f]);
+    }
+}
+
+#[test]
+fn validation_names_every_unknown_field_and_strict_refuses() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let yaml = r#"apiVersion: v1
+kind: Pod
+metadata: {name: typo}
+spec:
+  terminationGracePeriodSeconds: 0
+  nodeSelector: {disk: ssd}
+  containers:
+  - name: c
+    image: busybox
+    command: ["sleep", "1000"]
+    livenesProbe: {exec: {command: ["true"]}}
+---
+apiVersion: apps/v1
+kind: Widget
+metadata: {name: w}
+"#;
+    let f = manifest(&s, "typo.yaml", yaml);
+    let err = s.fails(&["kube", "play", "--validate", "strict", &f], 125);
+    assert!(
+        err.contains("Pod typo: spec.containers[0].livenesProbe: unknown field"),
+        "{err}"
+    );
+    assert!(err.contains("spec.nodeSelector: not supported"), "{err}");
+    assert!(err.contains("kind Widget is not supported"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(s
+        .ok(&["kube", "get", "pods", "-o", "name"])
+        .trim()
+        .is_empty());
+    assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
+    // warn (the default) plays what it can and says what it left out.
+    let out = s.run(&["kube", "play", &f]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("livenesProbe: unknown field"), "{stderr}");
+    assert!(stderr.contains("kind Widget is not supported"), "{stderr}");
+    assert_eq!(
+        s.ok(&["kube", "get", "pods", "-o", "name"]).trim(),
+        "pod/typo"
+    );
+    // ignore still names a kind it skips.
+    let out = s.run(&["kube", "play", "--validate", "ignore", &f]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("livenesProbe") && stderr.contains("Widget"),
+        "{stderr}"
+    );
+    s.ok(&["kube", "delete", "pod", "typo"]);
+    // Bad input: one line, exit 125, nothing stored.
+    for (name, text) in [
+        ("bad-yaml.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: [x\n"),
+        ("bad-name.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: [{name: c, image: busybox}]}\n"),
+        ("no-containers.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: empty}\nspec: {}\n"),
+        ("bad-type.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: t}\nspec: {containers: 7}\n"),
+        ("dup.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: d}\nspec: {containers: [{name: c, image: busybox}, {name: c, image: busybox}]}\n"),
+    ] {
+        let f = manifest(&s, name, text);
+        let err = s.fails(&["kube", "play", &f], 125);
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+    }
+    assert!(s
+        .ok(&["kube", "get", "pods", "-o", "name"])
+        .trim()
+        .is_empty());
+    let err = s.fails(&["kube", "get", "widgets"], 125);
+    assert!(err.contains("unknown resource type"), "{err}");
+}
+
+#[test]
+fn a_killed_kubelet_comes_back_with_the_next_kube_command() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: steady}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {name: c, image: busybox, command: [sleep, \"1000\"]}\n";
+        let f = manifest(&s, "steady.yaml", yaml);
+        s.ok(&["kube", "play", "--wait", &f]);
+        let pidfile = s.dir.join("run/kube/owners/default_pod_steady.pid");
+        let first: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(first),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        assert!(wait_until(5, || !process_alive(first)));
+        let containers_before = s.ok(&["ps", "-a", "-q"]).lines().count();
+        s.ok(&["kube", "get", "pods"]);
+        let second: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_ne!(first, second);
+        assert!(process_alive(second));
+        // It took over the running pod: no duplicates, the same container, Ready.
+        assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), containers_before);
+        assert!(wait_until(10, || condition(
+            &pod_json(&s, "steady"),
+            "Ready"
+        ) == "True"));
+        assert_eq!(restarts(&pod_json(&s, "steady")), 0);
+        s.ok(&["kube", "down", &f]);
+        assert!(wait_until(5, || !process_alive(second)));
+    }
+}
