@@ -110,3 +110,41 @@ printf '%-52s skiff %7.1f ms (cpu %s ms)  podman %7.1f ms (cpu %s ms)  %5.1fx\n'
 printf '%-52s %s ms of CPU per check (supervisor and the checks it ran, over 60 s)\n' \
   "skiff: a 1 s health check in the supervisor" "$(r "$per_check_ms")"
 printf '%-52s skiff %6s KiB  conmon %6s KiB\n' "supervisor VmRSS with a 1 s health check" "$sup_rss" "$conmon_rss"
+
+# kube play of a Pod until its container runs, then kube down: skiff beside podman.
+cat >"$W/kube-pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bench
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: localhost/busybox:latest
+    command: ["sleep", "1000"]
+YAML
+chmod 644 "$W/kube-pod.yaml"
+echo "== kube play of a Pod + kube down, root and rootless"
+hyperfine -w 2 -r "$RUNS" --export-json "$W/kube-root.json" \
+  "$SKR kube play $W/kube-pod.yaml >/dev/null && $SKR kube down $W/kube-pod.yaml >/dev/null" \
+  "$PMR kube play $W/kube-pod.yaml >/dev/null && $PMR kube down $W/kube-pod.yaml >/dev/null" >/dev/null
+as_user hyperfine -w 2 -r "$RUNS" --export-json "$W/kube-rootless.json" \
+  "$SKU kube play $W/kube-pod.yaml >/dev/null && $SKU kube down $W/kube-pod.yaml >/dev/null" \
+  "$PDEF kube play $W/kube-pod.yaml >/dev/null && $PDEF kube down $W/kube-pod.yaml >/dev/null" \
+  "$POVL kube play $W/kube-pod.yaml >/dev/null && $POVL kube down $W/kube-pod.yaml >/dev/null" >/dev/null 2>&1
+# The kubelet's footprint with one running Pod, over 20 s.
+$SKR kube play "$W/kube-pod.yaml" >/dev/null
+kl=$(cut -d' ' -f1 "$W/sr/kube/owners/default_pod_bench.pid")
+kb=$(ticks "$kl"); sleep 20; ka=$(ticks "$kl")
+kl_rss=$(rss_kib "$kl")
+kl_cpu=$(echo "($ka - $kb) * 1000 / $hz / 20" | bc -l)
+$SKR kube down "$W/kube-pod.yaml" >/dev/null
+a=$(median_ms 0 "$W/kube-root.json"); b=$(median_ms 1 "$W/kube-root.json")
+printf '%-52s skiff %7.1f ms  podman(vfs/runc) %7.1f ms  %5.1fx\n' \
+  "root: kube play Pod + kube down" "$a" "$b" "$(echo "$b/$a" | bc -l)"
+a=$(median_ms 0 "$W/kube-rootless.json"); b=$(median_ms 1 "$W/kube-rootless.json"); c=$(median_ms 2 "$W/kube-rootless.json")
+printf '%-52s skiff %7.1f ms  podman(%s) %7.1f ms %5.1fx  podman(overlay) %7.1f ms %5.1fx\n' \
+  "rootless: kube play Pod + kube down" "$a" "$pdef" "$b" "$(echo "$b/$a" | bc -l)" \
+  "$c" "$(echo "$c/$a" | bc -l)"
+printf '%-52s VmRSS %s KiB, %s ms of CPU per second idle\n' "skiff: the kubelet of one running Pod" "$kl_rss" "$(r "$kl_cpu")"

@@ -413,7 +413,8 @@ impl Kubelet<'_> {
             {
                 self.start(c, &handle, init, now);
                 let st = handle.state()?;
-                let state = if st.status == Status::Running {
+                let running = st.status == Status::Running;
+                let state = if running {
                     Observed::Running {
                         started_at: st.started_at,
                     }
@@ -422,8 +423,9 @@ impl Kubelet<'_> {
                         reason: "ContainerCreating".into(),
                     }
                 };
-                // Ready only once its probes (if any) have said so, on a later pass.
-                return Ok(self.view_of(c, state, false));
+                // Ready at once without a startup or readiness probe; else once they say.
+                let gated = c.startup_probe.is_some() || c.readiness_probe.is_some();
+                return Ok(self.view_of(c, state, running && !init && !gated));
             }
             _ => {}
         }
