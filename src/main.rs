@@ -66,6 +66,18 @@ fn main() {
             report,
         ));
     }
+    if std::env::args().nth(1).as_deref() == Some(libruntime::kube::controller::SUBCOMMAND) {
+        let h = hidden_args();
+        let (paths, maps) = hidden_command_context();
+        // SAFETY: fd 3 is the report pipe selfexec set up for this child.
+        let report = Some(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(3) });
+        std::process::exit(libruntime::kube::controller::run(
+            paths,
+            maps,
+            h.id.as_deref().unwrap_or(""),
+            report,
+        ));
+    }
     if std::env::args().nth(1).as_deref() == Some(libruntime::network::holder::SUBCOMMAND) {
         let (paths, maps) = hidden_command_context();
         std::process::exit(libruntime::network::holder::run_holder(paths, maps));

@@ -440,3 +440,202 @@ fn a_killed_kubelet_comes_back_with_the_next_kube_command() {
         assert!(wait_until(5, || !process_alive(second)));
     }
 }
+
+/// kubectl's own Deployment manifest (no API server is needed for --dry-run=client),
+/// with a command that ends on SIGTERM so pods go without the 30 s grace period.
+fn kubectl_deployment(name: &str, replicas: u32, marker: &str) -> String {
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "create",
+            "deployment",
+            name,
+            "--image=localhost/busybox:latest",
+            &format!("--replicas={replicas}"),
+            "--dry-run=client",
+            "-o",
+            "yaml",
+            "--",
+            "sh",
+            "-c",
+            &format!("trap 'exit 0' TERM; echo {marker}; sleep 1000 & wait"),
+        ])
+        .output()
+        .expect("kubectl is on this machine (scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn names(s: &Skiff, kind: &str) -> Vec<String> {
+    s.ok(&["kube", "get", kind, "-o", "name"])
+        .lines()
+        .map(|l| l.split('/').nth(1).unwrap_or("").to_string())
+        .collect()
+}
+
+fn running_pods(s: &Skiff) -> usize {
+    let table = s.ok(&["kube", "get", "pods"]);
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(2) == Some("Running"))
+        .count()
+}
+
+#[test]
+fn a_deployment_keeps_its_replicas_and_makes_a_replicaset_per_template() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let f = manifest(&s, "web.yaml", &kubectl_deployment("web", 3, "v1"));
+        let out = s.ok(&["kube", "play", "--validate", "strict", &f]);
+        assert_eq!(out.trim(), "deployment.apps/web created");
+        assert!(
+            wait_until(20, || running_pods(&s) == 3),
+            "{mode:?}: {}",
+            s.ok(&["kube", "get", "pods"])
+        );
+        let rs = names(&s, "rs");
+        assert_eq!(rs.len(), 1);
+        let rs0 = rs[0].clone();
+        assert!(
+            rs0.starts_with("web-") && rs0.len() == "web-".len() + 10,
+            "{rs0}"
+        );
+        let pods = names(&s, "pods");
+        assert!(
+            pods.iter()
+                .all(|p| p.starts_with(&format!("{rs0}-")) && p.len() == rs0.len() + 6),
+            "{pods:?}"
+        );
+        let d: Value =
+            serde_json::from_str(&s.ok(&["kube", "get", "deploy", "web", "-o", "json"])).unwrap();
+        assert!(
+            wait_until(10, || {
+                let d: Value =
+                    serde_json::from_str(&s.ok(&["kube", "get", "deploy", "web", "-o", "json"]))
+                        .unwrap();
+                d["status"]["availableReplicas"] == 3
+            }),
+            "{d}"
+        );
+        let table = s.ok(&["kube", "get", "deploy"]);
+        let head: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(head, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+        assert!(table.lines().nth(1).unwrap().contains("3/3"), "{table}");
+
+        // A deleted pod is replaced; a killed container is restarted in its pod.
+        s.ok(&["kube", "delete", "pod", &pods[0]]);
+        assert!(wait_until(20, || running_pods(&s) == 3
+            && !names(&s, "pods").contains(&pods[0])));
+        let victim = names(&s, "pods")[0].clone();
+        s.ok(&["kill", &format!("{victim}-busybox")]);
+        assert!(wait_until(20, || restarts(&pod_json(&s, &victim)) == 1
+            && running_pods(&s) == 3));
+        assert_eq!(
+            names(&s, "pods").len(),
+            3,
+            "no pod is added for a restarted container"
+        );
+
+        // Scaling to 1 leaves 1.
+        let one = manifest(&s, "web1.yaml", &kubectl_deployment("web", 1, "v1"));
+        s.ok(&["kube", "play", &one]);
+        assert!(wait_until(30, || names(&s, "pods").len() == 1 && running_pods(&s) == 1));
+        let d: Value =
+            serde_json::from_str(&s.ok(&["kube", "get", "deploy", "web", "-o", "json"])).unwrap();
+        assert_eq!(d["metadata"]["generation"], 2);
+
+        // A changed template makes a second ReplicaSet (revision 2); the first goes to 0.
+        let v2 = manifest(&s, "web2.yaml", &kubectl_deployment("web", 1, "v2"));
+        s.ok(&["kube", "play", &v2]);
+        assert!(wait_until(30, || names(&s, "rs").len() == 2
+            && names(&s, "pods").len() == 1
+            && running_pods(&s) == 1
+            && !names(&s, "pods")[0].starts_with(&rs0)));
+        let all: Value = serde_json::from_str(&s.ok(&["kube", "get", "rs", "-o", "json"])).unwrap();
+        for rs in all["items"].as_array().unwrap() {
+            let rev = rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()
+                .unwrap();
+            let want = if rs["metadata"]["name"] == rs0.as_str() {
+                ("1", 0)
+            } else {
+                ("2", 1)
+            };
+            assert_eq!(
+                (rev, rs["spec"]["replicas"].as_i64().unwrap()),
+                want,
+                "{rs}"
+            );
+            assert_eq!(rs["metadata"]["ownerReferences"][0]["kind"], "Deployment");
+        }
+        let pod = names(&s, "pods")[0].clone();
+        assert_eq!(s.ok(&["kube", "logs", &pod]).trim(), "v2");
+
+        // Deleting the Deployment deletes its ReplicaSets and their pods.
+        s.ok(&["kube", "delete", "deploy", "web"]);
+        assert!(names(&s, "rs").is_empty() && names(&s, "pods").is_empty());
+        // Pods scaled away earlier end in their own time (Terminating), as on a cluster.
+        assert!(
+            wait_until(15, || s.ok(&["ps", "-a", "-q"]).trim().is_empty()),
+            "{}",
+            s.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        );
+        assert!(wait_until(5, || kubelets_of(&s).is_empty()));
+    }
+}
+
+#[test]
+fn a_replicaset_adopts_matching_orphans_and_refuses_a_foreign_selector() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let orphan = "apiVersion: v1\nkind: Pod\nmetadata: {name: stray, labels: {app: cache, tier: mem}}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {name: c, image: busybox, command: [sleep, \"1000\"]}\n";
+    let f = manifest(&s, "stray.yaml", orphan);
+    s.ok(&["kube", "play", "--wait", &f]);
+    let rs = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: cache}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: cache}\n    matchExpressions:\n    - {key: tier, operator: In, values: [mem, disk]}\n  template:\n    metadata: {labels: {app: cache, tier: mem}}\n    spec:\n      terminationGracePeriodSeconds: 0\n      containers:\n      - {name: c, image: busybox, command: [sleep, \"1000\"]}\n";
+    let f2 = manifest(&s, "cache.yaml", rs);
+    s.ok(&["kube", "play", &f2]);
+    assert!(wait_until(20, || names(&s, "pods").len() == 2 && running_pods(&s) == 2));
+    let stray = pod_json(&s, "stray");
+    assert_eq!(
+        stray["metadata"]["ownerReferences"][0]["name"], "cache",
+        "{stray}"
+    );
+    let table = s.ok(&["kube", "get", "rs"]);
+    let head: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
+    // A killed controller comes back with the next kube command, without duplicates.
+    let pidfile = s.dir.join("run/kube/owners/default_replicaset_cache.pid");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(wait_until(5, || !process_alive(pid)));
+    s.ok(&["kube", "get", "rs"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(names(&s, "pods").len(), 2);
+    s.ok(&["kube", "delete", "rs", "cache"]);
+    assert!(names(&s, "pods").is_empty());
+    // A selector that does not select the template is refused before anything is made.
+    let bad = rs.replace(
+        "{labels: {app: cache, tier: mem}}",
+        "{labels: {app: other}}",
+    );
+    let f3 = manifest(&s, "bad.yaml", &bad);
+    let err = s.fails(&["kube", "play", &f3], 125);
+    assert!(
+        err.contains("selector does not match template labels"),
+        "{err}"
+    );
+    assert!(names(&s, "rs").is_empty());
+}

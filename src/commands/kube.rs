@@ -37,16 +37,20 @@ fn planned_from(src: &str) -> Result<(Vec<Planned>, Vec<libruntime::kube::valida
 fn pull_images(ctx: &Ctx, planned: &[Planned], flag: Option<&str>) -> Result<()> {
     use libruntime::registry::policy::PullPolicy;
     for p in planned {
-        let Planned::Pod(pod) = p;
-        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+        for c in p
+            .pod_specs()
+            .into_iter()
+            .flat_map(|s| s.init_containers.iter().chain(&s.containers))
+        {
             let policy = match (flag, c.image_pull_policy.as_deref()) {
                 (Some(f), _) => f.parse()?,
                 (None, Some("Always")) => PullPolicy::Always,
                 (None, Some("Never")) => PullPolicy::Never,
                 (None, Some("IfNotPresent") | None) => PullPolicy::Missing,
                 (None, Some(other)) => bail!(
-                    "Pod {}: container {}: invalid imagePullPolicy {other:?}: use Always, IfNotPresent or Never",
-                    pod.metadata.name,
+                    "{} {}: container {}: invalid imagePullPolicy {other:?}: use Always, IfNotPresent or Never",
+                    p.kind().name(),
+                    p.name(),
                     c.name
                 ),
             };
@@ -103,6 +107,12 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
     let mut out = String::new();
     for p in &played {
         if p.kind != Kind::Pod {
+            out.push_str(&format!(
+                "{}.apps/{} {}\n",
+                p.kind.name().to_ascii_lowercase(),
+                p.name,
+                applied_word(p.applied)
+            ));
             continue;
         }
         let skiff = pod_name(&p.namespace, &p.name);
@@ -286,6 +296,8 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                 head.extend(["IP", "NODE"]);
             }
         }
+        Kind::Deployment => head.extend(["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]),
+        Kind::ReplicaSet => head.extend(["NAME", "DESIRED", "CURRENT", "READY", "AGE"]),
         _ => head.extend(["NAME", "AGE"]),
     }
     lines.push(head.join("\t"));
@@ -308,6 +320,25 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                             .unwrap_or_default(),
                     );
                 }
+            }
+            Kind::Deployment => {
+                let n = |k: &str| o.status[k].as_i64().unwrap_or(0);
+                let want = o.spec["replicas"].as_i64().unwrap_or(1);
+                row.extend([
+                    format!("{}/{want}", n("readyReplicas")),
+                    n("updatedReplicas").to_string(),
+                    n("availableReplicas").to_string(),
+                    age(created),
+                ]);
+            }
+            Kind::ReplicaSet => {
+                let n = |k: &str| o.status[k].as_i64().unwrap_or(0);
+                row.extend([
+                    o.spec["replicas"].as_i64().unwrap_or(1).to_string(),
+                    n("replicas").to_string(),
+                    n("readyReplicas").to_string(),
+                    age(created),
+                ]);
             }
             _ => row.push(age(created)),
         }

@@ -4,8 +4,10 @@
 //! does the kubelet's work for a Pod (`kubelet/`). Workload controllers come next.
 
 pub mod api;
+pub mod controller;
 pub mod kubelet;
 pub mod manifest;
+pub mod owner;
 pub mod play;
 pub mod printers;
 pub mod store;

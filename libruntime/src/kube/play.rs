@@ -2,7 +2,8 @@
 //! back out. Every document is validated before anything is created, so `--validate
 //! strict` refuses a whole play.
 
-use super::api::{Kind, Pod};
+use super::api::{Deployment, Kind, Pod, PodSpec, ReplicaSet};
+use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
 use super::validate::{self, FieldIssue, Problem, ValidateMode};
@@ -25,30 +26,84 @@ pub struct PlayOptions {
 #[derive(Debug, Clone)]
 pub enum Planned {
     Pod(Box<Pod>),
+    ReplicaSet(Box<ReplicaSet>),
+    Deployment(Box<Deployment>),
 }
 
 impl Planned {
     pub fn kind(&self) -> Kind {
         match self {
             Planned::Pod(_) => Kind::Pod,
+            Planned::ReplicaSet(_) => Kind::ReplicaSet,
+            Planned::Deployment(_) => Kind::Deployment,
+        }
+    }
+
+    fn metadata(&self) -> &super::api::ObjectMeta {
+        match self {
+            Planned::Pod(p) => &p.metadata,
+            Planned::ReplicaSet(r) => &r.metadata,
+            Planned::Deployment(d) => &d.metadata,
         }
     }
 
     pub fn namespace(&self) -> String {
-        match self {
-            Planned::Pod(p) => p
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
-        }
+        self.metadata()
+            .namespace
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.into())
     }
 
     pub fn name(&self) -> &str {
+        &self.metadata().name
+    }
+
+    /// The pod specs it runs (its own, or its template's).
+    pub fn pod_specs(&self) -> Vec<&PodSpec> {
         match self {
-            Planned::Pod(p) => &p.metadata.name,
+            Planned::Pod(p) => vec![&p.spec],
+            Planned::ReplicaSet(r) => vec![&r.spec.template.spec],
+            Planned::Deployment(d) => vec![&d.spec.template.spec],
         }
     }
+}
+
+/// The checks the API server makes on a pod spec.
+fn check_pod_spec(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
+    if spec.containers.is_empty() {
+        return Err(format!("{at}containers: Required value"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in spec.init_containers.iter().chain(&spec.containers) {
+        if store::check_name(Kind::Pod, &c.name).is_err() || c.name.contains('.') {
+            return Err(format!("container name {:?} is not a DNS label", c.name));
+        }
+        if !seen.insert(c.name.clone()) {
+            return Err(format!("container name {:?}: Duplicate value", c.name));
+        }
+        if c.image.is_empty() {
+            return Err(format!(
+                "{at}containers {:?}: image: Required value",
+                c.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A workload's selector must be valid and select its own template.
+fn check_selector(
+    sel: &super::api::LabelSelector,
+    template_labels: &std::collections::BTreeMap<String, String>,
+) -> std::result::Result<(), String> {
+    sel.check()?;
+    if !sel.matches(template_labels) {
+        return Err(
+            "spec.template.metadata.labels: Invalid value: selector does not match template labels"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// What one played object became.
@@ -78,43 +133,47 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
             name: name.clone(),
             reason,
         };
+        let mut record = |found: Vec<(String, Problem)>| {
+            issues.extend(found.into_iter().map(|(path, problem)| FieldIssue {
+                kind: kind.clone(),
+                name: name.clone(),
+                path,
+                problem,
+            }))
+        };
+        let default_ns = |m: &mut super::api::ObjectMeta| {
+            if m.namespace.is_none() {
+                m.namespace = Some(DEFAULT_NAMESPACE.into());
+            }
+        };
         match Kind::from_manifest(&kind) {
             Some(Kind::Pod) => {
                 let (mut pod, found): (Pod, _) = validate::typed(doc).map_err(invalid)?;
-                issues.extend(found.into_iter().map(|(path, problem)| FieldIssue {
-                    kind: kind.clone(),
-                    name: name.clone(),
-                    path,
-                    problem,
-                }));
+                record(found);
                 store::check_name(Kind::Pod, &pod.metadata.name)?;
-                if pod.spec.containers.is_empty() {
-                    return Err(invalid("spec.containers: Required value".into()).into());
-                }
-                let mut seen = std::collections::BTreeSet::new();
-                for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-                    store::check_name(Kind::Pod, &c.name).map_err(|_| {
-                        invalid(format!("container name {:?} is not a DNS label", c.name))
-                    })?;
-                    if !seen.insert(c.name.clone()) {
-                        return Err(invalid(format!(
-                            "container name {:?}: Duplicate value",
-                            c.name
-                        ))
-                        .into());
-                    }
-                    if c.image.is_empty() {
-                        return Err(invalid(format!(
-                            "containers {:?}: image: Required value",
-                            c.name
-                        ))
-                        .into());
-                    }
-                }
-                if pod.metadata.namespace.is_none() {
-                    pod.metadata.namespace = Some(DEFAULT_NAMESPACE.into());
-                }
+                check_pod_spec(&pod.spec, "spec.").map_err(invalid)?;
+                default_ns(&mut pod.metadata);
                 planned.push(Planned::Pod(Box::new(pod)));
+            }
+            Some(Kind::ReplicaSet) => {
+                let (mut rs, found): (ReplicaSet, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::ReplicaSet, &rs.metadata.name)?;
+                check_pod_spec(&rs.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                check_selector(&rs.spec.selector, &rs.spec.template.metadata.labels)
+                    .map_err(invalid)?;
+                default_ns(&mut rs.metadata);
+                planned.push(Planned::ReplicaSet(Box::new(rs)));
+            }
+            Some(Kind::Deployment) => {
+                let (mut d, found): (Deployment, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::Deployment, &d.metadata.name)?;
+                check_pod_spec(&d.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                check_selector(&d.spec.selector, &d.spec.template.metadata.labels)
+                    .map_err(invalid)?;
+                default_ns(&mut d.metadata);
+                planned.push(Planned::Deployment(Box::new(d)));
             }
             _ => issues.push(FieldIssue {
                 kind,
@@ -128,15 +187,19 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
 }
 
 fn object_of(p: &Planned) -> Result<Object> {
-    match p {
-        Planned::Pod(pod) => Ok(Object {
-            api_version: "v1".into(),
-            kind: Kind::Pod,
-            metadata: pod.metadata.clone(),
-            spec: serde_json::to_value(&pod.spec).map_err(|e| crate::Error::json("pod spec", e))?,
-            status: Value::Null,
-        }),
+    let spec = match p {
+        Planned::Pod(pod) => serde_json::to_value(&pod.spec),
+        Planned::ReplicaSet(rs) => serde_json::to_value(&rs.spec),
+        Planned::Deployment(d) => serde_json::to_value(&d.spec),
     }
+    .map_err(|e| crate::Error::json("spec", e))?;
+    Ok(Object {
+        api_version: p.kind().api_version().into(),
+        kind: p.kind(),
+        metadata: p.metadata().clone(),
+        spec,
+        status: Value::Null,
+    })
 }
 
 /// Stores and starts what was planned; a changed Pod is made anew (Kubernetes does not
@@ -154,12 +217,12 @@ pub fn play(
             take_down(paths, maps, p.kind(), &ns, p.name())?;
         }
         let (obj, applied) = store::apply(paths, object_of(p)?)?;
-        if applied == Applied::Configured {
+        if applied == Applied::Configured && p.kind() == Kind::Pod {
             kubelet::stop(paths, &ns, obj.name());
             kubelet::terminate(paths, maps, &ns, obj.name(), typed_pod(&obj).as_ref())?;
         }
         if opts.start {
-            kubelet::ensure_running(paths, &ns, obj.name())?;
+            start_owner(paths, p.kind(), &ns, obj.name())?;
         }
         out.push(Played {
             kind: p.kind(),
@@ -175,28 +238,74 @@ fn typed_pod(o: &Object) -> Option<Pod> {
     serde_json::from_value(o.to_api()).ok()
 }
 
-/// Deletes an object and what runs for it (preStop hooks, then the grace period);
-/// whether it existed.
+fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
+    match kind {
+        Kind::Pod => kubelet::ensure_running(paths, ns, name),
+        Kind::ReplicaSet | Kind::Deployment => controller::ensure_running(paths, kind, ns, name),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes an object and what runs for it (preStop hooks, then the grace period), and
+/// what it owns, as Kubernetes' garbage collector would; whether it existed.
 pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str) -> Result<bool> {
     let old = store::delete(paths, kind, ns, name)?;
-    if kind == Kind::Pod {
-        kubelet::stop(paths, ns, name);
-        kubelet::terminate(
-            paths,
-            maps,
-            ns,
-            name,
-            old.as_ref().and_then(typed_pod).as_ref(),
-        )?;
+    match kind {
+        Kind::Pod => {
+            kubelet::stop(paths, ns, name);
+            kubelet::terminate(
+                paths,
+                maps,
+                ns,
+                name,
+                old.as_ref().and_then(typed_pod).as_ref(),
+            )?;
+        }
+        Kind::ReplicaSet | Kind::Deployment => {
+            controller::stop(paths, kind, ns, name);
+            if let Some(o) = &old {
+                let owned_kind = if kind == Kind::Deployment {
+                    Kind::ReplicaSet
+                } else {
+                    Kind::Pod
+                };
+                let owned: Vec<Object> = store::list(paths, owned_kind, Some(ns))?
+                    .into_iter()
+                    .filter(|x| controller::controlled_by(x, &o.metadata.uid))
+                    .collect();
+                // Side by side: each pod's grace period runs at the same time.
+                let results: Vec<Result<bool>> = std::thread::scope(|s| {
+                    let running: Vec<_> = owned
+                        .iter()
+                        .map(|x| s.spawn(move || take_down(paths, maps, owned_kind, ns, x.name())))
+                        .collect();
+                    running
+                        .into_iter()
+                        .map(|t| t.join().unwrap_or(Ok(false)))
+                        .collect()
+                });
+                for r in results {
+                    r?;
+                }
+            }
+        }
+        _ => {}
     }
     Ok(old.is_some())
 }
 
-/// Restarts the owners of stored objects that lost theirs (a killed kubelet).
+/// Restarts the owners of stored objects that lost theirs (a killed kubelet or
+/// controller).
 pub fn revive_owners(paths: &Paths) -> Result<()> {
-    for o in store::list(paths, Kind::Pod, None)? {
-        if !kubelet::is_running(paths, o.namespace(), o.name()) {
-            kubelet::ensure_running(paths, o.namespace(), o.name())?;
+    for kind in [Kind::Deployment, Kind::ReplicaSet, Kind::Pod] {
+        for o in store::list(paths, kind, None)? {
+            let running = match kind {
+                Kind::Pod => kubelet::is_running(paths, o.namespace(), o.name()),
+                _ => controller::is_running(paths, kind, o.namespace(), o.name()),
+            };
+            if !running {
+                start_owner(paths, kind, o.namespace(), o.name())?;
+            }
         }
     }
     Ok(())

@@ -205,6 +205,36 @@ pub fn write_status(
     Ok(true)
 }
 
+/// Changes a stored object in place under the lock (adoption, a controller's scaling);
+/// false when it is gone or is another object of the same name now.
+pub fn update(
+    paths: &Paths,
+    kind: Kind,
+    ns: &str,
+    name: &str,
+    uid: &str,
+    change: impl FnOnce(&mut Object),
+) -> Result<bool> {
+    let _l = lock(paths)?;
+    let Some(mut obj) = get(paths, kind, ns, name)? else {
+        return Ok(false);
+    };
+    if obj.metadata.uid != uid {
+        return Ok(false);
+    }
+    let before = obj.clone();
+    change(&mut obj);
+    if obj == before {
+        return Ok(true);
+    }
+    if obj.spec != before.spec {
+        obj.metadata.generation += 1;
+    }
+    obj.metadata.resource_version = next_resource_version(paths)?;
+    fsutil::write_json(&object_path(paths, kind, ns, name), &obj)?;
+    Ok(true)
+}
+
 /// Removes an object; what it was, if it existed.
 pub fn delete(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<Option<Object>> {
     let _l = lock(paths)?;

@@ -4,7 +4,9 @@
 pub mod kinds;
 pub mod meta;
 pub mod pod;
+pub mod workloads;
 
 pub use kinds::Kind;
 pub use meta::{IntOrString, ObjectMeta, OwnerReference};
 pub use pod::{Container, Pod, PodSpec, Probe, RestartPolicy};
+pub use workloads::{Deployment, LabelSelector, PodTemplateSpec, ReplicaSet};

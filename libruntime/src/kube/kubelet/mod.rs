@@ -16,6 +16,7 @@ pub mod status;
 use crate::container::{Container, ContainerRecord, Status};
 use crate::error::Result;
 use crate::kube::api::{Kind, Pod, RestartPolicy};
+use crate::kube::owner::Owner;
 use crate::kube::store;
 use crate::paths::Paths;
 use crate::userns::IdMaps;
@@ -23,78 +24,28 @@ use probes::{ProbeKind, ProbeSpec, ProbeState};
 use serde_json::Value;
 use status::{ContainerView, Observed};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub const SUBCOMMAND: &str = "__kubelet";
 
-fn owners_dir(paths: &Paths) -> PathBuf {
-    paths.runroot.join("kube").join("owners")
+/// The Pod's owner, as `owner.rs` names it.
+fn owner(ns: &str, name: &str) -> Owner {
+    Owner::new(Kind::Pod, ns, name)
 }
 
-fn lock_path(paths: &Paths, ns: &str, name: &str) -> PathBuf {
-    owners_dir(paths).join(format!("{ns}_pod_{name}.lock"))
-}
-
-/// Whether the Pod's kubelet runs (it holds its lock while it lives).
+/// Whether the Pod's kubelet runs.
 pub fn is_running(paths: &Paths, ns: &str, name: &str) -> bool {
-    let path = lock_path(paths, ns, name);
-    if !path.exists() {
-        return false;
-    }
-    matches!(crate::lock::StoreLock::try_exclusive(&path), Ok(None))
+    owner(ns, name).is_running(paths)
 }
 
 /// Starts the Pod's kubelet unless it runs; returns once it has made its first pass.
 pub fn ensure_running(paths: &Paths, ns: &str, name: &str) -> Result<()> {
-    if is_running(paths, ns, name) {
-        return Ok(());
-    }
-    crate::fsutil::create_dir_all(&owners_dir(paths))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(owners_dir(paths).join(format!("{ns}_pod_{name}.log")))
-        .map_err(|e| crate::error::Error::io("opening the kubelet's log", e))?;
-    let args: Vec<std::ffi::OsString> = vec![
-        SUBCOMMAND.into(),
-        "--root".into(),
-        paths.root.clone().into(),
-        "--runroot".into(),
-        paths.runroot.clone().into(),
-        format!("{ns}/{name}").into(),
-    ];
-    let report = crate::selfexec::spawn_detached(&crate::selfexec::own_name(), &args, log)?;
-    let mut line = String::new();
-    use std::io::BufRead;
-    let _ = std::io::BufReader::new(report).read_line(&mut line);
-    match line.trim() {
-        "" | "ready" | "running" => Ok(()),
-        other => Err(crate::error::Error::InvalidArgument(
-            other.trim_start_matches("error ").to_string(),
-        )),
-    }
+    owner(ns, name).ensure_running(paths, SUBCOMMAND)
 }
 
-/// Stops the Pod's kubelet (SIGTERM) and waits until it is gone.
+/// Stops the Pod's kubelet and waits until it is gone.
 pub fn stop(paths: &Paths, ns: &str, name: &str) {
-    let pidfile = owners_dir(paths).join(format!("{ns}_pod_{name}.pid"));
-    if let Some((pid, start)) = std::fs::read_to_string(&pidfile).ok().and_then(|t| {
-        let (p, s) = t.trim().split_once(' ')?;
-        Some((p.parse::<i32>().ok()?, s.parse::<u64>().ok()?))
-    }) {
-        if crate::procinfo::alive(pid, start) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-            let end = Instant::now() + Duration::from_secs(10);
-            while crate::procinfo::alive(pid, start) && Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-    let _ = std::fs::remove_file(pidfile);
+    owner(ns, name).stop(paths)
 }
 
 /// Per-container bookkeeping that only speeds things up; rebuilt after a restart.
@@ -120,37 +71,19 @@ struct Kubelet<'a> {
     uid: String,
     tracks: BTreeMap<String, Track>,
     start_time: Option<String>,
+    /// The spec last seen, for the preStop hooks and grace period once it is deleted.
+    last: Option<Pod>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
 pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs::File>) -> i32 {
-    let say = |report: &mut Option<std::fs::File>, line: &str| {
-        if let Some(f) = report {
-            use std::io::Write;
-            let _ = writeln!(f, "{line}");
-        }
-    };
     let Some((ns, name)) = target.split_once('/') else {
-        say(&mut report, "error the kubelet needs NS/NAME");
+        crate::kube::owner::say(&mut report, "error the kubelet needs NS/NAME");
         return 125;
     };
-    let _ = crate::fsutil::create_dir_all(&owners_dir(&paths));
-    let lock = match crate::lock::StoreLock::try_exclusive(&lock_path(&paths, ns, name)) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            say(&mut report, "running");
-            return 0;
-        }
-        Err(e) => {
-            say(&mut report, &format!("error {e}"));
-            return 125;
-        }
+    let Some(_held) = owner(ns, name).claim(&paths, &mut report) else {
+        return 0;
     };
-    let me = std::process::id() as i32;
-    let _ = std::fs::write(
-        owners_dir(&paths).join(format!("{ns}_pod_{name}.pid")),
-        format!("{me} {}", crate::procinfo::start_time(me).unwrap_or(0)),
-    );
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let mut k = Kubelet {
         paths: &paths,
@@ -160,10 +93,9 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         uid: String::new(),
         tracks: BTreeMap::new(),
         start_time: None,
+        last: None,
     };
-    let code = k.main(&mut report, say);
-    drop(lock);
-    code
+    k.main(&mut report, crate::kube::owner::say)
 }
 
 impl Kubelet<'_> {
@@ -199,6 +131,7 @@ impl Kubelet<'_> {
                     return 125;
                 }
             };
+            self.last = Some(pod.clone());
             let wait = match self.reconcile(&pod, &obj.status) {
                 Ok(w) => w,
                 Err(e) => {
@@ -551,7 +484,13 @@ impl Kubelet<'_> {
     /// The object is gone: its pod goes (the kube command that deleted it usually
     /// did this already).
     fn tear_down(&self, _grace: Option<Duration>) {
-        let _ = terminate(self.paths, self.maps, &self.ns, &self.name, None);
+        let _ = terminate(
+            self.paths,
+            self.maps,
+            &self.ns,
+            &self.name,
+            self.last.as_ref(),
+        );
     }
 }
 

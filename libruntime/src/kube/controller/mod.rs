@@ -1,0 +1,104 @@
+//! Workload controllers without a daemon: one small process per workload object
+//! (`skiff __controller NS/KIND/NAME`), reconciling level-triggered from the object
+//! store every half second and exiting when its object is gone. What it makes (Pods,
+//! ReplicaSets) carries an ownerReference to it; deleting a workload deletes what it
+//! owns (`play::take_down`).
+
+pub mod deployment;
+pub mod ranking;
+pub mod replicaset;
+
+use crate::error::Result;
+use crate::kube::api::{Kind, OwnerReference};
+use crate::kube::owner::{say, Owner};
+use crate::kube::store::{self, Object};
+use crate::paths::Paths;
+use crate::userns::IdMaps;
+use std::time::Duration;
+
+pub const SUBCOMMAND: &str = "__controller";
+
+pub fn is_running(paths: &Paths, kind: Kind, ns: &str, name: &str) -> bool {
+    Owner::new(kind, ns, name).is_running(paths)
+}
+
+/// Starts the object's controller unless it runs; returns after its first pass.
+pub fn ensure_running(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
+    Owner::new(kind, ns, name).ensure_running(paths, SUBCOMMAND)
+}
+
+pub fn stop(paths: &Paths, kind: Kind, ns: &str, name: &str) {
+    Owner::new(kind, ns, name).stop(paths)
+}
+
+/// The reference an owned object carries to `owner`.
+pub fn owner_reference(owner: &Object) -> OwnerReference {
+    OwnerReference {
+        api_version: owner.kind.api_version().into(),
+        kind: owner.kind.name().into(),
+        name: owner.name().into(),
+        uid: owner.metadata.uid.clone(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Whether `o` is controlled by the object with `uid`.
+pub fn controlled_by(o: &Object, uid: &str) -> bool {
+    o.metadata
+        .owner_references
+        .iter()
+        .any(|r| r.uid == uid && r.controller == Some(true))
+}
+
+/// Whether `o` has a controller at all.
+pub fn has_controller(o: &Object) -> bool {
+    o.metadata
+        .owner_references
+        .iter()
+        .any(|r| r.controller == Some(true))
+}
+
+/// The hidden subcommand's body; `target` is `NS/KIND/NAME`.
+pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs::File>) -> i32 {
+    let mut parts = target.splitn(3, '/');
+    let (Some(ns), Some(kind), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        say(&mut report, "error the controller needs NS/KIND/NAME");
+        return 125;
+    };
+    let Some(kind) = Kind::from_manifest(kind) else {
+        say(&mut report, &format!("error no controller for kind {kind}"));
+        return 125;
+    };
+    let Some(_held) = Owner::new(kind, ns, name).claim(&paths, &mut report) else {
+        return 0;
+    };
+    let mut uid = String::new();
+    loop {
+        let obj = match store::get(&paths, kind, ns, name) {
+            Ok(o) => o.filter(|o| uid.is_empty() || o.metadata.uid == uid),
+            Err(e) => {
+                crate::log::warn(&format!("controller {target}: {e}"));
+                None
+            }
+        };
+        let Some(obj) = obj else {
+            say(&mut report, "ready");
+            return 0;
+        };
+        uid = obj.metadata.uid.clone();
+        let done = match kind {
+            Kind::ReplicaSet => replicaset::reconcile(&paths, &maps, &obj),
+            Kind::Deployment => deployment::reconcile(&paths, &obj),
+            _ => Ok(()),
+        };
+        if let Err(e) = done {
+            crate::log::warn(&format!("controller {target}: {e}"));
+        }
+        if report.is_some() {
+            say(&mut report, "ready");
+            report = None;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
