@@ -639,3 +639,65 @@ fn a_replicaset_adopts_matching_orphans_and_refuses_a_foreign_selector() {
     );
     assert!(names(&s, "rs").is_empty());
 }
+
+#[test]
+fn pods_reach_each_other_by_address_across_namespaces() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let port = free_port();
+        let yaml = format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: server}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: busybox
+    command: ["sh", "-c", "echo from-server > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+    ports: [{{containerPort: 8080, hostPort: {port}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client, namespace: other}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: c, image: busybox, command: ["sleep", "1000"]}}
+"#
+        );
+        let f = manifest(&s, "net.yaml", &yaml);
+        s.ok(&["kube", "play", "--wait", &f]);
+        let server = pod_json(&s, "server");
+        let ip = server["status"]["podIP"].as_str().unwrap().to_string();
+        let client: Value = serde_json::from_str(
+            &s.ok(&["kube", "get", "pod", "client", "-n", "other", "-o", "json"]),
+        )
+        .unwrap();
+        assert_ne!(
+            client["status"]["podIP"].as_str().unwrap(),
+            ip,
+            "each pod has its own address"
+        );
+        let body = s.ok(&[
+            "kube",
+            "exec",
+            "client",
+            "-n",
+            "other",
+            "--",
+            "wget",
+            "-qO-",
+            &format!("http://{ip}:8080/"),
+        ]);
+        assert_eq!(body.trim(), "from-server", "{mode:?}");
+        assert_eq!(
+            http_get(port).as_deref().map(str::trim),
+            Some("from-server")
+        );
+        let wide = s.ok(&["kube", "get", "pods", "-A", "-o", "wide"]);
+        assert!(wide.contains(&ip), "{wide}");
+        s.ok(&["kube", "down", &f]);
+        assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
+    }
+}

@@ -56,6 +56,32 @@ fn publish(pod: &Pod) -> Vec<String> {
         .collect()
 }
 
+/// The cluster's pod network: a skiff bridge network made on first use, so that every
+/// Pod gets its own address and reaches the others by it, across namespaces.
+pub const POD_NETWORK: &str = "kube";
+
+/// The pod network, made if missing; `store` must be locked.
+pub fn pod_network(store: &Store) -> Result<NetMode> {
+    use crate::network::definition;
+    if definition::get(&store.paths, POD_NETWORK).is_err() {
+        definition::create(
+            &store.paths,
+            &definition::CreateRequest {
+                name: Some(POD_NETWORK.into()),
+                driver: None,
+                subnet: None,
+                gateway: None,
+                ip_range: None,
+                internal: false,
+                disable_dns: false,
+                labels: [("io.skiff.kube".to_string(), "pod-network".to_string())].into(),
+                options: Default::default(),
+            },
+        )?;
+    }
+    Ok(NetMode::Bridge(vec![POD_NETWORK.into()]))
+}
+
 /// Makes the skiff pod; `store` must be locked.
 pub fn make_pod(
     store: &Store,

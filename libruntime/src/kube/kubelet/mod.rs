@@ -175,13 +175,10 @@ impl Kubelet<'_> {
         let store = Store::open_locked(self.paths)?;
         let skiff_pod = match existing {
             Some(p) => p,
-            None => create::make_pod(
-                &store,
-                self.maps,
-                &self.ns,
-                pod,
-                &default_network(self.paths),
-            )?,
+            None => {
+                let network = create::pod_network(&store)?;
+                create::make_pod(&store, self.maps, &self.ns, pod, &network)?
+            }
         };
         for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
             let cname = create::container_name(&skiff_pod.name, &c.name);
@@ -583,22 +580,16 @@ fn run_handler(
         == 0
 }
 
-/// The pod's network for containers: podman's default for the user.
-fn default_network(_paths: &Paths) -> crate::container::options::NetMode {
-    crate::container::options::NetMode::parse_all(&[]).unwrap_or_default()
-}
-
-/// The pod's address: its bridge address, or slirp4netns's guest address.
+/// The pod's address on the pod network (the host's with hostNetwork).
 fn pod_ip(paths: &Paths, skiff_pod: &crate::pod::PodRecord, host_network: bool) -> Option<String> {
     if host_network {
         return Some("127.0.0.1".into());
     }
-    let infra = crate::container::find(paths, skiff_pod.infra_id.as_deref()?).ok()?;
-    infra
-        .config
-        .slirp
-        .as_ref()
-        .map(|s| s.guest_addr().to_string())
+    let infra = skiff_pod.infra_id.as_deref()?;
+    let dirs = crate::container::ContainerDirs::new(paths, infra);
+    crate::network::attach::attached(&dirs.run)
+        .first()
+        .map(|a| a.ip.to_string())
 }
 
 /// Collects children that ended (checks, hooks), as a subreaper must.
