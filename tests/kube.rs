@@ -701,3 +701,179 @@ spec:
         assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
     }
 }
+
+const BATCH: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata: {name: calc}
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: c, image: busybox, command: ["sh", "-c", "date +%s.%N > /dev/shm/t; sleep 1; echo done"]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: idx}
+spec:
+  completions: 3
+  parallelism: 3
+  completionMode: Indexed
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: c, image: busybox, command: ["sh", "-c", "echo index=$JOB_COMPLETION_INDEX"]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: doomed}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: c, image: busybox, command: ["false"]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {name: c, image: busybox, command: ["sleep", "1000"]}
+"#;
+
+fn job_json(s: &Skiff, name: &str) -> Value {
+    serde_json::from_str(&s.ok(&["kube", "get", "job", name, "-o", "json"])).unwrap()
+}
+
+fn job_condition(j: &Value) -> String {
+    j["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "True")
+        .filter_map(|c| c["type"].as_str())
+        .find(|t| *t == "Complete" || *t == "Failed")
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn jobs_complete_fail_by_their_limits_and_a_daemonset_keeps_one_pod() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let f = manifest(&s, "batch.yaml", BATCH);
+        let out = s.ok(&["kube", "play", "--validate", "strict", &f]);
+        assert!(
+            out.contains("job.batch/calc created") && out.contains("daemonset.apps/agent created"),
+            "{out}"
+        );
+        // completions 3, parallelism 2: three pods succeed, never more than two at once.
+        assert!(
+            wait_until(30, || job_condition(&job_json(&s, "calc")) == "Complete"),
+            "{mode:?}"
+        );
+        let calc = job_json(&s, "calc");
+        assert_eq!(calc["status"]["succeeded"], 3);
+        assert!(calc["status"]["completionTime"].is_string());
+        let calc_pods: Vec<String> = names(&s, "pods")
+            .into_iter()
+            .filter(|p| p.starts_with("calc-"))
+            .collect();
+        assert_eq!(calc_pods.len(), 3, "{calc_pods:?}");
+        let mut starts: Vec<f64> = calc_pods
+            .iter()
+            .map(|p| {
+                let c = pod_json(&s, p);
+                let t = c["status"]["containerStatuses"][0]["state"]["terminated"]["startedAt"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                libruntime_time(&t)
+            })
+            .collect();
+        starts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert!(
+            starts[2] - starts[0] >= 1.0,
+            "the third waited for a slot: {starts:?}"
+        );
+        // Indexed: each index once, with JOB_COMPLETION_INDEX.
+        assert!(wait_until(30, || job_condition(&job_json(&s, "idx")) == "Complete"));
+        assert_eq!(job_json(&s, "idx")["status"]["completedIndexes"], "0-2");
+        let mut seen: Vec<String> = names(&s, "pods")
+            .into_iter()
+            .filter(|p| p.starts_with("idx-"))
+            .map(|p| s.ok(&["kube", "logs", &p]).trim().to_string())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["index=0", "index=1", "index=2"]);
+        // backoffLimit 1: two failures, the second after the 10 s backoff, then Failed.
+        assert!(wait_until(40, || job_condition(&job_json(&s, "doomed")) == "Failed"));
+        let doomed = job_json(&s, "doomed");
+        assert_eq!(doomed["status"]["failed"], 2);
+        let reason = doomed["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Failed")
+            .unwrap()["reason"]
+            .clone();
+        assert_eq!(reason, "BackoffLimitExceeded");
+        let jobs = s.ok(&["kube", "get", "jobs"]);
+        let head: Vec<&str> = jobs.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(head, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]);
+        assert!(
+            jobs.lines()
+                .any(|l| l.starts_with("calc") && l.contains("Complete") && l.contains("3/3")),
+            "{jobs}"
+        );
+        // The DaemonSet: one pod on this node, replaced when deleted.
+        let agents = || {
+            names(&s, "pods")
+                .into_iter()
+                .filter(|p| p.starts_with("agent-"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(agents().len(), 1);
+        let first = agents()[0].clone();
+        s.ok(&["kube", "delete", "pod", &first]);
+        assert!(wait_until(20, || agents().len() == 1 && agents()[0] != first));
+        // Finished work has no process left; deleting a Job deletes its pods.
+        s.ok(&["kube", "delete", "job", "calc"]);
+        assert!(!names(&s, "pods").iter().any(|p| p.starts_with("calc-")));
+        s.ok(&["kube", "down", &f]);
+        assert!(names(&s, "pods").is_empty());
+        assert!(wait_until(10, || s
+            .ok(&["ps", "-a", "-q"])
+            .trim()
+            .is_empty()));
+        assert!(wait_until(5, || kubelets_of(&s).is_empty()));
+    }
+    // A Job's pods may not restart Always.
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let bad = BATCH
+        .split("---")
+        .next()
+        .unwrap()
+        .replace("restartPolicy: Never", "restartPolicy: Always");
+    let f = manifest(&s, "bad.yaml", &bad);
+    let err = s.fails(&["kube", "play", &f], 125);
+    assert!(
+        err.contains("restartPolicy") && err.contains("OnFailure"),
+        "{err}"
+    );
+}
+
+/// Seconds since the epoch of an RFC 3339 time.
+fn libruntime_time(t: &str) -> f64 {
+    chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis() as f64 / 1000.0
+}

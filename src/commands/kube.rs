@@ -107,8 +107,9 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
     let mut out = String::new();
     for p in &played {
         if p.kind != Kind::Pod {
+            let group = p.kind.api_version().split_once('/').map_or("", |(g, _)| g);
             out.push_str(&format!(
-                "{}.apps/{} {}\n",
+                "{}.{group}/{} {}\n",
                 p.kind.name().to_ascii_lowercase(),
                 p.name,
                 applied_word(p.applied)
@@ -298,6 +299,17 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         }
         Kind::Deployment => head.extend(["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]),
         Kind::ReplicaSet => head.extend(["NAME", "DESIRED", "CURRENT", "READY", "AGE"]),
+        Kind::DaemonSet => head.extend([
+            "NAME",
+            "DESIRED",
+            "CURRENT",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "NODE SELECTOR",
+            "AGE",
+        ]),
+        Kind::Job => head.extend(["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]),
         _ => head.extend(["NAME", "AGE"]),
     }
     lines.push(head.join("\t"));
@@ -337,6 +349,50 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                     o.spec["replicas"].as_i64().unwrap_or(1).to_string(),
                     n("replicas").to_string(),
                     n("readyReplicas").to_string(),
+                    age(created),
+                ]);
+            }
+            Kind::DaemonSet => {
+                let n = |k: &str| o.status[k].as_i64().unwrap_or(0).to_string();
+                row.extend([
+                    n("desiredNumberScheduled"),
+                    n("currentNumberScheduled"),
+                    n("numberReady"),
+                    n("updatedNumberScheduled"),
+                    n("numberAvailable"),
+                    "<none>".into(),
+                    age(created),
+                ]);
+            }
+            Kind::Job => {
+                let cond = |t: &str| {
+                    o.status["conditions"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c["type"] == t && c["status"] == "True"))
+                };
+                let status = if cond("Complete") {
+                    "Complete"
+                } else if cond("Failed") {
+                    "Failed"
+                } else if o.spec["suspend"] == true {
+                    "Suspended"
+                } else {
+                    "Running"
+                };
+                let started = o.status["startTime"].as_str();
+                let duration = match (started, o.status["completionTime"].as_str()) {
+                    (Some(a), Some(b)) => seconds_since(Some(a)) - seconds_since(Some(b)),
+                    (Some(a), None) => seconds_since(Some(a)),
+                    _ => 0,
+                };
+                row.extend([
+                    status.to_string(),
+                    format!(
+                        "{}/{}",
+                        o.status["succeeded"].as_i64().unwrap_or(0),
+                        o.spec["completions"].as_i64().unwrap_or(1)
+                    ),
+                    age(duration),
                     age(created),
                 ]);
             }

@@ -2,7 +2,7 @@
 //! back out. Every document is validated before anything is created, so `--validate
 //! strict` refuses a whole play.
 
-use super::api::{Deployment, Kind, Pod, PodSpec, ReplicaSet};
+use super::api::{DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy};
 use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
@@ -28,6 +28,8 @@ pub enum Planned {
     Pod(Box<Pod>),
     ReplicaSet(Box<ReplicaSet>),
     Deployment(Box<Deployment>),
+    DaemonSet(Box<DaemonSet>),
+    Job(Box<Job>),
 }
 
 impl Planned {
@@ -36,6 +38,8 @@ impl Planned {
             Planned::Pod(_) => Kind::Pod,
             Planned::ReplicaSet(_) => Kind::ReplicaSet,
             Planned::Deployment(_) => Kind::Deployment,
+            Planned::DaemonSet(_) => Kind::DaemonSet,
+            Planned::Job(_) => Kind::Job,
         }
     }
 
@@ -44,6 +48,8 @@ impl Planned {
             Planned::Pod(p) => &p.metadata,
             Planned::ReplicaSet(r) => &r.metadata,
             Planned::Deployment(d) => &d.metadata,
+            Planned::DaemonSet(d) => &d.metadata,
+            Planned::Job(j) => &j.metadata,
         }
     }
 
@@ -64,6 +70,8 @@ impl Planned {
             Planned::Pod(p) => vec![&p.spec],
             Planned::ReplicaSet(r) => vec![&r.spec.template.spec],
             Planned::Deployment(d) => vec![&d.spec.template.spec],
+            Planned::DaemonSet(d) => vec![&d.spec.template.spec],
+            Planned::Job(j) => vec![&j.spec.template.spec],
         }
     }
 }
@@ -175,6 +183,42 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut d.metadata);
                 planned.push(Planned::Deployment(Box::new(d)));
             }
+            Some(Kind::DaemonSet) => {
+                let (mut d, found): (DaemonSet, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::DaemonSet, &d.metadata.name)?;
+                check_pod_spec(&d.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                check_selector(&d.spec.selector, &d.spec.template.metadata.labels)
+                    .map_err(invalid)?;
+                default_ns(&mut d.metadata);
+                planned.push(Planned::DaemonSet(Box::new(d)));
+            }
+            Some(Kind::Job) => {
+                let (mut j, found): (Job, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::Job, &j.metadata.name)?;
+                check_pod_spec(&j.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                if j.spec.template.spec.restart_policy == RestartPolicy::Always {
+                    return Err(invalid(
+                        "spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"".into(),
+                    )
+                    .into());
+                }
+                for (field, v) in [
+                    ("completions", j.spec.completions),
+                    ("parallelism", j.spec.parallelism),
+                    ("backoffLimit", j.spec.backoff_limit),
+                ] {
+                    if v.is_some_and(|n| n < 0) {
+                        return Err(invalid(format!(
+                            "spec.{field}: Invalid value: must be greater than or equal to 0"
+                        ))
+                        .into());
+                    }
+                }
+                default_ns(&mut j.metadata);
+                planned.push(Planned::Job(Box::new(j)));
+            }
             _ => issues.push(FieldIssue {
                 kind,
                 name,
@@ -191,6 +235,8 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::Pod(pod) => serde_json::to_value(&pod.spec),
         Planned::ReplicaSet(rs) => serde_json::to_value(&rs.spec),
         Planned::Deployment(d) => serde_json::to_value(&d.spec),
+        Planned::DaemonSet(d) => serde_json::to_value(&d.spec),
+        Planned::Job(j) => serde_json::to_value(&j.spec),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     Ok(Object {
@@ -241,7 +287,9 @@ fn typed_pod(o: &Object) -> Option<Pod> {
 fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
     match kind {
         Kind::Pod => kubelet::ensure_running(paths, ns, name),
-        Kind::ReplicaSet | Kind::Deployment => controller::ensure_running(paths, kind, ns, name),
+        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job => {
+            controller::ensure_running(paths, kind, ns, name)
+        }
         _ => Ok(()),
     }
 }
@@ -261,7 +309,7 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
                 old.as_ref().and_then(typed_pod).as_ref(),
             )?;
         }
-        Kind::ReplicaSet | Kind::Deployment => {
+        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job => {
             controller::stop(paths, kind, ns, name);
             if let Some(o) = &old {
                 let owned_kind = if kind == Kind::Deployment {
@@ -297,8 +345,27 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
 /// Restarts the owners of stored objects that lost theirs (a killed kubelet or
 /// controller).
 pub fn revive_owners(paths: &Paths) -> Result<()> {
-    for kind in [Kind::Deployment, Kind::ReplicaSet, Kind::Pod] {
+    for kind in [
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::DaemonSet,
+        Kind::Job,
+        Kind::Pod,
+    ] {
         for o in store::list(paths, kind, None)? {
+            // A finished Pod needs no kubelet; a finished Job no controller.
+            let finished = match kind {
+                Kind::Pod => matches!(o.status["phase"].as_str(), Some("Succeeded" | "Failed")),
+                Kind::Job => o.status["conditions"].as_array().is_some_and(|c| {
+                    c.iter().any(|c| {
+                        (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True"
+                    })
+                }),
+                _ => false,
+            };
+            if finished {
+                continue;
+            }
             let running = match kind {
                 Kind::Pod => kubelet::is_running(paths, o.namespace(), o.name()),
                 _ => controller::is_running(paths, kind, o.namespace(), o.name()),

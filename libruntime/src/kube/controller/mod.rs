@@ -4,7 +4,9 @@
 //! ReplicaSets) carries an ownerReference to it; deleting a workload deletes what it
 //! owns (`play::take_down`).
 
+pub mod daemonset;
 pub mod deployment;
+pub mod job;
 pub mod ranking;
 pub mod replicaset;
 
@@ -59,6 +61,71 @@ pub fn has_controller(o: &Object) -> bool {
         .any(|r| r.controller == Some(true))
 }
 
+/// A pod name `<base>-<5 random>` not taken in `ns`.
+pub fn unique_pod_name(paths: &Paths, ns: &str, base: &str) -> Result<String> {
+    loop {
+        let n = format!("{base}-{}", ranking::random_suffix());
+        if store::get(paths, Kind::Pod, ns, &n)?.is_none() {
+            return Ok(n);
+        }
+    }
+}
+
+/// Stores a Pod owned by `owner` and starts its kubelet.
+pub fn create_pod(
+    paths: &Paths,
+    owner: &Object,
+    ns: &str,
+    name: &str,
+    labels: std::collections::BTreeMap<String, String>,
+    annotations: std::collections::BTreeMap<String, String>,
+    spec: &crate::kube::api::PodSpec,
+) -> Result<()> {
+    let pod = Object {
+        api_version: "v1".into(),
+        kind: Kind::Pod,
+        metadata: crate::kube::api::ObjectMeta {
+            name: name.into(),
+            namespace: Some(ns.into()),
+            labels,
+            annotations,
+            owner_references: vec![owner_reference(owner)],
+            ..Default::default()
+        },
+        spec: serde_json::to_value(spec).map_err(|e| crate::Error::json("pod template", e))?,
+        status: serde_json::Value::Null,
+    };
+    store::apply(paths, pod)?;
+    crate::kube::kubelet::ensure_running(paths, ns, name)
+}
+
+/// Whether a pod's phase is final.
+pub fn is_finished(p: &Object) -> bool {
+    matches!(p.status["phase"].as_str(), Some("Succeeded" | "Failed"))
+}
+
+pub fn is_ready(p: &Object) -> bool {
+    p.status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// Whether the Job has its Complete or Failed condition.
+pub fn job_finished(paths: &Paths, ns: &str, name: &str) -> bool {
+    store::get(paths, Kind::Job, ns, name)
+        .ok()
+        .flatten()
+        .is_some_and(|o| {
+            o.status["conditions"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True"
+                })
+            })
+        })
+}
+
 /// The hidden subcommand's body; `target` is `NS/KIND/NAME`.
 pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs::File>) -> i32 {
     let mut parts = target.splitn(3, '/');
@@ -90,6 +157,8 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         let done = match kind {
             Kind::ReplicaSet => replicaset::reconcile(&paths, &maps, &obj),
             Kind::Deployment => deployment::reconcile(&paths, &obj),
+            Kind::DaemonSet => daemonset::reconcile(&paths, &obj),
+            Kind::Job => job::reconcile(&paths, &obj),
             _ => Ok(()),
         };
         if let Err(e) = done {
@@ -98,6 +167,10 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         if report.is_some() {
             say(&mut report, "ready");
             report = None;
+        }
+        if kind == Kind::Job && job_finished(&paths, ns, name) {
+            // A finished Job changes no more: its controller's work is done.
+            return 0;
         }
         std::thread::sleep(Duration::from_millis(500));
     }

@@ -2,15 +2,14 @@
 //! its template until `replicas` are active (named `<rs>-<5 random>`), removes the
 //! surplus in the controller's order, and writes its status.
 
-use super::ranking::{deletion_order, random_suffix, PodFacts};
+use super::ranking::{deletion_order, PodFacts};
 use super::{controlled_by, has_controller, owner_reference};
 use crate::error::Result;
-use crate::kube::api::{Kind, ObjectMeta, ReplicaSet};
-use crate::kube::kubelet;
+use crate::kube::api::{Kind, ReplicaSet};
 use crate::kube::store::{self, Object};
 use crate::paths::Paths;
 use crate::userns::IdMaps;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn is_ready(p: &Object) -> bool {
     p.status["conditions"]
@@ -82,27 +81,15 @@ pub fn reconcile(paths: &Paths, _maps: &IdMaps, obj: &Object) -> Result<()> {
 }
 
 fn make_pod(paths: &Paths, owner: &Object, rs: &ReplicaSet, ns: &str) -> Result<()> {
-    let name = loop {
-        let n = format!("{}-{}", owner.name(), random_suffix());
-        if store::get(paths, Kind::Pod, ns, &n)?.is_none() {
-            break n;
-        }
-    };
     let t = &rs.spec.template;
-    let pod = Object {
-        api_version: "v1".into(),
-        kind: Kind::Pod,
-        metadata: ObjectMeta {
-            name: name.clone(),
-            namespace: Some(ns.into()),
-            labels: t.metadata.labels.clone(),
-            annotations: t.metadata.annotations.clone(),
-            owner_references: vec![owner_reference(owner)],
-            ..Default::default()
-        },
-        spec: serde_json::to_value(&t.spec).map_err(|e| crate::Error::json("pod template", e))?,
-        status: Value::Null,
-    };
-    store::apply(paths, pod)?;
-    kubelet::ensure_running(paths, ns, &name)
+    let name = super::unique_pod_name(paths, ns, owner.name())?;
+    super::create_pod(
+        paths,
+        owner,
+        ns,
+        &name,
+        t.metadata.labels.clone(),
+        t.metadata.annotations.clone(),
+        &t.spec,
+    )
 }

@@ -73,6 +73,8 @@ struct Kubelet<'a> {
     start_time: Option<String>,
     /// The spec last seen, for the preStop hooks and grace period once it is deleted.
     last: Option<Pod>,
+    /// The phase is final (Succeeded, or Failed): the kubelet's work is done.
+    finished: bool,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -94,6 +96,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         tracks: BTreeMap::new(),
         start_time: None,
         last: None,
+        finished: false,
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -147,6 +150,11 @@ impl Kubelet<'_> {
                 say(report, "ready");
                 *report = None;
                 first = false;
+            }
+            if self.finished {
+                // Succeeded or Failed for good: nothing is left to run or restart. The
+                // containers stay (for logs) until the Pod is deleted.
+                return 0;
             }
             std::thread::sleep(wait.min(Duration::from_millis(250)));
         }
@@ -260,6 +268,7 @@ impl Kubelet<'_> {
             prev,
             &crate::time::now_rfc3339_seconds(),
         );
+        self.finished = matches!(st["phase"].as_str(), Some("Succeeded" | "Failed"));
         store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
         Ok(self.next_due(now))
     }
