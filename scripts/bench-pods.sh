@@ -148,3 +148,55 @@ printf '%-52s skiff %7.1f ms  podman(%s) %7.1f ms %5.1fx  podman(overlay) %7.1f 
   "rootless: kube play Pod + kube down" "$a" "$pdef" "$b" "$(echo "$b/$a" | bc -l)" \
   "$c" "$(echo "$c/$a" | bc -l)"
 printf '%-52s VmRSS %s KiB, %s ms of CPU per second idle\n' "skiff: the kubelet of one running Pod" "$kl_rss" "$(r "$kl_cpu")"
+
+# kube play of a 1-replica Deployment (podman plays one replica) until its pod runs.
+deploy() { # name replicas
+cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $1
+spec:
+  replicas: $2
+  selector:
+    matchLabels: {app: $1}
+  template:
+    metadata:
+      labels: {app: $1}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: c
+        image: localhost/busybox:latest
+        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+YAML
+}
+deploy one 1 >"$W/deploy-1.yaml"
+deploy ten 10 >"$W/deploy-10.yaml"
+chmod 644 "$W"/deploy-*.yaml
+echo "== kube play of a 1-replica Deployment + kube down, root"
+hyperfine -w 2 -r "$RUNS" --export-json "$W/deploy-root.json" \
+  "$SKR kube play $W/deploy-1.yaml >/dev/null && $SKR kube down $W/deploy-1.yaml >/dev/null" \
+  "$PMR kube play $W/deploy-1.yaml >/dev/null && $PMR kube down $W/deploy-1.yaml >/dev/null" >/dev/null
+echo "== kube play --wait of a 10-replica Deployment until every pod is Ready, root"
+hyperfine -w 1 -r 5 --export-json "$W/deploy-10.json" \
+  "$SKR kube play --wait $W/deploy-10.yaml >/dev/null && $SKR kube down $W/deploy-10.yaml >/dev/null" >/dev/null
+$SKR kube play --wait "$W/deploy-10.yaml" >/dev/null
+sleep 2
+owners="$W/sr/kube/owners"
+dc=$(cut -d' ' -f1 "$owners/default_deployment_ten.pid")
+rc=$(cut -d' ' -f1 "$owners"/default_replicaset_ten-*.pid)
+k1=$(cut -d' ' -f1 "$(ls "$owners"/default_pod_ten-*.pid | head -1)")
+db=$(ticks "$dc"); rb=$(ticks "$rc"); kb1=$(ticks "$k1"); sleep 20
+da=$(ticks "$dc"); ra=$(ticks "$rc"); ka1=$(ticks "$k1")
+d_rss=$(rss_kib "$dc"); r_rss=$(rss_kib "$rc"); k_rss=$(rss_kib "$k1")
+$SKR kube down "$W/deploy-10.yaml" >/dev/null
+a=$(median_ms 0 "$W/deploy-root.json"); b=$(median_ms 1 "$W/deploy-root.json")
+printf '%-52s skiff %7.1f ms  podman(vfs/runc) %7.1f ms  %5.1fx\n' \
+  "root: kube play Deployment(1) + kube down" "$a" "$b" "$(echo "$b/$a" | bc -l)"
+printf '%-52s skiff %7.1f ms (podman plays one replica only)\n' \
+  "root: kube play --wait Deployment(10) + kube down" "$(median_ms 0 "$W/deploy-10.json")"
+cpu() { echo "($2 - $1) * 1000 / $hz / 20" | bc -l; }
+printf '%-52s VmRSS %s KiB, %s ms CPU/s idle\n' "  Deployment controller" "$d_rss" "$(r "$(cpu "$db" "$da")")"
+printf '%-52s VmRSS %s KiB, %s ms CPU/s idle\n' "  ReplicaSet controller (10 pods)" "$r_rss" "$(r "$(cpu "$rb" "$ra")")"
+printf '%-52s VmRSS %s KiB, %s ms CPU/s idle\n' "  one pod's kubelet" "$k_rss" "$(r "$(cpu "$kb1" "$ka1")")"
