@@ -875,5 +875,99 @@ fn jobs_complete_fail_by_their_limits_and_a_daemonset_keeps_one_pod() {
 
 /// Seconds since the epoch of an RFC 3339 time.
 fn libruntime_time(t: &str) -> f64 {
-    chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis() as f64 / 1000.0
+    chrono::DateTime::parse_from_rfc3339(t)
+        .unwrap()
+        .timestamp_millis() as f64
+        / 1000.0
+}
+
+const STS: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 3
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: c
+        image: busybox
+        command: ["sh", "-c", "sleep 1; touch /tmp/up; exec sleep 1000"]
+        readinessProbe:
+          exec: {command: ["test", "-e", "/tmp/up"]}
+          periodSeconds: 1
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+"#;
+
+fn started_at(s: &Skiff, pod: &str) -> f64 {
+    let p = pod_json(s, pod);
+    let c = &p["status"]["containerStatuses"][0];
+    let t = c["state"]["running"]["startedAt"]
+        .as_str()
+        .unwrap_or("1970-01-01T00:00:00Z");
+    libruntime_time(t)
+}
+
+#[test]
+fn a_statefulset_starts_in_order_scales_down_in_reverse_and_keeps_its_claims() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let f = manifest(&s, "db.yaml", STS);
+        s.ok(&["kube", "play", "--validate", "strict", &f]);
+        assert!(
+            wait_until(40, || running_pods(&s) == 3
+                && s.ok(&["kube", "get", "sts"]).contains("3/3")),
+            "{mode:?}"
+        );
+        assert_eq!(names(&s, "pods"), ["db-0", "db-1", "db-2"]);
+        // Each started only once the one before was Ready (a second after its start).
+        let (t0, t1, t2) = (
+            started_at(&s, "db-0"),
+            started_at(&s, "db-1"),
+            started_at(&s, "db-2"),
+        );
+        assert!(t1 - t0 >= 1.0 && t2 - t1 >= 1.0, "{t0} {t1} {t2}");
+        assert_eq!(
+            s.ok(&["kube", "exec", "db-2", "--", "hostname"]).trim(),
+            "db-2"
+        );
+        assert_eq!(names(&s, "pvc"), ["data-db-0", "data-db-1", "data-db-2"]);
+        // Scaling to 1 removes db-2, then db-1: never a gap below the highest.
+        let one = manifest(&s, "db1.yaml", &STS.replace("replicas: 3", "replicas: 1"));
+        s.ok(&["kube", "play", &one]);
+        let mut seen = Vec::new();
+        assert!(wait_until(30, || {
+            let now = names(&s, "pods");
+            if seen.last() != Some(&now) {
+                seen.push(now.clone());
+            }
+            now == ["db-0"]
+        }));
+        for state in &seen {
+            let ordinals: Vec<usize> = state.iter().map(|p| p[3..].parse().unwrap()).collect();
+            assert!(
+                ordinals.iter().enumerate().all(|(i, o)| i == *o),
+                "a gap: {seen:?}"
+            );
+        }
+        // A deleted pod comes back with the same name.
+        s.ok(&["kube", "delete", "pod", "db-0"]);
+        assert!(wait_until(20, || names(&s, "pods") == ["db-0"]
+            && running_pods(&s) == 1));
+        // The claims outlive the StatefulSet.
+        s.ok(&["kube", "delete", "sts", "db"]);
+        assert!(names(&s, "pods").is_empty());
+        assert_eq!(names(&s, "pvc"), ["data-db-0", "data-db-1", "data-db-2"]);
+        assert!(wait_until(10, || s
+            .ok(&["ps", "-a", "-q"])
+            .trim()
+            .is_empty()));
+    }
 }

@@ -310,6 +310,16 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
             "AGE",
         ]),
         Kind::Job => head.extend(["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]),
+        Kind::StatefulSet => head.extend(["NAME", "READY", "AGE"]),
+        Kind::PersistentVolumeClaim => head.extend([
+            "NAME",
+            "STATUS",
+            "VOLUME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "STORAGECLASS",
+            "AGE",
+        ]),
         _ => head.extend(["NAME", "AGE"]),
     }
     lines.push(head.join("\t"));
@@ -393,6 +403,43 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                         o.spec["completions"].as_i64().unwrap_or(1)
                     ),
                     age(duration),
+                    age(created),
+                ]);
+            }
+            Kind::StatefulSet => {
+                row.extend([
+                    format!(
+                        "{}/{}",
+                        o.status["readyReplicas"].as_i64().unwrap_or(0),
+                        o.spec["replicas"].as_i64().unwrap_or(1)
+                    ),
+                    age(created),
+                ]);
+            }
+            Kind::PersistentVolumeClaim => {
+                let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+                let modes = o.spec["accessModes"]
+                    .as_array()
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|x| x.as_str())
+                            .map(|x| match x {
+                                "ReadWriteOnce" => "RWO",
+                                "ReadOnlyMany" => "ROX",
+                                "ReadWriteMany" => "RWX",
+                                "ReadWriteOncePod" => "RWOP",
+                                other => other,
+                            })
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default();
+                row.extend([
+                    text(&o.status["phase"]),
+                    text(&o.spec["volumeName"]),
+                    text(&o.status["capacity"]["storage"]),
+                    modes,
+                    text(&o.spec["storageClassName"]),
                     age(created),
                 ]);
             }

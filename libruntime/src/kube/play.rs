@@ -2,7 +2,9 @@
 //! back out. Every document is validated before anything is created, so `--validate
 //! strict` refuses a whole play.
 
-use super::api::{DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy};
+use super::api::{
+    DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy, StatefulSet,
+};
 use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
@@ -30,6 +32,7 @@ pub enum Planned {
     Deployment(Box<Deployment>),
     DaemonSet(Box<DaemonSet>),
     Job(Box<Job>),
+    StatefulSet(Box<StatefulSet>),
 }
 
 impl Planned {
@@ -40,6 +43,7 @@ impl Planned {
             Planned::Deployment(_) => Kind::Deployment,
             Planned::DaemonSet(_) => Kind::DaemonSet,
             Planned::Job(_) => Kind::Job,
+            Planned::StatefulSet(_) => Kind::StatefulSet,
         }
     }
 
@@ -50,6 +54,7 @@ impl Planned {
             Planned::Deployment(d) => &d.metadata,
             Planned::DaemonSet(d) => &d.metadata,
             Planned::Job(j) => &j.metadata,
+            Planned::StatefulSet(s) => &s.metadata,
         }
     }
 
@@ -72,6 +77,7 @@ impl Planned {
             Planned::Deployment(d) => vec![&d.spec.template.spec],
             Planned::DaemonSet(d) => vec![&d.spec.template.spec],
             Planned::Job(j) => vec![&j.spec.template.spec],
+            Planned::StatefulSet(s) => vec![&s.spec.template.spec],
         }
     }
 }
@@ -219,6 +225,19 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut j.metadata);
                 planned.push(Planned::Job(Box::new(j)));
             }
+            Some(Kind::StatefulSet) => {
+                let (mut st, found): (StatefulSet, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::StatefulSet, &st.metadata.name)?;
+                check_pod_spec(&st.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                check_selector(&st.spec.selector, &st.spec.template.metadata.labels)
+                    .map_err(invalid)?;
+                for t in &st.spec.volume_claim_templates {
+                    store::check_name(Kind::PersistentVolumeClaim, &t.metadata.name)?;
+                }
+                default_ns(&mut st.metadata);
+                planned.push(Planned::StatefulSet(Box::new(st)));
+            }
             _ => issues.push(FieldIssue {
                 kind,
                 name,
@@ -237,6 +256,7 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::Deployment(d) => serde_json::to_value(&d.spec),
         Planned::DaemonSet(d) => serde_json::to_value(&d.spec),
         Planned::Job(j) => serde_json::to_value(&j.spec),
+        Planned::StatefulSet(s) => serde_json::to_value(&s.spec),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     Ok(Object {
@@ -287,7 +307,7 @@ fn typed_pod(o: &Object) -> Option<Pod> {
 fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
     match kind {
         Kind::Pod => kubelet::ensure_running(paths, ns, name),
-        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job => {
+        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job | Kind::StatefulSet => {
             controller::ensure_running(paths, kind, ns, name)
         }
         _ => Ok(()),
@@ -309,7 +329,7 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
                 old.as_ref().and_then(typed_pod).as_ref(),
             )?;
         }
-        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job => {
+        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job | Kind::StatefulSet => {
             controller::stop(paths, kind, ns, name);
             if let Some(o) = &old {
                 let owned_kind = if kind == Kind::Deployment {
@@ -348,6 +368,7 @@ pub fn revive_owners(paths: &Paths) -> Result<()> {
     for kind in [
         Kind::Deployment,
         Kind::ReplicaSet,
+        Kind::StatefulSet,
         Kind::DaemonSet,
         Kind::Job,
         Kind::Pod,

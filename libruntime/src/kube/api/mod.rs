@@ -9,4 +9,6 @@ pub mod workloads;
 pub use kinds::Kind;
 pub use meta::{IntOrString, ObjectMeta, OwnerReference};
 pub use pod::{Container, Pod, PodSpec, Probe, RestartPolicy};
-pub use workloads::{DaemonSet, Deployment, Job, LabelSelector, PodTemplateSpec, ReplicaSet};
+pub use workloads::{
+    DaemonSet, Deployment, Job, LabelSelector, PodTemplateSpec, ReplicaSet, StatefulSet,
+};

@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod job;
 pub mod ranking;
 pub mod replicaset;
+pub mod statefulset;
 
 use crate::error::Result;
 use crate::kube::api::{Kind, OwnerReference};
@@ -159,6 +160,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
             Kind::Deployment => deployment::reconcile(&paths, &obj),
             Kind::DaemonSet => daemonset::reconcile(&paths, &obj),
             Kind::Job => job::reconcile(&paths, &obj),
+            Kind::StatefulSet => statefulset::reconcile(&paths, &obj),
             _ => Ok(()),
         };
         if let Err(e) = done {
