@@ -971,3 +971,88 @@ fn a_statefulset_starts_in_order_scales_down_in_reverse_and_keeps_its_claims() {
             .is_empty()));
     }
 }
+
+#[test]
+fn a_cronjob_runs_its_job_on_schedule() {
+    let s = Skiff::with_busybox(Mode::Rootless);
+    let yaml = r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick}
+spec:
+  schedule: "* * * * *"
+  timeZone: Etc/UTC
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - {name: c, image: busybox, command: ["echo", "ticked"]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: paused}
+spec:
+  schedule: "* * * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: c, image: busybox, command: ["true"]}
+"#;
+    let f = manifest(&s, "cron.yaml", yaml);
+    s.ok(&["kube", "play", "--validate", "strict", &f]);
+    // The next minute's run: a Job named after its minute, which completes.
+    assert!(wait_until(75, || names(&s, "jobs")
+        .iter()
+        .any(|j| j.starts_with("tick-"))));
+    let job = names(&s, "jobs")
+        .into_iter()
+        .find(|j| j.starts_with("tick-"))
+        .unwrap();
+    let minute: i64 = job["tick-".len()..].parse().unwrap();
+    assert_eq!(minute * 60 % 60, 0);
+    assert!(wait_until(30, || job_condition(&job_json(&s, &job)) == "Complete"));
+    let pod = names(&s, "pods")
+        .into_iter()
+        .find(|p| p.starts_with(&job))
+        .unwrap();
+    assert_eq!(s.ok(&["kube", "logs", &pod]).trim(), "ticked");
+    let table = s.ok(&["kube", "get", "cj"]);
+    let head: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        head,
+        ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("paused") && l.contains("True")),
+        "{table}"
+    );
+    assert!(
+        !names(&s, "jobs").iter().any(|j| j.starts_with("paused-")),
+        "a suspended CronJob runs nothing"
+    );
+    // Deleting the CronJob deletes its Jobs and their pods.
+    s.ok(&["kube", "down", &f]);
+    assert!(names(&s, "jobs").is_empty() && names(&s, "pods").is_empty());
+    assert!(wait_until(10, || s
+        .ok(&["ps", "-a", "-q"])
+        .trim()
+        .is_empty()));
+    for (bad, why) in [
+        (
+            yaml.replace("* * * * *\"\n  timeZone", "61 * * * *\"\n  timeZone"),
+            "spec.schedule",
+        ),
+        (yaml.replace("Etc/UTC", "Mars/Olympus"), "spec.timeZone"),
+    ] {
+        let f = manifest(&s, "bad-cron.yaml", &bad);
+        let err = s.fails(&["kube", "play", &f], 125);
+        assert!(err.contains(why), "{err}");
+    }
+}

@@ -311,6 +311,15 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         ]),
         Kind::Job => head.extend(["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]),
         Kind::StatefulSet => head.extend(["NAME", "READY", "AGE"]),
+        Kind::CronJob => head.extend([
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE",
+        ]),
         Kind::PersistentVolumeClaim => head.extend([
             "NAME",
             "STATUS",
@@ -403,6 +412,23 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                         o.spec["completions"].as_i64().unwrap_or(1)
                     ),
                     age(duration),
+                    age(created),
+                ]);
+            }
+            Kind::CronJob => {
+                let last = o.status["lastScheduleTime"].as_str();
+                row.extend([
+                    o.spec["schedule"].as_str().unwrap_or("").to_string(),
+                    o.spec["timeZone"].as_str().unwrap_or("<none>").to_string(),
+                    (o.spec["suspend"] == true)
+                        .to_string()
+                        .replace("true", "True")
+                        .replace("false", "False"),
+                    o.status["active"]
+                        .as_array()
+                        .map_or(0, Vec::len)
+                        .to_string(),
+                    last.map_or("<none>".to_string(), |t| age(seconds_since(Some(t)))),
                     age(created),
                 ]);
             }

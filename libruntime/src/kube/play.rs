@@ -3,7 +3,7 @@
 //! strict` refuses a whole play.
 
 use super::api::{
-    DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy, StatefulSet,
+    CronJob, DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy, StatefulSet,
 };
 use super::controller;
 use super::kubelet;
@@ -33,6 +33,7 @@ pub enum Planned {
     DaemonSet(Box<DaemonSet>),
     Job(Box<Job>),
     StatefulSet(Box<StatefulSet>),
+    CronJob(Box<CronJob>),
 }
 
 impl Planned {
@@ -44,6 +45,7 @@ impl Planned {
             Planned::DaemonSet(_) => Kind::DaemonSet,
             Planned::Job(_) => Kind::Job,
             Planned::StatefulSet(_) => Kind::StatefulSet,
+            Planned::CronJob(_) => Kind::CronJob,
         }
     }
 
@@ -55,6 +57,7 @@ impl Planned {
             Planned::DaemonSet(d) => &d.metadata,
             Planned::Job(j) => &j.metadata,
             Planned::StatefulSet(s) => &s.metadata,
+            Planned::CronJob(c) => &c.metadata,
         }
     }
 
@@ -78,6 +81,7 @@ impl Planned {
             Planned::DaemonSet(d) => vec![&d.spec.template.spec],
             Planned::Job(j) => vec![&j.spec.template.spec],
             Planned::StatefulSet(s) => vec![&s.spec.template.spec],
+            Planned::CronJob(c) => vec![&c.spec.job_template.spec.template.spec],
         }
     }
 }
@@ -238,6 +242,31 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut st.metadata);
                 planned.push(Planned::StatefulSet(Box::new(st)));
             }
+            Some(Kind::CronJob) => {
+                let (mut c, found): (CronJob, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::CronJob, &c.metadata.name)?;
+                if c.metadata.name.len() > 52 {
+                    return Err(invalid(
+                        "metadata.name: must be no more than 52 characters".into(),
+                    )
+                    .into());
+                }
+                super::controller::schedule::Schedule::parse(&c.spec.schedule)
+                    .map_err(|e| invalid(format!("spec.schedule: Invalid value: {e}")))?;
+                super::controller::cronjob::zone_of(&c)
+                    .map_err(|e| invalid(format!("spec.timeZone: Invalid value: {e}")))?;
+                let pod = &c.spec.job_template.spec.template.spec;
+                check_pod_spec(pod, "spec.jobTemplate.spec.template.spec.").map_err(invalid)?;
+                if pod.restart_policy == RestartPolicy::Always {
+                    return Err(invalid(
+                        "spec.jobTemplate.spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\"".into(),
+                    )
+                    .into());
+                }
+                default_ns(&mut c.metadata);
+                planned.push(Planned::CronJob(Box::new(c)));
+            }
             _ => issues.push(FieldIssue {
                 kind,
                 name,
@@ -257,6 +286,7 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::DaemonSet(d) => serde_json::to_value(&d.spec),
         Planned::Job(j) => serde_json::to_value(&j.spec),
         Planned::StatefulSet(s) => serde_json::to_value(&s.spec),
+        Planned::CronJob(c) => serde_json::to_value(&c.spec),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     Ok(Object {
@@ -307,9 +337,12 @@ fn typed_pod(o: &Object) -> Option<Pod> {
 fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
     match kind {
         Kind::Pod => kubelet::ensure_running(paths, ns, name),
-        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job | Kind::StatefulSet => {
-            controller::ensure_running(paths, kind, ns, name)
-        }
+        Kind::ReplicaSet
+        | Kind::Deployment
+        | Kind::DaemonSet
+        | Kind::Job
+        | Kind::StatefulSet
+        | Kind::CronJob => controller::ensure_running(paths, kind, ns, name),
         _ => Ok(()),
     }
 }
@@ -329,13 +362,18 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
                 old.as_ref().and_then(typed_pod).as_ref(),
             )?;
         }
-        Kind::ReplicaSet | Kind::Deployment | Kind::DaemonSet | Kind::Job | Kind::StatefulSet => {
+        Kind::ReplicaSet
+        | Kind::Deployment
+        | Kind::DaemonSet
+        | Kind::Job
+        | Kind::StatefulSet
+        | Kind::CronJob => {
             controller::stop(paths, kind, ns, name);
             if let Some(o) = &old {
-                let owned_kind = if kind == Kind::Deployment {
-                    Kind::ReplicaSet
-                } else {
-                    Kind::Pod
+                let owned_kind = match kind {
+                    Kind::Deployment => Kind::ReplicaSet,
+                    Kind::CronJob => Kind::Job,
+                    _ => Kind::Pod,
                 };
                 let owned: Vec<Object> = store::list(paths, owned_kind, Some(ns))?
                     .into_iter()
@@ -369,6 +407,7 @@ pub fn revive_owners(paths: &Paths) -> Result<()> {
         Kind::Deployment,
         Kind::ReplicaSet,
         Kind::StatefulSet,
+        Kind::CronJob,
         Kind::DaemonSet,
         Kind::Job,
         Kind::Pod,

@@ -10,5 +10,5 @@ pub use kinds::Kind;
 pub use meta::{IntOrString, ObjectMeta, OwnerReference};
 pub use pod::{Container, Pod, PodSpec, Probe, RestartPolicy};
 pub use workloads::{
-    DaemonSet, Deployment, Job, LabelSelector, PodTemplateSpec, ReplicaSet, StatefulSet,
+    CronJob, DaemonSet, Deployment, Job, LabelSelector, PodTemplateSpec, ReplicaSet, StatefulSet,
 };

@@ -4,11 +4,13 @@
 //! ReplicaSets) carries an ownerReference to it; deleting a workload deletes what it
 //! owns (`play::take_down`).
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod job;
 pub mod ranking;
 pub mod replicaset;
+pub mod schedule;
 pub mod statefulset;
 
 use crate::error::Result;
@@ -161,6 +163,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
             Kind::DaemonSet => daemonset::reconcile(&paths, &obj),
             Kind::Job => job::reconcile(&paths, &obj),
             Kind::StatefulSet => statefulset::reconcile(&paths, &obj),
+            Kind::CronJob => cronjob::reconcile(&paths, &maps, &obj),
             _ => Ok(()),
         };
         if let Err(e) = done {
