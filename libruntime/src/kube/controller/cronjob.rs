@@ -70,7 +70,8 @@ pub fn reconcile(paths: &Paths, maps: &crate::userns::IdMaps, obj: &Object) -> R
         let late = (now - at).num_seconds();
         let in_time = cj.spec.starting_deadline_seconds.is_none_or(|d| late <= d);
         let policy = cj.spec.concurrency_policy.unwrap_or_default();
-        let run = in_time && !(policy == ConcurrencyPolicy::Forbid && !active.is_empty());
+        let blocked = policy == ConcurrencyPolicy::Forbid && !active.is_empty();
+        let run = in_time && !blocked;
         if run {
             if policy == ConcurrencyPolicy::Replace {
                 for j in &active {
