@@ -122,7 +122,8 @@ spec:
   containers:
   - name: c
     image: localhost/busybox:latest
-    command: ["sleep", "1000"]
+    # Absolute: podman's kube play gives no PATH when the image sets none.
+    command: ["/bin/sleep", "1000"]
 YAML
 chmod 644 "$W/kube-pod.yaml"
 echo "== kube play of a Pod + kube down, root and rootless"
@@ -168,7 +169,7 @@ spec:
       containers:
       - name: c
         image: localhost/busybox:latest
-        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+        command: ["/bin/sh", "-c", "trap 'exit 0' TERM; /bin/sleep 1000 & wait"]
 YAML
 }
 deploy one 1 >"$W/deploy-1.yaml"
