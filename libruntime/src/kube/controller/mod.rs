@@ -172,11 +172,14 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         if report.is_some() {
             say(&mut report, "ready");
             report = None;
+            // From here on it mostly sleeps: give back what start-up touched.
+            crate::procinfo::shed_startup_memory();
         }
         if kind == Kind::Job && job_finished(&paths, ns, name) {
             // A finished Job changes no more: its controller's work is done.
             return 0;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        // Level-triggered: a pass a second, as each pass reads the whole picture.
+        std::thread::sleep(Duration::from_secs(1));
     }
 }

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 
 pub const SUBCOMMAND: &str = "__kubelet";
 
+/// The longest sleep between passes.
+const POLL: Duration = Duration::from_secs(1);
+
 /// The Pod's owner, as `owner.rs` names it.
 fn owner(ns: &str, name: &str) -> Owner {
     Owner::new(Kind::Pod, ns, name)
@@ -75,6 +78,9 @@ struct Kubelet<'a> {
     last: Option<Pod>,
     /// The phase is final (Succeeded, or Failed): the kubelet's work is done.
     finished: bool,
+    /// The skiff pod and containers, once found or made (checked on each pass).
+    skiff_pod: Option<crate::pod::PodRecord>,
+    records: BTreeMap<String, ContainerRecord>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -97,6 +103,8 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         start_time: None,
         last: None,
         finished: false,
+        skiff_pod: None,
+        records: BTreeMap::new(),
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -150,13 +158,17 @@ impl Kubelet<'_> {
                 say(report, "ready");
                 *report = None;
                 first = false;
+                // From here on it mostly sleeps: give back what start-up touched.
+                crate::procinfo::shed_startup_memory();
             }
             if self.finished {
                 // Succeeded or Failed for good: nothing is left to run or restart. The
                 // containers stay (for logs) until the Pod is deleted.
                 return 0;
             }
-            std::thread::sleep(wait.min(Duration::from_millis(250)));
+            // As the kubelet's relist: container exits are seen within a second;
+            // probes and backoffs that are due sooner wake it sooner.
+            std::thread::sleep(wait.min(POLL));
         }
     }
 
@@ -177,7 +189,23 @@ impl Kubelet<'_> {
     }
 
     /// Makes the skiff pod and its containers if they are missing.
-    fn ensure_objects(&self, pod: &Pod) -> Result<crate::pod::PodRecord> {
+    fn ensure_objects(&mut self, pod: &Pod) -> Result<crate::pod::PodRecord> {
+        // Known and still there: no listing of the store on every pass.
+        if let Some(p) = &self.skiff_pod {
+            let all_there = self.records.len()
+                == pod.spec.init_containers.len() + pod.spec.containers.len()
+                && self.records.values().all(|r| {
+                    crate::container::ContainerDirs::new(self.paths, &r.id)
+                        .record()
+                        .exists()
+                })
+                && self.paths.pods_dir().join(&p.id).exists();
+            if all_there {
+                return Ok(p.clone());
+            }
+        }
+        self.skiff_pod = None;
+        self.records.clear();
         let pname = self.skiff_pod_name();
         let existing = crate::pod::find(self.paths, &pname).ok();
         let store = Store::open_locked(self.paths)?;
@@ -190,19 +218,18 @@ impl Kubelet<'_> {
         };
         for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
             let cname = create::container_name(&skiff_pod.name, &c.name);
-            if crate::container::find(self.paths, &cname).is_err() {
-                create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?;
-            }
+            let record = match crate::container::find(self.paths, &cname) {
+                Ok(r) => r,
+                Err(_) => create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?,
+            };
+            self.records.insert(c.name.clone(), record);
         }
+        self.skiff_pod = Some(skiff_pod.clone());
         Ok(skiff_pod)
     }
 
     fn record_of(&self, container: &str) -> Option<ContainerRecord> {
-        crate::container::find(
-            self.paths,
-            &create::container_name(&self.skiff_pod_name(), container),
-        )
-        .ok()
+        self.records.get(container).cloned()
     }
 
     /// One pass; how long until the next thing is due.
@@ -243,15 +270,10 @@ impl Kubelet<'_> {
             };
             views_app.push(view);
         }
-        let sandbox_ready = crate::pod::Pod::new(self.paths, self.maps, skiff_pod.clone())
-            .infra()?
-            .map(|i| {
-                Container::new(self.paths, self.maps, i)
-                    .state()
-                    .map(|s| s.status == Status::Running)
-                    .unwrap_or(false)
-            })
-            .unwrap_or(false);
+        let sandbox_ready = skiff_pod.infra_id.as_deref().is_some_and(|id| {
+            crate::container::State::load(&crate::container::ContainerDirs::new(self.paths, id))
+                .is_ok_and(|s| s.status == Status::Running)
+        });
         if self.start_time.is_none() {
             self.start_time = Some(crate::time::now_rfc3339_seconds());
         }
@@ -269,7 +291,9 @@ impl Kubelet<'_> {
             &crate::time::now_rfc3339_seconds(),
         );
         self.finished = matches!(st["phase"].as_str(), Some("Succeeded" | "Failed"));
-        store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
+        if st != *prev {
+            store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
+        }
         Ok(self.next_due(now))
     }
 
@@ -279,7 +303,7 @@ impl Kubelet<'_> {
             .flat_map(|t| t.next_start.into_iter().chain(t.probes.iter().map(|p| p.2)))
             .map(|d| d.saturating_duration_since(now))
             .min()
-            .unwrap_or(Duration::from_millis(250))
+            .unwrap_or(POLL)
     }
 
     fn view_of(
