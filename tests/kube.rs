@@ -6,6 +6,26 @@ mod common;
 use common::*;
 use serde_json::Value;
 
+/// The pid of an owner process (kubelet or controller), from its pid file.
+fn owner_pid(s: &Skiff, key: &str) -> i32 {
+    let f = s.dir.join(format!("run/kube/owners/{key}.pid"));
+    std::fs::read_to_string(&f)
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap()
+}
+
+/// SIGKILL to an owner process this test started.
+fn kill_owner(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
 /// Kubelet processes serving this test's store.
 fn kubelets_of(s: &Skiff) -> Vec<i32> {
     let marker = s.dir.display().to_string();
@@ -404,29 +424,12 @@ fn a_killed_kubelet_comes_back_with_the_next_kube_command() {
         let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: steady}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {name: c, image: busybox, command: [sleep, \"1000\"]}\n";
         let f = manifest(&s, "steady.yaml", yaml);
         s.ok(&["kube", "play", "--wait", &f]);
-        let pidfile = s.dir.join("run/kube/owners/default_pod_steady.pid");
-        let first: i32 = std::fs::read_to_string(&pidfile)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(first),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
+        let first = owner_pid(&s, "default_pod_steady");
+        kill_owner(first);
         assert!(wait_until(5, || !process_alive(first)));
         let containers_before = s.ok(&["ps", "-a", "-q"]).lines().count();
         s.ok(&["kube", "get", "pods"]);
-        let second: i32 = std::fs::read_to_string(&pidfile)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let second = owner_pid(&s, "default_pod_steady");
         assert_ne!(first, second);
         assert!(process_alive(second));
         // It took over the running pod: no duplicates, the same container, Ready.
@@ -607,19 +610,8 @@ fn a_replicaset_adopts_matching_orphans_and_refuses_a_foreign_selector() {
     let head: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(head, ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
     // A killed controller comes back with the next kube command, without duplicates.
-    let pidfile = s.dir.join("run/kube/owners/default_replicaset_cache.pid");
-    let pid: i32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    let pid = owner_pid(&s, "default_replicaset_cache");
+    kill_owner(pid);
     assert!(wait_until(5, || !process_alive(pid)));
     s.ok(&["kube", "get", "rs"]);
     std::thread::sleep(std::time::Duration::from_secs(2));

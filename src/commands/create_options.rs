@@ -75,16 +75,8 @@ impl TryFrom<&RunArgs> for CreateOptions {
                 .transpose()?,
             publish: a.publish.clone(),
             publish_all: a.publish_all,
-            add_hosts: a
-                .add_host
-                .iter()
-                .map(|h| parse_add_host(h))
-                .collect::<libruntime::Result<_>>()?,
-            dns: a
-                .dns
-                .iter()
-                .map(|d| parse_dns(d))
-                .collect::<libruntime::Result<_>>()?,
+            add_hosts: parse_add_hosts(&a.add_host)?,
+            dns: parse_dns_all(&a.dns)?,
             dns_search: a.dns_search.clone(),
             dns_options: a.dns_option.clone(),
             labels: parse_key_values("label", &a.label)?,

@@ -99,7 +99,6 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
         &ctx.maps,
         &planned,
         &PlayOptions {
-            validate: mode,
             start: a.start,
             replace: a.replace,
         },

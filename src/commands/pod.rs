@@ -7,7 +7,7 @@ use crate::output::{is_json, print_json, print_listing, print_rows, write_out, L
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
 use libruntime::container::options::{
-    parse_add_host, parse_dns, parse_key_values, NetMode, UsernsMode,
+    parse_add_hosts, parse_dns_all, parse_key_values, NetMode, UsernsMode,
 };
 use libruntime::container::top::Descriptor;
 use libruntime::pod::{
@@ -161,16 +161,8 @@ fn request_of(a: &PodCreateArgs, create_command: Vec<String>) -> Result<PodCreat
                 name: a.infra_name.clone(),
                 network: NetMode::parse_all(&a.network)?,
                 publish: a.publish.clone(),
-                add_hosts: a
-                    .add_host
-                    .iter()
-                    .map(|h| parse_add_host(h))
-                    .collect::<libruntime::Result<_>>()?,
-                dns: a
-                    .dns
-                    .iter()
-                    .map(|d| parse_dns(d))
-                    .collect::<libruntime::Result<_>>()?,
+                add_hosts: parse_add_hosts(&a.add_host)?,
+                dns: parse_dns_all(&a.dns)?,
                 dns_search: a.dns_search.clone(),
                 dns_options: a.dns_option.clone(),
                 userns: UsernsMode::parse(&a.userns)?,

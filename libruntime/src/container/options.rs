@@ -503,6 +503,16 @@ pub fn parse_add_host(s: &str) -> Result<(String, String)> {
 }
 
 /// `--dns IP`.
+/// Every `--add-host`, checked.
+pub fn parse_add_hosts(items: &[String]) -> Result<Vec<(String, String)>> {
+    items.iter().map(|h| parse_add_host(h)).collect()
+}
+
+/// Every `--dns`, checked.
+pub fn parse_dns_all(items: &[String]) -> Result<Vec<String>> {
+    items.iter().map(|d| parse_dns(d)).collect()
+}
+
 pub fn parse_dns(s: &str) -> Result<String> {
     s.parse::<std::net::IpAddr>()
         .map(|_| s.to_string())

@@ -8,7 +8,7 @@ use super::api::{
 use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
-use super::validate::{self, FieldIssue, Problem, ValidateMode};
+use super::validate::{self, FieldIssue, Problem};
 use super::KubeError;
 use crate::error::Result;
 use crate::paths::Paths;
@@ -17,7 +17,6 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, Default)]
 pub struct PlayOptions {
-    pub validate: ValidateMode,
     /// Start what is played (`--start=false` only stores it).
     pub start: bool,
     /// Take down what exists under the same names first.

@@ -16,9 +16,6 @@ pub enum PodError {
         "pod {0} has containers that are running: stop the pod first or remove it with --force"
     )]
     Running(String),
-    /// The pod has no infra container, so there is nothing to share.
-    #[error("pod {0} has no infra container: its containers cannot share namespaces")]
-    NoInfra(String),
     /// A flag that a pod member cannot have: the pod decides it.
     #[error("{0}")]
     MemberConflict(String),

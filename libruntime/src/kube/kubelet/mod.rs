@@ -127,7 +127,7 @@ impl Kubelet<'_> {
             };
             let Some(obj) = obj.filter(|o| self.uid.is_empty() || o.metadata.uid == self.uid)
             else {
-                self.tear_down(None);
+                self.tear_down();
                 say(report, "ready");
                 return 0;
             };
@@ -513,7 +513,7 @@ impl Kubelet<'_> {
 
     /// The object is gone: its pod goes (the kube command that deleted it usually
     /// did this already).
-    fn tear_down(&self, _grace: Option<Duration>) {
+    fn tear_down(&self) {
         let _ = terminate(
             self.paths,
             self.maps,
