@@ -10,8 +10,11 @@ PACKAGES=(
   docker-registry skopeo podman catatonit buildah umoci apache2-utils openssl
   tar gzip zstd xz-utils bzip2 jq curl ca-certificates procps util-linux hyperfine
   build-essential pkg-config libssl-dev libseccomp-dev libseccomp2 runc bc file bsdutils
-  python3-grpcio
+  python3-grpcio python3-venv python3-pip
 )
+# Reference tools from PyPI, in one virtualenv the tests call by path.
+PY_TOOLS_DIR=${SKIFF_PY_TOOLS:-/opt/skiff-py}
+PY_TOOLS=(kubernetes-validate)
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(xz bzip2 newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip nft
   docker-registry skopeo podman catatonit buildah umoci htpasswd openssl jq curl hyperfine cc runc bc)
@@ -25,10 +28,28 @@ missing_packages() {
   done
 }
 
+missing_py_tools() {
+  local t
+  for t in "${PY_TOOLS[@]}"; do
+    [ -x "$PY_TOOLS_DIR/bin/$t" ] || echo "$t"
+  done
+}
+
+install_py_tools() {
+  local miss
+  miss=$(missing_py_tools)
+  [ -z "$miss" ] && return 0
+  say "installing from PyPI into $PY_TOOLS_DIR: $(echo $miss)"
+  [ -x "$PY_TOOLS_DIR/bin/pip" ] || /usr/bin/python3 -m venv "$PY_TOOLS_DIR"
+  # shellcheck disable=SC2086
+  "$PY_TOOLS_DIR/bin/pip" install -q --disable-pip-version-check $miss
+}
+
 check_only() {
   local miss bins=() b
   miss=$(missing_packages | tr '\n' ' ')
   for b in "${CHECK_BINS[@]}"; do command -v "$b" >/dev/null 2>&1 || bins+=("$b"); done
+  for b in $(missing_py_tools); do bins+=("$PY_TOOLS_DIR/bin/$b"); done
   if [ -z "$miss" ] && [ ${#bins[@]} -eq 0 ]; then
     say "everything skiff needs is installed"
     return 0
@@ -106,6 +127,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 install_packages
+install_py_tools
 ensure_cargo
 ensure_test_user
 relax_devices

@@ -16,6 +16,27 @@ pub enum KubeCommand {
     Logs(KubeLogsArgs),
     /// Run a command in a pod's container
     Exec(KubeExecArgs),
+    /// Write Kubernetes YAML for containers or pods
+    Generate(KubeGenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubeGenerateArgs {
+    /// The workload to write: pod (the default), deployment, statefulset, daemonset or job
+    #[arg(short = 't', long = "type", default_value = "pod")]
+    pub kind: String,
+    /// Replicas of a deployment or statefulset
+    #[arg(short, long)]
+    pub replicas: Option<i64>,
+    /// Also write a Service for the pod
+    #[arg(short, long)]
+    pub service: bool,
+    /// Write the YAML to this file instead of standard output
+    #[arg(short, long)]
+    pub filename: Option<std::path::PathBuf>,
+    /// Containers (put together in one pod) or pods
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -23,7 +23,43 @@ pub fn dispatch(ctx: &Ctx, cmd: KubeCommand) -> Result<i32> {
         KubeCommand::Delete(a) => delete(ctx, a),
         KubeCommand::Logs(a) => logs(ctx, a),
         KubeCommand::Exec(a) => exec(ctx, a),
+        KubeCommand::Generate(a) => generate(ctx, a),
     }
+}
+
+/// Pods are written one each; the containers named are put together in one pod.
+fn generate(ctx: &Ctx, a: KubeGenerateArgs) -> Result<i32> {
+    use libruntime::kube::generate::{self, GenerateOptions, Subject};
+    let opts = GenerateOptions {
+        workload: a.kind.parse()?,
+        replicas: a.replicas,
+        service: a.service,
+    };
+    let mut subjects = Vec::new();
+    let mut loose = Vec::new();
+    for name in &a.names {
+        if let Ok(r) = libruntime::container::find(&ctx.paths, name) {
+            if r.pod_id().is_some() {
+                bail!("container {name} is in a pod: generate YAML for its pod instead");
+            }
+            loose.push(r);
+        } else if let Ok(p) = libruntime::pod::Pod::find(&ctx.paths, &ctx.maps, name) {
+            subjects.push(Subject::from_pod(&p)?);
+        } else {
+            bail!("{name} is neither a container nor a pod");
+        }
+    }
+    if !loose.is_empty() {
+        subjects.insert(0, Subject::from_containers(loose));
+    }
+    let store = libruntime::store::Store::open(&ctx.paths);
+    let yaml = generate::to_yaml(&generate::generate(&store, &subjects, &opts)?)?;
+    match &a.filename {
+        Some(f) => libruntime::fsutil::write_atomic(f, yaml.as_bytes())
+            .with_context(|| format!("writing {}", f.display()))?,
+        None => write_out(&yaml)?,
+    }
+    Ok(0)
 }
 
 fn planned_from(src: &str) -> Result<(Vec<Planned>, Vec<libruntime::kube::validate::FieldIssue>)> {

@@ -354,6 +354,19 @@ pub fn check_limits_possible(
     }
 }
 
+/// Whether `entry` (`KEY=value`) is one `create` adds by itself: the base PATH, the
+/// `container` marker, HOSTNAME and HOME. What describes a container for another
+/// engine (`kube generate`) leaves these out; that engine adds its own.
+pub fn is_runtime_default_env(entry: &str) -> bool {
+    let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+    match key {
+        "PATH" => value == spec::DEFAULT_PATH,
+        "container" => value == "skiff",
+        "HOSTNAME" | "HOME" => true,
+        _ => false,
+    }
+}
+
 pub fn create(store: &Store, maps: &IdMaps, opts: &CreateOptions) -> Result<ContainerRecord> {
     check_limits_possible(&store.paths, &opts.resources, &opts.cgroups)?;
     let paths = &store.paths;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod controller;
+pub mod generate;
 pub mod kubelet;
 pub mod manifest;
 pub mod owner;

@@ -4,11 +4,13 @@
 pub mod kinds;
 pub mod meta;
 pub mod pod;
+pub mod service;
 pub mod workloads;
 
 pub use kinds::Kind;
 pub use meta::{IntOrString, ObjectMeta, OwnerReference};
 pub use pod::{Container, Pod, PodSpec, Probe, RestartPolicy};
+pub use service::{Service, ServicePort, ServiceSpec, ServiceType};
 pub use workloads::{
     CronJob, DaemonSet, Deployment, Job, LabelSelector, PodTemplateSpec, ReplicaSet, StatefulSet,
 };
