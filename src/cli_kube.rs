@@ -18,6 +18,20 @@ pub enum KubeCommand {
     Exec(KubeExecArgs),
     /// Write Kubernetes YAML for containers or pods
     Generate(KubeGenerateArgs),
+    /// Show an object in detail, with its events
+    Describe(KubeDescribeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubeDescribeArgs {
+    /// KIND, KIND/NAME, or KIND NAME; every object of the kind without a name
+    pub what: String,
+    pub name: Option<String>,
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Label selector (app=web,tier!=db)
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -68,7 +82,7 @@ pub struct KubeDownArgs {
 
 #[derive(Args, Debug)]
 pub struct KubeGetArgs {
-    /// KIND, KIND/NAME, or KIND NAME (po, deploy, svc, …)
+    /// KIND, KIND/NAME, or KIND NAME (po, deploy, svc, …), or events (ev)
     pub what: String,
     pub name: Option<String>,
     /// The namespace (default)

@@ -24,6 +24,7 @@ pub fn dispatch(ctx: &Ctx, cmd: KubeCommand) -> Result<i32> {
         KubeCommand::Logs(a) => logs(ctx, a),
         KubeCommand::Exec(a) => exec(ctx, a),
         KubeCommand::Generate(a) => generate(ctx, a),
+        KubeCommand::Describe(a) => describe(ctx, a),
     }
 }
 
@@ -68,35 +69,39 @@ fn planned_from(src: &str) -> Result<(Vec<Planned>, Vec<libruntime::kube::valida
     Ok(play::plan(&docs)?)
 }
 
-/// The images a pod needs, pulled as its imagePullPolicy says (missing when it says
-/// nothing, as podman's kube play).
+/// Checks every container's imagePullPolicy, and with `--pull` pulls the images now
+/// (a failure stops the play). Without it each pod's kubelet gets its images by their
+/// policies, and a pod whose image cannot be pulled waits in ImagePullBackOff.
 fn pull_images(ctx: &Ctx, planned: &[Planned], flag: Option<&str>) -> Result<()> {
     use libruntime::registry::policy::PullPolicy;
+    let forced: Option<PullPolicy> = flag.map(str::parse).transpose()?;
     for p in planned {
         for c in p
             .pod_specs()
             .into_iter()
             .flat_map(|s| s.init_containers.iter().chain(&s.containers))
         {
-            let policy = match (flag, c.image_pull_policy.as_deref()) {
-                (Some(f), _) => f.parse()?,
-                (None, Some("Always")) => PullPolicy::Always,
-                (None, Some("Never")) => PullPolicy::Never,
-                (None, Some("IfNotPresent") | None) => PullPolicy::Missing,
-                (None, Some(other)) => bail!(
+            if let Some(other) = c
+                .image_pull_policy
+                .as_deref()
+                .filter(|v| !matches!(*v, "Always" | "IfNotPresent" | "Never"))
+            {
+                bail!(
                     "{} {}: container {}: invalid imagePullPolicy {other:?}: use Always, IfNotPresent or Never",
                     p.kind().name(),
                     p.name(),
                     c.name
-                ),
-            };
-            super::registry::ensure_image(
-                ctx,
-                &c.image,
-                policy,
-                &Default::default(),
-                &Default::default(),
-            )?;
+                );
+            }
+            if let Some(policy) = forced {
+                super::registry::ensure_image(
+                    ctx,
+                    &c.image,
+                    policy,
+                    &Default::default(),
+                    &Default::default(),
+                )?;
+            }
         }
     }
     Ok(())
@@ -127,9 +132,7 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
             }
         }
     }
-    if a.start {
-        pull_images(ctx, &planned, a.pull.as_deref())?;
-    }
+    pull_images(ctx, &planned, a.pull.as_deref().filter(|_| a.start))?;
     let played = play::play(
         &ctx.paths,
         &ctx.maps,
@@ -251,8 +254,95 @@ fn seconds_since(t: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+fn describe(ctx: &Ctx, a: KubeDescribeArgs) -> Result<i32> {
+    use libruntime::kube::{describe, events};
+    play::revive_owners(&ctx.paths)?;
+    let (kind, name) = kind_and_name(&a.what, a.name.as_deref())?;
+    let ns = a.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let mut objects = match &name {
+        Some(n) => vec![store::get(&ctx.paths, kind, &ns, n)?.ok_or_else(|| {
+            libruntime::Error::from(KubeError::NotFound {
+                kind: kind.plural().into(),
+                name: n.clone(),
+            })
+        })?],
+        None => store::list(&ctx.paths, kind, Some(&ns))?,
+    };
+    if let Some(sel) = &a.selector {
+        let reqs = parse_selector(sel).map_err(|e| anyhow::anyhow!(e))?;
+        objects.retain(|o| selects(&reqs, &o.metadata.labels));
+    }
+    if objects.is_empty() {
+        eprintln!("No resources found in {ns} namespace.");
+        return Ok(0);
+    }
+    let now = chrono::Utc::now().timestamp();
+    let node = libruntime::kube::kubelet::node_name();
+    let texts: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            let about = events::Involved {
+                kind,
+                namespace: o.namespace().into(),
+                name: o.name().into(),
+                uid: o.metadata.uid.clone(),
+            };
+            describe::describe(o, &events::of(&ctx.paths, &about), now, &node)
+        })
+        .collect();
+    write_out(&texts.join("\n\n"))?;
+    Ok(0)
+}
+
+/// `kube get events`: kubectl's LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
+fn get_events(ctx: &Ctx, a: &KubeGetArgs) -> Result<i32> {
+    use libruntime::kube::{describe, events};
+    let ns = a.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let all = events::all(&ctx.paths, (!a.all_namespaces).then_some(ns.as_str()));
+    if all.is_empty() {
+        if a.all_namespaces {
+            eprintln!("No resources found");
+        } else {
+            eprintln!("No resources found in {ns} namespace.");
+        }
+        return Ok(0);
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut lines = vec![if a.all_namespaces {
+        "NAMESPACE\tLAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE".to_string()
+    } else {
+        "LAST SEEN\tTYPE\tREASON\tOBJECT\tMESSAGE".to_string()
+    }];
+    for e in &all {
+        let object = format!(
+            "{}/{}",
+            e.involved.kind.name().to_ascii_lowercase(),
+            e.involved.name
+        );
+        let last = age(now - libruntime::time::unix(Some(&e.last)));
+        let row = [
+            last,
+            describe::type_text(e.type_).to_string(),
+            e.reason.clone(),
+            object,
+            e.message.clone(),
+        ];
+        let mut cells: Vec<String> = Vec::new();
+        if a.all_namespaces {
+            cells.push(e.involved.namespace.clone());
+        }
+        cells.extend(row);
+        lines.push(cells.join("\t"));
+    }
+    write_out(&kubectl_align(&lines))?;
+    Ok(0)
+}
+
 fn get(ctx: &Ctx, a: KubeGetArgs) -> Result<i32> {
     play::revive_owners(&ctx.paths)?;
+    if matches!(a.what.to_ascii_lowercase().as_str(), "events" | "event" | "ev") {
+        return get_events(ctx, &a);
+    }
     let (kind, name) = kind_and_name(&a.what, a.name.as_deref())?;
     let ns = a
         .namespace
@@ -380,11 +470,7 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                 row.extend([ready, status, restarts.to_string(), age(created)]);
                 if wide {
                     row.push(o.status["podIP"].as_str().unwrap_or("<none>").to_string());
-                    row.push(
-                        nix::unistd::gethostname()
-                            .map(|h| h.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                    );
+                    row.push(libruntime::kube::kubelet::node_name());
                 }
             }
             Kind::Deployment => {

@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod controller;
+pub mod describe;
+pub mod events;
 pub mod generate;
 pub mod kubelet;
 pub mod manifest;

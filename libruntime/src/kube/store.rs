@@ -243,6 +243,7 @@ pub fn delete(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<Option<
         let path = object_path(paths, kind, ns, name);
         std::fs::remove_file(&path)
             .map_err(|e| crate::error::Error::io(format!("removing {}", path.display()), e))?;
+        super::events::forget(paths, kind, ns, name);
     }
     Ok(old)
 }

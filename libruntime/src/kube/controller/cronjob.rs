@@ -150,5 +150,12 @@ fn make_job(
         status: serde_json::Value::Null,
     };
     store::apply(paths, job)?;
+    super::event(
+        paths,
+        owner,
+        crate::kube::events::EventType::Normal,
+        "SuccessfulCreate",
+        &format!("Created job {name}"),
+    );
     super::ensure_running(paths, Kind::Job, ns, &name)
 }

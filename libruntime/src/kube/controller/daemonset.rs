@@ -28,7 +28,7 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
         .iter()
         .partition(|p| p.metadata.labels.get(HASH) == Some(&hash));
     for p in old.iter().chain(current.iter().skip(1)) {
-        store::delete(paths, Kind::Pod, &ns, p.name())?;
+        super::delete_pod(paths, obj, &ns, p.name())?;
     }
     if current.is_empty() {
         let t = &ds.spec.template;

@@ -3,6 +3,7 @@
 //! gets the replicas and older ones are scaled to zero (rollout strategies come with a
 //! later issue). Its status adds up its ReplicaSets'.
 
+use crate::kube::events::EventType;
 use super::ranking::template_hash;
 use super::{controlled_by, owner_reference};
 use crate::error::Result;
@@ -70,6 +71,7 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
                 status: Value::Null,
             };
             store::apply(paths, rs)?;
+            scaled(paths, obj, &current_name, 0, want);
         }
         Some(r) if r.spec["replicas"].as_i64() != Some(want) => {
             store::update(
@@ -79,6 +81,7 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
                 r.name(),
                 &r.metadata.uid,
                 |o| {
+                    scaled(paths, obj, o.name(), o.spec["replicas"].as_i64().unwrap_or(0), want);
                     o.spec["replicas"] = json!(want);
                     o.metadata.annotations.insert(
                         "deployment.kubernetes.io/desired-replicas".into(),
@@ -97,7 +100,10 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
                 &ns,
                 r.name(),
                 &r.metadata.uid,
-                |o| o.spec["replicas"] = json!(0),
+                |o| {
+                    scaled(paths, obj, o.name(), o.spec["replicas"].as_i64().unwrap_or(0), 0);
+                    o.spec["replicas"] = json!(0)
+                },
             )?;
         }
     }
@@ -148,4 +154,16 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
     });
     store::write_status(paths, Kind::Deployment, &ns, obj.name(), uid, status)?;
     Ok(())
+}
+
+/// The deployment controller's event for a ReplicaSet it resized.
+fn scaled(paths: &Paths, deployment: &Object, rs: &str, from: i64, to: i64) {
+    let way = if to > from { "up" } else { "down" };
+    super::event(
+        paths,
+        deployment,
+        EventType::Normal,
+        "ScalingReplicaSet",
+        &format!("Scaled {way} replica set {rs} from {from} to {to}"),
+    );
 }

@@ -5,6 +5,7 @@
 //! give each pod its index (JOB_COMPLETION_INDEX) and finish when every index has
 //! succeeded. The decision is a pure function of what the pods show.
 
+use crate::kube::events::EventType;
 use super::{controlled_by, is_finished, is_ready};
 use crate::error::Result;
 use crate::kube::api::pod::EnvVar;
@@ -193,13 +194,15 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
         }
         Decision::Complete => {
             completion_time = Some(now.clone());
+            super::event(paths, obj, EventType::Normal, "Completed", "Job completed");
             conditions.push(json!({"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now}));
             conditions.push(json!({"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now}));
         }
         Decision::Failed { reason, message } => {
             for p in pods.iter().filter(|p| !is_finished(p)) {
-                store::delete(paths, Kind::Pod, &ns, p.name())?;
+                super::delete_pod(paths, obj, &ns, p.name())?;
             }
+            super::event(paths, obj, EventType::Warning, reason, message);
             conditions.push(json!({"type": "FailureTarget", "status": "True", "reason": reason, "message": message, "lastProbeTime": now, "lastTransitionTime": now}));
             conditions.push(json!({"type": "Failed", "status": "True", "reason": reason, "message": message, "lastProbeTime": now, "lastTransitionTime": now}));
         }

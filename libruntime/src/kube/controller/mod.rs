@@ -13,6 +13,7 @@ pub mod replicaset;
 pub mod schedule;
 pub mod statefulset;
 
+use crate::kube::events::{EventType, Involved};
 use crate::error::Result;
 use crate::kube::api::{Kind, OwnerReference};
 use crate::kube::owner::{say, Owner};
@@ -74,6 +75,37 @@ pub fn unique_pod_name(paths: &Paths, ns: &str, base: &str) -> Result<String> {
     }
 }
 
+/// Records an event about `about`, from its kind's controller.
+pub fn event(paths: &Paths, about: &Object, type_: EventType, reason: &str, message: &str) {
+    let source = match about.kind {
+        Kind::ReplicaSet => "replicaset-controller",
+        Kind::Deployment => "deployment-controller",
+        Kind::StatefulSet => "statefulset-controller",
+        Kind::DaemonSet => "daemonset-controller",
+        Kind::Job => "job-controller",
+        Kind::CronJob => "cronjob-controller",
+        _ => "skiff",
+    };
+    let involved = Involved {
+        kind: about.kind,
+        namespace: about.namespace().into(),
+        name: about.name().into(),
+        uid: about.metadata.uid.clone(),
+    };
+    crate::kube::events::record(paths, &involved, type_, reason, message, source);
+}
+
+/// Deletes a pod `owner` controls, with the controller's event.
+pub fn delete_pod(paths: &Paths, owner: &Object, ns: &str, name: &str) -> Result<()> {
+    store::delete(paths, Kind::Pod, ns, name)?;
+    let message = match owner.kind {
+        Kind::StatefulSet => format!("delete Pod {name} in StatefulSet {} successful", owner.name()),
+        _ => format!("Deleted pod: {name}"),
+    };
+    event(paths, owner, EventType::Normal, "SuccessfulDelete", &message);
+    Ok(())
+}
+
 /// Stores a Pod owned by `owner` and starts its kubelet.
 pub fn create_pod(
     paths: &Paths,
@@ -99,6 +131,11 @@ pub fn create_pod(
         status: serde_json::Value::Null,
     };
     store::apply(paths, pod)?;
+    let message = match owner.kind {
+        Kind::StatefulSet => format!("create Pod {name} in StatefulSet {} successful", owner.name()),
+        _ => format!("Created pod: {name}"),
+    };
+    event(paths, owner, EventType::Normal, "SuccessfulCreate", &message);
     crate::kube::kubelet::ensure_running(paths, ns, name)
 }
 

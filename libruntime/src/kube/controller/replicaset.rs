@@ -61,7 +61,7 @@ pub fn reconcile(paths: &Paths, _maps: &IdMaps, obj: &Object) -> Result<()> {
             .collect();
         for victim in deletion_order(facts).into_iter().take(active.len() - want) {
             // The Pod's kubelet sees its object gone and ends it with its grace period.
-            store::delete(paths, Kind::Pod, &ns, &victim.name)?;
+            super::delete_pod(paths, obj, &ns, &victim.name)?;
         }
     }
     let mine: Vec<Object> = store::list(paths, Kind::Pod, Some(&ns))?

@@ -120,7 +120,7 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
         }
         Step::Delete(ordinals) => {
             for i in ordinals {
-                store::delete(paths, Kind::Pod, &ns, &format!("{}-{i}", obj.name()))?;
+                super::delete_pod(paths, obj, &ns, &format!("{}-{i}", obj.name()))?;
             }
         }
         Step::Wait => {}

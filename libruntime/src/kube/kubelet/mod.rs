@@ -10,12 +10,14 @@
 
 pub mod backoff;
 pub mod create;
+pub mod image;
 pub mod probes;
 pub mod status;
 
 use crate::container::{Container, ContainerRecord, Status};
 use crate::error::Result;
 use crate::kube::api::{Kind, Pod, RestartPolicy};
+use crate::kube::events::{self, EventType, Involved};
 use crate::kube::owner::Owner;
 use crate::kube::store;
 use crate::paths::Paths;
@@ -81,6 +83,8 @@ struct Kubelet<'a> {
     /// The skiff pod and containers, once found or made (checked on each pass).
     skiff_pod: Option<crate::pod::PodRecord>,
     records: BTreeMap<String, ContainerRecord>,
+    /// Failed image pulls, by container.
+    pulls: BTreeMap<String, image::Pulls>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -105,6 +109,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         finished: false,
         skiff_pod: None,
         records: BTreeMap::new(),
+        pulls: BTreeMap::new(),
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -184,6 +189,113 @@ impl Kubelet<'_> {
         }
     }
 
+    /// Records an event about this Pod, from the kubelet.
+    fn event(&self, type_: EventType, reason: &str, message: &str) {
+        self.event_from(type_, reason, message, "kubelet");
+    }
+
+    fn event_from(&self, type_: EventType, reason: &str, message: &str, source: &str) {
+        let about = Involved {
+            kind: Kind::Pod,
+            namespace: self.ns.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+        };
+        events::record(self.paths, &about, type_, reason, message, source);
+    }
+
+    /// Whether container `c`'s image is here as its pull policy wants, pulling it if
+    /// need be (with backoff after failures). Runs without the store lock: a pull may
+    /// take long.
+    fn image_ready(&mut self, c: &crate::kube::api::Container, now: Instant) -> bool {
+        let store = Store::open(self.paths);
+        let have = store.find_image(&c.image).is_ok();
+        let pulls = self.pulls.entry(c.name.clone()).or_default();
+        pulls.just_failed = false;
+        match image::decide(image::PullPolicy::of(c), have) {
+            image::Action::Use => {
+                self.pulls.remove(&c.name);
+                self.event(
+                    EventType::Normal,
+                    "Pulled",
+                    &format!("Container image {:?} already present on machine", c.image),
+                );
+                true
+            }
+            image::Action::RefuseNeverPull => {
+                if pulls.last_error.is_none() {
+                    let m = format!(
+                        "Container image {:?} is not present with pull policy of Never",
+                        c.image
+                    );
+                    pulls.last_error = Some(m.clone());
+                    self.event(EventType::Warning, "ErrImageNeverPull", &m);
+                }
+                false
+            }
+            image::Action::Pull if !pulls.may_try(now) => false,
+            image::Action::Pull => {
+                self.event(EventType::Normal, "Pulling", &format!("Pulling image {:?}", c.image));
+                let began = Instant::now();
+                let opts = crate::registry::pull::PullOptions {
+                    client: Default::default(),
+                    platform: crate::registry::manifest::Platform::host(),
+                    extract: crate::layer::ExtractOptions {
+                        ignore_chown_errors: self.paths.rootless && self.maps.is_single(),
+                        plain: false,
+                    },
+                };
+                let policy = crate::registry::policy::PullPolicy::Always;
+                match crate::registry::policy::ensure_image(
+                    &store,
+                    self.maps,
+                    &c.image,
+                    policy,
+                    &opts,
+                    &crate::registry::Silent,
+                ) {
+                    Ok(()) => {
+                        self.pulls.remove(&c.name);
+                        self.event(
+                            EventType::Normal,
+                            "Pulled",
+                            &format!(
+                                "Successfully pulled image {:?} in {:.3}s",
+                                c.image,
+                                began.elapsed().as_secs_f64()
+                            ),
+                        );
+                        true
+                    }
+                    Err(e) => {
+                        let m = format!("Failed to pull image {:?}: {e}", c.image);
+                        self.pulls.entry(c.name.clone()).or_default().failed(now, m.clone());
+                        self.event(EventType::Warning, "Failed", &m);
+                        self.event(EventType::Warning, "Failed", "Error: ErrImagePull");
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// The waiting state of a container not yet made.
+    fn not_made(&self, c: &crate::kube::api::Container) -> Observed {
+        match self.pulls.get(&c.name) {
+            Some(p) if p.last_error.as_deref().is_some_and(|m| m.contains("pull policy of Never")) => {
+                Observed::Waiting {
+                    reason: "ErrImageNeverPull".into(),
+                    message: p.last_error.clone(),
+                }
+            }
+            Some(p) => Observed::Waiting {
+                reason: p.reason().into(),
+                message: p.last_error.clone(),
+            },
+            None => Observed::waiting("ContainerCreating"),
+        }
+    }
+
     fn skiff_pod_name(&self) -> String {
         create::pod_name(&self.ns, &self.name)
     }
@@ -208,6 +320,27 @@ impl Kubelet<'_> {
         self.records.clear();
         let pname = self.skiff_pod_name();
         let existing = crate::pod::find(self.paths, &pname).ok();
+        if existing.is_none() {
+            self.event_from(
+                EventType::Normal,
+                "Scheduled",
+                &format!("Successfully assigned {}/{} to {}", self.ns, self.name, node_name()),
+                "default-scheduler",
+            );
+        }
+        // Images first, outside the lock; a container whose image is not there waits.
+        let now = Instant::now();
+        let mut found = BTreeMap::new();
+        let mut blocked = Vec::new();
+        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+            match crate::container::find(self.paths, &create::container_name(&pname, &c.name)) {
+                Ok(r) => {
+                    found.insert(c.name.clone(), r);
+                }
+                Err(_) if !self.image_ready(c, now) => blocked.push(c.name.clone()),
+                Err(_) => {}
+            }
+        }
         let store = Store::open_locked(self.paths)?;
         let skiff_pod = match existing {
             Some(p) => p,
@@ -217,10 +350,12 @@ impl Kubelet<'_> {
             }
         };
         for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-            let cname = create::container_name(&skiff_pod.name, &c.name);
-            let record = match crate::container::find(self.paths, &cname) {
-                Ok(r) => r,
-                Err(_) => create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?,
+            if blocked.contains(&c.name) {
+                continue;
+            }
+            let record = match found.remove(&c.name) {
+                Some(r) => r,
+                None => create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?,
             };
             self.records.insert(c.name.clone(), record);
         }
@@ -247,9 +382,7 @@ impl Kubelet<'_> {
             } else {
                 self.view_of(
                     c,
-                    Observed::Waiting {
-                        reason: "PodInitializing".into(),
-                    },
+                    Observed::waiting("PodInitializing"),
                     false,
                 )
             };
@@ -262,9 +395,7 @@ impl Kubelet<'_> {
             } else {
                 self.view_of(
                     c,
-                    Observed::Waiting {
-                        reason: "PodInitializing".into(),
-                    },
+                    Observed::waiting("PodInitializing"),
                     false,
                 )
             };
@@ -339,13 +470,7 @@ impl Kubelet<'_> {
         now: Instant,
     ) -> Result<ContainerView> {
         let Some(record) = self.record_of(&c.name) else {
-            return Ok(self.view_of(
-                c,
-                Observed::Waiting {
-                    reason: "ContainerCreating".into(),
-                },
-                false,
-            ));
+            return Ok(self.view_of(c, self.not_made(c), false));
         };
         let handle = Container::new(self.paths, self.maps, record.clone());
         let st = handle.state()?;
@@ -382,9 +507,7 @@ impl Kubelet<'_> {
                         started_at: st.started_at,
                     }
                 } else {
-                    Observed::Waiting {
-                        reason: "ContainerCreating".into(),
-                    }
+                    Observed::waiting("ContainerCreating")
                 };
                 // Ready at once without a startup or readiness probe; else once they say.
                 let gated = c.startup_probe.is_some() || c.readiness_probe.is_some();
@@ -404,12 +527,22 @@ impl Kubelet<'_> {
             return Ok(self.view_of(c, exited, false));
         }
         let track = self.tracks.entry(c.name.clone()).or_default();
+        let mut backing_off = false;
         if track.running_since.take().is_some() || track.next_start.is_none() {
             // Just ended: schedule the restart.
             let ran = Duration::ZERO;
             track.last = Some(exited.clone());
             track.next_start = Some(now + backoff::delay(track.restarts, ran));
+            backing_off = track.restarts > 0;
         }
+        if backing_off {
+            let m = format!(
+                "Back-off restarting failed container {} in pod {}_{}({})",
+                c.name, self.name, self.ns, self.uid
+            );
+            self.event(EventType::Warning, "BackOff", &m);
+        }
+        let track = self.tracks.entry(c.name.clone()).or_default();
         if track.next_start.is_some_and(|t| now >= t) {
             track.next_start = None;
             track.restarts += 1;
@@ -432,9 +565,7 @@ impl Kubelet<'_> {
         };
         Ok(self.view_of(
             c,
-            Observed::Waiting {
-                reason: reason.into(),
-            },
+            Observed::waiting(reason),
             false,
         ))
     }
@@ -446,7 +577,12 @@ impl Kubelet<'_> {
         init: bool,
         now: Instant,
     ) {
+        self.event(EventType::Normal, "Created", &format!("Created container {}", c.name));
         let started = handle.start();
+        match &started {
+            Ok(_) => self.event(EventType::Normal, "Started", &format!("Started container {}", c.name)),
+            Err(e) => self.event(EventType::Warning, "Failed", &format!("Error: {}", e.message)),
+        }
         let track = self.tracks.entry(c.name.clone()).or_default();
         track.running_since = Some(now);
         track.post_start_done = false;
@@ -481,7 +617,8 @@ impl Kubelet<'_> {
             .iter()
             .find(|p| p.0.kind == ProbeKind::Startup)
             .is_none_or(|p| p.1.ok);
-        let mut kill = false;
+        let mut kill = None;
+        let mut failed = Vec::new();
         for (spec, state, due) in track.probes.iter_mut() {
             let gated = spec.kind != ProbeKind::Startup && !started;
             if gated || now < since + spec.initial_delay || now < *due {
@@ -493,17 +630,32 @@ impl Kubelet<'_> {
             *due = now + spec.period;
             let r = handle.run_test(&spec.test, spec.timeout, pid);
             state.record(r.exit_code == 0, spec);
+            if r.exit_code != 0 {
+                failed.push((spec.kind, r.output.trim().to_string()));
+            }
             if matches!(spec.kind, ProbeKind::Liveness | ProbeKind::Startup)
                 && !state.ok
                 && state.failures >= spec.failure_threshold
             {
-                kill = true;
+                kill = Some(spec.kind);
             }
         }
-        if kill {
+        for (kind, output) in failed {
+            let m = format!("{} probe failed: {output}", kind.title());
+            self.event(EventType::Warning, "Unhealthy", &m);
+        }
+        if let Some(kind) = kill {
+            let m = format!(
+                "Container {name} failed {} probe, will be restarted",
+                kind.title().to_lowercase()
+            );
+            self.event(EventType::Normal, "Killing", &m);
             let _ = handle.kill(nix::sys::signal::Signal::SIGKILL);
             return false;
         }
+        let Some(track) = self.tracks.get_mut(name) else {
+            return false;
+        };
         let readiness = track
             .probes
             .iter()
@@ -623,6 +775,13 @@ fn pod_ip(paths: &Paths, skiff_pod: &crate::pod::PodRecord, host_network: bool) 
     crate::network::attach::attached(&dirs.run)
         .first()
         .map(|a| a.ip.to_string())
+}
+
+/// The node's name in events and `-o wide`: this machine's hostname.
+pub fn node_name() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// Collects children that ended (checks, hooks), as a subreaper must.

@@ -13,6 +13,17 @@ pub enum ProbeKind {
     Readiness,
 }
 
+impl ProbeKind {
+    /// As the kubelet's events name it.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProbeKind::Startup => "Startup",
+            ProbeKind::Liveness => "Liveness",
+            ProbeKind::Readiness => "Readiness",
+        }
+    }
+}
+
 /// A probe with Kubernetes' defaults: initialDelaySeconds 0, periodSeconds 10,
 /// timeoutSeconds 1, successThreshold 1, failureThreshold 3.
 #[derive(Debug, Clone, PartialEq, Eq)]

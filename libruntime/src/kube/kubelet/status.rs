@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 pub enum Observed {
     Waiting {
         reason: String,
+        /// Why, when the reason alone does not say (an image pull's error).
+        message: Option<String>,
     },
     Running {
         started_at: String,
@@ -23,6 +25,13 @@ pub enum Observed {
 }
 
 impl Observed {
+    pub fn waiting(reason: &str) -> Observed {
+        Observed::Waiting {
+            reason: reason.into(),
+            message: None,
+        }
+    }
+
     pub fn terminated(exit_code: i32, oom: bool, started_at: &str, finished_at: &str) -> Observed {
         let reason = if oom {
             "OOMKilled"
@@ -41,7 +50,14 @@ impl Observed {
 
     fn to_api(&self) -> Value {
         match self {
-            Observed::Waiting { reason } => json!({"waiting": {"reason": reason}}),
+            Observed::Waiting {
+                reason,
+                message: None,
+            } => json!({"waiting": {"reason": reason}}),
+            Observed::Waiting {
+                reason,
+                message: Some(m),
+            } => json!({"waiting": {"reason": reason, "message": m}}),
             Observed::Running { started_at } => json!({"running": {"startedAt": started_at}}),
             Observed::Terminated {
                 exit_code,
@@ -290,7 +306,7 @@ mod tests {
         Observed::terminated(code, false, "t", "t")
     }
     fn waiting(r: &str) -> Observed {
-        Observed::Waiting { reason: r.into() }
+        Observed::waiting(r)
     }
 
     #[test]
