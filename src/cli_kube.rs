@@ -67,9 +67,15 @@ pub struct KubePlayArgs {
     /// Wait until every pod is Ready, or has failed
     #[arg(long)]
     pub wait: bool,
-    /// Pull images: always, missing (the default for images without a policy), never, newer
+    /// Pull images now: always, missing, never or newer (else each pod's kubelet pulls by imagePullPolicy)
     #[arg(long)]
     pub pull: Option<String>,
+    /// Publish a container port on the host, over the YAML's hostPort ([[ip:]hostPort:]containerPort[/protocol])
+    #[arg(long)]
+    pub publish: Vec<String>,
+    /// The pods' network instead of the cluster pod network: a network's name, host, none, slirp4netns or pasta
+    #[arg(long)]
+    pub network: Vec<String>,
     /// A file, a directory of YAML files, an http(s) URL, or - for standard input
     pub source: String,
 }

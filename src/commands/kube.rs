@@ -109,7 +109,12 @@ fn pull_images(ctx: &Ctx, planned: &[Planned], flag: Option<&str>) -> Result<()>
 
 fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
     let mode = ValidateMode::parse(&a.validate)?;
-    let (planned, issues) = planned_from(&a.source)?;
+    let overrides = libruntime::kube::overrides::Overrides::parse(&a.publish, &a.network)?;
+    for name in overrides.networks_named() {
+        libruntime::network::definition::get(&ctx.paths, &name)?;
+    }
+    let (mut planned, issues) = planned_from(&a.source)?;
+    libruntime::kube::overrides::apply(&mut planned, &overrides);
     let unsupported_kinds: Vec<String> = issues
         .iter()
         .filter(|i| i.problem == Problem::UnsupportedKind)

@@ -10,6 +10,7 @@ pub mod events;
 pub mod generate;
 pub mod kubelet;
 pub mod manifest;
+pub mod overrides;
 pub mod owner;
 pub mod play;
 pub mod printers;

@@ -71,6 +71,22 @@ impl Planned {
         &self.metadata().name
     }
 
+    /// The metadata and spec of the pods it makes (its own, or its template's).
+    pub fn pod_template_mut(&mut self) -> (&mut super::api::ObjectMeta, &mut PodSpec) {
+        match self {
+            Planned::Pod(p) => (&mut p.metadata, &mut p.spec),
+            Planned::ReplicaSet(r) => (&mut r.spec.template.metadata, &mut r.spec.template.spec),
+            Planned::Deployment(d) => (&mut d.spec.template.metadata, &mut d.spec.template.spec),
+            Planned::DaemonSet(d) => (&mut d.spec.template.metadata, &mut d.spec.template.spec),
+            Planned::Job(j) => (&mut j.spec.template.metadata, &mut j.spec.template.spec),
+            Planned::StatefulSet(s) => (&mut s.spec.template.metadata, &mut s.spec.template.spec),
+            Planned::CronJob(c) => {
+                let t = &mut c.spec.job_template.spec.template;
+                (&mut t.metadata, &mut t.spec)
+            }
+        }
+    }
+
     /// The pod specs it runs (its own, or its template's).
     pub fn pod_specs(&self) -> Vec<&PodSpec> {
         match self {

@@ -180,7 +180,15 @@ pub fn join(
         if explicit.publish {
             conflict("--publish")?;
         }
-        opts.network = NetMode::Container(infra.clone());
+        // A pod on the host's network: members use it directly. Joining it through
+        // the infra would be setns into a namespace the host's user namespace owns,
+        // which a rootless member may not do.
+        let on_host = pod.infra.as_ref().is_some_and(|i| i.network == NetMode::Host);
+        opts.network = if on_host {
+            NetMode::Host
+        } else {
+            NetMode::Container(infra.clone())
+        };
     }
     if pod.shares(SharedNamespace::Uts) {
         if explicit.hostname {

@@ -345,7 +345,11 @@ impl Kubelet<'_> {
         let skiff_pod = match existing {
             Some(p) => p,
             None => {
-                let network = create::pod_network(&store)?;
+                // `kube play --network` names another; the cluster's pod network else.
+                let network = match crate::kube::overrides::network_of(&pod.metadata) {
+                    Some(chosen) => chosen?,
+                    None => create::pod_network(&store)?,
+                };
                 create::make_pod(&store, self.maps, &self.ns, pod, &network)?
             }
         };
