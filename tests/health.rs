@@ -415,6 +415,54 @@ fn grpc_health_probes_against_a_real_grpc_server() {
                 .contains("NOT_SERVING"),
             "{log}"
         );
+        // The same server as a Kubernetes grpc readiness probe.
+        let yaml = format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: grpc-ready}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: [sleep, "1000"]
+    readinessProbe:
+      grpc: {{port: {port}, service: ok}}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: grpc-not}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: [sleep, "1000"]
+    readinessProbe:
+      grpc: {{port: {port}, service: other}}
+      periodSeconds: 1
+"#
+        );
+        let f = s.share("grpc.yaml", yaml.as_bytes()).display().to_string();
+        s.ok(&["kube", "play", &f]);
+        let ready = |pod: &str| {
+            let v: serde_json::Value =
+                serde_json::from_str(&s.ok(&["kube", "get", "pod", pod, "-o", "json"])).unwrap();
+            v["status"]["containerStatuses"][0]["ready"] == true
+        };
+        assert!(wait_until(15, || ready("grpc-ready")), "{mode:?}");
+        assert!(
+            wait_until(15, || s
+                .ok(&["kube", "describe", "pod", "grpc-not"])
+                .contains("Readiness probe failed")),
+            "{}",
+            s.ok(&["kube", "describe", "pod", "grpc-not"])
+        );
+        assert!(!ready("grpc-not"));
+        s.ok(&["kube", "down", &f]);
     }
     let _ = server.kill();
     let _ = server.wait();
