@@ -7,8 +7,7 @@ use common::*;
 use serde_json::Value;
 
 fn waiting_reason(s: &Skiff, pod: &str) -> String {
-    let v: Value =
-        serde_json::from_str(&s.ok(&["kube", "get", "pod", pod, "-o", "json"])).unwrap();
+    let v: Value = serde_json::from_str(&s.ok(&["kube", "get", "pod", pod, "-o", "json"])).unwrap();
     v["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()
         .unwrap_or("")
@@ -61,7 +60,10 @@ spec:
     imagePullPolicy: Never
 "#
         );
-        let f = s.share("events.yaml", yaml.as_bytes()).display().to_string();
+        let f = s
+            .share("events.yaml", yaml.as_bytes())
+            .display()
+            .to_string();
         s.ok(&["kube", "play", &f]);
 
         // The image that cannot be pulled: ErrImagePull, then ImagePullBackOff.
@@ -72,7 +74,10 @@ spec:
         );
         assert_eq!(waiting_reason(&s, "never"), "ErrImageNeverPull");
         let table = s.ok(&["kube", "get", "pods"]);
-        assert!(table.contains("ImagePullBackOff") && table.contains("ErrImageNeverPull"), "{table}");
+        assert!(
+            table.contains("ImagePullBackOff") && table.contains("ErrImageNeverPull"),
+            "{table}"
+        );
         let text = s.ok(&["kube", "describe", "pod", "later"]);
         for want in [
             "Status:           Pending",
@@ -87,7 +92,9 @@ spec:
         // Once the image is there, the next try (after the 10 s backoff) starts it.
         s.ok(&["tag", "busybox", &missing]);
         assert!(
-            wait_until(30, || s.ok(&["kube", "get", "pod", "later"]).contains("Running")),
+            wait_until(30, || s
+                .ok(&["kube", "get", "pod", "later"])
+                .contains("Running")),
             "{}",
             s.ok(&["kube", "describe", "pod", "later"])
         );
@@ -126,7 +133,10 @@ spec:
         let events = s.ok(&["kube", "get", "events"]);
         let head = events.lines().next().unwrap_or("");
         assert!(head.starts_with("LAST SEEN   TYPE"), "{events}");
-        assert!(events.contains("pod/never") && events.contains("deployment/flaky"), "{events}");
+        assert!(
+            events.contains("pod/never") && events.contains("deployment/flaky"),
+            "{events}"
+        );
 
         // A deleted object's events go with it.
         s.ok(&["kube", "delete", "pod", "never"]);

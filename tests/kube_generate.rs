@@ -57,7 +57,16 @@ fn generated_yaml_is_strictly_valid_and_plays_back_into_the_same_container() {
             .iter()
             .map(|kind| {
                 let f = s.dir.join(format!("{kind}.yaml")).display().to_string();
-                s.ok(&["kube", "generate", "Web_1", "--type", kind, "--service", "-f", &f]);
+                s.ok(&[
+                    "kube",
+                    "generate",
+                    "Web_1",
+                    "--type",
+                    kind,
+                    "--service",
+                    "-f",
+                    &f,
+                ]);
                 f
             })
             .collect();
@@ -65,9 +74,18 @@ fn generated_yaml_is_strictly_valid_and_plays_back_into_the_same_container() {
         let (valid, report) = kubernetes_validate(&files);
         assert!(valid, "{mode:?}: {report}");
         for kind in kinds {
-            assert!(report.contains(&format!("passed for resource {kind}/")), "{report}");
+            assert!(
+                report.contains(&format!("passed for resource {kind}/")),
+                "{report}"
+            );
         }
-        assert_eq!(report.matches("passed for resource service/web-1-pod").count(), 5, "{report}");
+        assert_eq!(
+            report
+                .matches("passed for resource service/web-1-pod")
+                .count(),
+            5,
+            "{report}"
+        );
         let yaml = s.ok(&["kube", "generate", "Web_1"]);
         assert!(yaml.contains("name: web-1\n"), "{yaml}");
         assert!(yaml.contains(&format!("hostPort: {port}")), "{yaml}");
@@ -76,10 +94,16 @@ fn generated_yaml_is_strictly_valid_and_plays_back_into_the_same_container() {
         assert!(yaml.contains("livenessProbe:"), "{yaml}");
         assert!(yaml.contains("terminationGracePeriodSeconds: 1"), "{yaml}");
         // The runtime's own variables are not the container's to carry.
-        assert!(!yaml.contains("HOSTNAME") && !yaml.contains("name: PATH"), "{yaml}");
+        assert!(
+            !yaml.contains("HOSTNAME") && !yaml.contains("name: PATH"),
+            "{yaml}"
+        );
 
         // Played back, it is the same container: user, env, directory, port.
-        let pod_yaml = s.share("played.yaml", yaml.as_bytes()).display().to_string();
+        let pod_yaml = s
+            .share("played.yaml", yaml.as_bytes())
+            .display()
+            .to_string();
         s.ok(&["rm", "-f", "Web_1"]);
         s.ok(&["kube", "play", "--wait", &pod_yaml]);
         assert_eq!(
@@ -105,9 +129,20 @@ fn generated_yaml_is_strictly_valid_and_plays_back_into_the_same_container() {
 fn a_pods_members_come_out_in_order_and_bad_requests_are_refused() {
     let s = Skiff::with_busybox(Mode::Rootless);
     let port = free_port();
-    s.ok(&["pod", "create", "--name", "pair", "-p", &format!("{port}:80")]);
-    s.ok(&["create", "--pod", "pair", "--name", "first", "busybox", "sleep", "60"]);
-    s.ok(&["create", "--pod", "pair", "--name", "second", "busybox", "sleep", "60"]);
+    s.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "pair",
+        "-p",
+        &format!("{port}:80"),
+    ]);
+    s.ok(&[
+        "create", "--pod", "pair", "--name", "first", "busybox", "sleep", "60",
+    ]);
+    s.ok(&[
+        "create", "--pod", "pair", "--name", "second", "busybox", "sleep", "60",
+    ]);
     let yaml = s.ok(&["kube", "generate", "pair", "-t", "deployment", "-r", "3"]);
     let first = yaml.find("name: first").expect("first");
     let second = yaml.find("name: second").expect("second");

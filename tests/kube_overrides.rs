@@ -23,7 +23,8 @@ spec:
 }
 
 fn pod_ip(s: &Skiff, name: &str) -> String {
-    let v: Value = serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap();
+    let v: Value =
+        serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap();
     v["status"]["podIP"].as_str().unwrap_or("").to_string()
 }
 
@@ -38,12 +39,31 @@ fn publish_and_network_override_the_yaml() {
 
         // --publish gives the declared containerPort a hostPort; --network a network.
         let port = free_port();
-        let f = s.share("a.yaml", httpd_pod("alpha", 8080).as_bytes()).display().to_string();
+        let f = s
+            .share("a.yaml", httpd_pod("alpha", 8080).as_bytes())
+            .display()
+            .to_string();
         let published = format!("{port}:8080");
-        s.ok(&["kube", "play", "--wait", "--publish", &published, "--network", "side", &f]);
-        assert_eq!(http_get(port).as_deref().map(str::trim), Some("alpha"), "{mode:?}");
+        s.ok(&[
+            "kube",
+            "play",
+            "--wait",
+            "--publish",
+            &published,
+            "--network",
+            "side",
+            &f,
+        ]);
+        assert_eq!(
+            http_get(port).as_deref().map(str::trim),
+            Some("alpha"),
+            "{mode:?}"
+        );
         let ip = pod_ip(&s, "alpha");
-        assert!(ip.starts_with(&format!("{prefix}.")), "{ip} not in {subnet}");
+        assert!(
+            ip.starts_with(&format!("{prefix}.")),
+            "{ip} not in {subnet}"
+        );
         let stored = s.ok(&["kube", "get", "pod", "alpha", "-o", "yaml"]);
         assert!(stored.contains(&format!("hostPort: {port}")), "{stored}");
         assert!(stored.contains("io.skiff.kube/network: side"), "{stored}");
@@ -51,9 +71,16 @@ fn publish_and_network_override_the_yaml() {
 
         // --network host: the pod is the host's network.
         let port = free_port();
-        let f = s.share("b.yaml", httpd_pod("beta", port).as_bytes()).display().to_string();
+        let f = s
+            .share("b.yaml", httpd_pod("beta", port).as_bytes())
+            .display()
+            .to_string();
         s.ok(&["kube", "play", "--wait", "--network", "host", &f]);
-        assert_eq!(http_get(port).as_deref().map(str::trim), Some("beta"), "{mode:?}");
+        assert_eq!(
+            http_get(port).as_deref().map(str::trim),
+            Some("beta"),
+            "{mode:?}"
+        );
         assert_eq!(pod_ip(&s, "beta"), "127.0.0.1");
         s.ok(&["kube", "down", &f]);
 

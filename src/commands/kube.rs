@@ -302,7 +302,10 @@ fn describe(ctx: &Ctx, a: KubeDescribeArgs) -> Result<i32> {
 /// `kube get events`: kubectl's LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
 fn get_events(ctx: &Ctx, a: &KubeGetArgs) -> Result<i32> {
     use libruntime::kube::{describe, events};
-    let ns = a.namespace.clone().unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+    let ns = a
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
     let all = events::all(&ctx.paths, (!a.all_namespaces).then_some(ns.as_str()));
     if all.is_empty() {
         if a.all_namespaces {
@@ -345,7 +348,10 @@ fn get_events(ctx: &Ctx, a: &KubeGetArgs) -> Result<i32> {
 
 fn get(ctx: &Ctx, a: KubeGetArgs) -> Result<i32> {
     play::revive_owners(&ctx.paths)?;
-    if matches!(a.what.to_ascii_lowercase().as_str(), "events" | "event" | "ev") {
+    if matches!(
+        a.what.to_ascii_lowercase().as_str(),
+        "events" | "event" | "ev"
+    ) {
         return get_events(ctx, &a);
     }
     let (kind, name) = kind_and_name(&a.what, a.name.as_deref())?;

@@ -80,7 +80,9 @@ impl Lines {
         if m.is_empty() {
             return self.kv(level, key, "<none>");
         }
-        let mut items = m.iter().map(|(k, v)| format!("{k}{sep}{}", v.as_str().unwrap_or("")));
+        let mut items = m
+            .iter()
+            .map(|(k, v)| format!("{k}{sep}{}", v.as_str().unwrap_or("")));
         self.kv(level, key, items.next().unwrap_or_default());
         for i in items {
             self.cells(level, "", i);
@@ -108,7 +110,11 @@ impl Lines {
                 .unwrap_or(0)
                 + 2;
             for r in &self.rows[i..j] {
-                let line = format!("{:<width$}{}", r.first_cell(), r.value.as_deref().unwrap_or(""));
+                let line = format!(
+                    "{:<width$}{}",
+                    r.first_cell(),
+                    r.value.as_deref().unwrap_or("")
+                );
                 out.push_str(line.trim_end());
                 out.push('\n');
             }
@@ -257,7 +263,11 @@ fn container(l: &mut Lines, c: &Value, cs: &Value) {
     }
     let yes_no = |b: bool| if b { "True" } else { "False" };
     l.kv(2, "Ready", yes_no(cs["ready"] == true));
-    l.kv(2, "Restart Count", cs["restartCount"].as_i64().unwrap_or(0).to_string());
+    l.kv(
+        2,
+        "Restart Count",
+        cs["restartCount"].as_i64().unwrap_or(0).to_string(),
+    );
     for (key, field) in [
         ("Liveness", "livenessProbe"),
         ("Readiness", "readinessProbe"),
@@ -273,7 +283,11 @@ fn container(l: &mut Lines, c: &Value, cs: &Value) {
     } else {
         l.head(2, "Environment");
         for e in env {
-            l.kv(3, e["name"].as_str().unwrap_or(""), e["value"].as_str().unwrap_or(""));
+            l.kv(
+                3,
+                e["name"].as_str().unwrap_or(""),
+                e["value"].as_str().unwrap_or(""),
+            );
         }
     }
 }
@@ -287,13 +301,29 @@ fn state(l: &mut Lines, key: &str, s: &Value) {
         }
     } else if let Some(r) = s.get("running") {
         l.kv(2, key, "Running");
-        l.kv(3, "Started", time_text(r["startedAt"].as_str().unwrap_or("")));
+        l.kv(
+            3,
+            "Started",
+            time_text(r["startedAt"].as_str().unwrap_or("")),
+        );
     } else if let Some(t) = s.get("terminated") {
         l.kv(2, key, "Terminated");
         l.kv(3, "Reason", t["reason"].as_str().unwrap_or(""));
-        l.kv(3, "Exit Code", t["exitCode"].as_i64().unwrap_or(0).to_string());
-        l.kv(3, "Started", time_text(t["startedAt"].as_str().unwrap_or("")));
-        l.kv(3, "Finished", time_text(t["finishedAt"].as_str().unwrap_or("")));
+        l.kv(
+            3,
+            "Exit Code",
+            t["exitCode"].as_i64().unwrap_or(0).to_string(),
+        );
+        l.kv(
+            3,
+            "Started",
+            time_text(t["startedAt"].as_str().unwrap_or("")),
+        );
+        l.kv(
+            3,
+            "Finished",
+            time_text(t["finishedAt"].as_str().unwrap_or("")),
+        );
     } else {
         l.kv(2, key, "Waiting");
     }
@@ -399,12 +429,28 @@ fn workload(
                 "Desired Number of Nodes Scheduled",
                 n(&st["desiredNumberScheduled"]).to_string(),
             );
-            l.kv(0, "Number of Nodes Scheduled with Up-to-date Pods", n(&st["updatedNumberScheduled"]).to_string());
+            l.kv(
+                0,
+                "Number of Nodes Scheduled with Up-to-date Pods",
+                n(&st["updatedNumberScheduled"]).to_string(),
+            );
         }
         Kind::Job => {
-            l.kv(0, "Parallelism", spec["parallelism"].as_i64().unwrap_or(1).to_string());
-            l.kv(0, "Completions", spec["completions"].as_i64().unwrap_or(1).to_string());
-            l.kv(0, "Completion Mode", spec["completionMode"].as_str().unwrap_or("NonIndexed"));
+            l.kv(
+                0,
+                "Parallelism",
+                spec["parallelism"].as_i64().unwrap_or(1).to_string(),
+            );
+            l.kv(
+                0,
+                "Completions",
+                spec["completions"].as_i64().unwrap_or(1).to_string(),
+            );
+            l.kv(
+                0,
+                "Completion Mode",
+                spec["completionMode"].as_str().unwrap_or("NonIndexed"),
+            );
             if let Some(t) = st["startTime"].as_str() {
                 l.kv(0, "Start Time", time_text(t));
             }
@@ -422,20 +468,45 @@ fn workload(
         }
         Kind::CronJob => {
             l.kv(0, "Schedule", spec["schedule"].as_str().unwrap_or(""));
-            l.kv(0, "Concurrency Policy", spec["concurrencyPolicy"].as_str().unwrap_or("Allow"));
-            l.kv(0, "Suspend", if spec["suspend"] == true { "True" } else { "False" });
-            l.kv(0, "Last Schedule Time", st["lastScheduleTime"].as_str().map_or("<unset>".into(), time_text));
+            l.kv(
+                0,
+                "Concurrency Policy",
+                spec["concurrencyPolicy"].as_str().unwrap_or("Allow"),
+            );
+            l.kv(
+                0,
+                "Suspend",
+                if spec["suspend"] == true {
+                    "True"
+                } else {
+                    "False"
+                },
+            );
+            l.kv(
+                0,
+                "Last Schedule Time",
+                st["lastScheduleTime"]
+                    .as_str()
+                    .map_or("<unset>".into(), time_text),
+            );
         }
         Kind::PersistentVolumeClaim => {
             l.kv(0, "Status", st["phase"].as_str().unwrap_or("Pending"));
-            l.kv(0, "Capacity", st["capacity"]["storage"].as_str().unwrap_or(""));
+            l.kv(
+                0,
+                "Capacity",
+                st["capacity"]["storage"].as_str().unwrap_or(""),
+            );
         }
         _ => {}
     }
     controlled_by(l, obj);
     if let Some(conds) = st["conditions"].as_array().filter(|c| !c.is_empty()) {
         l.head(0, "Conditions");
-        let mut rows = vec!["Type\tStatus\tReason".to_string(), "----\t------\t------".to_string()];
+        let mut rows = vec![
+            "Type\tStatus\tReason".to_string(),
+            "----\t------\t------".to_string(),
+        ];
         for c in conds {
             rows.push(format!(
                 "{}\t{}\t{}",
@@ -455,7 +526,14 @@ fn align(rows: &[String], gap: usize) -> Vec<String> {
     let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.split('\t').collect()).collect();
     let cols = cells.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|i| cells.iter().filter_map(|r| r.get(i)).map(|c| c.len()).max().unwrap_or(0))
+        .map(|i| {
+            cells
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.len())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     cells
         .iter()
@@ -558,7 +636,12 @@ mod tests {
     fn a_pod_reads_as_kubectl_describes_it() {
         let now = crate::time::unix(Some("2026-12-06T07:01:00Z"));
         let events = [
-            event("Scheduled", 1, "2026-12-06T07:00:00Z", "2026-12-06T07:00:00Z"),
+            event(
+                "Scheduled",
+                1,
+                "2026-12-06T07:00:00Z",
+                "2026-12-06T07:00:00Z",
+            ),
             event("Started", 3, "2026-12-06T06:58:00Z", "2026-12-06T07:00:30Z"),
         ];
         let text = describe(&pod(), &events, now, "node1");
@@ -608,6 +691,9 @@ mod tests {
             text.contains("Replicas:           3 desired | 3 updated | 3 total | 2 available | 1 unavailable\n"),
             "{text}"
         );
-        assert!(text.contains("  Available  False   MinimumReplicasUnavailable\n"), "{text}");
+        assert!(
+            text.contains("  Available  False   MinimumReplicasUnavailable\n"),
+            "{text}"
+        );
     }
 }

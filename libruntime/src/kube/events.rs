@@ -145,7 +145,8 @@ pub fn all(paths: &Paths, ns: Option<&str>) -> Vec<Event> {
                 let Some(name) = entry.strip_suffix(".jsonl") else {
                     continue;
                 };
-                let mut lines = read_lines(&root.join(&n).join(&plural).join(format!("{name}.jsonl.1")));
+                let mut lines =
+                    read_lines(&root.join(&n).join(&plural).join(format!("{name}.jsonl.1")));
                 lines.extend(read_lines(&root.join(&n).join(&plural).join(&entry)));
                 // An object's events carry its uid; a name reused gets its own group.
                 let mut uids: Vec<String> = lines.iter().map(|l| l.uid.clone()).collect();
@@ -200,7 +201,10 @@ pub fn fold(about: &Involved, lines: Vec<Recorded>) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::new();
     for l in lines {
         match out.iter_mut().find(|e| {
-            e.type_ == l.type_ && e.reason == l.reason && e.message == l.message && e.source == l.source
+            e.type_ == l.type_
+                && e.reason == l.reason
+                && e.message == l.message
+                && e.source == l.source
         }) {
             Some(e) => {
                 e.count += 1;
@@ -257,7 +261,10 @@ mod tests {
         assert_eq!(folded.len(), 2);
         assert_eq!(folded[0].reason, "Killing");
         let u = &folded[1];
-        assert_eq!((u.count, u.first.as_str(), u.last.as_str()), (3, "2026-01-01T00:00:01Z", "2026-01-01T00:00:09Z"));
+        assert_eq!(
+            (u.count, u.first.as_str(), u.last.as_str()),
+            (3, "2026-01-01T00:00:01Z", "2026-01-01T00:00:09Z")
+        );
     }
 
     #[test]
@@ -270,13 +277,37 @@ mod tests {
             name: "web".into(),
             uid: "one".into(),
         };
-        record(&paths, &about, EventType::Normal, "Started", "Started container a", "kubelet");
+        record(
+            &paths,
+            &about,
+            EventType::Normal,
+            "Started",
+            "Started container a",
+            "kubelet",
+        );
         let f = file(&paths, Kind::Pod, "default", "web");
-        std::fs::OpenOptions::new().append(true).open(&f).unwrap().write_all(b"{\"type\":").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&f)
+            .unwrap()
+            .write_all(b"{\"type\":")
+            .unwrap();
         about.uid = "two".into();
         // The torn line is skipped; the next record starts on a line of its own.
-        std::fs::OpenOptions::new().append(true).open(&f).unwrap().write_all(b"\n").unwrap();
-        record(&paths, &about, EventType::Normal, "Started", "Started container b", "kubelet");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&f)
+            .unwrap()
+            .write_all(b"\n")
+            .unwrap();
+        record(
+            &paths,
+            &about,
+            EventType::Normal,
+            "Started",
+            "Started container b",
+            "kubelet",
+        );
         let mine = of(&paths, &about);
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].message, "Started container b");

@@ -317,11 +317,7 @@ fn pod_spec(store: &Store, s: &Subject, workload: WorkloadType) -> Result<PodSpe
             s.name
         )));
     }
-    let mut containers: Vec<Container> = s
-        .containers
-        .iter()
-        .map(|r| container(store, r))
-        .collect();
+    let mut containers: Vec<Container> = s.containers.iter().map(|r| container(store, r)).collect();
     // The pod's published ports go to the container that exposes them, else the first.
     let mut published: Vec<PortMapping> = s.published.clone();
     for r in &s.containers {
@@ -582,7 +578,10 @@ mod tests {
             "statefulset".parse::<WorkloadType>().unwrap(),
             WorkloadType::StatefulSet
         );
-        let e = "replicaset".parse::<WorkloadType>().unwrap_err().to_string();
+        let e = "replicaset"
+            .parse::<WorkloadType>()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"replicaset\""), "{e}");
     }
 

@@ -30,7 +30,8 @@ impl Overrides {
         if !network.is_empty() {
             if let NetMode::Container(_) = NetMode::parse_all(network)? {
                 return Err(Error::InvalidArgument(
-                    "kube play --network container:… is not supported: a pod has its own network".into(),
+                    "kube play --network container:… is not supported: a pod has its own network"
+                        .into(),
                 ));
             }
         }
@@ -64,10 +65,17 @@ fn publish(spec: &mut PodSpec, ports: &[PortMapping]) {
     for m in ports {
         let proto = m.protocol.to_uppercase();
         let host_ip = Some(m.host_ip.clone()).filter(|h| !h.is_empty() && h != "0.0.0.0");
-        let declared = spec.containers.iter_mut().flat_map(|c| c.ports.iter_mut()).find(|p| {
-            p.container_port == i64::from(m.container_port)
-                && p.protocol.as_deref().unwrap_or("TCP").eq_ignore_ascii_case(&proto)
-        });
+        let declared = spec
+            .containers
+            .iter_mut()
+            .flat_map(|c| c.ports.iter_mut())
+            .find(|p| {
+                p.container_port == i64::from(m.container_port)
+                    && p.protocol
+                        .as_deref()
+                        .unwrap_or("TCP")
+                        .eq_ignore_ascii_case(&proto)
+            });
         match declared {
             Some(p) => {
                 p.host_port = Some(m.host_port.into());
@@ -157,14 +165,20 @@ mod tests {
     #[test]
     fn network_host_sets_host_network_and_a_name_goes_in_an_annotation() {
         let mut planned = vec![pod_with_port(80)];
-        apply(&mut planned, &Overrides::parse(&[], &["host".into()]).unwrap());
+        apply(
+            &mut planned,
+            &Overrides::parse(&[], &["host".into()]).unwrap(),
+        );
         assert!(planned[0].pod_specs()[0].host_network);
         let mut planned = vec![pod_with_port(80)];
         let o = Overrides::parse(&[], &["mynet".into()]).unwrap();
         assert_eq!(o.networks_named(), vec!["mynet".to_string()]);
         apply(&mut planned, &o);
         let (meta, _) = planned[0].pod_template_mut();
-        assert_eq!(network_of(meta).unwrap().unwrap(), NetMode::Bridge(vec!["mynet".into()]));
+        assert_eq!(
+            network_of(meta).unwrap().unwrap(),
+            NetMode::Bridge(vec!["mynet".into()])
+        );
     }
 
     #[test]

@@ -183,7 +183,10 @@ pub fn join(
         // A pod on the host's network: members use it directly. Joining it through
         // the infra would be setns into a namespace the host's user namespace owns,
         // which a rootless member may not do.
-        let on_host = pod.infra.as_ref().is_some_and(|i| i.network == NetMode::Host);
+        let on_host = pod
+            .infra
+            .as_ref()
+            .is_some_and(|i| i.network == NetMode::Host);
         opts.network = if on_host {
             NetMode::Host
         } else {

@@ -3,11 +3,11 @@
 //! gets the replicas and older ones are scaled to zero (rollout strategies come with a
 //! later issue). Its status adds up its ReplicaSets'.
 
-use crate::kube::events::EventType;
 use super::ranking::template_hash;
 use super::{controlled_by, owner_reference};
 use crate::error::Result;
 use crate::kube::api::{Deployment, Kind, ObjectMeta};
+use crate::kube::events::EventType;
 use crate::kube::store::{self, Object};
 use crate::paths::Paths;
 use serde_json::{json, Value};
@@ -81,7 +81,13 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
                 r.name(),
                 &r.metadata.uid,
                 |o| {
-                    scaled(paths, obj, o.name(), o.spec["replicas"].as_i64().unwrap_or(0), want);
+                    scaled(
+                        paths,
+                        obj,
+                        o.name(),
+                        o.spec["replicas"].as_i64().unwrap_or(0),
+                        want,
+                    );
                     o.spec["replicas"] = json!(want);
                     o.metadata.annotations.insert(
                         "deployment.kubernetes.io/desired-replicas".into(),
@@ -101,7 +107,13 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
                 r.name(),
                 &r.metadata.uid,
                 |o| {
-                    scaled(paths, obj, o.name(), o.spec["replicas"].as_i64().unwrap_or(0), 0);
+                    scaled(
+                        paths,
+                        obj,
+                        o.name(),
+                        o.spec["replicas"].as_i64().unwrap_or(0),
+                        0,
+                    );
                     o.spec["replicas"] = json!(0)
                 },
             )?;

@@ -5,12 +5,12 @@
 //! give each pod its index (JOB_COMPLETION_INDEX) and finish when every index has
 //! succeeded. The decision is a pure function of what the pods show.
 
-use crate::kube::events::EventType;
 use super::{controlled_by, is_finished, is_ready};
 use crate::error::Result;
 use crate::kube::api::pod::EnvVar;
 use crate::kube::api::workloads::{CompletionMode, JobSpec};
 use crate::kube::api::{Job, Kind};
+use crate::kube::events::EventType;
 use crate::kube::kubelet::backoff;
 use crate::kube::store::{self, Object};
 use crate::paths::Paths;

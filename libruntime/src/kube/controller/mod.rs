@@ -13,9 +13,9 @@ pub mod replicaset;
 pub mod schedule;
 pub mod statefulset;
 
-use crate::kube::events::{EventType, Involved};
 use crate::error::Result;
 use crate::kube::api::{Kind, OwnerReference};
+use crate::kube::events::{EventType, Involved};
 use crate::kube::owner::{say, Owner};
 use crate::kube::store::{self, Object};
 use crate::paths::Paths;
@@ -99,10 +99,19 @@ pub fn event(paths: &Paths, about: &Object, type_: EventType, reason: &str, mess
 pub fn delete_pod(paths: &Paths, owner: &Object, ns: &str, name: &str) -> Result<()> {
     store::delete(paths, Kind::Pod, ns, name)?;
     let message = match owner.kind {
-        Kind::StatefulSet => format!("delete Pod {name} in StatefulSet {} successful", owner.name()),
+        Kind::StatefulSet => format!(
+            "delete Pod {name} in StatefulSet {} successful",
+            owner.name()
+        ),
         _ => format!("Deleted pod: {name}"),
     };
-    event(paths, owner, EventType::Normal, "SuccessfulDelete", &message);
+    event(
+        paths,
+        owner,
+        EventType::Normal,
+        "SuccessfulDelete",
+        &message,
+    );
     Ok(())
 }
 
@@ -132,10 +141,19 @@ pub fn create_pod(
     };
     store::apply(paths, pod)?;
     let message = match owner.kind {
-        Kind::StatefulSet => format!("create Pod {name} in StatefulSet {} successful", owner.name()),
+        Kind::StatefulSet => format!(
+            "create Pod {name} in StatefulSet {} successful",
+            owner.name()
+        ),
         _ => format!("Created pod: {name}"),
     };
-    event(paths, owner, EventType::Normal, "SuccessfulCreate", &message);
+    event(
+        paths,
+        owner,
+        EventType::Normal,
+        "SuccessfulCreate",
+        &message,
+    );
     crate::kube::kubelet::ensure_running(paths, ns, name)
 }
 

@@ -235,7 +235,11 @@ impl Kubelet<'_> {
             }
             image::Action::Pull if !pulls.may_try(now) => false,
             image::Action::Pull => {
-                self.event(EventType::Normal, "Pulling", &format!("Pulling image {:?}", c.image));
+                self.event(
+                    EventType::Normal,
+                    "Pulling",
+                    &format!("Pulling image {:?}", c.image),
+                );
                 let began = Instant::now();
                 let opts = crate::registry::pull::PullOptions {
                     client: Default::default(),
@@ -269,7 +273,10 @@ impl Kubelet<'_> {
                     }
                     Err(e) => {
                         let m = format!("Failed to pull image {:?}: {e}", c.image);
-                        self.pulls.entry(c.name.clone()).or_default().failed(now, m.clone());
+                        self.pulls
+                            .entry(c.name.clone())
+                            .or_default()
+                            .failed(now, m.clone());
                         self.event(EventType::Warning, "Failed", &m);
                         self.event(EventType::Warning, "Failed", "Error: ErrImagePull");
                         false
@@ -282,7 +289,11 @@ impl Kubelet<'_> {
     /// The waiting state of a container not yet made.
     fn not_made(&self, c: &crate::kube::api::Container) -> Observed {
         match self.pulls.get(&c.name) {
-            Some(p) if p.last_error.as_deref().is_some_and(|m| m.contains("pull policy of Never")) => {
+            Some(p)
+                if p.last_error
+                    .as_deref()
+                    .is_some_and(|m| m.contains("pull policy of Never")) =>
+            {
                 Observed::Waiting {
                     reason: "ErrImageNeverPull".into(),
                     message: p.last_error.clone(),
@@ -324,7 +335,12 @@ impl Kubelet<'_> {
             self.event_from(
                 EventType::Normal,
                 "Scheduled",
-                &format!("Successfully assigned {}/{} to {}", self.ns, self.name, node_name()),
+                &format!(
+                    "Successfully assigned {}/{} to {}",
+                    self.ns,
+                    self.name,
+                    node_name()
+                ),
                 "default-scheduler",
             );
         }
@@ -384,11 +400,7 @@ impl Kubelet<'_> {
             let view = if init_done {
                 self.drive(c, policy, true, now)?
             } else {
-                self.view_of(
-                    c,
-                    Observed::waiting("PodInitializing"),
-                    false,
-                )
+                self.view_of(c, Observed::waiting("PodInitializing"), false)
             };
             init_done &= matches!(view.state, Observed::Terminated { exit_code: 0, .. });
             views_init.push(view);
@@ -397,11 +409,7 @@ impl Kubelet<'_> {
             let view = if init_done {
                 self.drive(c, policy, false, now)?
             } else {
-                self.view_of(
-                    c,
-                    Observed::waiting("PodInitializing"),
-                    false,
-                )
+                self.view_of(c, Observed::waiting("PodInitializing"), false)
             };
             views_app.push(view);
         }
@@ -567,11 +575,7 @@ impl Kubelet<'_> {
         } else {
             "ContainerCreating"
         };
-        Ok(self.view_of(
-            c,
-            Observed::waiting(reason),
-            false,
-        ))
+        Ok(self.view_of(c, Observed::waiting(reason), false))
     }
 
     fn start(
@@ -581,11 +585,23 @@ impl Kubelet<'_> {
         init: bool,
         now: Instant,
     ) {
-        self.event(EventType::Normal, "Created", &format!("Created container {}", c.name));
+        self.event(
+            EventType::Normal,
+            "Created",
+            &format!("Created container {}", c.name),
+        );
         let started = handle.start();
         match &started {
-            Ok(_) => self.event(EventType::Normal, "Started", &format!("Started container {}", c.name)),
-            Err(e) => self.event(EventType::Warning, "Failed", &format!("Error: {}", e.message)),
+            Ok(_) => self.event(
+                EventType::Normal,
+                "Started",
+                &format!("Started container {}", c.name),
+            ),
+            Err(e) => self.event(
+                EventType::Warning,
+                "Failed",
+                &format!("Error: {}", e.message),
+            ),
         }
         let track = self.tracks.entry(c.name.clone()).or_default();
         track.running_since = Some(now);
