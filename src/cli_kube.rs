@@ -76,6 +76,9 @@ pub struct KubePlayArgs {
     /// The pods' network instead of the cluster pod network: a network's name, host, none, slirp4netns or pasta
     #[arg(long)]
     pub network: Vec<String>,
+    /// A YAML file of ConfigMaps (or Secrets) played before the rest, as podman's --configmap
+    #[arg(long)]
+    pub configmap: Vec<String>,
     /// A file, a directory of YAML files, an http(s) URL, or - for standard input
     pub source: String,
 }
@@ -103,6 +106,9 @@ pub struct KubeGetArgs {
     /// Output: wide, yaml, json or name
     #[arg(short, long)]
     pub output: Option<String>,
+    /// Show Secrets' values in -o yaml|json (hidden otherwise)
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Args, Debug)]

@@ -113,7 +113,23 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
     for name in overrides.networks_named() {
         libruntime::network::definition::get(&ctx.paths, &name)?;
     }
-    let (mut planned, issues) = planned_from(&a.source)?;
+    let (mut planned, mut issues) = planned_from(&a.source)?;
+    // --configmap files come first, so their objects are there when the pods start.
+    for f in a.configmap.iter().rev() {
+        let (extra, found) = planned_from(f)?;
+        if let Some(p) = extra
+            .iter()
+            .find(|p| !matches!(p.kind(), Kind::ConfigMap | Kind::Secret))
+        {
+            bail!(
+                "--configmap {f}: {} {} is not a ConfigMap",
+                p.kind().name(),
+                p.name()
+            );
+        }
+        planned.splice(0..0, extra);
+        issues.extend(found);
+    }
     libruntime::kube::overrides::apply(&mut planned, &overrides);
     let unsupported_kinds: Vec<String> = issues
         .iter()
@@ -376,20 +392,27 @@ fn get(ctx: &Ctx, a: KubeGetArgs) -> Result<i32> {
         let reqs = parse_selector(sel).map_err(|e| anyhow::anyhow!(e))?;
         objects.retain(|o| selects(&reqs, &o.metadata.labels));
     }
+    let api = |o: &Object| {
+        let mut v = o.to_api();
+        if o.kind == Kind::Secret && !a.show_secrets {
+            libruntime::kube::config::redact(&mut v);
+        }
+        v
+    };
     match a.output.as_deref() {
         Some("json") => {
             let v = if name.is_some() {
-                objects[0].to_api()
+                api(&objects[0])
             } else {
-                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(Object::to_api).collect::<Vec<_>>()})
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(api).collect::<Vec<_>>()})
             };
             write_out(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
         }
         Some("yaml") => {
             let v = if name.is_some() {
-                objects[0].to_api()
+                api(&objects[0])
             } else {
-                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(Object::to_api).collect::<Vec<_>>()})
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects.iter().map(api).collect::<Vec<_>>()})
             };
             write_out(&serde_norway_to_string(&v)?)?;
         }
@@ -447,6 +470,8 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         ]),
         Kind::Job => head.extend(["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]),
         Kind::StatefulSet => head.extend(["NAME", "READY", "AGE"]),
+        Kind::ConfigMap => head.extend(["NAME", "DATA", "AGE"]),
+        Kind::Secret => head.extend(["NAME", "TYPE", "DATA", "AGE"]),
         Kind::CronJob => head.extend([
             "NAME",
             "SCHEDULE",
@@ -598,6 +623,19 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                     text(&o.status["capacity"]["storage"]),
                     modes,
                     text(&o.spec["storageClassName"]),
+                    age(created),
+                ]);
+            }
+            Kind::ConfigMap => {
+                row.extend([
+                    libruntime::kube::config::data_count(o).to_string(),
+                    age(created),
+                ]);
+            }
+            Kind::Secret => {
+                row.extend([
+                    o.spec["type"].as_str().unwrap_or("Opaque").to_string(),
+                    libruntime::kube::config::data_count(o).to_string(),
                     age(created),
                 ]);
             }

@@ -59,6 +59,19 @@ pub fn spec_mounts(dirs: &ContainerDirs, uses: &[SecretUse]) -> Vec<Mount> {
         .collect()
 }
 
+/// `NAME=value` for each env secret: the container's process gets them at start, and
+/// each exec'd process too (as podman gives them), read from the secret store then,
+/// never from the container's files.
+pub fn env_entries(paths: &Paths, uses: &[SecretUse]) -> Result<Vec<String>> {
+    let mut env = Vec::new();
+    for u in uses.iter().filter(|u| u.kind == SecretKind::Env) {
+        let s = secret::find(paths, &u.id)?;
+        let value = secret::value(paths, &s)?;
+        env.push(format!("{}={}", u.target, String::from_utf8_lossy(&value)));
+    }
+    Ok(env)
+}
+
 /// Before the sandbox is made: writes each mounted secret with its mode and owner,
 /// and adds each env secret to `spec`'s process (in memory only).
 pub fn materialize(

@@ -136,12 +136,62 @@ pub fn describe(obj: &Object, events: &[Event], now: i64, node: &str) -> String 
     let empty = serde_json::Map::new();
     let labels = meta["labels"].as_object().unwrap_or(&empty);
     let annotations = meta["annotations"].as_object().unwrap_or(&empty);
+    let mut tail = String::new();
     match obj.kind {
         Kind::Pod => pod(&mut l, obj, labels, annotations, node),
+        Kind::ConfigMap | Kind::Secret => {
+            l.map(0, "Labels", labels, "=");
+            l.map(0, "Annotations", annotations, ": ");
+            tail = config_data(obj);
+        }
         _ => workload(&mut l, obj, labels, annotations),
     }
     let mut out = l.render();
+    out.push_str(&tail);
     out.push_str(&events_section(events, now));
+    out
+}
+
+/// A ConfigMap's keys and values, or a Secret's type and each value's size only.
+fn config_data(obj: &Object) -> String {
+    let entries = |field: &str| -> Vec<(String, String)> {
+        obj.spec[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let mut out = String::new();
+    if obj.kind == Kind::Secret {
+        out.push_str(&format!(
+            "\nType:  {}\n\nData\n====\n",
+            obj.spec["type"].as_str().unwrap_or("Opaque")
+        ));
+        let rows: Vec<String> = entries("data")
+            .into_iter()
+            .map(|(k, v)| {
+                let size = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v)
+                    .map_or(0, |b| b.len());
+                format!("{k}:\t{size} bytes")
+            })
+            .collect();
+        for line in align(&rows, 2) {
+            out.push_str(&format!("{line}\n"));
+        }
+    } else {
+        out.push_str("\nData\n====\n");
+        for (k, v) in entries("data") {
+            out.push_str(&format!("{k}:\n----\n{v}\n\n"));
+        }
+        out.push_str("\nBinaryData\n====\n");
+        for (k, v) in entries("binaryData") {
+            let size = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, v)
+                .map_or(0, |b| b.len());
+            out.push_str(&format!("{k}: {size} bytes\n"));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -667,6 +717,26 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn a_secret_shows_sizes_never_values() {
+        let sec: Object = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "default"},
+            "spec": {"type": "Opaque", "data": {"password": "czNjcjN0IQ==", "user": "YWRtaW4="}}
+        }))
+        .unwrap();
+        let text = describe(&sec, &[], 0, "n");
+        assert!(text.contains("Type:  Opaque\n"), "{text}");
+        assert!(
+            text.contains("password:  7 bytes\nuser:      5 bytes\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("czNjcjN0") && !text.contains("s3cr3t"),
+            "{text}"
+        );
     }
 
     #[test]

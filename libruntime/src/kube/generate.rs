@@ -401,6 +401,7 @@ fn container(store: &Store, r: &ContainerRecord) -> Container {
         .map(|(k, v)| EnvVar {
             name: k.into(),
             value: Some(v.into()),
+            value_from: None,
         })
         .collect();
     let working_dir =

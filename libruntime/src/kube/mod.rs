@@ -4,6 +4,7 @@
 //! does the kubelet's work for a Pod (`kubelet/`). Workload controllers come next.
 
 pub mod api;
+pub mod config;
 pub mod controller;
 pub mod describe;
 pub mod events;

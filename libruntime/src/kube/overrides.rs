@@ -53,7 +53,9 @@ impl Overrides {
 /// Writes the overrides into every planned pod and pod template.
 pub fn apply(planned: &mut [Planned], o: &Overrides) {
     for p in planned {
-        let (meta, spec) = p.pod_template_mut();
+        let Some((meta, spec)) = p.pod_template_mut() else {
+            continue;
+        };
         publish(spec, &o.publish);
         network(meta, spec, &o.network);
     }
@@ -174,7 +176,7 @@ mod tests {
         let o = Overrides::parse(&[], &["mynet".into()]).unwrap();
         assert_eq!(o.networks_named(), vec!["mynet".to_string()]);
         apply(&mut planned, &o);
-        let (meta, _) = planned[0].pod_template_mut();
+        let (meta, _) = planned[0].pod_template_mut().unwrap();
         assert_eq!(
             network_of(meta).unwrap().unwrap(),
             NetMode::Bridge(vec!["mynet".into()])

@@ -3,7 +3,8 @@
 //! strict` refuses a whole play.
 
 use super::api::{
-    CronJob, DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy, StatefulSet,
+    ConfigMap, CronJob, DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy,
+    Secret, StatefulSet,
 };
 use super::controller;
 use super::kubelet;
@@ -33,6 +34,8 @@ pub enum Planned {
     Job(Box<Job>),
     StatefulSet(Box<StatefulSet>),
     CronJob(Box<CronJob>),
+    ConfigMap(Box<ConfigMap>),
+    Secret(Box<Secret>),
 }
 
 impl Planned {
@@ -45,6 +48,8 @@ impl Planned {
             Planned::Job(_) => Kind::Job,
             Planned::StatefulSet(_) => Kind::StatefulSet,
             Planned::CronJob(_) => Kind::CronJob,
+            Planned::ConfigMap(_) => Kind::ConfigMap,
+            Planned::Secret(_) => Kind::Secret,
         }
     }
 
@@ -57,6 +62,8 @@ impl Planned {
             Planned::Job(j) => &j.metadata,
             Planned::StatefulSet(s) => &s.metadata,
             Planned::CronJob(c) => &c.metadata,
+            Planned::ConfigMap(c) => &c.metadata,
+            Planned::Secret(c) => &c.metadata,
         }
     }
 
@@ -72,8 +79,8 @@ impl Planned {
     }
 
     /// The metadata and spec of the pods it makes (its own, or its template's).
-    pub fn pod_template_mut(&mut self) -> (&mut super::api::ObjectMeta, &mut PodSpec) {
-        match self {
+    pub fn pod_template_mut(&mut self) -> Option<(&mut super::api::ObjectMeta, &mut PodSpec)> {
+        Some(match self {
             Planned::Pod(p) => (&mut p.metadata, &mut p.spec),
             Planned::ReplicaSet(r) => (&mut r.spec.template.metadata, &mut r.spec.template.spec),
             Planned::Deployment(d) => (&mut d.spec.template.metadata, &mut d.spec.template.spec),
@@ -84,7 +91,8 @@ impl Planned {
                 let t = &mut c.spec.job_template.spec.template;
                 (&mut t.metadata, &mut t.spec)
             }
-        }
+            Planned::ConfigMap(_) | Planned::Secret(_) => return None,
+        })
     }
 
     /// The pod specs it runs (its own, or its template's).
@@ -97,8 +105,98 @@ impl Planned {
             Planned::Job(j) => vec![&j.spec.template.spec],
             Planned::StatefulSet(s) => vec![&s.spec.template.spec],
             Planned::CronJob(c) => vec![&c.spec.job_template.spec.template.spec],
+            Planned::ConfigMap(_) | Planned::Secret(_) => vec![],
         }
     }
+}
+
+/// The API server's checks of volumes and the mounts that name them.
+fn check_volumes(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, v) in spec.volumes.iter().enumerate() {
+        if store::check_name(Kind::Pod, &v.name).is_err() || v.name.contains('.') {
+            return Err(format!("{at}volumes[{i}].name: Invalid value: {:?}: a lowercase RFC 1123 label is required", v.name));
+        }
+        if !names.insert(v.name.as_str()) {
+            return Err(format!(
+                "{at}volumes[{i}].name: Duplicate value: {:?}",
+                v.name
+            ));
+        }
+        match v.sources() {
+            0 => {
+                return Err(format!(
+                    "{at}volumes[{i}]: Required value: must specify a volume type"
+                ))
+            }
+            1 => {}
+            _ => {
+                return Err(format!(
+                    "{at}volumes[{i}]: Forbidden: may not specify more than 1 volume type"
+                ))
+            }
+        }
+        let mut item_paths: Vec<(&str, &str)> = Vec::new();
+        if let Some(c) = &v.config_map {
+            item_paths.extend(c.items.iter().map(|i| ("configMap", i.path.as_str())));
+        }
+        if let Some(c) = &v.secret {
+            item_paths.extend(c.items.iter().map(|i| ("secret", i.path.as_str())));
+        }
+        if let Some(d) = &v.downward_api {
+            item_paths.extend(d.items.iter().map(|i| ("downwardAPI", i.path.as_str())));
+        }
+        for src in v.projected.iter().flat_map(|p| &p.sources) {
+            for c in src.config_map.iter().chain(&src.secret) {
+                item_paths.extend(c.items.iter().map(|i| ("projected", i.path.as_str())));
+            }
+            if let Some(d) = &src.downward_api {
+                item_paths.extend(d.items.iter().map(|i| ("projected", i.path.as_str())));
+            }
+        }
+        for (source, p) in item_paths {
+            super::kubelet::atomic_writer::check_path(p)
+                .map_err(|e| format!("{at}volumes[{i}].{source}.items.path: Invalid value: {e}"))?;
+        }
+        if let Some(h) = &v.host_path {
+            super::kubelet::volumes::HostPathType::parse(h.type_.as_deref())
+                .map_err(|e| format!("{at}volumes[{i}].hostPath.type: {e}"))?;
+            if !h.path.starts_with('/') {
+                return Err(format!(
+                    "{at}volumes[{i}].hostPath.path: Invalid value: {:?}: must be an absolute path",
+                    h.path
+                ));
+            }
+        }
+    }
+    for (list, containers) in [
+        ("initContainers", &spec.init_containers),
+        ("containers", &spec.containers),
+    ] {
+        for (ci, c) in containers.iter().enumerate() {
+            let mut paths = std::collections::BTreeSet::new();
+            for (mi, m) in c.volume_mounts.iter().enumerate() {
+                let here = format!("{at}{list}[{ci}].volumeMounts[{mi}]");
+                if !names.contains(m.name.as_str()) {
+                    return Err(format!("{here}.name: Not found: {:?}", m.name));
+                }
+                if m.mount_path.is_empty() {
+                    return Err(format!("{here}.mountPath: Required value"));
+                }
+                if !paths.insert(m.mount_path.as_str()) {
+                    return Err(format!(
+                        "{here}.mountPath: Invalid value: {:?}: must be unique",
+                        m.mount_path
+                    ));
+                }
+                if let Some(sp) = m.sub_path.as_deref().filter(|p| !p.is_empty()) {
+                    super::kubelet::atomic_writer::check_path(sp)
+                        .map_err(|e| format!("{here}.subPath: Invalid value: {e}"))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The checks the API server makes on a pod spec.
@@ -106,6 +204,7 @@ fn check_pod_spec(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
     if spec.containers.is_empty() {
         return Err(format!("{at}containers: Required value"));
     }
+    check_volumes(spec, at)?;
     let mut seen = std::collections::BTreeSet::new();
     for c in spec.init_containers.iter().chain(&spec.containers) {
         if store::check_name(Kind::Pod, &c.name).is_err() || c.name.contains('.') {
@@ -282,6 +381,22 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut c.metadata);
                 planned.push(Planned::CronJob(Box::new(c)));
             }
+            Some(Kind::ConfigMap) => {
+                let (mut c, found): (ConfigMap, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::ConfigMap, &c.metadata.name)?;
+                super::config::check_config_map(&c).map_err(invalid)?;
+                default_ns(&mut c.metadata);
+                planned.push(Planned::ConfigMap(Box::new(c)));
+            }
+            Some(Kind::Secret) => {
+                let (mut sec, found): (Secret, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::Secret, &sec.metadata.name)?;
+                super::config::check_secret(&sec).map_err(invalid)?;
+                default_ns(&mut sec.metadata);
+                planned.push(Planned::Secret(Box::new(sec)));
+            }
             _ => issues.push(FieldIssue {
                 kind,
                 name,
@@ -302,6 +417,8 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::Job(j) => serde_json::to_value(&j.spec),
         Planned::StatefulSet(s) => serde_json::to_value(&s.spec),
         Planned::CronJob(c) => serde_json::to_value(&c.spec),
+        Planned::ConfigMap(c) => Ok(super::config::stored_config_map(c)),
+        Planned::Secret(s) => Ok(super::config::stored_secret(s)),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     Ok(Object {
@@ -322,7 +439,11 @@ pub fn play(
     opts: &PlayOptions,
 ) -> Result<Vec<Played>> {
     let mut out = Vec::new();
-    for p in planned {
+    // ConfigMaps and Secrets first: the pods that read them find them at once.
+    let (config, rest): (Vec<&Planned>, Vec<&Planned>) = planned
+        .iter()
+        .partition(|p| super::config::is_config(p.kind()));
+    for p in config.into_iter().chain(rest) {
         let ns = p.namespace();
         if opts.replace {
             take_down(paths, maps, p.kind(), &ns, p.name())?;

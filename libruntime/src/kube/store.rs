@@ -42,6 +42,13 @@ impl Object {
             "kind": self.kind.name(),
             "metadata": self.metadata,
         });
+        if super::config::is_config(self.kind) {
+            // ConfigMaps and Secrets keep data, type and immutable at the top level.
+            for (k, x) in self.spec.as_object().into_iter().flatten() {
+                v[k] = x.clone();
+            }
+            return v;
+        }
         if !self.spec.is_null() {
             v["spec"] = self.spec.clone();
         }
@@ -104,6 +111,16 @@ fn next_resource_version(paths: &Paths) -> Result<String> {
     Ok(n.to_string())
 }
 
+/// Writes an object atomically; a Secret's file only its owner may read.
+fn write_object(path: &std::path::Path, obj: &Object) -> Result<()> {
+    if obj.kind == Kind::Secret {
+        let bytes = serde_json::to_vec(obj).map_err(|e| crate::Error::json("secret", e))?;
+        fsutil::write_private(path, &bytes)
+    } else {
+        fsutil::write_json(path, obj)
+    }
+}
+
 pub fn get(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<Option<Object>> {
     fsutil::read_json(&object_path(paths, kind, ns, name))
 }
@@ -155,6 +172,13 @@ pub fn apply(paths: &Paths, mut obj: Object) -> Result<(Object, Applied)> {
             Applied::Created
         }
         Some(old) => {
+            if super::config::is_config(obj.kind) {
+                super::config::check_immutable(old, &obj).map_err(|reason| KubeError::Invalid {
+                    kind: obj.kind.name().into(),
+                    name: obj.name().into(),
+                    reason,
+                })?;
+            }
             let same = old.spec == obj.spec
                 && old.metadata.labels == obj.metadata.labels
                 && old.metadata.annotations == obj.metadata.annotations;
@@ -176,7 +200,7 @@ pub fn apply(paths: &Paths, mut obj: Object) -> Result<(Object, Applied)> {
     if let Some(d) = path.parent() {
         fsutil::create_dir_all(d)?;
     }
-    fsutil::write_json(&path, &obj)?;
+    write_object(&path, &obj)?;
     Ok((obj, applied))
 }
 
@@ -201,7 +225,7 @@ pub fn write_status(
     }
     obj.status = status;
     obj.metadata.resource_version = next_resource_version(paths)?;
-    fsutil::write_json(&object_path(paths, kind, ns, name), &obj)?;
+    write_object(&object_path(paths, kind, ns, name), &obj)?;
     Ok(true)
 }
 
@@ -231,7 +255,7 @@ pub fn update(
         obj.metadata.generation += 1;
     }
     obj.metadata.resource_version = next_resource_version(paths)?;
-    fsutil::write_json(&object_path(paths, kind, ns, name), &obj)?;
+    write_object(&object_path(paths, kind, ns, name), &obj)?;
     Ok(true)
 }
 

@@ -76,7 +76,6 @@ const UNSUPPORTED: &[&str] = &[
     "tolerations",
     "nodeSelector",
     "nodeName",
-    "volumes",
     "serviceAccountName",
     "serviceAccount",
     "automountServiceAccountToken",
@@ -99,14 +98,24 @@ const UNSUPPORTED: &[&str] = &[
     "schedulingGates",
     "resourceClaims",
     "setHostnameAsFQDN",
+    // Volume sources
+    "ephemeral",
+    "nfs",
+    "csi",
+    "iscsi",
+    "gitRepo",
+    "cephfs",
+    "rbd",
+    "fc",
+    "awsElasticBlockStore",
+    "gcePersistentDisk",
+    "azureDisk",
+    "azureFile",
     // Container
-    "volumeMounts",
-    "envFrom",
     "volumeDevices",
     "stdinOnce",
     "resizePolicy",
     "restartPolicy",
-    "valueFrom",
     // security contexts
     "seccompProfile",
     "seLinuxOptions",
@@ -176,7 +185,7 @@ mod tests {
                 "nodeSelector": {"disk": "ssd"},
                 "containers": [
                     {"name": "a", "image": "busybox"},
-                    {"name": "b", "image": "busybox", "livenesProbe": {}, "volumeMounts": []}
+                    {"name": "b", "image": "busybox", "livenesProbe": {}, "volumeDevices": []}
                 ]
             }
         });
@@ -191,7 +200,7 @@ mod tests {
                     Problem::Unknown
                 ),
                 (
-                    "spec.containers[1].volumeMounts".to_string(),
+                    "spec.containers[1].volumeDevices".to_string(),
                     Problem::Unsupported
                 ),
                 ("spec.nodeSelector".to_string(), Problem::Unsupported),

@@ -57,10 +57,11 @@ impl Container<'_> {
             .process()
             .clone()
             .ok_or_else(|| Error::InvalidArgument("the container's spec has no process".into()))?;
-        process.set_env(Some(merge_env(
+        let with_secrets = merge_env(
             process.env().as_deref().unwrap_or(&[]),
-            &opts.env,
-        )));
+            &crate::container::secrets::env_entries(self.paths, &self.record.config.secrets)?,
+        );
+        process.set_env(Some(merge_env(&with_secrets, &opts.env)));
         process.set_args(Some(opts.command.clone()));
         process.set_terminal(Some(opts.tty));
         if let Some(w) = &opts.workdir {

@@ -256,6 +256,7 @@ fn make_pod(paths: &Paths, owner: &Object, job: &Job, ns: &str, index: Option<i6
                 c.env.push(EnvVar {
                     name: "JOB_COMPLETION_INDEX".into(),
                     value: Some(i.to_string()),
+                    value_from: None,
                 });
             }
             format!("{}-{i}", owner.name())

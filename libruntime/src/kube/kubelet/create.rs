@@ -146,6 +146,67 @@ fn user_of(pod: &Pod, c: &Container) -> Option<String> {
     }
 }
 
+/// What a container gets from outside its spec: its environment with ConfigMap,
+/// Secret and downward API values resolved, and its volumes' bind mounts.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerInputs {
+    pub env: super::sources::ResolvedEnv,
+    pub mounts: Vec<crate::volume::mounts::MountRequest>,
+}
+
+/// The label that ties the skiff secrets holding a pod's Secret-sourced env values to
+/// the pod (by uid), so they go with it.
+pub const SECRET_OWNER_LABEL: &str = "io.skiff.kube/pod-uid";
+
+/// Puts each Secret-sourced value in skiff's secret store, for the container to get as
+/// an env variable at start; the requests that say so.
+fn secret_env(
+    store: &Store,
+    pod: &Pod,
+    container: &str,
+    values: &[(String, Vec<u8>)],
+) -> Result<Vec<crate::secret::SecretRequest>> {
+    let mut out = Vec::new();
+    for (i, (var, value)) in values.iter().enumerate() {
+        let name = format!("kube-{}-{container}-{i}", pod.metadata.uid);
+        if let Ok(old) = crate::secret::find(&store.paths, &name) {
+            crate::secret::remove(&store.paths, &old, Vec::new())?;
+        }
+        if value.is_empty() {
+            // The secret store keeps no empty values; an empty variable is no secret.
+            continue;
+        }
+        crate::secret::create(
+            &store.paths,
+            &name,
+            value,
+            [(SECRET_OWNER_LABEL.to_string(), pod.metadata.uid.clone())].into(),
+        )?;
+        out.push(crate::secret::SecretRequest {
+            name,
+            kind: crate::secret::SecretKind::Env,
+            target: Some(var.clone()),
+            uid: 0,
+            gid: 0,
+            mode: 0,
+        });
+    }
+    Ok(out)
+}
+
+/// Removes the skiff secrets of a pod's Secret-sourced env values.
+pub fn remove_secret_env(paths: &crate::paths::Paths, pod_uid: &str) {
+    // The secret index is changed under the store's lock.
+    let Ok(_locked) = Store::open_locked(paths) else {
+        return;
+    };
+    for s in crate::secret::list(paths).unwrap_or_default() {
+        if s.labels.get(SECRET_OWNER_LABEL).map(String::as_str) == Some(pod_uid) {
+            let _ = crate::secret::remove(paths, &s, Vec::new());
+        }
+    }
+}
+
 /// Makes one container of the pod, not started; `store` must be locked.
 pub fn make_container(
     store: &Store,
@@ -154,6 +215,7 @@ pub fn make_container(
     pod: &Pod,
     skiff_pod: &PodRecord,
     c: &Container,
+    inputs: ContainerInputs,
 ) -> Result<ContainerRecord> {
     let sc = c.security_context.clone().unwrap_or_default();
     let caps = sc.capabilities.clone().unwrap_or_default();
@@ -162,11 +224,9 @@ pub fn make_container(
         name: Some(container_name(&skiff_pod.name, &c.name)),
         command: c.args.clone(),
         entrypoint: (!c.command.is_empty()).then(|| c.command.clone()),
-        env: c
-            .env
-            .iter()
-            .map(|e| format!("{}={}", e.name, e.value.clone().unwrap_or_default()))
-            .collect(),
+        env: inputs.env.plain.clone(),
+        secrets: secret_env(store, pod, &c.name, &inputs.env.secret)?,
+        mounts: inputs.mounts,
         workdir: c.working_dir.clone(),
         user: user_of(pod, c),
         tty: c.tty,

@@ -8,11 +8,14 @@
 //! everything (preStop hooks first) and exits. Nothing it keeps in memory is needed
 //! after a restart: restart counts come back from the status it wrote.
 
+pub mod atomic_writer;
 pub mod backoff;
 pub mod create;
 pub mod image;
 pub mod probes;
+pub mod sources;
 pub mod status;
+pub mod volumes;
 
 use crate::container::{Container, ContainerRecord, Status};
 use crate::error::Result;
@@ -85,6 +88,8 @@ struct Kubelet<'a> {
     records: BTreeMap<String, ContainerRecord>,
     /// Failed image pulls, by container.
     pulls: BTreeMap<String, image::Pulls>,
+    /// Why a container cannot be made (CreateContainerConfigError), by container.
+    config_errors: BTreeMap<String, String>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -110,6 +115,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         skiff_pod: None,
         records: BTreeMap::new(),
         pulls: BTreeMap::new(),
+        config_errors: BTreeMap::new(),
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -286,8 +292,68 @@ impl Kubelet<'_> {
         }
     }
 
+    /// Notes why a container cannot be made; the event once per new reason.
+    fn config_error(&mut self, container: &str, message: String) {
+        if self.config_errors.get(container) != Some(&message) {
+            self.event(EventType::Warning, "Failed", &format!("Error: {message}"));
+            self.config_errors.insert(container.into(), message);
+        }
+    }
+
+    /// What the downward API tells of this pod.
+    fn facts(&self, pod: &Pod, skiff_pod: &crate::pod::PodRecord) -> sources::PodFacts {
+        sources::PodFacts {
+            name: self.name.clone(),
+            namespace: self.ns.clone(),
+            uid: self.uid.clone(),
+            labels: pod.metadata.labels.clone(),
+            annotations: pod.metadata.annotations.clone(),
+            node_name: node_name(),
+            pod_ip: pod_ip(self.paths, skiff_pod, pod.spec.host_network).unwrap_or_default(),
+            host_ip: "127.0.0.1".into(),
+        }
+    }
+
+    /// Starts the pod's infra container (its namespaces and address) if it is not up.
+    fn start_sandbox(&self, skiff_pod: &crate::pod::PodRecord) {
+        let Some(id) = skiff_pod.infra_id.as_deref() else {
+            return;
+        };
+        if let Ok(r) = crate::container::find(self.paths, id) {
+            let h = Container::new(self.paths, self.maps, r);
+            if h.state().is_ok_and(|s| s.status != Status::Running) {
+                if let Err(e) = h.start() {
+                    crate::log::warn(&format!(
+                        "starting the sandbox of {}: {}",
+                        self.name, e.message
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Rewrites mounted ConfigMap, Secret and downward API files whose sources changed.
+    fn refresh_volumes(&self, pod: &Pod) {
+        if !pod.spec.volumes.iter().any(volumes::is_projected) {
+            return;
+        }
+        let Some(skiff_pod) = &self.skiff_pod else {
+            return;
+        };
+        let facts = self.facts(pod, skiff_pod);
+        if let Ok(p) = sources::volume_payloads(self.paths, &self.ns, &facts, pod) {
+            volumes::refresh(self.paths, &self.uid, pod, &p);
+        }
+    }
+
     /// The waiting state of a container not yet made.
     fn not_made(&self, c: &crate::kube::api::Container) -> Observed {
+        if let Some(m) = self.config_errors.get(&c.name) {
+            return Observed::Waiting {
+                reason: "CreateContainerConfigError".into(),
+                message: Some(m.clone()),
+            };
+        }
         match self.pulls.get(&c.name) {
             Some(p)
                 if p.last_error
@@ -357,10 +423,10 @@ impl Kubelet<'_> {
                 Err(_) => {}
             }
         }
-        let store = Store::open_locked(self.paths)?;
         let skiff_pod = match existing {
             Some(p) => p,
             None => {
+                let store = Store::open_locked(self.paths)?;
                 // `kube play --network` names another; the cluster's pod network else.
                 let network = match crate::kube::overrides::network_of(&pod.metadata) {
                     Some(chosen) => chosen?,
@@ -369,13 +435,52 @@ impl Kubelet<'_> {
                 create::make_pod(&store, self.maps, &self.ns, pod, &network)?
             }
         };
-        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-            if blocked.contains(&c.name) {
-                continue;
+        let missing: Vec<&crate::kube::api::Container> = pod
+            .spec
+            .init_containers
+            .iter()
+            .chain(&pod.spec.containers)
+            .filter(|c| !found.contains_key(&c.name) && !blocked.contains(&c.name))
+            .collect();
+        let mut inputs = BTreeMap::new();
+        if !missing.is_empty() {
+            // The sandbox first, as the kubelet makes it: the downward API may need
+            // the pod's address.
+            if missing.iter().any(|c| sources::wants_pod_ip(c)) {
+                self.start_sandbox(&skiff_pod);
             }
-            let record = match found.remove(&c.name) {
-                Some(r) => r,
-                None => create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c)?,
+            let facts = self.facts(pod, &skiff_pod);
+            let volumes_ready = sources::volume_payloads(self.paths, &self.ns, &facts, pod)
+                .and_then(|p| volumes::prepare(self.paths, &self.uid, pod, &p));
+            for c in missing {
+                let made = volumes_ready.clone().and_then(|_| {
+                    Ok(create::ContainerInputs {
+                        env: sources::env_of(self.paths, &self.ns, &facts, c)?,
+                        mounts: volumes::mounts_for(self.paths, &self.uid, pod, c)?,
+                    })
+                });
+                match made {
+                    Ok(i) => {
+                        if self.config_errors.remove(&c.name).is_some() {
+                            crate::log::debug(&format!(
+                                "container {}: its configuration is there now",
+                                c.name
+                            ));
+                        }
+                        inputs.insert(c.name.clone(), i);
+                    }
+                    Err(m) => self.config_error(&c.name, m),
+                }
+            }
+        }
+        let store = Store::open_locked(self.paths)?;
+        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+            let record = match (found.remove(&c.name), inputs.remove(&c.name)) {
+                (Some(r), _) => r,
+                (None, Some(i)) => {
+                    create::make_container(&store, self.maps, &self.ns, pod, &skiff_pod, c, i)?
+                }
+                (None, None) => continue,
             };
             self.records.insert(c.name.clone(), record);
         }
@@ -390,6 +495,7 @@ impl Kubelet<'_> {
     /// One pass; how long until the next thing is due.
     fn reconcile(&mut self, pod: &Pod, prev: &Value) -> Result<Duration> {
         let skiff_pod = self.ensure_objects(pod)?;
+        self.refresh_volumes(pod);
         let policy = pod.spec.restart_policy;
         let now = Instant::now();
         let mut views_init = Vec::new();
@@ -708,7 +814,12 @@ pub fn terminate(
 ) -> Result<()> {
     let skiff = match crate::pod::Pod::find(paths, maps, &create::pod_name(ns, name)) {
         Ok(p) => p,
-        Err(crate::Error::Pod(crate::pod::PodError::NotFound(_))) => return Ok(()),
+        Err(crate::Error::Pod(crate::pod::PodError::NotFound(_))) => {
+            if let Some(p) = pod {
+                volumes::remove(paths, &p.metadata.uid);
+            }
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     let grace = Duration::from_secs(
@@ -732,7 +843,12 @@ pub fn terminate(
             }
         }
     }
-    skiff.remove(true, grace)
+    skiff.remove(true, grace)?;
+    if let Some(p) = pod {
+        volumes::remove(paths, &p.metadata.uid);
+        create::remove_secret_env(paths, &p.metadata.uid);
+    }
+    Ok(())
 }
 
 fn probe_specs(
