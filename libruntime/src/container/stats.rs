@@ -70,7 +70,7 @@ pub fn usage(paths: &Paths, record: &ContainerRecord) -> Option<Usage> {
 }
 
 /// MemTotal of a /proc/meminfo text, in bytes.
-fn mem_total(meminfo: &str) -> u64 {
+pub fn mem_total(meminfo: &str) -> u64 {
     meminfo
         .lines()
         .find(|l| l.starts_with("MemTotal:"))

@@ -268,7 +268,11 @@ fn pod(
         );
     }
     l.kv(0, "Volumes", "<none>");
-    l.kv(0, "QoS Class", "BestEffort");
+    l.kv(
+        0,
+        "QoS Class",
+        st["qosClass"].as_str().unwrap_or("BestEffort"),
+    );
     l.kv(0, "Node-Selectors", "<none>");
     l.kv(0, "Tolerations", "<none>");
 }
@@ -304,6 +308,14 @@ fn container(l: &mut Lines, c: &Value, cs: &Value) {
             l.head(2, key);
             for x in a {
                 l.plain(3, x.as_str().unwrap_or(""));
+            }
+        }
+    }
+    for (key, field) in [("Limits", "limits"), ("Requests", "requests")] {
+        if let Some(m) = c["resources"][field].as_object().filter(|m| !m.is_empty()) {
+            l.head(2, key);
+            for (k, v) in m {
+                l.kv(3, k, v.as_str().unwrap_or(""));
             }
         }
     }

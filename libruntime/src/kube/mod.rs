@@ -15,6 +15,8 @@ pub mod overrides;
 pub mod owner;
 pub mod play;
 pub mod printers;
+pub mod quantity;
+pub mod resources;
 pub mod store;
 pub mod validate;
 

@@ -3,6 +3,7 @@
 
 use super::meta::{IntOrString, ObjectMeta};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -100,6 +101,16 @@ pub struct SecurityContext {
     pub privileged: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_privilege_escalation: Option<bool>,
+}
+
+/// A container's requests and limits (cpu, memory, ephemeral-storage, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRequirements {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, crate::kube::quantity::Quantity>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, crate::kube::quantity::Quantity>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,9 +259,8 @@ pub struct Container {
     pub stdin: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub tty: bool,
-    /// Accepted (kubectl writes `resources: {}`); limits come with a later issue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<serde_json::Value>,
+    pub resources: Option<ResourceRequirements>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_message_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -152,6 +152,9 @@ fn user_of(pod: &Pod, c: &Container) -> Option<String> {
 pub struct ContainerInputs {
     pub env: super::sources::ResolvedEnv,
     pub mounts: Vec<crate::volume::mounts::MountRequest>,
+    /// Its requests and limits as cgroup values (none where they cannot be enforced).
+    pub resources: crate::cgroups::Resources,
+    pub oom_score_adj: Option<i32>,
 }
 
 /// The label that ties the skiff secrets holding a pod's Secret-sourced env values to
@@ -226,6 +229,8 @@ pub fn make_container(
         entrypoint: (!c.command.is_empty()).then(|| c.command.clone()),
         env: inputs.env.plain.clone(),
         secrets: secret_env(store, pod, &c.name, &inputs.env.secret)?,
+        resources: inputs.resources,
+        oom_score_adj: inputs.oom_score_adj,
         mounts: inputs.mounts,
         workdir: c.working_dir.clone(),
         user: user_of(pod, c),

@@ -292,6 +292,55 @@ impl Kubelet<'_> {
         }
     }
 
+    /// A container's cgroup values and oom_score_adj, as the kubelet sets them; where
+    /// this user cannot have limits (rootless without a delegated cgroup) it runs
+    /// without, and a Warning event says so.
+    fn limits_of(
+        &self,
+        pod: &Pod,
+        c: &crate::kube::api::Container,
+    ) -> (crate::cgroups::Resources, Option<i32>) {
+        use crate::kube::resources;
+        let qos = resources::qos_class(&pod.spec);
+        let memory_request = c
+            .resources
+            .as_ref()
+            .and_then(|r| resources::request(r, "memory"));
+        let adj =
+            resources::oom_score_adj(qos, memory_request.as_ref(), resources::memory_capacity());
+        // Lowering it needs CAP_SYS_RESOURCE, which a rootless pod (and root in some
+        // sandboxes) does not have: then the kubelet's value is not set.
+        let may_lower = caps::has_cap(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_SYS_RESOURCE,
+        )
+        .unwrap_or(false);
+        let adj = (adj >= 0 || may_lower).then_some(adj);
+        if qos == resources::QosClass::BestEffort {
+            return (Default::default(), adj);
+        }
+        let wanted = resources::cgroup_resources(c);
+        match crate::container::create::check_limits_possible(
+            self.paths,
+            &wanted,
+            &Default::default(),
+        ) {
+            Ok(()) => (wanted, adj),
+            Err(e) => {
+                self.event(
+                    EventType::Warning,
+                    "LimitsNotEnforced",
+                    &format!(
+                        "container {}: requests and limits are not enforced: {e}",
+                        c.name
+                    ),
+                );
+                (Default::default(), adj)
+            }
+        }
+    }
+
     /// Notes why a container cannot be made; the event once per new reason.
     fn config_error(&mut self, container: &str, message: String) {
         if self.config_errors.get(container) != Some(&message) {
@@ -453,10 +502,13 @@ impl Kubelet<'_> {
             let volumes_ready = sources::volume_payloads(self.paths, &self.ns, &facts, pod)
                 .and_then(|p| volumes::prepare(self.paths, &self.uid, pod, &p));
             for c in missing {
+                let (resources, oom_score_adj) = self.limits_of(pod, c);
                 let made = volumes_ready.clone().and_then(|_| {
                     Ok(create::ContainerInputs {
                         env: sources::env_of(self.paths, &self.ns, &facts, c)?,
                         mounts: volumes::mounts_for(self.paths, &self.uid, pod, c)?,
+                        resources,
+                        oom_score_adj,
                     })
                 });
                 match made {
@@ -535,6 +587,7 @@ impl Kubelet<'_> {
                 pod_ip: pod_ip(self.paths, &skiff_pod, pod.spec.host_network),
                 host_ip: "127.0.0.1".into(),
                 start_time: self.start_time.clone(),
+                qos_class: crate::kube::resources::qos_class(&pod.spec).as_str(),
             },
             prev,
             &crate::time::now_rfc3339_seconds(),

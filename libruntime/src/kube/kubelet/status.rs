@@ -193,6 +193,7 @@ pub struct PodObservation<'a> {
     pub pod_ip: Option<String>,
     pub host_ip: String,
     pub start_time: Option<String>,
+    pub qos_class: &'static str,
 }
 
 /// The status document; `prev` is the last one written.
@@ -216,6 +217,7 @@ pub fn status(o: &PodObservation, prev: &Value, now: &str) -> Value {
             condition(prev, "PodScheduled", true, None, now),
         ],
         "hostIP": o.host_ip,
+        "qosClass": o.qos_class,
         "containerStatuses": o.app.iter().map(ContainerView::to_api).collect::<Vec<_>>(),
     });
     if !o.init.is_empty() {
@@ -362,6 +364,7 @@ mod tests {
             pod_ip: Some("10.88.0.2".into()),
             host_ip: "127.0.0.1".into(),
             start_time: Some("t0".into()),
+            qos_class: "BestEffort",
         };
         let first = status(&o, &Value::Null, "t1");
         let second = status(&o, &first, "t2");
