@@ -20,6 +20,15 @@ pub enum KubeCommand {
     Generate(KubeGenerateArgs),
     /// Show an object in detail, with its events
     Describe(KubeDescribeArgs),
+    /// Make a namespace (kube create namespace NAME)
+    Create(KubeCreateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubeCreateArgs {
+    /// What to make: namespace (ns)
+    pub what: String,
+    pub name: String,
 }
 
 #[derive(Args, Debug)]

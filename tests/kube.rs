@@ -659,6 +659,14 @@ spec:
 "#
         );
         let f = manifest(&s, "net.yaml", &yaml);
+        // As on a cluster, a namespace must exist first; nothing is stored otherwise.
+        let e = s.fails(&["kube", "play", &f], 125);
+        assert!(e.contains("namespaces \"other\" not found"), "{e}");
+        assert!(!s.run(&["kube", "get", "pod", "server"]).status.success());
+        assert_eq!(
+            s.ok(&["kube", "create", "namespace", "other"]).trim(),
+            "namespace/other created"
+        );
         s.ok(&["kube", "play", "--wait", &f]);
         let server = pod_json(&s, "server");
         let ip = server["status"]["podIP"].as_str().unwrap().to_string();
@@ -689,6 +697,22 @@ spec:
         );
         let wide = s.ok(&["kube", "get", "pods", "-A", "-o", "wide"]);
         assert!(wide.contains(&ip), "{wide}");
+        // Deleting the namespace takes what is in it, and nothing else.
+        let containers_before = s.ok(&["ps", "-a", "-q"]).lines().count();
+        s.ok(&["kube", "delete", "namespace", "other"]);
+        let pods = s.ok(&["kube", "get", "pods", "-A"]);
+        assert!(
+            pods.contains("server") && !pods.contains("client"),
+            "{pods}"
+        );
+        assert!(s.ok(&["ps", "-a", "-q"]).lines().count() < containers_before);
+        let namespaces = s.ok(&["kube", "get", "ns"]);
+        for n in ["default", "kube-public", "kube-system"] {
+            assert!(namespaces.contains(n), "{namespaces}");
+        }
+        assert!(!namespaces.contains("other"), "{namespaces}");
+        let e = s.fails(&["kube", "delete", "namespace", "default"], 125);
+        assert!(e.contains("this namespace may not be deleted"), "{e}");
         s.ok(&["kube", "down", &f]);
         assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
     }

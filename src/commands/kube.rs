@@ -25,6 +25,7 @@ pub fn dispatch(ctx: &Ctx, cmd: KubeCommand) -> Result<i32> {
         KubeCommand::Exec(a) => exec(ctx, a),
         KubeCommand::Generate(a) => generate(ctx, a),
         KubeCommand::Describe(a) => describe(ctx, a),
+        KubeCommand::Create(a) => create(ctx, a),
     }
 }
 
@@ -275,9 +276,31 @@ fn seconds_since(t: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
+/// `kube create namespace NAME`.
+fn create(ctx: &Ctx, a: KubeCreateArgs) -> Result<i32> {
+    if Kind::from_cli(&a.what) != Some(Kind::Namespace) {
+        bail!(
+            "kube create makes namespaces: use kube play for {:?}",
+            a.what
+        );
+    }
+    libruntime::kube::namespaces::create(&ctx.paths, &a.name)?;
+    write_out(&format!("namespace/{} created\n", a.name))?;
+    Ok(0)
+}
+
+/// What every reading command does first: owners that died come back, and namespace
+/// deletions a killed command left are finished.
+fn converge(ctx: &Ctx) -> Result<()> {
+    libruntime::kube::namespaces::finish_terminating(&ctx.paths, &ctx.maps)?;
+    play::revive_owners(&ctx.paths)?;
+    libruntime::kube::namespaces::ensure_built_in(&ctx.paths)?;
+    Ok(())
+}
+
 fn describe(ctx: &Ctx, a: KubeDescribeArgs) -> Result<i32> {
     use libruntime::kube::{describe, events};
-    play::revive_owners(&ctx.paths)?;
+    converge(ctx)?;
     let (kind, name) = kind_and_name(&a.what, a.name.as_deref())?;
     let ns = a.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.into());
     let mut objects = match &name {
@@ -363,7 +386,7 @@ fn get_events(ctx: &Ctx, a: &KubeGetArgs) -> Result<i32> {
 }
 
 fn get(ctx: &Ctx, a: KubeGetArgs) -> Result<i32> {
-    play::revive_owners(&ctx.paths)?;
+    converge(ctx)?;
     if matches!(
         a.what.to_ascii_lowercase().as_str(),
         "events" | "event" | "ev"
@@ -471,6 +494,7 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         Kind::Job => head.extend(["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]),
         Kind::StatefulSet => head.extend(["NAME", "READY", "AGE"]),
         Kind::ConfigMap => head.extend(["NAME", "DATA", "AGE"]),
+        Kind::Namespace => head.extend(["NAME", "STATUS", "AGE"]),
         Kind::Secret => head.extend(["NAME", "TYPE", "DATA", "AGE"]),
         Kind::CronJob => head.extend([
             "NAME",
@@ -623,6 +647,12 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                     text(&o.status["capacity"]["storage"]),
                     modes,
                     text(&o.spec["storageClassName"]),
+                    age(created),
+                ]);
+            }
+            Kind::Namespace => {
+                row.extend([
+                    o.status["phase"].as_str().unwrap_or("Active").to_string(),
                     age(created),
                 ]);
             }

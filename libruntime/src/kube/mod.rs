@@ -11,6 +11,7 @@ pub mod events;
 pub mod generate;
 pub mod kubelet;
 pub mod manifest;
+pub mod namespaces;
 pub mod overrides;
 pub mod owner;
 pub mod play;
@@ -40,4 +41,10 @@ pub enum KubeError {
     NotFound { kind: String, name: String },
     #[error("unknown resource type {0:?}")]
     UnknownKind(String),
+    /// kubectl's text.
+    #[error("{kind} {name:?} already exists")]
+    AlreadyExists { kind: String, name: String },
+    /// The API server's refusal, its text whole.
+    #[error("{0}")]
+    Forbidden(String),
 }

@@ -36,6 +36,7 @@ pub enum Planned {
     CronJob(Box<CronJob>),
     ConfigMap(Box<ConfigMap>),
     Secret(Box<Secret>),
+    Namespace(Box<super::api::meta::Namespace>),
 }
 
 impl Planned {
@@ -50,6 +51,7 @@ impl Planned {
             Planned::CronJob(_) => Kind::CronJob,
             Planned::ConfigMap(_) => Kind::ConfigMap,
             Planned::Secret(_) => Kind::Secret,
+            Planned::Namespace(_) => Kind::Namespace,
         }
     }
 
@@ -64,10 +66,15 @@ impl Planned {
             Planned::CronJob(c) => &c.metadata,
             Planned::ConfigMap(c) => &c.metadata,
             Planned::Secret(c) => &c.metadata,
+            Planned::Namespace(n) => &n.metadata,
         }
     }
 
+    /// Its namespace; "" for a cluster-wide kind.
     pub fn namespace(&self) -> String {
+        if !self.kind().namespaced() {
+            return String::new();
+        }
         self.metadata()
             .namespace
             .clone()
@@ -91,7 +98,7 @@ impl Planned {
                 let t = &mut c.spec.job_template.spec.template;
                 (&mut t.metadata, &mut t.spec)
             }
-            Planned::ConfigMap(_) | Planned::Secret(_) => return None,
+            Planned::ConfigMap(_) | Planned::Secret(_) | Planned::Namespace(_) => return None,
         })
     }
 
@@ -105,7 +112,7 @@ impl Planned {
             Planned::Job(j) => vec![&j.spec.template.spec],
             Planned::StatefulSet(s) => vec![&s.spec.template.spec],
             Planned::CronJob(c) => vec![&c.spec.job_template.spec.template.spec],
-            Planned::ConfigMap(_) | Planned::Secret(_) => vec![],
+            Planned::ConfigMap(_) | Planned::Secret(_) | Planned::Namespace(_) => vec![],
         }
     }
 }
@@ -381,6 +388,21 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut c.metadata);
                 planned.push(Planned::CronJob(Box::new(c)));
             }
+            Some(Kind::Namespace) => {
+                let (mut n, found): (super::api::meta::Namespace, _) =
+                    validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::Namespace, &n.metadata.name)?;
+                if n.metadata.name.contains('.') || n.metadata.name.len() > 63 {
+                    return Err(invalid(format!(
+                        "metadata.name: Invalid value: {:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'",
+                        n.metadata.name
+                    ))
+                    .into());
+                }
+                n.metadata.namespace = None;
+                planned.push(Planned::Namespace(Box::new(n)));
+            }
             Some(Kind::ConfigMap) => {
                 let (mut c, found): (ConfigMap, _) = validate::typed(doc).map_err(invalid)?;
                 record(found);
@@ -419,14 +441,19 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::CronJob(c) => serde_json::to_value(&c.spec),
         Planned::ConfigMap(c) => Ok(super::config::stored_config_map(c)),
         Planned::Secret(s) => Ok(super::config::stored_secret(s)),
+        Planned::Namespace(_) => Ok(serde_json::json!({"finalizers": ["kubernetes"]})),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
+    let status = match p {
+        Planned::Namespace(_) => serde_json::json!({"phase": "Active"}),
+        _ => Value::Null,
+    };
     Ok(Object {
         api_version: p.kind().api_version().into(),
         kind: p.kind(),
         metadata: p.metadata().clone(),
         spec,
-        status: Value::Null,
+        status,
     })
 }
 
@@ -439,11 +466,25 @@ pub fn play(
     opts: &PlayOptions,
 ) -> Result<Vec<Played>> {
     let mut out = Vec::new();
-    // ConfigMaps and Secrets first: the pods that read them find them at once.
-    let (config, rest): (Vec<&Planned>, Vec<&Planned>) = planned
-        .iter()
-        .partition(|p| super::config::is_config(p.kind()));
-    for p in config.into_iter().chain(rest) {
+    // Namespaces first, then ConfigMaps and Secrets: what comes after finds them.
+    let rank = |p: &&Planned| match p.kind() {
+        Kind::Namespace => 0,
+        k if super::config::is_config(k) => 1,
+        _ => 2,
+    };
+    let mut ordered: Vec<&Planned> = planned.iter().collect();
+    ordered.sort_by_key(rank);
+    // Every namespace must exist (or come in this play) before anything is stored.
+    super::namespaces::ensure_built_in(paths)?;
+    for p in &ordered {
+        let made_here = planned
+            .iter()
+            .any(|n| n.kind() == Kind::Namespace && n.name() == p.namespace());
+        if p.kind().namespaced() && !made_here {
+            super::namespaces::check_open(paths, &p.namespace())?;
+        }
+    }
+    for p in ordered {
         let ns = p.namespace();
         if opts.replace {
             take_down(paths, maps, p.kind(), &ns, p.name())?;
@@ -486,6 +527,9 @@ fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
 /// Deletes an object and what runs for it (preStop hooks, then the grace period), and
 /// what it owns, as Kubernetes' garbage collector would; whether it existed.
 pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str) -> Result<bool> {
+    if kind == Kind::Namespace {
+        return super::namespaces::delete(paths, maps, name);
+    }
     let old = store::delete(paths, kind, ns, name)?;
     match kind {
         Kind::Pod => {

@@ -57,3 +57,20 @@ pub enum IntOrString {
     Int(i64),
     String(String),
 }
+
+/// A Namespace as manifests write it; its spec (finalizers) is Kubernetes' own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Namespace {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<serde_json::Value>,
+    /// Ignored on input: the phase is skiff's to write.
+    #[serde(default, skip_serializing)]
+    pub status: Option<serde_json::Value>,
+}
