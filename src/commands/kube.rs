@@ -295,6 +295,7 @@ fn converge(ctx: &Ctx) -> Result<()> {
     libruntime::kube::namespaces::finish_terminating(&ctx.paths, &ctx.maps)?;
     play::revive_owners(&ctx.paths)?;
     libruntime::kube::namespaces::ensure_built_in(&ctx.paths)?;
+    libruntime::kube::admission::refresh_quota_status(&ctx.paths)?;
     Ok(())
 }
 
@@ -495,6 +496,8 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         Kind::StatefulSet => head.extend(["NAME", "READY", "AGE"]),
         Kind::ConfigMap => head.extend(["NAME", "DATA", "AGE"]),
         Kind::Namespace => head.extend(["NAME", "STATUS", "AGE"]),
+        Kind::ResourceQuota => head.extend(["NAME", "AGE", "REQUEST", "LIMIT"]),
+        Kind::LimitRange => head.extend(["NAME", "CREATED AT"]),
         Kind::Secret => head.extend(["NAME", "TYPE", "DATA", "AGE"]),
         Kind::CronJob => head.extend([
             "NAME",
@@ -649,6 +652,26 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                     text(&o.spec["storageClassName"]),
                     age(created),
                 ]);
+            }
+            Kind::ResourceQuota => {
+                // kubectl's `used/hard` pairs, limits.* apart from the rest.
+                let pairs = |limits: bool| {
+                    let v: Vec<String> = o.status["hard"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, _)| k.starts_with("limits.") == limits)
+                        .map(|(k, h)| {
+                            let used = o.status["used"][k].as_str().unwrap_or("0");
+                            format!("{k}: {used}/{}", h.as_str().unwrap_or(""))
+                        })
+                        .collect();
+                    v.join(", ")
+                };
+                row.extend([age(created), pairs(false), pairs(true)]);
+            }
+            Kind::LimitRange => {
+                row.push(o.metadata.creation_timestamp.clone().unwrap_or_default());
             }
             Kind::Namespace => {
                 row.extend([

@@ -3,6 +3,7 @@
 //! (`validate.rs`), the object store (`store.rs`), and the per-pod owner process that
 //! does the kubelet's work for a Pod (`kubelet/`). Workload controllers come next.
 
+pub mod admission;
 pub mod api;
 pub mod config;
 pub mod controller;

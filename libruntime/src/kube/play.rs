@@ -37,6 +37,8 @@ pub enum Planned {
     ConfigMap(Box<ConfigMap>),
     Secret(Box<Secret>),
     Namespace(Box<super::api::meta::Namespace>),
+    ResourceQuota(Box<super::api::config::ResourceQuota>),
+    LimitRange(Box<super::api::config::LimitRange>),
 }
 
 impl Planned {
@@ -52,6 +54,8 @@ impl Planned {
             Planned::ConfigMap(_) => Kind::ConfigMap,
             Planned::Secret(_) => Kind::Secret,
             Planned::Namespace(_) => Kind::Namespace,
+            Planned::ResourceQuota(_) => Kind::ResourceQuota,
+            Planned::LimitRange(_) => Kind::LimitRange,
         }
     }
 
@@ -67,6 +71,8 @@ impl Planned {
             Planned::ConfigMap(c) => &c.metadata,
             Planned::Secret(c) => &c.metadata,
             Planned::Namespace(n) => &n.metadata,
+            Planned::ResourceQuota(q) => &q.metadata,
+            Planned::LimitRange(l) => &l.metadata,
         }
     }
 
@@ -98,7 +104,11 @@ impl Planned {
                 let t = &mut c.spec.job_template.spec.template;
                 (&mut t.metadata, &mut t.spec)
             }
-            Planned::ConfigMap(_) | Planned::Secret(_) | Planned::Namespace(_) => return None,
+            Planned::ConfigMap(_)
+            | Planned::Secret(_)
+            | Planned::Namespace(_)
+            | Planned::ResourceQuota(_)
+            | Planned::LimitRange(_) => return None,
         })
     }
 
@@ -112,7 +122,11 @@ impl Planned {
             Planned::Job(j) => vec![&j.spec.template.spec],
             Planned::StatefulSet(s) => vec![&s.spec.template.spec],
             Planned::CronJob(c) => vec![&c.spec.job_template.spec.template.spec],
-            Planned::ConfigMap(_) | Planned::Secret(_) | Planned::Namespace(_) => vec![],
+            Planned::ConfigMap(_)
+            | Planned::Secret(_)
+            | Planned::Namespace(_)
+            | Planned::ResourceQuota(_)
+            | Planned::LimitRange(_) => vec![],
         }
     }
 }
@@ -403,6 +417,45 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 n.metadata.namespace = None;
                 planned.push(Planned::Namespace(Box::new(n)));
             }
+            Some(Kind::ResourceQuota) => {
+                let (mut q, found): (super::api::config::ResourceQuota, _) =
+                    validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::ResourceQuota, &q.metadata.name)?;
+                if let Some(bad) = q
+                    .spec
+                    .scopes
+                    .iter()
+                    .find(|s| !matches!(s.as_str(), "BestEffort" | "NotBestEffort"))
+                {
+                    return Err(invalid(format!(
+                        "spec.scopes: Unsupported value: {bad:?}: supported values: \"BestEffort\", \"NotBestEffort\""
+                    ))
+                    .into());
+                }
+                default_ns(&mut q.metadata);
+                planned.push(Planned::ResourceQuota(Box::new(q)));
+            }
+            Some(Kind::LimitRange) => {
+                let (mut l, found): (super::api::config::LimitRange, _) =
+                    validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::LimitRange, &l.metadata.name)?;
+                if let Some(bad) = l.spec.limits.iter().find(|i| {
+                    !matches!(
+                        i.type_.as_str(),
+                        "Container" | "Pod" | "PersistentVolumeClaim"
+                    )
+                }) {
+                    return Err(invalid(format!(
+                        "spec.limits.type: Unsupported value: {:?}: supported values: \"Container\", \"Pod\", \"PersistentVolumeClaim\"",
+                        bad.type_
+                    ))
+                    .into());
+                }
+                default_ns(&mut l.metadata);
+                planned.push(Planned::LimitRange(Box::new(l)));
+            }
             Some(Kind::ConfigMap) => {
                 let (mut c, found): (ConfigMap, _) = validate::typed(doc).map_err(invalid)?;
                 record(found);
@@ -442,6 +495,8 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::ConfigMap(c) => Ok(super::config::stored_config_map(c)),
         Planned::Secret(s) => Ok(super::config::stored_secret(s)),
         Planned::Namespace(_) => Ok(serde_json::json!({"finalizers": ["kubernetes"]})),
+        Planned::ResourceQuota(q) => serde_json::to_value(&q.spec),
+        Planned::LimitRange(l) => serde_json::to_value(&l.spec),
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     let status = match p {
@@ -469,8 +524,9 @@ pub fn play(
     // Namespaces first, then ConfigMaps and Secrets: what comes after finds them.
     let rank = |p: &&Planned| match p.kind() {
         Kind::Namespace => 0,
-        k if super::config::is_config(k) => 1,
-        _ => 2,
+        Kind::LimitRange | Kind::ResourceQuota => 1,
+        k if super::config::is_config(k) => 2,
+        _ => 3,
     };
     let mut ordered: Vec<&Planned> = planned.iter().collect();
     ordered.sort_by_key(rank);
@@ -489,7 +545,15 @@ pub fn play(
         if opts.replace {
             take_down(paths, maps, p.kind(), &ns, p.name())?;
         }
-        let (obj, applied) = store::apply(paths, object_of(p)?)?;
+        let mut obj = object_of(p)?;
+        match p.kind() {
+            Kind::Pod => super::admission::admit_pod(paths, &mut obj)?,
+            Kind::ConfigMap | Kind::Secret => {
+                super::admission::admit_count(paths, p.kind(), &ns, p.name())?
+            }
+            _ => {}
+        }
+        let (obj, applied) = store::apply(paths, obj)?;
         if applied == Applied::Configured && p.kind() == Kind::Pod {
             kubelet::stop(paths, &ns, obj.name());
             kubelet::terminate(paths, maps, &ns, obj.name(), typed_pod(&obj).as_ref())?;
@@ -603,7 +667,11 @@ pub fn revive_owners(paths: &Paths) -> Result<()> {
                 }),
                 _ => false,
             };
-            if finished {
+            // Played with --start=false and never started: nothing to bring back.
+            // (A started owner writes a status on its first pass; an owned object
+            // always has an owner that wants it run.)
+            let never_started = o.status.is_null() && !controller::has_controller(&o);
+            if finished || never_started {
                 continue;
             }
             let running = match kind {

@@ -55,3 +55,68 @@ pub fn required_keys(secret_type: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
+
+/// A ResourceQuota: hard limits on what a namespace may hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceQuota {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: ResourceQuotaSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceQuotaSpec {
+    #[serde(default)]
+    pub hard: BTreeMap<String, crate::kube::quantity::Quantity>,
+    /// BestEffort, NotBestEffort.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// A LimitRange: defaults and bounds for containers, pods and claims of a namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitRange {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: LimitRangeSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitRangeSpec {
+    #[serde(default)]
+    pub limits: Vec<LimitRangeItem>,
+}
+
+type Amounts = BTreeMap<String, crate::kube::quantity::Quantity>;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitRangeItem {
+    /// Container, Pod or PersistentVolumeClaim.
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default: Amounts,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub default_request: Amounts,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub min: Amounts,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max: Amounts,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_limit_request_ratio: Amounts,
+}

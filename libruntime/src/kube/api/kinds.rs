@@ -19,6 +19,8 @@ pub enum Kind {
     Namespace,
     HorizontalPodAutoscaler,
     Ingress,
+    ResourceQuota,
+    LimitRange,
 }
 
 /// (kind, apiVersion, plural, short names)
@@ -48,6 +50,8 @@ const TABLE: &[(Kind, &str, &str, &[&str])] = &[
         &["hpa"],
     ),
     (Kind::Ingress, "networking.k8s.io/v1", "ingresses", &["ing"]),
+    (Kind::ResourceQuota, "v1", "resourcequotas", &["quota"]),
+    (Kind::LimitRange, "v1", "limitranges", &["limits"]),
 ];
 
 impl Kind {
@@ -73,6 +77,8 @@ impl Kind {
             Kind::Namespace => "Namespace",
             Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
             Kind::Ingress => "Ingress",
+            Kind::ResourceQuota => "ResourceQuota",
+            Kind::LimitRange => "LimitRange",
         }
     }
 

@@ -139,6 +139,19 @@ pub fn create_pod(
         spec: serde_json::to_value(spec).map_err(|e| crate::Error::json("pod template", e))?,
         status: serde_json::Value::Null,
     };
+    let mut pod = pod;
+    // Admission, as the API server would answer the controller: a refused pod is an
+    // event on the owner, and the next pass tries again.
+    if let Err(e) = crate::kube::admission::admit_pod(paths, &mut pod) {
+        event(
+            paths,
+            owner,
+            EventType::Warning,
+            "FailedCreate",
+            &format!("Error creating: {e}"),
+        );
+        return Ok(());
+    }
     store::apply(paths, pod)?;
     let message = match owner.kind {
         Kind::StatefulSet => format!(
