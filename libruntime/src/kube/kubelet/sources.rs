@@ -233,7 +233,7 @@ fn keyed_files(
     items: &[KeyToPath],
     mode: u32,
     optional: bool,
-    what: &str,
+    kind: Kind,
 ) -> Result<Payload, ConfigError> {
     let mut out = Payload::new();
     if items.is_empty() {
@@ -249,9 +249,16 @@ fn keyed_files(
                 out.insert(i.path.clone(), (v.clone(), i.mode.unwrap_or(mode)));
             }
             None if optional => {}
+            // The kubelet's texts.
+            None if kind == Kind::Secret => {
+                return Err(format!(
+                    "secret references non-existent secret key: {}",
+                    i.key
+                ))
+            }
             None => {
                 return Err(format!(
-                    "configmap references non-existent config key: {} ({what})",
+                    "configmap references non-existent config key: {}",
                     i.key
                 ))
             }
@@ -292,7 +299,7 @@ fn config_source(
             &v.items,
             v.default_mode.unwrap_or(mode),
             optional,
-            &v.name,
+            kind,
         ),
         None => Ok(Payload::new()),
     }
@@ -404,22 +411,22 @@ mod tests {
             ("b".to_string(), b"2".to_vec()),
         ]
         .into();
-        let all = keyed_files(&data, &[], 0o644, false, "cm").unwrap();
+        let all = keyed_files(&data, &[], 0o644, false, Kind::ConfigMap).unwrap();
         assert_eq!(all.len(), 2);
         let items = [KeyToPath {
             key: "b".into(),
             path: "dir/b.txt".into(),
             mode: Some(0o400),
         }];
-        let some = keyed_files(&data, &items, 0o644, false, "cm").unwrap();
+        let some = keyed_files(&data, &items, 0o644, false, Kind::ConfigMap).unwrap();
         assert_eq!(some.get("dir/b.txt"), Some(&(b"2".to_vec(), 0o400)));
         let missing = [KeyToPath {
             key: "zz".into(),
             path: "z".into(),
             mode: None,
         }];
-        assert!(keyed_files(&data, &missing, 0o644, false, "cm").is_err());
-        assert!(keyed_files(&data, &missing, 0o644, true, "cm")
+        assert!(keyed_files(&data, &missing, 0o644, false, Kind::ConfigMap).is_err());
+        assert!(keyed_files(&data, &missing, 0o644, true, Kind::ConfigMap)
             .unwrap()
             .is_empty());
         let escape = [KeyToPath {
@@ -427,6 +434,6 @@ mod tests {
             path: "../../etc/x".into(),
             mode: None,
         }];
-        assert!(keyed_files(&data, &escape, 0o644, false, "cm").is_err());
+        assert!(keyed_files(&data, &escape, 0o644, false, Kind::ConfigMap).is_err());
     }
 }
