@@ -47,10 +47,6 @@ fn manifest(s: &Skiff, name: &str, yaml: &str) -> String {
     s.share(name, yaml.as_bytes()).display().to_string()
 }
 
-fn pod_json(s: &Skiff, name: &str) -> Value {
-    serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap()
-}
-
 fn condition(pod: &Value, typ: &str) -> String {
     pod["status"]["conditions"]
         .as_array()
@@ -113,7 +109,7 @@ spec:
             Some("prepared"),
             "{mode:?}"
         );
-        let pod = pod_json(&s, "web");
+        let pod = s.kube_pod("web");
         assert_eq!(pod["status"]["phase"], "Running");
         assert_eq!(condition(&pod, "Ready"), "True");
         assert_eq!(condition(&pod, "Initialized"), "True");
@@ -164,7 +160,7 @@ spec:
         );
         // Re-playing the same manifest changes nothing; kube down removes everything.
         s.ok(&["kube", "play", &f]);
-        assert_eq!(pod_json(&s, "web")["metadata"]["generation"], 1);
+        assert_eq!(s.kube_pod("web")["metadata"]["generation"], 1);
         let down = s.ok(&["kube", "down", &f]);
         assert!(down.contains("Pods removed:"), "{down}");
         assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
@@ -225,12 +221,12 @@ fn restart_policies_with_the_kubelets_backoff() {
         s.ok(&["kube", "play", &f]);
         // Always: restarted at once the first time, then held back 10 s.
         assert!(wait_until(10, || {
-            let p = pod_json(&s, "crash");
+            let p = s.kube_pod("crash");
             restarts(&p) >= 1
                 && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
                     == "CrashLoopBackOff"
         }));
-        let p = pod_json(&s, "crash");
+        let p = s.kube_pod("crash");
         assert_eq!(
             p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
             3
@@ -238,9 +234,8 @@ fn restart_policies_with_the_kubelets_backoff() {
         assert_eq!(restarts(&p), 1, "the backoff holds the second restart");
         assert_eq!(p["status"]["phase"], "Running");
         // Never: Succeeded or Failed, with kubectl's reasons.
-        assert!(wait_until(10, || pod_json(&s, "done")["status"]["phase"]
-            == "Succeeded"));
-        assert!(wait_until(10, || pod_json(&s, "failed")["status"]["phase"] == "Failed"));
+        assert!(wait_until(10, || s.kube_pod("done")["status"]["phase"] == "Succeeded"));
+        assert!(wait_until(10, || s.kube_pod("failed")["status"]["phase"] == "Failed"));
         let table = s.ok(&["kube", "get", "pods"]);
         let status_of = |name: &str| {
             table
@@ -253,10 +248,9 @@ fn restart_policies_with_the_kubelets_backoff() {
         assert_eq!(status_of("done"), "Completed", "{table}");
         assert_eq!(status_of("failed"), "Error", "{table}");
         // OnFailure: restarted after the failure, then done.
-        assert!(wait_until(10, || pod_json(&s, "retried")["status"]
-            ["phase"]
+        assert!(wait_until(10, || s.kube_pod("retried")["status"]["phase"]
             == "Succeeded"));
-        assert_eq!(restarts(&pod_json(&s, "retried")), 1);
+        assert_eq!(restarts(&s.kube_pod("retried")), 1);
         s.ok(&["kube", "down", &f]);
         assert!(s.ok(&["ps", "-a", "-q"]).trim().is_empty());
     }
@@ -306,7 +300,7 @@ fn probes_gate_readiness_and_restart_on_liveness() {
         s.ok(&["kube", "play", &f]);
         // The startup probe holds back readiness and liveness.
         std::thread::sleep(std::time::Duration::from_secs(3));
-        let p = pod_json(&s, "probed");
+        let p = s.kube_pod("probed");
         assert_eq!(condition(&p, "Ready"), "False", "{mode:?}");
         assert_eq!(restarts(&p), 0);
         s.ok(&[
@@ -318,28 +312,22 @@ fn probes_gate_readiness_and_restart_on_liveness() {
             "/tmp/started",
             "/tmp/ready",
         ]);
-        assert!(wait_until(10, || condition(
-            &pod_json(&s, "probed"),
-            "Ready"
-        ) == "True"));
+        assert!(wait_until(10, || condition(&s.kube_pod("probed"), "Ready") == "True"));
         // Readiness failing: not Ready, and no restart.
         s.ok(&["kube", "exec", "probed", "--", "rm", "/tmp/ready"]);
-        assert!(wait_until(10, || condition(
-            &pod_json(&s, "probed"),
-            "Ready"
-        ) == "False"));
-        assert_eq!(restarts(&pod_json(&s, "probed")), 0);
+        assert!(wait_until(10, || condition(&s.kube_pod("probed"), "Ready") == "False"));
+        assert_eq!(restarts(&s.kube_pod("probed")), 0);
         // Liveness failing: the container is killed and restarted.
         s.ok(&["kube", "exec", "probed", "--", "touch", "/tmp/broken"]);
-        assert!(wait_until(15, || restarts(&pod_json(&s, "probed")) >= 1));
-        let p = pod_json(&s, "probed");
+        assert!(wait_until(15, || restarts(&s.kube_pod("probed")) >= 1));
+        let p = s.kube_pod("probed");
         assert_eq!(
             p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
             137
         );
         // A TCP probe against busybox's nc, made from the pod's network.
         assert!(
-            wait_until(10, || condition(&pod_json(&s, "tcp"), "Ready") == "True"),
+            wait_until(10, || condition(&s.kube_pod("tcp"), "Ready") == "True"),
             "{mode:?}"
         );
         s.ok(&["kube", "down", &f]);
@@ -434,11 +422,8 @@ fn a_killed_kubelet_comes_back_with_the_next_kube_command() {
         assert!(process_alive(second));
         // It took over the running pod: no duplicates, the same container, Ready.
         assert_eq!(s.ok(&["ps", "-a", "-q"]).lines().count(), containers_before);
-        assert!(wait_until(10, || condition(
-            &pod_json(&s, "steady"),
-            "Ready"
-        ) == "True"));
-        assert_eq!(restarts(&pod_json(&s, "steady")), 0);
+        assert!(wait_until(10, || condition(&s.kube_pod("steady"), "Ready") == "True"));
+        assert_eq!(restarts(&s.kube_pod("steady")), 0);
         s.ok(&["kube", "down", &f]);
         assert!(wait_until(5, || !process_alive(second)));
     }
@@ -535,7 +520,7 @@ fn a_deployment_keeps_its_replicas_and_makes_a_replicaset_per_template() {
             && !names(&s, "pods").contains(&pods[0])));
         let victim = names(&s, "pods")[0].clone();
         s.ok(&["kill", &format!("{victim}-busybox")]);
-        assert!(wait_until(20, || restarts(&pod_json(&s, &victim)) == 1
+        assert!(wait_until(20, || restarts(&s.kube_pod(&victim)) == 1
             && running_pods(&s) == 3));
         assert_eq!(
             names(&s, "pods").len(),
@@ -601,7 +586,7 @@ fn a_replicaset_adopts_matching_orphans_and_refuses_a_foreign_selector() {
     let f2 = manifest(&s, "cache.yaml", rs);
     s.ok(&["kube", "play", &f2]);
     assert!(wait_until(20, || names(&s, "pods").len() == 2 && running_pods(&s) == 2));
-    let stray = pod_json(&s, "stray");
+    let stray = s.kube_pod("stray");
     assert_eq!(
         stray["metadata"]["ownerReferences"][0]["name"], "cache",
         "{stray}"
@@ -668,7 +653,7 @@ spec:
             "namespace/other created"
         );
         s.ok(&["kube", "play", "--wait", &f]);
-        let server = pod_json(&s, "server");
+        let server = s.kube_pod("server");
         let ip = server["status"]["podIP"].as_str().unwrap().to_string();
         let client: Value = serde_json::from_str(
             &s.ok(&["kube", "get", "pod", "client", "-n", "other", "-o", "json"]),
@@ -809,7 +794,7 @@ fn jobs_complete_fail_by_their_limits_and_a_daemonset_keeps_one_pod() {
         let mut starts: Vec<f64> = calc_pods
             .iter()
             .map(|p| {
-                let c = pod_json(&s, p);
+                let c = s.kube_pod(p);
                 let t = c["status"]["containerStatuses"][0]["state"]["terminated"]["startedAt"]
                     .as_str()
                     .unwrap()
@@ -923,7 +908,7 @@ spec:
 "#;
 
 fn started_at(s: &Skiff, pod: &str) -> f64 {
-    let p = pod_json(s, pod);
+    let p = s.kube_pod(pod);
     let c = &p["status"]["containerStatuses"][0];
     let t = c["state"]["running"]["startedAt"]
         .as_str()

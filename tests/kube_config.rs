@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::process::Command;
 
 /// `kubectl create … --dry-run=client -o yaml` (client side only).
@@ -152,8 +151,7 @@ fn config_maps_secrets_and_volumes_reach_pods_as_kubernetes_gives_them() {
             format!("hello {SECRET_VALUE} cfg fast unset"),
             "{mode:?}"
         );
-        let v: Value =
-            serde_json::from_str(&s.ok(&["kube", "get", "pod", "cfg", "-o", "json"])).unwrap();
+        let v = s.kube_pod("cfg");
         assert_eq!(
             sh(&s, "main", "echo $POD_IP"),
             v["status"]["podIP"].as_str().unwrap()
@@ -306,8 +304,7 @@ spec:
     );
     s.ok(&["kube", "play", &pod.display().to_string()]);
     let reason = || {
-        let v: Value =
-            serde_json::from_str(&s.ok(&["kube", "get", "pod", "waits", "-o", "json"])).unwrap();
+        let v = s.kube_pod("waits");
         v["status"]["containerStatuses"][0]["state"]["waiting"].clone()
     };
     assert!(

@@ -4,11 +4,9 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 
 fn waiting_reason(s: &Skiff, pod: &str) -> String {
-    let v: Value = serde_json::from_str(&s.ok(&["kube", "get", "pod", pod, "-o", "json"])).unwrap();
-    v["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+    s.kube_pod(pod)["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()
         .unwrap_or("")
         .to_string()

@@ -23,9 +23,10 @@ spec:
 }
 
 fn pod_ip(s: &Skiff, name: &str) -> String {
-    let v: Value =
-        serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap();
-    v["status"]["podIP"].as_str().unwrap_or("").to_string()
+    s.kube_pod(name)["status"]["podIP"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]

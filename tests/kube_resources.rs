@@ -5,32 +5,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::path::PathBuf;
-
-fn pod_json(s: &Skiff, name: &str) -> Value {
-    serde_json::from_str(&s.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap()
-}
-
-/// A kube container's cgroup directory for `controller`, below this test's cgroup.
-fn cgroup_dir(s: &Skiff, container: &str, controller: &str) -> PathBuf {
-    let id = s.inspect(container, "{{.Id}}");
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let rel = own
-        .lines()
-        .find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, list, path) = (f.next()?, f.next()?, f.next()?);
-            list.split(',')
-                .any(|c| c == controller)
-                .then(|| path.trim_start_matches('/').to_string())
-        })
-        .unwrap();
-    PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join(rel)
-        .join(format!("skiff-{id}"))
-}
 
 fn read(p: PathBuf) -> String {
     std::fs::read_to_string(&p)
@@ -84,15 +59,14 @@ fn requests_and_limits_reach_cgroups_and_set_the_qos_class() {
         let f = s.share("pods.yaml", PODS.as_bytes()).display().to_string();
         s.ok(&["kube", "play", &f]);
         assert!(wait_until(15, || {
-            let p = pod_json(&s, "burst");
-            p["status"]["phase"] == "Running"
-                && pod_json(&s, "fixed")["status"]["phase"] == "Running"
+            let p = s.kube_pod("burst");
+            p["status"]["phase"] == "Running" && s.kube_pod("fixed")["status"]["phase"] == "Running"
         }));
-        assert_eq!(pod_json(&s, "burst")["status"]["qosClass"], "Burstable");
-        assert_eq!(pod_json(&s, "fixed")["status"]["qosClass"], "Guaranteed");
+        assert_eq!(s.kube_pod("burst")["status"]["qosClass"], "Burstable");
+        assert_eq!(s.kube_pod("fixed")["status"]["qosClass"], "Guaranteed");
         // The API server's canonical forms are what is stored.
         assert_eq!(
-            pod_json(&s, "burst")["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+            s.kube_pod("burst")["spec"]["containers"][0]["resources"]["requests"]["cpu"],
             "250m"
         );
         let describe = s.ok(&["kube", "describe", "pod", "burst"]);
@@ -103,19 +77,22 @@ fn requests_and_limits_reach_cgroups_and_set_the_qos_class() {
 
         if mode == Mode::Root {
             assert_eq!(
-                read(cgroup_dir(&s, "burst-main", "cpu").join("cpu.cfs_quota_us")),
+                read(s.cgroup_dir("burst-main", "cpu").join("cpu.cfs_quota_us")),
                 "50000"
             );
             assert_eq!(
-                read(cgroup_dir(&s, "burst-main", "cpu").join("cpu.cfs_period_us")),
+                read(s.cgroup_dir("burst-main", "cpu").join("cpu.cfs_period_us")),
                 "100000"
             );
             assert_eq!(
-                read(cgroup_dir(&s, "burst-main", "cpu").join("cpu.shares")),
+                read(s.cgroup_dir("burst-main", "cpu").join("cpu.shares")),
                 "256"
             );
             assert_eq!(
-                read(cgroup_dir(&s, "burst-main", "memory").join("memory.limit_in_bytes")),
+                read(
+                    s.cgroup_dir("burst-main", "memory")
+                        .join("memory.limit_in_bytes")
+                ),
                 (64u64 << 20).to_string()
             );
             // The kubelet's oom_score_adj: Guaranteed -997; Burstable by its request.
@@ -147,12 +124,11 @@ fn requests_and_limits_reach_cgroups_and_set_the_qos_class() {
             assert_eq!(adj("burst"), want.to_string());
             // Over its memory limit the container is killed, and the status says so.
             assert!(
-                wait_until(30, || pod_json(&s, "hog")["status"]["phase"] == "Failed"),
+                wait_until(30, || s.kube_pod("hog")["status"]["phase"] == "Failed"),
                 "{}",
-                pod_json(&s, "hog")
+                s.kube_pod("hog")
             );
-            let term =
-                &pod_json(&s, "hog")["status"]["containerStatuses"][0]["state"]["terminated"];
+            let term = &s.kube_pod("hog")["status"]["containerStatuses"][0]["state"]["terminated"];
             assert_eq!(term["reason"], "OOMKilled", "{term}");
             assert_eq!(term["exitCode"], 137);
         } else if !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {

@@ -5,26 +5,6 @@ mod common;
 use common::*;
 use std::path::PathBuf;
 
-/// The container's cgroup directory for `controller`: below this test's own cgroup.
-fn cgroup_dir(s: &Skiff, name: &str, controller: &str) -> PathBuf {
-    let id = s.inspect(name, "{{.Id}}");
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let rel = own
-        .lines()
-        .find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, list, path) = (f.next()?, f.next()?, f.next()?);
-            list.split(',')
-                .any(|c| c == controller)
-                .then(|| path.trim_start_matches('/').to_string())
-        })
-        .unwrap();
-    PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join(rel)
-        .join(format!("skiff-{id}"))
-}
-
 fn read_u64(p: PathBuf) -> u64 {
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -81,7 +61,7 @@ fn limits_are_enforced_as_root() {
         // The inner shell forks until it cannot (and dies of it); the outer one stays.
         "sh -c 'while :; do sleep 30 & done' 2>/dev/null; sleep 30",
     ]);
-    let pids = cgroup_dir(&s, "forks", "pids");
+    let pids = s.cgroup_dir("forks", "pids");
     // The kernel refused forks at the limit (pids.events counts them) and no more
     // than 10 processes ever ran.
     let refused = || {
@@ -117,7 +97,7 @@ fn limits_are_enforced_as_root() {
         "-c",
         "while :; do :; done",
     ]);
-    let acct = cgroup_dir(&s, "spin", "cpuacct").join("cpuacct.usage");
+    let acct = s.cgroup_dir("spin", "cpuacct").join("cpuacct.usage");
     std::thread::sleep(std::time::Duration::from_millis(500));
     let (t0, u0) = (std::time::Instant::now(), read_u64(acct.clone()));
     std::thread::sleep(std::time::Duration::from_secs(3));
@@ -125,13 +105,10 @@ fn limits_are_enforced_as_root() {
     assert!((0.3..0.7).contains(&share), "used {share:.2} of a core");
     assert_eq!(s.inspect("spin", "{{.HostConfig.NanoCpus}}"), "500000000");
     // update changes a running container's limit at once, and its record.
-    let mem = cgroup_dir(&s, "spin", "memory").join("memory.limit_in_bytes");
+    let mem = s.cgroup_dir("spin", "memory").join("memory.limit_in_bytes");
     s.ok(&["update", "--memory", "48m", "--pids-limit", "20", "spin"]);
     assert_eq!(read_u64(mem), 48 << 20);
-    assert_eq!(
-        read_u64(cgroup_dir(&s, "spin", "pids").join("pids.max")),
-        20
-    );
+    assert_eq!(read_u64(s.cgroup_dir("spin", "pids").join("pids.max")), 20);
     assert_eq!(
         s.inspect("spin", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}"),
         "50331648 20"
@@ -320,7 +297,7 @@ fn cgroup_parent_cgroups_disabled_and_device_rates_as_root() {
             "sleep",
             "1000",
         ]);
-        let dir = cgroup_dir(&s, "slow", "blkio");
+        let dir = s.cgroup_dir("slow", "blkio");
         let read = std::fs::read_to_string(dir.join("blkio.throttle.read_bps_device")).unwrap();
         let write = std::fs::read_to_string(dir.join("blkio.throttle.write_bps_device")).unwrap();
         assert!(read.trim().ends_with(" 1048576"), "{read}");

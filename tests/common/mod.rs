@@ -205,6 +205,32 @@ impl Skiff {
     }
 
     /// One field of `inspect`, through a Go template.
+    /// `kube get pod NAME -o json`, parsed.
+    pub fn kube_pod(&self, name: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["kube", "get", "pod", name, "-o", "json"])).unwrap()
+    }
+
+    /// A container's cgroup directory for a v1 `controller`, below this test's cgroup
+    /// (where skiff makes it).
+    pub fn cgroup_dir(&self, container: &str, controller: &str) -> PathBuf {
+        let id = self.inspect(container, "{{.Id}}");
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let rel = own
+            .lines()
+            .find_map(|l| {
+                let mut f = l.splitn(3, ':');
+                let (_, list, path) = (f.next()?, f.next()?, f.next()?);
+                list.split(',')
+                    .any(|c| c == controller)
+                    .then(|| path.trim_start_matches('/').to_string())
+            })
+            .unwrap();
+        PathBuf::from("/sys/fs/cgroup")
+            .join(controller)
+            .join(rel)
+            .join(format!("skiff-{id}"))
+    }
+
     pub fn inspect(&self, name: &str, template: &str) -> String {
         self.ok(&["inspect", "--format", template, name])
             .trim()

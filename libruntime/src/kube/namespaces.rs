@@ -116,22 +116,7 @@ pub fn delete(paths: &Paths, maps: &IdMaps, name: &str) -> Result<bool> {
 pub fn finish(paths: &Paths, maps: &IdMaps, name: &str) -> Result<()> {
     for kind in DELETION_ORDER {
         let objects = store::list(paths, *kind, Some(name))?;
-        // Side by side, so the pods' grace periods run at the same time.
-        let results: Vec<Result<bool>> = std::thread::scope(|s| {
-            let running: Vec<_> = objects
-                .iter()
-                .map(|o| {
-                    s.spawn(move || super::play::take_down(paths, maps, *kind, name, o.name()))
-                })
-                .collect();
-            running
-                .into_iter()
-                .map(|t| t.join().unwrap_or(Ok(false)))
-                .collect()
-        });
-        for r in results {
-            r?;
-        }
+        super::play::take_down_all(paths, maps, *kind, name, &objects)?;
     }
     let _ = std::fs::remove_dir_all(paths.root.join("kube/events").join(name));
     store::delete(paths, Kind::Namespace, "", name)?;

@@ -623,25 +623,37 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
                     .into_iter()
                     .filter(|x| controller::controlled_by(x, &o.metadata.uid))
                     .collect();
-                // Side by side: each pod's grace period runs at the same time.
-                let results: Vec<Result<bool>> = std::thread::scope(|s| {
-                    let running: Vec<_> = owned
-                        .iter()
-                        .map(|x| s.spawn(move || take_down(paths, maps, owned_kind, ns, x.name())))
-                        .collect();
-                    running
-                        .into_iter()
-                        .map(|t| t.join().unwrap_or(Ok(false)))
-                        .collect()
-                });
-                for r in results {
-                    r?;
-                }
+                take_down_all(paths, maps, owned_kind, ns, &owned)?;
             }
         }
         _ => {}
     }
     Ok(old.is_some())
+}
+
+/// Takes down `objects` of one kind side by side, so that each pod's grace period runs
+/// at the same time.
+pub fn take_down_all(
+    paths: &Paths,
+    maps: &IdMaps,
+    kind: Kind,
+    ns: &str,
+    objects: &[Object],
+) -> Result<()> {
+    let results: Vec<Result<bool>> = std::thread::scope(|s| {
+        let running: Vec<_> = objects
+            .iter()
+            .map(|x| s.spawn(move || take_down(paths, maps, kind, ns, x.name())))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or(Ok(false)))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(())
 }
 
 /// Restarts the owners of stored objects that lost theirs (a killed kubelet or

@@ -74,49 +74,13 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
             scaled(paths, obj, &current_name, 0, want);
         }
         Some(r) if r.spec["replicas"].as_i64() != Some(want) => {
-            store::update(
-                paths,
-                Kind::ReplicaSet,
-                &ns,
-                r.name(),
-                &r.metadata.uid,
-                |o| {
-                    scaled(
-                        paths,
-                        obj,
-                        o.name(),
-                        o.spec["replicas"].as_i64().unwrap_or(0),
-                        want,
-                    );
-                    o.spec["replicas"] = json!(want);
-                    o.metadata.annotations.insert(
-                        "deployment.kubernetes.io/desired-replicas".into(),
-                        want.to_string(),
-                    );
-                },
-            )?;
+            resize(paths, obj, r, want, true)?;
         }
         Some(_) => {}
     }
     for r in owned.iter().filter(|r| r.name() != current_name) {
         if r.spec["replicas"].as_i64() != Some(0) {
-            store::update(
-                paths,
-                Kind::ReplicaSet,
-                &ns,
-                r.name(),
-                &r.metadata.uid,
-                |o| {
-                    scaled(
-                        paths,
-                        obj,
-                        o.name(),
-                        o.spec["replicas"].as_i64().unwrap_or(0),
-                        0,
-                    );
-                    o.spec["replicas"] = json!(0)
-                },
-            )?;
+            resize(paths, obj, r, 0, false)?;
         }
     }
     super::ensure_running(paths, Kind::ReplicaSet, &ns, &current_name)?;
@@ -165,6 +129,35 @@ pub fn reconcile(paths: &Paths, obj: &Object) -> Result<()> {
         ],
     });
     store::write_status(paths, Kind::Deployment, &ns, obj.name(), uid, status)?;
+    Ok(())
+}
+
+/// Sets a ReplicaSet's replicas, with the event; the current one also records the
+/// deployment's desired count, as the controller annotates it.
+fn resize(paths: &Paths, deployment: &Object, rs: &Object, to: i64, current: bool) -> Result<()> {
+    store::update(
+        paths,
+        Kind::ReplicaSet,
+        rs.namespace(),
+        rs.name(),
+        &rs.metadata.uid,
+        |o| {
+            scaled(
+                paths,
+                deployment,
+                o.name(),
+                o.spec["replicas"].as_i64().unwrap_or(0),
+                to,
+            );
+            o.spec["replicas"] = json!(to);
+            if current {
+                o.metadata.annotations.insert(
+                    "deployment.kubernetes.io/desired-replicas".into(),
+                    to.to_string(),
+                );
+            }
+        },
+    )?;
     Ok(())
 }
 

@@ -90,6 +90,9 @@ struct Kubelet<'a> {
     pulls: BTreeMap<String, image::Pulls>,
     /// Why a container cannot be made (CreateContainerConfigError), by container.
     config_errors: BTreeMap<String, String>,
+    /// Containers whose image is here: checked (and pulled) once, not on every pass
+    /// a container waits for its configuration.
+    images_ready: std::collections::BTreeSet<String>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -116,6 +119,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         records: BTreeMap::new(),
         pulls: BTreeMap::new(),
         config_errors: BTreeMap::new(),
+        images_ready: Default::default(),
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -214,6 +218,17 @@ impl Kubelet<'_> {
     /// need be (with backoff after failures). Runs without the store lock: a pull may
     /// take long.
     fn image_ready(&mut self, c: &crate::kube::api::Container, now: Instant) -> bool {
+        if self.images_ready.contains(&c.name) {
+            return true;
+        }
+        let ready = self.get_image(c, now);
+        if ready {
+            self.images_ready.insert(c.name.clone());
+        }
+        ready
+    }
+
+    fn get_image(&mut self, c: &crate::kube::api::Container, now: Instant) -> bool {
         let store = Store::open(self.paths);
         let have = store.find_image(&c.image).is_ok();
         let pulls = self.pulls.entry(c.name.clone()).or_default();
