@@ -167,9 +167,14 @@ fn play_cmd(ctx: &Ctx, a: KubePlayArgs) -> Result<i32> {
     let mut out = String::new();
     for p in &played {
         if p.kind != Kind::Pod {
-            let group = p.kind.api_version().split_once('/').map_or("", |(g, _)| g);
+            // kubectl's `kind.group/name`; the core group has no name.
+            let group = p
+                .kind
+                .api_version()
+                .split_once('/')
+                .map_or(String::new(), |(g, _)| format!(".{g}"));
             out.push_str(&format!(
-                "{}.{group}/{} {}\n",
+                "{}{group}/{} {}\n",
                 p.kind.name().to_ascii_lowercase(),
                 p.name,
                 applied_word(p.applied)
@@ -296,6 +301,8 @@ fn converge(ctx: &Ctx) -> Result<()> {
     play::revive_owners(&ctx.paths)?;
     libruntime::kube::namespaces::ensure_built_in(&ctx.paths)?;
     libruntime::kube::admission::refresh_quota_status(&ctx.paths)?;
+    libruntime::kube::storage::ensure_built_in(&ctx.paths)?;
+    libruntime::kube::storage::sync(&ctx.paths, &ctx.maps)?;
     Ok(())
 }
 
@@ -515,6 +522,27 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
             "CAPACITY",
             "ACCESS MODES",
             "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "AGE",
+        ]),
+        Kind::PersistentVolume => head.extend([
+            "NAME",
+            "CAPACITY",
+            "ACCESS MODES",
+            "RECLAIM POLICY",
+            "STATUS",
+            "CLAIM",
+            "STORAGECLASS",
+            "VOLUMEATTRIBUTESCLASS",
+            "REASON",
+            "AGE",
+        ]),
+        Kind::StorageClass => head.extend([
+            "NAME",
+            "PROVISIONER",
+            "RECLAIMPOLICY",
+            "VOLUMEBINDINGMODE",
+            "ALLOWVOLUMEEXPANSION",
             "AGE",
         ]),
         _ => head.extend(["NAME", "AGE"]),
@@ -529,7 +557,12 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         let created = seconds_since(o.metadata.creation_timestamp.as_deref());
         match kind {
             Kind::Pod => {
-                let (ready, status, restarts) = columns(&o.status);
+                let (mut ready, status, restarts) = columns(&o.status);
+                if o.status["containerStatuses"].is_null() {
+                    // Not placed yet: kubectl counts the spec's containers.
+                    let n = o.spec["containers"].as_array().map_or(0, Vec::len);
+                    ready = format!("0/{n}");
+                }
                 row.extend([ready, status, restarts.to_string(), age(created)]);
                 if wide {
                     row.push(o.status["podIP"].as_str().unwrap_or("<none>").to_string());
@@ -626,32 +659,10 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
                     age(created),
                 ]);
             }
-            Kind::PersistentVolumeClaim => {
-                let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-                let modes = o.spec["accessModes"]
-                    .as_array()
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|x| x.as_str())
-                            .map(|x| match x {
-                                "ReadWriteOnce" => "RWO",
-                                "ReadOnlyMany" => "ROX",
-                                "ReadWriteMany" => "RWX",
-                                "ReadWriteOncePod" => "RWOP",
-                                other => other,
-                            })
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .unwrap_or_default();
-                row.extend([
-                    text(&o.status["phase"]),
-                    text(&o.spec["volumeName"]),
-                    text(&o.status["capacity"]["storage"]),
-                    modes,
-                    text(&o.spec["storageClassName"]),
-                    age(created),
-                ]);
+            Kind::PersistentVolumeClaim | Kind::PersistentVolume | Kind::StorageClass => {
+                row.pop();
+                row.extend(storage_row(o));
+                row.push(age(created));
             }
             Kind::ResourceQuota => {
                 // kubectl's `used/hard` pairs, limits.* apart from the rest.
@@ -697,6 +708,80 @@ fn table(kind: Kind, objects: &[Object], all_ns: bool, wide: bool) -> String {
         lines.push(row.join("\t"));
     }
     kubectl_align(&lines)
+}
+
+/// The columns kubectl prints for a claim, a volume or a class, name first, age aside.
+fn storage_row(o: &Object) -> Vec<String> {
+    use libruntime::kube::api::storage::{
+        access_modes_text, PersistentVolume, PersistentVolumeClaim, StorageClass,
+    };
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let none = |s: String| if s.is_empty() { "<unset>".to_string() } else { s };
+    match o.kind {
+        Kind::PersistentVolumeClaim => {
+            let Ok(c) = serde_json::from_value::<PersistentVolumeClaim>(o.to_api()) else {
+                return vec![o.name().to_string()];
+            };
+            let modes: Vec<_> = serde_json::from_value(o.status["accessModes"].clone())
+                .unwrap_or_default();
+            vec![
+                o.name().to_string(),
+                if o.metadata.deletion_timestamp.is_some() {
+                    "Terminating".to_string()
+                } else {
+                    text(&o.status["phase"])
+                },
+                c.spec.volume_name.unwrap_or_default(),
+                text(&o.status["capacity"]["storage"]),
+                access_modes_text(&modes),
+                c.spec.storage_class_name.unwrap_or_default(),
+                none(String::new()),
+            ]
+        }
+        Kind::PersistentVolume => {
+            let Ok(v) = serde_json::from_value::<PersistentVolume>(o.to_api()) else {
+                return vec![o.name().to_string()];
+            };
+            let claim = v
+                .spec
+                .claim_ref
+                .as_ref()
+                .map(|r| format!("{}/{}", r.namespace.as_deref().unwrap_or(""), r.name))
+                .unwrap_or_default();
+            vec![
+                o.name().to_string(),
+                v.spec.storage().to_string(),
+                access_modes_text(&v.spec.access_modes),
+                v.spec
+                    .persistent_volume_reclaim_policy
+                    .unwrap_or_default()
+                    .word()
+                    .to_string(),
+                text(&o.status["phase"]),
+                claim,
+                v.spec.class().to_string(),
+                none(String::new()),
+                text(&o.status["reason"]),
+            ]
+        }
+        _ => {
+            let Ok(c) = serde_json::from_value::<StorageClass>(o.to_api()) else {
+                return vec![o.name().to_string()];
+            };
+            let name = if c.is_default() {
+                format!("{} (default)", o.name())
+            } else {
+                o.name().to_string()
+            };
+            vec![
+                name,
+                c.provisioner.clone(),
+                c.reclaim_policy.unwrap_or(libruntime::kube::api::storage::ReclaimPolicy::Delete).word().to_string(),
+                c.volume_binding_mode.unwrap_or_default().word().to_string(),
+                c.allow_volume_expansion.unwrap_or(false).to_string(),
+            ]
+        }
+    }
 }
 
 /// kubectl's tables: each column as wide as its widest cell, three spaces apart.

@@ -1,11 +1,13 @@
 //! Admission, as the API server's LimitRanger and ResourceQuota plugins do it when a
 //! pod (or a counted object) is made: LimitRange defaults are filled in first, then
 //! its bounds checked, then every ResourceQuota of the namespace; a refusal uses
-//! Kubernetes' texts and stores nothing. The rules are pure functions; `admit_*` read
+//! Kubernetes' texts and stores nothing. Claims get the default StorageClass when
+//! they name none, then their storage checked against LimitRanges and quotas. The rules are pure functions; `admit_*` read
 //! the namespace's objects from the store.
 
 use super::api::config::{LimitRange, LimitRangeItem, ResourceQuota};
 use super::api::pod::ResourceRequirements;
+use super::api::storage::{PersistentVolumeClaim, PersistentVolumeClaimSpec};
 use super::api::{Kind, PodSpec};
 use super::quantity::Quantity;
 use super::resources::{qos_class, QosClass};
@@ -253,10 +255,6 @@ pub fn usage(
     for (kind, keys) in [
         (Kind::ConfigMap, ["configmaps", "count/configmaps"]),
         (Kind::Secret, ["secrets", "count/secrets"]),
-        (
-            Kind::PersistentVolumeClaim,
-            ["persistentvolumeclaims", "count/persistentvolumeclaims"],
-        ),
         (Kind::Service, ["services", "count/services"]),
     ] {
         let n = store::list(paths, kind, Some(ns))?
@@ -270,7 +268,93 @@ pub fn usage(
             );
         }
     }
+    for c in store::list(paths, Kind::PersistentVolumeClaim, Some(ns))? {
+        if skip == Some((Kind::PersistentVolumeClaim, c.name())) {
+            continue;
+        }
+        if let Some(claim) = typed::<PersistentVolumeClaim>(&c) {
+            add_into(&mut used, &claim_demand(&claim.spec));
+        }
+    }
     Ok(used)
+}
+
+/// What a claim counts against quotas: itself, and the storage it requests, in all
+/// and in its class.
+pub fn claim_demand(spec: &PersistentVolumeClaimSpec) -> Amounts {
+    let one: Quantity = "1".parse().unwrap_or_else(|_| Quantity::zero());
+    let mut out: Amounts = [
+        ("persistentvolumeclaims".to_string(), one),
+        ("count/persistentvolumeclaims".to_string(), one),
+        ("requests.storage".to_string(), spec.request()),
+    ]
+    .into();
+    let class = spec.class();
+    if !class.is_empty() {
+        let k = format!("{class}.storageclass.storage.k8s.io");
+        out.insert(format!("{k}/requests.storage"), spec.request());
+        out.insert(format!("{k}/persistentvolumeclaims"), one);
+    }
+    out
+}
+
+/// LimitRanger's PersistentVolumeClaim bounds: min and max of the requested storage.
+pub fn claim_bounds(ranges: &[LimitRange], spec: &PersistentVolumeClaimSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let what = "PersistentVolumeClaim";
+    for item in ranges
+        .iter()
+        .flat_map(|r| &r.spec.limits)
+        .filter(|i| i.type_ == what)
+    {
+        for (k, min) in &item.min {
+            match spec.resources.requests.get(k) {
+                Some(r) if r < min => out.push(format!(
+                    "minimum {k} usage per {what} is {min}, but request is {r}"
+                )),
+                None => out.push(format!("{k} is required")),
+                _ => {}
+            }
+        }
+        for (k, max) in &item.max {
+            match spec.resources.requests.get(k) {
+                Some(r) if r > max => out.push(format!(
+                    "maximum {k} usage per {what} is {max}, but request is {r}"
+                )),
+                None => out.push(format!("{k} is required")),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Admits a claim about to be made: the default class given to one that names none
+/// (DefaultStorageClass), then LimitRange bounds and quotas.
+pub fn admit_claim(paths: &Paths, obj: &mut Object) -> Result<()> {
+    let ns = obj.namespace().to_string();
+    if obj.spec.get("storageClassName").is_none() {
+        if let Some(class) = super::storage::default_class(paths)? {
+            obj.spec["storageClassName"] = serde_json::json!(class);
+        }
+    }
+    let spec: PersistentVolumeClaimSpec = serde_json::from_value(obj.spec.clone())
+        .map_err(|e| crate::Error::json("claim spec", e))?;
+    let ranges: Vec<LimitRange> = store::list(paths, Kind::LimitRange, Some(&ns))?
+        .iter()
+        .filter_map(typed)
+        .collect();
+    let errors = claim_bounds(&ranges, &spec);
+    if !errors.is_empty() {
+        return Err(forbidden(Kind::PersistentVolumeClaim, obj.name(), errors));
+    }
+    let demand = claim_demand(&spec);
+    for q in quotas(paths, &ns)? {
+        let used = usage(paths, &ns, &q, Some((Kind::PersistentVolumeClaim, obj.name())))?;
+        check_quota(&q, &used, &demand, None)
+            .map_err(|m| forbidden(Kind::PersistentVolumeClaim, obj.name(), vec![m]))?;
+    }
+    Ok(())
 }
 
 fn quotas(paths: &Paths, ns: &str) -> Result<Vec<ResourceQuota>> {

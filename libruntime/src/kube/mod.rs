@@ -19,6 +19,7 @@ pub mod play;
 pub mod printers;
 pub mod quantity;
 pub mod resources;
+pub mod storage;
 pub mod store;
 pub mod validate;
 

@@ -6,6 +6,7 @@ use super::api::{
     ConfigMap, CronJob, DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy,
     Secret, StatefulSet,
 };
+use super::api::storage::{PersistentVolume, PersistentVolumeClaim, StorageClass};
 use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
@@ -39,6 +40,9 @@ pub enum Planned {
     Namespace(Box<super::api::meta::Namespace>),
     ResourceQuota(Box<super::api::config::ResourceQuota>),
     LimitRange(Box<super::api::config::LimitRange>),
+    PersistentVolume(Box<PersistentVolume>),
+    PersistentVolumeClaim(Box<PersistentVolumeClaim>),
+    StorageClass(Box<StorageClass>),
 }
 
 impl Planned {
@@ -56,6 +60,9 @@ impl Planned {
             Planned::Namespace(_) => Kind::Namespace,
             Planned::ResourceQuota(_) => Kind::ResourceQuota,
             Planned::LimitRange(_) => Kind::LimitRange,
+            Planned::PersistentVolume(_) => Kind::PersistentVolume,
+            Planned::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
+            Planned::StorageClass(_) => Kind::StorageClass,
         }
     }
 
@@ -73,6 +80,9 @@ impl Planned {
             Planned::Namespace(n) => &n.metadata,
             Planned::ResourceQuota(q) => &q.metadata,
             Planned::LimitRange(l) => &l.metadata,
+            Planned::PersistentVolume(v) => &v.metadata,
+            Planned::PersistentVolumeClaim(c) => &c.metadata,
+            Planned::StorageClass(c) => &c.metadata,
         }
     }
 
@@ -108,7 +118,10 @@ impl Planned {
             | Planned::Secret(_)
             | Planned::Namespace(_)
             | Planned::ResourceQuota(_)
-            | Planned::LimitRange(_) => return None,
+            | Planned::LimitRange(_)
+            | Planned::PersistentVolume(_)
+            | Planned::PersistentVolumeClaim(_)
+            | Planned::StorageClass(_) => return None,
         })
     }
 
@@ -126,7 +139,10 @@ impl Planned {
             | Planned::Secret(_)
             | Planned::Namespace(_)
             | Planned::ResourceQuota(_)
-            | Planned::LimitRange(_) => vec![],
+            | Planned::LimitRange(_)
+            | Planned::PersistentVolume(_)
+            | Planned::PersistentVolumeClaim(_)
+            | Planned::StorageClass(_) => vec![],
         }
     }
 }
@@ -178,6 +194,12 @@ fn check_volumes(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
         for (source, p) in item_paths {
             super::kubelet::atomic_writer::check_path(p)
                 .map_err(|e| format!("{at}volumes[{i}].{source}.items.path: Invalid value: {e}"))?;
+        }
+        if let Some(e) = &v.ephemeral {
+            super::storage::check_claim(
+                &e.volume_claim_template.spec,
+                &format!("{at}volumes[{i}].ephemeral.volumeClaimTemplate.spec."),
+            )?;
         }
         if let Some(h) = &v.host_path {
             super::kubelet::volumes::HostPathType::parse(h.type_.as_deref())
@@ -371,8 +393,13 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 check_pod_spec(&st.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
                 check_selector(&st.spec.selector, &st.spec.template.metadata.labels)
                     .map_err(invalid)?;
-                for t in &st.spec.volume_claim_templates {
+                for (i, t) in st.spec.volume_claim_templates.iter().enumerate() {
                     store::check_name(Kind::PersistentVolumeClaim, &t.metadata.name)?;
+                    super::storage::check_claim(
+                        &t.spec,
+                        &format!("spec.volumeClaimTemplates[{i}].spec."),
+                    )
+                    .map_err(invalid)?;
                 }
                 default_ns(&mut st.metadata);
                 planned.push(Planned::StatefulSet(Box::new(st)));
@@ -456,6 +483,31 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 default_ns(&mut l.metadata);
                 planned.push(Planned::LimitRange(Box::new(l)));
             }
+            Some(Kind::PersistentVolume) => {
+                let (mut v, found): (PersistentVolume, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::PersistentVolume, &v.metadata.name)?;
+                super::storage::check_volume(&v).map_err(invalid)?;
+                v.metadata.namespace = None;
+                planned.push(Planned::PersistentVolume(Box::new(v)));
+            }
+            Some(Kind::PersistentVolumeClaim) => {
+                let (mut c, found): (PersistentVolumeClaim, _) =
+                    validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::PersistentVolumeClaim, &c.metadata.name)?;
+                super::storage::check_claim(&c.spec, "spec.").map_err(invalid)?;
+                default_ns(&mut c.metadata);
+                planned.push(Planned::PersistentVolumeClaim(Box::new(c)));
+            }
+            Some(Kind::StorageClass) => {
+                let (mut c, found): (StorageClass, _) = validate::typed(doc).map_err(invalid)?;
+                record(found);
+                store::check_name(Kind::StorageClass, &c.metadata.name)?;
+                super::storage::check_class(&c).map_err(invalid)?;
+                c.metadata.namespace = None;
+                planned.push(Planned::StorageClass(Box::new(c)));
+            }
             Some(Kind::ConfigMap) => {
                 let (mut c, found): (ConfigMap, _) = validate::typed(doc).map_err(invalid)?;
                 record(found);
@@ -497,6 +549,17 @@ fn object_of(p: &Planned) -> Result<Object> {
         Planned::Namespace(_) => Ok(serde_json::json!({"finalizers": ["kubernetes"]})),
         Planned::ResourceQuota(q) => serde_json::to_value(&q.spec),
         Planned::LimitRange(l) => serde_json::to_value(&l.spec),
+        Planned::PersistentVolume(v) => serde_json::to_value(&v.spec),
+        Planned::PersistentVolumeClaim(c) => serde_json::to_value(&c.spec),
+        Planned::StorageClass(c) => {
+            let mut v = serde_json::to_value(c.as_ref());
+            if let Ok(Value::Object(m)) = &mut v {
+                for k in ["apiVersion", "kind", "metadata"] {
+                    m.remove(k);
+                }
+            }
+            v
+        }
     }
     .map_err(|e| crate::Error::json("spec", e))?;
     let status = match p {
@@ -523,15 +586,16 @@ pub fn play(
     let mut out = Vec::new();
     // Namespaces first, then ConfigMaps and Secrets: what comes after finds them.
     let rank = |p: &&Planned| match p.kind() {
-        Kind::Namespace => 0,
+        Kind::Namespace | Kind::StorageClass | Kind::PersistentVolume => 0,
         Kind::LimitRange | Kind::ResourceQuota => 1,
-        k if super::config::is_config(k) => 2,
+        Kind::ConfigMap | Kind::Secret | Kind::PersistentVolumeClaim => 2,
         _ => 3,
     };
     let mut ordered: Vec<&Planned> = planned.iter().collect();
     ordered.sort_by_key(rank);
     // Every namespace must exist (or come in this play) before anything is stored.
     super::namespaces::ensure_built_in(paths)?;
+    super::storage::ensure_built_in(paths)?;
     for p in &ordered {
         let made_here = planned
             .iter()
@@ -540,6 +604,7 @@ pub fn play(
             super::namespaces::check_open(paths, &p.namespace())?;
         }
     }
+    let mut storage_changed = false;
     for p in ordered {
         let ns = p.namespace();
         if opts.replace {
@@ -552,6 +617,20 @@ pub fn play(
                 super::admission::admit_count(paths, p.kind(), &ns, p.name())?
             }
             _ => {}
+        }
+        if matches!(
+            p.kind(),
+            Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::StorageClass
+        ) {
+            match store::get(paths, p.kind(), &ns, p.name())? {
+                Some(old) => super::storage::merge_on_apply(paths, &old, &mut obj)
+                    .map_err(|reason| invalid_object(p, reason))?,
+                None if p.kind() == Kind::PersistentVolumeClaim => {
+                    super::admission::admit_claim(paths, &mut obj)?
+                }
+                None => {}
+            }
+            storage_changed = true;
         }
         let (obj, applied) = store::apply(paths, obj)?;
         if applied == Applied::Configured && p.kind() == Kind::Pod {
@@ -568,7 +647,22 @@ pub fn play(
             applied,
         });
     }
+    if storage_changed {
+        super::storage::sync(paths, maps)?;
+    }
     Ok(out)
+}
+
+fn invalid_object(p: &Planned, reason: String) -> crate::Error {
+    if reason.contains(" is forbidden: ") {
+        return KubeError::Forbidden(reason).into();
+    }
+    KubeError::Invalid {
+        kind: p.kind().name().into(),
+        name: p.name().into(),
+        reason,
+    }
+    .into()
 }
 
 fn typed_pod(o: &Object) -> Option<Pod> {
@@ -593,6 +687,15 @@ fn start_owner(paths: &Paths, kind: Kind, ns: &str, name: &str) -> Result<()> {
 pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str) -> Result<bool> {
     if kind == Kind::Namespace {
         return super::namespaces::delete(paths, maps, name);
+    }
+    match kind {
+        Kind::PersistentVolumeClaim => return super::storage::delete_claim(paths, maps, ns, name),
+        Kind::PersistentVolume => {
+            let gone = store::delete(paths, kind, ns, name)?.is_some();
+            super::storage::sync(paths, maps)?;
+            return Ok(gone);
+        }
+        _ => {}
     }
     let old = store::delete(paths, kind, ns, name)?;
     match kind {

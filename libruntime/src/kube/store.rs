@@ -42,8 +42,7 @@ impl Object {
             "kind": self.kind.name(),
             "metadata": self.metadata,
         });
-        if super::config::is_config(self.kind) {
-            // ConfigMaps and Secrets keep data, type and immutable at the top level.
+        if self.kind.fields_at_top() {
             for (k, x) in self.spec.as_object().into_iter().flatten() {
                 v[k] = x.clone();
             }

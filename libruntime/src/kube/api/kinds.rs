@@ -21,6 +21,7 @@ pub enum Kind {
     Ingress,
     ResourceQuota,
     LimitRange,
+    StorageClass,
 }
 
 /// (kind, apiVersion, plural, short names)
@@ -52,6 +53,12 @@ const TABLE: &[(Kind, &str, &str, &[&str])] = &[
     (Kind::Ingress, "networking.k8s.io/v1", "ingresses", &["ing"]),
     (Kind::ResourceQuota, "v1", "resourcequotas", &["quota"]),
     (Kind::LimitRange, "v1", "limitranges", &["limits"]),
+    (
+        Kind::StorageClass,
+        "storage.k8s.io/v1",
+        "storageclasses",
+        &["sc"],
+    ),
 ];
 
 impl Kind {
@@ -79,6 +86,7 @@ impl Kind {
             Kind::Ingress => "Ingress",
             Kind::ResourceQuota => "ResourceQuota",
             Kind::LimitRange => "LimitRange",
+            Kind::StorageClass => "StorageClass",
         }
     }
 
@@ -92,7 +100,16 @@ impl Kind {
 
     /// Whether objects of the kind live in a namespace.
     pub fn namespaced(self) -> bool {
-        !matches!(self, Kind::PersistentVolume | Kind::Namespace)
+        !matches!(
+            self,
+            Kind::PersistentVolume | Kind::Namespace | Kind::StorageClass
+        )
+    }
+
+    /// Whether its fields sit at the top level of the object rather than under
+    /// `spec` (ConfigMap and Secret data, a StorageClass's provisioner).
+    pub fn fields_at_top(self) -> bool {
+        matches!(self, Kind::ConfigMap | Kind::Secret | Kind::StorageClass)
     }
 
     /// A manifest's `kind:` value.
@@ -136,6 +153,7 @@ mod tests {
             ("ns", Kind::Namespace),
             ("hpa", Kind::HorizontalPodAutoscaler),
             ("ing", Kind::Ingress),
+            ("sc", Kind::StorageClass),
         ] {
             assert_eq!(Kind::from_cli(cli), Some(kind), "{cli}");
         }

@@ -6,6 +6,7 @@ pub mod kinds;
 pub mod meta;
 pub mod pod;
 pub mod service;
+pub mod storage;
 pub mod volume;
 pub mod workloads;
 

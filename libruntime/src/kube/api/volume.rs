@@ -217,7 +217,7 @@ pub struct EmptyDirVolume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub medium: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size_limit: Option<String>,
+    pub size_limit: Option<crate::kube::quantity::Quantity>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +234,13 @@ pub struct ClaimVolume {
     pub claim_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+}
+
+/// A claim made for the pod and deleted with it, named `<pod>-<volume>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EphemeralVolume {
+    pub volume_claim_template: super::storage::ClaimTemplate,
 }
 
 /// One volume of a pod: exactly one source is set.
@@ -259,9 +266,21 @@ pub struct Volume {
     pub projected: Option<ProjectedVolume>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistent_volume_claim: Option<ClaimVolume>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<EphemeralVolume>,
 }
 
 impl Volume {
+    /// The claim backing it: its own for `persistentVolumeClaim`, `<pod>-<volume>`
+    /// for `ephemeral`.
+    pub fn claim_name(&self, pod: &str) -> Option<String> {
+        match (&self.persistent_volume_claim, &self.ephemeral) {
+            (Some(c), _) => Some(c.claim_name.clone()),
+            (None, Some(_)) => Some(format!("{pod}-{}", self.name)),
+            (None, None) => None,
+        }
+    }
+
     /// How many sources it sets (the API requires exactly one).
     pub fn sources(&self) -> usize {
         [
@@ -272,6 +291,7 @@ impl Volume {
             self.downward_api.is_some(),
             self.projected.is_some(),
             self.persistent_volume_claim.is_some(),
+            self.ephemeral.is_some(),
         ]
         .iter()
         .filter(|s| **s)

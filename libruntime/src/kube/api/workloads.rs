@@ -230,16 +230,6 @@ pub enum PodManagementPolicy {
     Parallel,
 }
 
-/// A PersistentVolumeClaim template: kept as given, made into claims per ordinal.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClaimTemplate {
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    #[serde(default)]
-    pub spec: serde_json::Value,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatefulSetSpec {
@@ -254,7 +244,7 @@ pub struct StatefulSetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_management_policy: Option<PodManagementPolicy>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volume_claim_templates: Vec<ClaimTemplate>,
+    pub volume_claim_templates: Vec<super::storage::ClaimTemplate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_strategy: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

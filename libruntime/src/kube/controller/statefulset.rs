@@ -163,7 +163,8 @@ fn make_pod(paths: &Paths, owner: &Object, sts: &StatefulSet, ns: &str, i: usize
     )
 }
 
-/// The ordinal's claims, made once and kept (they outlive pods and the set).
+/// The ordinal's claims, made once and kept (they outlive pods and the set); the
+/// pod's kubelet binds them when it starts.
 fn make_claims(paths: &Paths, owner: &Object, sts: &StatefulSet, ns: &str, i: usize) -> Result<()> {
     for t in &sts.spec.volume_claim_templates {
         let name = format!("{}-{}-{i}", t.metadata.name, owner.name());
@@ -172,20 +173,30 @@ fn make_claims(paths: &Paths, owner: &Object, sts: &StatefulSet, ns: &str, i: us
         }
         let mut labels = sts.spec.selector.match_labels.clone();
         labels.extend(t.metadata.labels.clone());
-        let claim = Object {
+        let mut claim = Object {
             api_version: "v1".into(),
             kind: Kind::PersistentVolumeClaim,
             metadata: ObjectMeta {
                 name,
                 namespace: Some(ns.into()),
                 labels,
+                annotations: t.metadata.annotations.clone(),
                 ..Default::default()
             },
-            spec: t.spec.clone(),
-            // No volume backs it yet: PersistentVolumes and mounts come with the
-            // storage issue.
-            status: json!({"phase": "Pending"}),
+            spec: serde_json::to_value(&t.spec)
+                .map_err(|e| crate::Error::json("volume claim template", e))?,
+            status: serde_json::Value::Null,
         };
+        if let Err(e) = crate::kube::admission::admit_claim(paths, &mut claim) {
+            super::event(
+                paths,
+                owner,
+                crate::kube::events::EventType::Warning,
+                "FailedCreate",
+                &format!("create Claim {} for Pod {}-{i} in StatefulSet {} failed error: {e}", claim.name(), owner.name(), owner.name()),
+            );
+            continue;
+        }
         store::apply(paths, claim)?;
     }
     Ok(())

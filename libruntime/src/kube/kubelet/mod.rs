@@ -93,6 +93,10 @@ struct Kubelet<'a> {
     /// Containers whose image is here: checked (and pulled) once, not on every pass
     /// a container waits for its configuration.
     images_ready: std::collections::BTreeSet<String>,
+    /// Where the pod's claim volumes live, once every claim is bound.
+    claim_dirs: Option<BTreeMap<String, std::path::PathBuf>>,
+    /// Why the pod cannot be placed yet (its claims), as last reported.
+    unschedulable: Option<String>,
 }
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
@@ -120,6 +124,8 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         pulls: BTreeMap::new(),
         config_errors: BTreeMap::new(),
         images_ready: Default::default(),
+        claim_dirs: None,
+        unschedulable: None,
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -514,14 +520,15 @@ impl Kubelet<'_> {
                 self.start_sandbox(&skiff_pod);
             }
             let facts = self.facts(pod, &skiff_pod);
+            let claims = self.claim_dirs.clone().unwrap_or_default();
             let volumes_ready = sources::volume_payloads(self.paths, &self.ns, &facts, pod)
-                .and_then(|p| volumes::prepare(self.paths, &self.uid, pod, &p));
+                .and_then(|p| volumes::prepare(self.paths, &self.uid, pod, &p, &claims));
             for c in missing {
                 let (resources, oom_score_adj) = self.limits_of(pod, c);
                 let made = volumes_ready.clone().and_then(|_| {
                     Ok(create::ContainerInputs {
                         env: sources::env_of(self.paths, &self.ns, &facts, c)?,
-                        mounts: volumes::mounts_for(self.paths, &self.uid, pod, c)?,
+                        mounts: volumes::mounts_for(self.paths, &self.uid, pod, c, &claims)?,
                         resources,
                         oom_score_adj,
                     })
@@ -560,7 +567,39 @@ impl Kubelet<'_> {
     }
 
     /// One pass; how long until the next thing is due.
+    /// Whether the pod can be placed: its claims bound. Until then it is Pending with
+    /// the scheduler's condition and event.
+    fn place(&mut self, pod: &Pod, prev: &Value) -> Result<bool> {
+        if self.claim_dirs.is_some() {
+            return Ok(true);
+        }
+        let why = match crate::kube::storage::claims::place(self.paths, self.maps, pod)? {
+            crate::kube::storage::claims::Placement::Ready(dirs) => {
+                self.claim_dirs = Some(dirs);
+                return Ok(true);
+            }
+            crate::kube::storage::claims::Placement::Unschedulable(why) => why,
+        };
+        if self.unschedulable.as_deref() != Some(why.as_str()) {
+            self.event_from(EventType::Warning, "FailedScheduling", &why, "default-scheduler");
+            self.unschedulable = Some(why.clone());
+        }
+        let st = status::unschedulable(
+            prev,
+            &why,
+            crate::kube::resources::qos_class(&pod.spec).as_str(),
+            &crate::time::now_rfc3339_seconds(),
+        );
+        if st != *prev {
+            store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
+        }
+        Ok(false)
+    }
+
     fn reconcile(&mut self, pod: &Pod, prev: &Value) -> Result<Duration> {
+        if !self.place(pod, prev)? {
+            return Ok(POLL);
+        }
         let skiff_pod = self.ensure_objects(pod)?;
         self.refresh_volumes(pod);
         let policy = pod.spec.restart_policy;
@@ -885,6 +924,7 @@ pub fn terminate(
         Err(crate::Error::Pod(crate::pod::PodError::NotFound(_))) => {
             if let Some(p) = pod {
                 volumes::remove(paths, &p.metadata.uid);
+                release_claims(paths, maps, ns, p)?;
             }
             return Ok(());
         }
@@ -915,8 +955,19 @@ pub fn terminate(
     if let Some(p) = pod {
         volumes::remove(paths, &p.metadata.uid);
         create::remove_secret_env(paths, &p.metadata.uid);
+        release_claims(paths, maps, ns, p)?;
     }
     Ok(())
+}
+
+/// Once a pod is gone: its ephemeral claims are deleted, and claims whose deletion
+/// waited for it go.
+fn release_claims(paths: &Paths, maps: &IdMaps, ns: &str, p: &Pod) -> Result<()> {
+    if !p.spec.volumes.iter().any(|v| v.claim_name("").is_some()) {
+        return Ok(());
+    }
+    crate::kube::storage::claims::release_ephemeral(paths, maps, ns, &p.metadata.uid)?;
+    crate::kube::storage::sync(paths, maps)
 }
 
 fn probe_specs(

@@ -233,6 +233,18 @@ pub fn status(o: &PodObservation, prev: &Value, now: &str) -> Value {
     s
 }
 
+/// The status of a pod that cannot be placed yet: Pending, PodScheduled False with
+/// the scheduler's reason.
+pub fn unschedulable(prev: &Value, message: &str, qos_class: &str, now: &str) -> Value {
+    let mut scheduled = condition(prev, "PodScheduled", false, Some("Unschedulable"), now);
+    scheduled["message"] = json!(message);
+    json!({
+        "phase": "Pending",
+        "conditions": [scheduled],
+        "qosClass": qos_class,
+    })
+}
+
 /// kubectl's READY, STATUS and RESTARTS columns for a pod's status.
 pub fn columns(status: &Value) -> (String, String, u64) {
     let empty = vec![];

@@ -129,8 +129,14 @@ pub fn is_projected(v: &Volume) -> bool {
         || v.projected.is_some()
 }
 
+/// The directories of a pod's bound claims, by volume name.
+pub type ClaimDirs = BTreeMap<String, PathBuf>;
+
 /// Where volume `v` of the pod with `uid` lives on this node.
-pub fn location(paths: &Paths, uid: &str, v: &Volume) -> PathBuf {
+pub fn location(paths: &Paths, uid: &str, v: &Volume, claims: &ClaimDirs) -> PathBuf {
+    if let Some(d) = claims.get(&v.name) {
+        return d.clone();
+    }
     let [disk, run] = pod_dirs(paths, uid);
     let memory = v
         .empty_dir
@@ -154,13 +160,14 @@ pub fn prepare(
     uid: &str,
     pod: &Pod,
     payloads: &BTreeMap<String, Payload>,
+    claims: &ClaimDirs,
 ) -> Result<(), ConfigError> {
     for d in pod_dirs(paths, uid) {
         crate::fsutil::create_dir_all(&d).map_err(|e| e.to_string())?;
         let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700));
     }
     for v in &pod.spec.volumes {
-        let at = location(paths, uid, v);
+        let at = location(paths, uid, v, claims);
         if let Some(h) = &v.host_path {
             HostPathType::parse(h.type_.as_deref())?.prepare(&at)?;
         } else if v.empty_dir.is_some() {
@@ -168,11 +175,10 @@ pub fn prepare(
                 crate::fsutil::create_dir_all(&at).map_err(|e| e.to_string())?;
                 let _ = std::fs::set_permissions(&at, std::fs::Permissions::from_mode(0o777));
             }
-        } else if v.persistent_volume_claim.is_some() {
-            return Err(format!(
-                "volume {:?}: persistentVolumeClaim volumes are not supported yet",
-                v.name
-            ));
+        } else if v.claim_name("").is_some() {
+            if !claims.contains_key(&v.name) {
+                return Err(format!("volume {:?}: its claim is not bound", v.name));
+            }
         } else if let Some(files) = payloads.get(&v.name) {
             atomic_writer::write(&at, files).map_err(|e| e.to_string())?;
             let _ = std::fs::set_permissions(&at, std::fs::Permissions::from_mode(0o755));
@@ -187,7 +193,7 @@ pub fn refresh(paths: &Paths, uid: &str, pod: &Pod, payloads: &BTreeMap<String, 
     let mut changed = false;
     for v in pod.spec.volumes.iter().filter(|v| is_projected(v)) {
         if let Some(files) = payloads.get(&v.name) {
-            let at = location(paths, uid, v);
+            let at = location(paths, uid, v, &ClaimDirs::new());
             changed |= atomic_writer::write(&at, files).unwrap_or(false);
         }
     }
@@ -200,10 +206,11 @@ pub fn mounts_for(
     uid: &str,
     pod: &Pod,
     c: &Container,
+    claims: &ClaimDirs,
 ) -> Result<Vec<MountRequest>, ConfigError> {
     c.volume_mounts
         .iter()
-        .map(|m| mount(paths, uid, pod, m))
+        .map(|m| mount(paths, uid, pod, m, claims))
         .collect()
 }
 
@@ -212,6 +219,7 @@ fn mount(
     uid: &str,
     pod: &Pod,
     m: &VolumeMount,
+    claims: &ClaimDirs,
 ) -> Result<MountRequest, ConfigError> {
     let v = pod
         .spec
@@ -219,7 +227,11 @@ fn mount(
         .iter()
         .find(|v| v.name == m.name)
         .ok_or_else(|| format!("volume {:?} not found", m.name))?;
-    let at = location(paths, uid, v);
+    let at = location(paths, uid, v, claims);
+    let claim_read_only = v
+        .persistent_volume_claim
+        .as_ref()
+        .is_some_and(|c| c.read_only == Some(true));
     let source = match m.sub_path.as_deref().filter(|s| !s.is_empty()) {
         // One file of one generation: it does not follow updates, as in Kubernetes.
         Some(sp) if is_projected(v) => atomic_writer::resolve(&at, sp)
@@ -239,7 +251,7 @@ fn mount(
         kind: MountKind::Bind { source },
         destination: m.mount_path.clone(),
         // The kubelet mounts these read-only whatever the mount says.
-        readonly: m.read_only == Some(true) || is_projected(v),
+        readonly: m.read_only == Some(true) || is_projected(v) || claim_read_only,
         chown: false,
         options: Vec::new(),
     })
