@@ -716,14 +716,20 @@ fn storage_row(o: &Object) -> Vec<String> {
         access_modes_text, PersistentVolume, PersistentVolumeClaim, StorageClass,
     };
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    let none = |s: String| if s.is_empty() { "<unset>".to_string() } else { s };
+    let none = |s: String| {
+        if s.is_empty() {
+            "<unset>".to_string()
+        } else {
+            s
+        }
+    };
     match o.kind {
         Kind::PersistentVolumeClaim => {
             let Ok(c) = serde_json::from_value::<PersistentVolumeClaim>(o.to_api()) else {
                 return vec![o.name().to_string()];
             };
-            let modes: Vec<_> = serde_json::from_value(o.status["accessModes"].clone())
-                .unwrap_or_default();
+            let modes: Vec<_> =
+                serde_json::from_value(o.status["accessModes"].clone()).unwrap_or_default();
             vec![
                 o.name().to_string(),
                 if o.metadata.deletion_timestamp.is_some() {
@@ -776,7 +782,10 @@ fn storage_row(o: &Object) -> Vec<String> {
             vec![
                 name,
                 c.provisioner.clone(),
-                c.reclaim_policy.unwrap_or(libruntime::kube::api::storage::ReclaimPolicy::Delete).word().to_string(),
+                c.reclaim_policy
+                    .unwrap_or(libruntime::kube::api::storage::ReclaimPolicy::Delete)
+                    .word()
+                    .to_string(),
                 c.volume_binding_mode.unwrap_or_default().word().to_string(),
                 c.allow_volume_expansion.unwrap_or(false).to_string(),
             ]

@@ -350,7 +350,12 @@ pub fn admit_claim(paths: &Paths, obj: &mut Object) -> Result<()> {
     }
     let demand = claim_demand(&spec);
     for q in quotas(paths, &ns)? {
-        let used = usage(paths, &ns, &q, Some((Kind::PersistentVolumeClaim, obj.name())))?;
+        let used = usage(
+            paths,
+            &ns,
+            &q,
+            Some((Kind::PersistentVolumeClaim, obj.name())),
+        )?;
         check_quota(&q, &used, &demand, None)
             .map_err(|m| forbidden(Kind::PersistentVolumeClaim, obj.name(), vec![m]))?;
     }

@@ -2,11 +2,11 @@
 //! back out. Every document is validated before anything is created, so `--validate
 //! strict` refuses a whole play.
 
+use super::api::storage::{PersistentVolume, PersistentVolumeClaim, StorageClass};
 use super::api::{
     ConfigMap, CronJob, DaemonSet, Deployment, Job, Kind, Pod, PodSpec, ReplicaSet, RestartPolicy,
     Secret, StatefulSet,
 };
-use super::api::storage::{PersistentVolume, PersistentVolumeClaim, StorageClass};
 use super::controller;
 use super::kubelet;
 use super::store::{self, Applied, Object, DEFAULT_NAMESPACE};
@@ -147,8 +147,9 @@ impl Planned {
     }
 }
 
-/// The API server's checks of volumes and the mounts that name them.
-fn check_volumes(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
+/// The API server's checks of volumes and the mounts that name them; `claimed` are
+/// the names a StatefulSet's claim templates add.
+fn check_volumes(spec: &PodSpec, at: &str, claimed: &[&str]) -> std::result::Result<(), String> {
     let mut names = std::collections::BTreeSet::new();
     for (i, v) in spec.volumes.iter().enumerate() {
         if store::check_name(Kind::Pod, &v.name).is_err() || v.name.contains('.') {
@@ -212,6 +213,7 @@ fn check_volumes(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
             }
         }
     }
+    names.extend(claimed.iter().copied());
     for (list, containers) in [
         ("initContainers", &spec.init_containers),
         ("containers", &spec.containers),
@@ -244,10 +246,19 @@ fn check_volumes(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
 
 /// The checks the API server makes on a pod spec.
 fn check_pod_spec(spec: &PodSpec, at: &str) -> std::result::Result<(), String> {
+    check_pod_spec_claiming(spec, at, &[])
+}
+
+/// The checks of a pod spec whose volumes `claimed` come from claim templates.
+fn check_pod_spec_claiming(
+    spec: &PodSpec,
+    at: &str,
+    claimed: &[&str],
+) -> std::result::Result<(), String> {
     if spec.containers.is_empty() {
         return Err(format!("{at}containers: Required value"));
     }
-    check_volumes(spec, at)?;
+    check_volumes(spec, at, claimed)?;
     let mut seen = std::collections::BTreeSet::new();
     for c in spec.init_containers.iter().chain(&spec.containers) {
         if store::check_name(Kind::Pod, &c.name).is_err() || c.name.contains('.') {
@@ -390,7 +401,14 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 let (mut st, found): (StatefulSet, _) = validate::typed(doc).map_err(invalid)?;
                 record(found);
                 store::check_name(Kind::StatefulSet, &st.metadata.name)?;
-                check_pod_spec(&st.spec.template.spec, "spec.template.spec.").map_err(invalid)?;
+                let claimed: Vec<&str> = st
+                    .spec
+                    .volume_claim_templates
+                    .iter()
+                    .map(|t| t.metadata.name.as_str())
+                    .collect();
+                check_pod_spec_claiming(&st.spec.template.spec, "spec.template.spec.", &claimed)
+                    .map_err(invalid)?;
                 check_selector(&st.spec.selector, &st.spec.template.metadata.labels)
                     .map_err(invalid)?;
                 for (i, t) in st.spec.volume_claim_templates.iter().enumerate() {
@@ -484,7 +502,8 @@ pub fn plan(docs: &[Value]) -> Result<(Vec<Planned>, Vec<FieldIssue>)> {
                 planned.push(Planned::LimitRange(Box::new(l)));
             }
             Some(Kind::PersistentVolume) => {
-                let (mut v, found): (PersistentVolume, _) = validate::typed(doc).map_err(invalid)?;
+                let (mut v, found): (PersistentVolume, _) =
+                    validate::typed(doc).map_err(invalid)?;
                 record(found);
                 store::check_name(Kind::PersistentVolume, &v.metadata.name)?;
                 super::storage::check_volume(&v).map_err(invalid)?;

@@ -54,10 +54,16 @@ impl Quantity {
         self.nanos == 0
     }
 
+    /// The sum, written as the first non-zero term was (so a total that starts
+    /// from zero keeps `2Gi` binary).
     pub fn add(&self, other: &Quantity) -> Quantity {
         Quantity {
             nanos: self.nanos + other.nanos,
-            format: self.format,
+            format: if self.nanos == 0 {
+                other.format
+            } else {
+                self.format
+            },
         }
     }
 

@@ -149,6 +149,18 @@ fn make_pod(paths: &Paths, owner: &Object, sts: &StatefulSet, ns: &str, i: usize
     labels.insert("statefulset.kubernetes.io/pod-name".into(), name.clone());
     labels.insert("apps.kubernetes.io/pod-index".into(), i.to_string());
     let mut spec = t.spec.clone();
+    // Each claim template becomes the ordinal's own claim, under the template's name.
+    for c in &sts.spec.volume_claim_templates {
+        spec.volumes.retain(|v| v.name != c.metadata.name);
+        spec.volumes.push(crate::kube::api::volume::Volume {
+            name: c.metadata.name.clone(),
+            persistent_volume_claim: Some(crate::kube::api::volume::ClaimVolume {
+                claim_name: format!("{}-{}-{i}", c.metadata.name, owner.name()),
+                read_only: None,
+            }),
+            ..Default::default()
+        });
+    }
     // A stable identity: the hostname is the pod's name, in the governing service.
     spec.hostname = Some(name.clone());
     spec.subdomain = sts.spec.service_name.clone();
@@ -193,7 +205,12 @@ fn make_claims(paths: &Paths, owner: &Object, sts: &StatefulSet, ns: &str, i: us
                 owner,
                 crate::kube::events::EventType::Warning,
                 "FailedCreate",
-                &format!("create Claim {} for Pod {}-{i} in StatefulSet {} failed error: {e}", claim.name(), owner.name(), owner.name()),
+                &format!(
+                    "create Claim {} for Pod {}-{i} in StatefulSet {} failed error: {e}",
+                    claim.name(),
+                    owner.name(),
+                    owner.name()
+                ),
             );
             continue;
         }

@@ -581,7 +581,12 @@ impl Kubelet<'_> {
             crate::kube::storage::claims::Placement::Unschedulable(why) => why,
         };
         if self.unschedulable.as_deref() != Some(why.as_str()) {
-            self.event_from(EventType::Warning, "FailedScheduling", &why, "default-scheduler");
+            self.event_from(
+                EventType::Warning,
+                "FailedScheduling",
+                &why,
+                "default-scheduler",
+            );
             self.unschedulable = Some(why.clone());
         }
         let st = status::unschedulable(

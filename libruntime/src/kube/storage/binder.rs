@@ -30,7 +30,9 @@ pub fn reserved_for(pv: &PersistentVolumeSpec, claim: &Wanted) -> bool {
     pv.claim_ref.as_ref().is_some_and(|r| {
         r.name == claim.name
             && r.namespace.as_deref() == Some(claim.namespace)
-            && r.uid.as_deref().is_none_or(|u| u.is_empty() || u == claim.uid)
+            && r.uid
+                .as_deref()
+                .is_none_or(|u| u.is_empty() || u == claim.uid)
     })
 }
 
@@ -38,7 +40,10 @@ pub fn reserved_for(pv: &PersistentVolumeSpec, claim: &Wanted) -> bool {
 fn fits(pv: &PersistentVolumeSpec, claim: &PersistentVolumeClaimSpec) -> bool {
     pv.volume_mode.unwrap_or(VolumeMode::Filesystem)
         == claim.volume_mode.unwrap_or(VolumeMode::Filesystem)
-        && claim.access_modes.iter().all(|m| pv.access_modes.contains(m))
+        && claim
+            .access_modes
+            .iter()
+            .all(|m| pv.access_modes.contains(m))
         && pv.storage() >= claim.request()
 }
 
@@ -52,8 +57,8 @@ pub fn find_match(claim: &Wanted, volumes: &[Candidate]) -> Option<usize> {
             .filter(move |(_, v)| named.is_none_or(|n| n == v.name))
     };
     // A volume an administrator reserved for this claim wins, whatever its class.
-    if let Some((i, _)) = considered()
-        .find(|(_, v)| reserved_for(v.spec, claim) && fits(v.spec, claim.spec))
+    if let Some((i, _)) =
+        considered().find(|(_, v)| reserved_for(v.spec, claim) && fits(v.spec, claim.spec))
     {
         return Some(i);
     }
@@ -101,7 +106,10 @@ mod tests {
         c
     }
 
-    fn pick(c: &PersistentVolumeClaimSpec, pvs: &[(&str, PersistentVolumeSpec, bool)]) -> Option<String> {
+    fn pick(
+        c: &PersistentVolumeClaimSpec,
+        pvs: &[(&str, PersistentVolumeSpec, bool)],
+    ) -> Option<String> {
         let none = BTreeMap::new();
         let fast: BTreeMap<String, String> = [("speed".to_string(), "fast".to_string())].into();
         let candidates: Vec<Candidate> = pvs
@@ -148,12 +156,32 @@ mod tests {
         let mut block = claim("1Gi", &[ReadWriteOnce], "");
         block.volume_mode = Some(VolumeMode::Block);
         for (what, c, want) in [
-            ("smallest that fits", claim("2Gi", &[ReadWriteOnce], ""), Some("mid")),
-            ("exact size", claim("1Gi", &[ReadWriteOnce], ""), Some("small")),
-            ("access modes", claim("1Gi", &[ReadWriteMany], ""), Some("big")),
-            ("class", claim("1Gi", &[ReadWriteOnce], "gold"), Some("gold")),
+            (
+                "smallest that fits",
+                claim("2Gi", &[ReadWriteOnce], ""),
+                Some("mid"),
+            ),
+            (
+                "exact size",
+                claim("1Gi", &[ReadWriteOnce], ""),
+                Some("small"),
+            ),
+            (
+                "access modes",
+                claim("1Gi", &[ReadWriteMany], ""),
+                Some("big"),
+            ),
+            (
+                "class",
+                claim("1Gi", &[ReadWriteOnce], "gold"),
+                Some("gold"),
+            ),
             ("too big for all", claim("50Gi", &[ReadWriteOnce], ""), None),
-            ("no such class", claim("1Gi", &[ReadWriteOnce], "silver"), None),
+            (
+                "no such class",
+                claim("1Gi", &[ReadWriteOnce], "silver"),
+                None,
+            ),
             ("mode nobody has", claim("1Gi", &[ReadOnlyMany], ""), None),
             ("selector", selective, Some("fast")),
             ("volumeName", named, Some("mid")),
@@ -176,7 +204,10 @@ mod tests {
             ("reserved", reserved.clone(), true),
         ];
         // Reserved for this claim: it wins over a smaller one, class aside.
-        assert_eq!(pick(&claim("1Gi", &[ReadWriteOnce], ""), &pvs).as_deref(), Some("reserved"));
+        assert_eq!(
+            pick(&claim("1Gi", &[ReadWriteOnce], ""), &pvs).as_deref(),
+            Some("reserved")
+        );
         // Reserved for another: never taken.
         reserved.claim_ref.as_mut().unwrap().name = "other".into();
         let pvs = [("reserved", reserved.clone(), true)];

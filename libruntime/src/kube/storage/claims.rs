@@ -5,7 +5,9 @@
 
 use super::controller::{self, PROVISIONED_BY};
 use crate::error::Result;
-use crate::kube::api::storage::{BindingMode, PersistentVolume, PersistentVolumeClaim, StorageClass};
+use crate::kube::api::storage::{
+    BindingMode, PersistentVolume, PersistentVolumeClaim, StorageClass,
+};
 use crate::kube::api::{Kind, ObjectMeta, OwnerReference, Pod};
 use crate::kube::store::{self, Object};
 use crate::paths::Paths;
@@ -33,7 +35,12 @@ fn make_ephemeral(paths: &Paths, pod: &Pod) -> Result<Option<String>> {
         let Some(e) = &v.ephemeral else { continue };
         let name = format!("{}-{}", pod.metadata.name, v.name);
         if let Some(existing) = store::get(paths, Kind::PersistentVolumeClaim, &ns, &name)? {
-            if !existing.metadata.owner_references.iter().any(|r| r.uid == pod.metadata.uid) {
+            if !existing
+                .metadata
+                .owner_references
+                .iter()
+                .any(|r| r.uid == pod.metadata.uid)
+            {
                 return Ok(Some(format!(
                     "PVC {ns}/{name} was not created for pod {ns}/{} (pod is not owner)",
                     pod.metadata.name
@@ -60,7 +67,8 @@ fn make_ephemeral(paths: &Paths, pod: &Pod) -> Result<Option<String>> {
                 }],
                 ..Default::default()
             },
-            spec: serde_json::to_value(&t.spec).map_err(|e| crate::Error::json("claim template", e))?,
+            spec: serde_json::to_value(&t.spec)
+                .map_err(|e| crate::Error::json("claim template", e))?,
             status: serde_json::Value::Null,
         };
         if let Err(e) = crate::kube::admission::admit_claim(paths, &mut claim) {
@@ -83,7 +91,9 @@ pub fn place(paths: &Paths, maps: &IdMaps, pod: &Pod) -> Result<Placement> {
     let mut synced = false;
     let mut out = BTreeMap::new();
     for v in &pod.spec.volumes {
-        let Some(name) = v.claim_name(&pod.metadata.name) else { continue };
+        let Some(name) = v.claim_name(&pod.metadata.name) else {
+            continue;
+        };
         let mut claim = store::get(paths, Kind::PersistentVolumeClaim, &ns, &name)?;
         if claim.as_ref().is_some_and(|c| c.status["phase"] != "Bound") && !synced {
             // Its first consumer is here: bind (or provision) now.
@@ -92,13 +102,17 @@ pub fn place(paths: &Paths, maps: &IdMaps, pod: &Pod) -> Result<Placement> {
             claim = store::get(paths, Kind::PersistentVolumeClaim, &ns, &name)?;
         }
         let Some(c) = claim else {
-            return Ok(unschedulable(&format!("persistentvolumeclaim \"{name}\" not found")));
+            return Ok(unschedulable(&format!(
+                "persistentvolumeclaim \"{name}\" not found"
+            )));
         };
         if c.metadata.deletion_timestamp.is_some() {
-            return Ok(unschedulable(&format!("persistentvolumeclaim \"{name}\" is being deleted")));
+            return Ok(unschedulable(&format!(
+                "persistentvolumeclaim \"{name}\" is being deleted"
+            )));
         }
-        let typed: PersistentVolumeClaim = serde_json::from_value(c.to_api())
-            .map_err(|e| crate::Error::json("claim", e))?;
+        let typed: PersistentVolumeClaim =
+            serde_json::from_value(c.to_api()).map_err(|e| crate::Error::json("claim", e))?;
         if c.status["phase"] != "Bound" {
             let delayed = store::get(paths, Kind::StorageClass, "", typed.spec.class())?
                 .and_then(|o| serde_json::from_value::<StorageClass>(o.to_api()).ok())
@@ -111,16 +125,25 @@ pub fn place(paths: &Paths, maps: &IdMaps, pod: &Pod) -> Result<Placement> {
         }
         let vn = typed.spec.volume_name.unwrap_or_default();
         let Some(pv) = store::get(paths, Kind::PersistentVolume, "", &vn)? else {
-            return Ok(unschedulable(&format!("persistentvolume \"{vn}\" not found")));
+            return Ok(unschedulable(&format!(
+                "persistentvolume \"{vn}\" not found"
+            )));
         };
         let spec: PersistentVolume = serde_json::from_value(pv.to_api())
             .map_err(|e| crate::Error::json("persistent volume", e))?;
         let Some(dir) = spec.spec.path().map(PathBuf::from) else {
-            return Ok(unschedulable(&format!("persistentvolume \"{vn}\" has no path on this node")));
+            return Ok(unschedulable(&format!(
+                "persistentvolume \"{vn}\" has no path on this node"
+            )));
         };
         // A static volume's directory is the administrator's to make, as on a
         // node; DirectoryOrCreate and the rest are checked as for a hostPath.
-        if let Some(h) = spec.spec.host_path.as_ref().filter(|_| !pv.metadata.annotations.contains_key(PROVISIONED_BY)) {
+        if let Some(h) = spec
+            .spec
+            .host_path
+            .as_ref()
+            .filter(|_| !pv.metadata.annotations.contains_key(PROVISIONED_BY))
+        {
             if let Err(e) = crate::kube::kubelet::volumes::HostPathType::parse(h.type_.as_deref())
                 .and_then(|t| t.prepare(&dir))
             {
@@ -142,7 +165,11 @@ pub fn place(paths: &Paths, maps: &IdMaps, pod: &Pod) -> Result<Placement> {
 pub fn release_ephemeral(paths: &Paths, maps: &IdMaps, ns: &str, pod_uid: &str) -> Result<()> {
     let mut any = false;
     for c in store::list(paths, Kind::PersistentVolumeClaim, Some(ns))? {
-        if c.metadata.owner_references.iter().any(|r| r.uid == pod_uid && r.kind == "Pod") {
+        if c.metadata
+            .owner_references
+            .iter()
+            .any(|r| r.uid == pod_uid && r.kind == "Pod")
+        {
             store::delete(paths, Kind::PersistentVolumeClaim, ns, c.name())?;
             any = true;
         }

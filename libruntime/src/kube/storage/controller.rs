@@ -86,7 +86,10 @@ pub fn sync(paths: &Paths, maps: &IdMaps) -> Result<()> {
     Ok(())
 }
 
-fn typed_all<T: serde::de::DeserializeOwned>(paths: &Paths, kind: Kind) -> Result<Vec<(Object, T)>> {
+fn typed_all<T: serde::de::DeserializeOwned>(
+    paths: &Paths,
+    kind: Kind,
+) -> Result<Vec<(Object, T)>> {
     Ok(store::list(paths, kind, None)?
         .into_iter()
         .filter_map(|o| {
@@ -109,7 +112,9 @@ fn involved(o: &Object) -> Involved {
 /// controller's own resyncs repeat far less).
 fn note(paths: &Paths, o: &Object, type_: EventType, reason: &str, message: &str, source: &str) {
     let about = involved(o);
-    let last = events::of(paths, &about).into_iter().max_by(|a, b| a.last.cmp(&b.last));
+    let last = events::of(paths, &about)
+        .into_iter()
+        .max_by(|a, b| a.last.cmp(&b.last));
     if last.is_some_and(|e| e.reason == reason && e.message == message) {
         return;
     }
@@ -133,7 +138,12 @@ impl Pass<'_> {
                 .consumers
                 .contains(&(o.namespace().to_string(), o.name().to_string()));
             if o.metadata.deletion_timestamp.is_some() && !used {
-                store::delete(self.paths, Kind::PersistentVolumeClaim, o.namespace(), o.name())?;
+                store::delete(
+                    self.paths,
+                    Kind::PersistentVolumeClaim,
+                    o.namespace(),
+                    o.name(),
+                )?;
             } else {
                 left.push((o, c));
             }
@@ -143,7 +153,14 @@ impl Pass<'_> {
 
     fn set_volume_status(&mut self, i: usize, status: Value) -> Result<()> {
         let (o, _) = &mut self.volumes[i];
-        store::write_status(self.paths, Kind::PersistentVolume, "", o.name(), &o.metadata.uid, status.clone())?;
+        store::write_status(
+            self.paths,
+            Kind::PersistentVolume,
+            "",
+            o.name(),
+            &o.metadata.uid,
+            status.clone(),
+        )?;
         o.status = status;
         Ok(())
     }
@@ -162,9 +179,9 @@ impl Pass<'_> {
                 continue;
             };
             let uid = r.uid.clone().unwrap_or_default();
-            let claim = claims.iter().find(|(c, _)| {
-                c.name() == r.name && Some(c.namespace()) == r.namespace.as_deref()
-            });
+            let claim = claims
+                .iter()
+                .find(|(c, _)| c.name() == r.name && Some(c.namespace()) == r.namespace.as_deref());
             let bound_here = claim.is_some_and(|(c, _)| uid.is_empty() || c.metadata.uid == uid);
             if bound_here || uid.is_empty() {
                 // Bound, or reserved for a claim that may yet come.
@@ -195,7 +212,12 @@ impl Pass<'_> {
                 self.set_volume_status(i, json!({"phase": "Released"}))?;
             }
             ReclaimPolicy::Delete => {
-                let by = o.metadata.annotations.get(PROVISIONED_BY).cloned().unwrap_or_default();
+                let by = o
+                    .metadata
+                    .annotations
+                    .get(PROVISIONED_BY)
+                    .cloned()
+                    .unwrap_or_default();
                 match provisioner::by_name(&by, self.paths, self.maps) {
                     Some(p) => {
                         self.set_volume_status(i, json!({"phase": "Released"}))?;
@@ -209,7 +231,14 @@ impl Pass<'_> {
                             "error getting deleter volume plugin for volume \"{name}\": no deletable volume plugin matched"
                         );
                         self.set_volume_status(i, json!({"phase": "Failed", "message": message}))?;
-                        note(self.paths, &o, EventType::Warning, "VolumeFailedDelete", &message, SOURCE);
+                        note(
+                            self.paths,
+                            &o,
+                            EventType::Warning,
+                            "VolumeFailedDelete",
+                            &message,
+                            SOURCE,
+                        );
                     }
                 }
             }
@@ -218,14 +247,28 @@ impl Pass<'_> {
                 if let Some(dir) = pv.spec.path() {
                     scrub(self.maps, std::path::Path::new(dir))?;
                 }
-                store::update(self.paths, Kind::PersistentVolume, "", &name, &o.metadata.uid, |x| {
-                    if let Some(s) = x.spec.as_object_mut() {
-                        s.remove("claimRef");
-                    }
-                })?;
+                store::update(
+                    self.paths,
+                    Kind::PersistentVolume,
+                    "",
+                    &name,
+                    &o.metadata.uid,
+                    |x| {
+                        if let Some(s) = x.spec.as_object_mut() {
+                            s.remove("claimRef");
+                        }
+                    },
+                )?;
                 self.volumes[i].1.spec.claim_ref = None;
                 self.set_volume_status(i, json!({"phase": "Available"}))?;
-                note(self.paths, &o, EventType::Normal, "VolumeRecycled", &format!("Volume recycled"), SOURCE);
+                note(
+                    self.paths,
+                    &o,
+                    EventType::Normal,
+                    "VolumeRecycled",
+                    &format!("Volume recycled"),
+                    SOURCE,
+                );
             }
         }
         Ok(true)
@@ -246,12 +289,26 @@ impl Pass<'_> {
         let delayed = class
             .as_ref()
             .is_some_and(|k| k.volume_binding_mode == Some(BindingMode::WaitForFirstConsumer));
-        let consumed = self.consumers.contains(&(ns.to_string(), o.name().to_string()));
+        let consumed = self
+            .consumers
+            .contains(&(ns.to_string(), o.name().to_string()));
         if phase(o) != "Pending" {
-            store::write_status(self.paths, Kind::PersistentVolumeClaim, ns, o.name(), &o.metadata.uid, json!({"phase": "Pending"}))?;
+            store::write_status(
+                self.paths,
+                Kind::PersistentVolumeClaim,
+                ns,
+                o.name(),
+                &o.metadata.uid,
+                json!({"phase": "Pending"}),
+            )?;
         }
         if delayed && !consumed {
-            return self.wait(o, EventType::Normal, "WaitForFirstConsumer", "waiting for first consumer to be created before binding");
+            return self.wait(
+                o,
+                EventType::Normal,
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+            );
         }
         let wanted = Wanted {
             namespace: ns,
@@ -325,27 +382,72 @@ impl Pass<'_> {
         let vn = c.spec.volume_name.clone().unwrap_or_default();
         let found = self.volumes.iter().position(|(v, pv)| {
             v.name() == vn
-                && pv.spec.claim_ref.as_ref().is_some_and(|r| r.uid.as_deref() == Some(o.metadata.uid.as_str()))
+                && pv
+                    .spec
+                    .claim_ref
+                    .as_ref()
+                    .is_some_and(|r| r.uid.as_deref() == Some(o.metadata.uid.as_str()))
         });
         let Some(i) = found else {
             let mut st = o.status.clone();
             st["phase"] = json!("Lost");
-            store::write_status(self.paths, Kind::PersistentVolumeClaim, ns, o.name(), &o.metadata.uid, st)?;
-            return self.wait(o, EventType::Warning, "ClaimLost", "Bound claim has lost its PersistentVolume. Data on the volume is lost!");
+            store::write_status(
+                self.paths,
+                Kind::PersistentVolumeClaim,
+                ns,
+                o.name(),
+                &o.metadata.uid,
+                st,
+            )?;
+            return self.wait(
+                o,
+                EventType::Warning,
+                "ClaimLost",
+                "Bound claim has lost its PersistentVolume. Data on the volume is lost!",
+            );
         };
         let (v, pv) = self.volumes[i].clone();
         let have = pv.spec.storage();
         if c.spec.request() > have && v.metadata.annotations.contains_key(PROVISIONED_BY) {
             // A provisioned volume is a directory: it holds whatever is asked.
             let size = c.spec.request();
-            store::update(self.paths, Kind::PersistentVolume, "", v.name(), &v.metadata.uid, |x| {
-                x.spec["capacity"]["storage"] = json!(size.to_string());
-            })?;
-            self.volumes[i].1.spec.capacity.insert("storage".into(), size);
+            store::update(
+                self.paths,
+                Kind::PersistentVolume,
+                "",
+                v.name(),
+                &v.metadata.uid,
+                |x| {
+                    x.spec["capacity"]["storage"] = json!(size.to_string());
+                },
+            )?;
+            self.volumes[i]
+                .1
+                .spec
+                .capacity
+                .insert("storage".into(), size);
             let mut st = o.status.clone();
             st["capacity"]["storage"] = json!(size.to_string());
-            store::write_status(self.paths, Kind::PersistentVolumeClaim, ns, o.name(), &o.metadata.uid, st)?;
-            note(self.paths, o, EventType::Normal, "FileSystemResizeSuccessful", &format!("resize volume \"{}\" by resizer \"{}\" succeeded", v.name(), provisioner::SKIFF_VOLUME), "skiff-resizer");
+            store::write_status(
+                self.paths,
+                Kind::PersistentVolumeClaim,
+                ns,
+                o.name(),
+                &o.metadata.uid,
+                st,
+            )?;
+            note(
+                self.paths,
+                o,
+                EventType::Normal,
+                "FileSystemResizeSuccessful",
+                &format!(
+                    "resize volume \"{}\" by resizer \"{}\" succeeded",
+                    v.name(),
+                    provisioner::SKIFF_VOLUME
+                ),
+                "skiff-resizer",
+            );
         }
         Ok(())
     }
@@ -362,20 +464,34 @@ impl Pass<'_> {
             "resourceVersion": o.metadata.resource_version,
         });
         let by_controller = pv.spec.claim_ref.is_none();
-        store::update(self.paths, Kind::PersistentVolume, "", v.name(), &v.metadata.uid, |x| {
-            x.spec["claimRef"] = claim_ref.clone();
-        })?;
+        store::update(
+            self.paths,
+            Kind::PersistentVolume,
+            "",
+            v.name(),
+            &v.metadata.uid,
+            |x| {
+                x.spec["claimRef"] = claim_ref.clone();
+            },
+        )?;
         self.volumes[i].1.spec.claim_ref = serde_json::from_value(claim_ref).ok();
         self.set_volume_status(i, json!({"phase": "Bound"}))?;
         let name = v.name().to_string();
-        store::update(self.paths, Kind::PersistentVolumeClaim, o.namespace(), o.name(), &o.metadata.uid, |x| {
-            x.spec["volumeName"] = json!(name);
-            let a = &mut x.metadata.annotations;
-            a.insert("pv.kubernetes.io/bind-completed".into(), "yes".into());
-            if by_controller {
-                a.insert("pv.kubernetes.io/bound-by-controller".into(), "yes".into());
-            }
-        })?;
+        store::update(
+            self.paths,
+            Kind::PersistentVolumeClaim,
+            o.namespace(),
+            o.name(),
+            &o.metadata.uid,
+            |x| {
+                x.spec["volumeName"] = json!(name);
+                let a = &mut x.metadata.annotations;
+                a.insert("pv.kubernetes.io/bind-completed".into(), "yes".into());
+                if by_controller {
+                    a.insert("pv.kubernetes.io/bound-by-controller".into(), "yes".into());
+                }
+            },
+        )?;
         let _ = c;
         store::write_status(
             self.paths,
@@ -405,7 +521,10 @@ impl Pass<'_> {
         let dir = match p.provision(&name, &claim) {
             Ok(d) => d,
             Err(e) => {
-                let message = format!("failed to provision volume with StorageClass \"{}\": {}", class.metadata.name, e);
+                let message = format!(
+                    "failed to provision volume with StorageClass \"{}\": {}",
+                    class.metadata.name, e
+                );
                 return self.wait(o, EventType::Warning, "ProvisioningFailed", &message);
             }
         };
@@ -439,7 +558,14 @@ impl Pass<'_> {
             .map_err(|e| crate::Error::json("persistent volume", e))?;
         self.volumes.push((stored, typed));
         let i = self.volumes.len() - 1;
-        note(self.paths, o, EventType::Normal, "ProvisioningSucceeded", &format!("Successfully provisioned volume {name}"), &class.provisioner);
+        note(
+            self.paths,
+            o,
+            EventType::Normal,
+            "ProvisioningSucceeded",
+            &format!("Successfully provisioned volume {name}"),
+            &class.provisioner,
+        );
         self.bind(i, o, c)
     }
 }
@@ -448,12 +574,16 @@ impl Pass<'_> {
 /// the storage user namespace when the caller may not remove them directly.
 fn scrub(maps: &IdMaps, dir: &std::path::Path) -> Result<()> {
     let empty = |d: &std::path::Path| -> Result<()> {
-        for e in std::fs::read_dir(d).map_err(|e| crate::Error::io(format!("reading {}", d.display()), e))?.flatten() {
+        for e in std::fs::read_dir(d)
+            .map_err(|e| crate::Error::io(format!("reading {}", d.display()), e))?
+            .flatten()
+        {
             let p = e.path();
             if p.is_dir() && !p.is_symlink() {
                 crate::fsutil::remove_tree(&p)?;
             } else {
-                std::fs::remove_file(&p).map_err(|e| crate::Error::io(format!("removing {}", p.display()), e))?;
+                std::fs::remove_file(&p)
+                    .map_err(|e| crate::Error::io(format!("removing {}", p.display()), e))?;
             }
         }
         Ok(())

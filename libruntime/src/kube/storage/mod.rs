@@ -97,7 +97,11 @@ pub fn check_volume(pv: &PersistentVolume) -> std::result::Result<(), String> {
     if !path.starts_with('/') {
         return Err(format!(
             "spec.{}.path: Invalid value: {path:?}: must be an absolute path",
-            if s.local.is_some() { "local" } else { "hostPath" }
+            if s.local.is_some() {
+                "local"
+            } else {
+                "hostPath"
+            }
         ));
     }
     if let Some(h) = &s.host_path {
@@ -113,15 +117,22 @@ pub fn check_volume(pv: &PersistentVolume) -> std::result::Result<(), String> {
 }
 
 /// The API server's checks of a claim (or a claim template).
-pub fn check_claim(spec: &super::api::storage::PersistentVolumeClaimSpec, at: &str) -> std::result::Result<(), String> {
+pub fn check_claim(
+    spec: &super::api::storage::PersistentVolumeClaimSpec,
+    at: &str,
+) -> std::result::Result<(), String> {
     if spec.access_modes.is_empty() {
-        return Err(format!("{at}accessModes: Required value: at least 1 access mode is required"));
+        return Err(format!(
+            "{at}accessModes: Required value: at least 1 access mode is required"
+        ));
     }
     if spec.resources.requests.get("storage").is_none() {
         return Err(format!("{at}resources[storage]: Required value"));
     }
     if spec.request().is_zero() {
-        return Err(format!("{at}resources[storage]: Invalid value: \"0\": must be greater than zero"));
+        return Err(format!(
+            "{at}resources[storage]: Invalid value: \"0\": must be greater than zero"
+        ));
     }
     if let Some(s) = &spec.selector {
         if !s.match_labels.is_empty() || !s.match_expressions.is_empty() {
@@ -146,7 +157,11 @@ pub fn check_class(c: &StorageClass) -> std::result::Result<(), String> {
 /// the volume it is bound to and the class it was given, and only its requested
 /// storage may change (grow, where its class allows); a volume keeps its claimRef; a
 /// class's parameters and provisioner are fixed.
-pub fn merge_on_apply(paths: &Paths, old: &Object, new: &mut Object) -> std::result::Result<(), String> {
+pub fn merge_on_apply(
+    paths: &Paths,
+    old: &Object,
+    new: &mut Object,
+) -> std::result::Result<(), String> {
     match new.kind {
         Kind::PersistentVolumeClaim => {
             for field in ["volumeName", "storageClassName"] {
@@ -160,7 +175,8 @@ pub fn merge_on_apply(paths: &Paths, old: &Object, new: &mut Object) -> std::res
             if same_but_size != old.spec {
                 return Err("spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims".into());
             }
-            let typed = |o: &Object| serde_json::from_value::<PersistentVolumeClaim>(o.to_api()).ok();
+            let typed =
+                |o: &Object| serde_json::from_value::<PersistentVolumeClaim>(o.to_api()).ok();
             let (Some(was), Some(now)) = (typed(old), typed(new)) else {
                 return Ok(());
             };
@@ -191,9 +207,16 @@ pub fn merge_on_apply(paths: &Paths, old: &Object, new: &mut Object) -> std::res
             Ok(())
         }
         Kind::StorageClass => {
-            for field in ["provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"] {
+            for field in [
+                "provisioner",
+                "parameters",
+                "reclaimPolicy",
+                "volumeBindingMode",
+            ] {
                 if new.spec.get(field) != old.spec.get(field) {
-                    return Err(format!("{field}: Forbidden: updates to {field} are forbidden."));
+                    return Err(format!(
+                        "{field}: Forbidden: updates to {field} are forbidden."
+                    ));
                 }
             }
             Ok(())
@@ -209,14 +232,28 @@ pub fn delete_claim(paths: &Paths, maps: &IdMaps, ns: &str, name: &str) -> Resul
         return Ok(false);
     };
     if controller::consumers(paths)?.contains(&(ns.to_string(), name.to_string())) {
-        store::update(paths, Kind::PersistentVolumeClaim, ns, name, &o.metadata.uid, |x| {
-            if x.metadata.deletion_timestamp.is_none() {
-                x.metadata.deletion_timestamp = Some(crate::time::now_rfc3339_seconds());
-            }
-            if !x.metadata.finalizers.iter().any(|f| f == "kubernetes.io/pvc-protection") {
-                x.metadata.finalizers.push("kubernetes.io/pvc-protection".into());
-            }
-        })?;
+        store::update(
+            paths,
+            Kind::PersistentVolumeClaim,
+            ns,
+            name,
+            &o.metadata.uid,
+            |x| {
+                if x.metadata.deletion_timestamp.is_none() {
+                    x.metadata.deletion_timestamp = Some(crate::time::now_rfc3339_seconds());
+                }
+                if !x
+                    .metadata
+                    .finalizers
+                    .iter()
+                    .any(|f| f == "kubernetes.io/pvc-protection")
+                {
+                    x.metadata
+                        .finalizers
+                        .push("kubernetes.io/pvc-protection".into());
+                }
+            },
+        )?;
         return Ok(true);
     }
     store::delete(paths, Kind::PersistentVolumeClaim, ns, name)?;

@@ -30,7 +30,8 @@ pub fn by_name<'a>(
     paths: &'a Paths,
     maps: &'a IdMaps,
 ) -> Option<Box<dyn Provisioner + 'a>> {
-    (name == SKIFF_VOLUME).then(|| Box::new(VolumeProvisioner { paths, maps }) as Box<dyn Provisioner>)
+    (name == SKIFF_VOLUME)
+        .then(|| Box::new(VolumeProvisioner { paths, maps }) as Box<dyn Provisioner>)
 }
 
 /// `skiff.io/volume`: a skiff volume named as the PersistentVolume.
