@@ -19,10 +19,24 @@ kind: Pod
 metadata: {name: burst}
 spec:
   terminationGracePeriodSeconds: 1
+  volumes:
+  - name: info
+    downwardAPI:
+      items:
+      - path: mem_limit
+        resourceFieldRef: {containerName: main, resource: limits.memory, divisor: 1Mi}
   containers:
   - name: main
     image: busybox
     command: [sleep, "1000"]
+    volumeMounts: [{name: info, mountPath: /etc/info}]
+    env:
+    - name: CPU_LIMIT
+      valueFrom: {resourceFieldRef: {resource: limits.cpu}}
+    - name: CPU_REQUEST_M
+      valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}
+    - name: MEM_REQUEST
+      valueFrom: {resourceFieldRef: {resource: requests.memory}}
     resources:
       limits: {cpu: 500m, memory: 64Mi}
       requests: {cpu: 0.25}
@@ -68,6 +82,20 @@ fn requests_and_limits_reach_cgroups_and_set_the_qos_class() {
         assert_eq!(
             s.kube_pod("burst")["spec"]["containers"][0]["resources"]["requests"]["cpu"],
             "250m"
+        );
+        // The downward API's resourceFieldRef: cpu rounds up to whole cores, a
+        // request not set is the limit, a divisor scales.
+        assert_eq!(
+            s.ok(&[
+                "kube",
+                "exec",
+                "burst",
+                "--",
+                "sh",
+                "-c",
+                "echo $CPU_LIMIT $CPU_REQUEST_M $MEM_REQUEST; cat /etc/info/mem_limit"
+            ]),
+            format!("1 250 {}\n64", 64u64 << 20)
         );
         let describe = s.ok(&["kube", "describe", "pod", "burst"]);
         assert!(

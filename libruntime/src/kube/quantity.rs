@@ -92,6 +92,12 @@ fn div_ceil(a: i128, b: i128) -> i128 {
     }
 }
 
+impl Default for Quantity {
+    fn default() -> Quantity {
+        Quantity::zero()
+    }
+}
+
 impl PartialEq for Quantity {
     fn eq(&self, o: &Self) -> bool {
         self.nanos == o.nanos

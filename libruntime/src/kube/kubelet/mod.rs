@@ -381,6 +381,14 @@ impl Kubelet<'_> {
             node_name: node_name(),
             pod_ip: pod_ip(self.paths, skiff_pod, pod.spec.host_network).unwrap_or_default(),
             host_ip: "127.0.0.1".into(),
+            resources: pod
+                .spec
+                .init_containers
+                .iter()
+                .chain(&pod.spec.containers)
+                .map(|c| (c.name.clone(), c.resources.clone().unwrap_or_default()))
+                .collect(),
+            node: sources::NodeCapacity::of_this_node(&self.paths.root),
         }
     }
 

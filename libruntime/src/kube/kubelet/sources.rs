@@ -4,10 +4,13 @@
 //! Kubernetes' texts.
 
 use super::atomic_writer::{check_path, Payload};
+use crate::kube::api::pod::ResourceRequirements;
 use crate::kube::api::volume::{
     ConfigMapVolume, DownwardApiVolume, EnvVarSource, KeyToPath, ObjectFieldSelector,
+    ResourceFieldSelector,
 };
 use crate::kube::api::{Container, Kind, Pod};
+use crate::kube::quantity::Quantity;
 use crate::kube::store;
 use crate::paths::Paths;
 use base64::Engine;
@@ -27,9 +30,120 @@ pub struct PodFacts {
     pub node_name: String,
     pub pod_ip: String,
     pub host_ip: String,
+    /// Each container's requests and limits, by name.
+    pub resources: BTreeMap<String, ResourceRequirements>,
+    /// What the node has: a limit not set reads as this, as the kubelet gives it.
+    pub node: NodeCapacity,
+}
+
+/// The node's allocatable cpu, memory and ephemeral storage.
+#[derive(Debug, Clone, Default)]
+pub struct NodeCapacity {
+    pub cpu: Quantity,
+    pub memory: Quantity,
+    pub ephemeral_storage: Quantity,
+}
+
+impl NodeCapacity {
+    /// This machine's: its cpus, its memory, the free space of the storage root.
+    pub fn of_this_node(root: &std::path::Path) -> NodeCapacity {
+        let q = |n: u64| n.to_string().parse().unwrap_or_else(|_| Quantity::zero());
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let memory = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix("MemTotal:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+            * 1024;
+        let disk = nix::sys::statvfs::statvfs(root)
+            .map(|v| v.blocks() as u64 * v.fragment_size() as u64)
+            .unwrap_or(0);
+        NodeCapacity {
+            cpu: q(cpus),
+            memory: q(memory),
+            ephemeral_storage: q(disk),
+        }
+    }
+}
+
+/// A resourceFieldRef's value for a container with `r`, as the kubelet computes it:
+/// a limit not set is the node's, a request not set is its limit's (if set) or 0;
+/// cpu divides in millicores and rounds up, memory and storage in bytes.
+pub fn resource_value(
+    sel: &ResourceFieldSelector,
+    r: &ResourceRequirements,
+    node: &NodeCapacity,
+) -> Result<String, ConfigError> {
+    let divisor: Quantity = match sel.divisor.as_deref() {
+        None | Some("") => "1".parse().unwrap_or_else(|_| Quantity::zero()),
+        Some(d) => d
+            .parse()
+            .map_err(|_| format!("invalid divisor {d:?} for resource {}", sel.resource))?,
+    };
+    if divisor.is_zero() {
+        return Err(format!(
+            "divisor of {} must be greater than zero",
+            sel.resource
+        ));
+    }
+    let (field, name) = sel
+        .resource
+        .split_once('.')
+        .ok_or_else(|| format!("unsupported container resource : {}", sel.resource))?;
+    let node_value = match name {
+        "cpu" => node.cpu,
+        "memory" => node.memory,
+        "ephemeral-storage" => node.ephemeral_storage,
+        _ => return Err(format!("unsupported container resource : {}", sel.resource)),
+    };
+    let value = match field {
+        "limits" => r.limits.get(name).copied().unwrap_or(node_value),
+        "requests" => r
+            .requests
+            .get(name)
+            .or(r.limits.get(name))
+            .copied()
+            .unwrap_or_else(Quantity::zero),
+        _ => return Err(format!("unsupported container resource : {}", sel.resource)),
+    };
+    let n = if name == "cpu" {
+        ceil_div(value.milli_value(), divisor.milli_value())
+    } else {
+        ceil_div(value.value(), divisor.value())
+    };
+    Ok(n.to_string())
+}
+
+fn ceil_div(a: i128, b: i128) -> i128 {
+    if b <= 0 {
+        return 0;
+    }
+    (a + b - 1).div_euclid(b)
 }
 
 impl PodFacts {
+    /// A resourceFieldRef's value; `current` is the container whose env asks.
+    pub fn resource(
+        &self,
+        sel: &ResourceFieldSelector,
+        current: Option<&str>,
+    ) -> Result<String, ConfigError> {
+        let name = sel
+            .container_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .or(current)
+            .ok_or("resourceFieldRef.containerName: Required value")?;
+        let r = self
+            .resources
+            .get(name)
+            .ok_or_else(|| format!("container {name:?} not found in the pod"))?;
+        resource_value(sel, r, &self.node)
+    }
+
     /// A fieldRef's value, or why it has none.
     pub fn field(&self, f: &ObjectFieldSelector) -> Result<String, ConfigError> {
         let p = f.field_path.as_str();
@@ -129,6 +243,7 @@ fn env_value(
     ns: &str,
     facts: &PodFacts,
     src: &EnvVarSource,
+    container: &str,
 ) -> Result<Option<Vec<u8>>, ConfigError> {
     for (kind, sel) in [
         (Kind::ConfigMap, &src.config_map_key_ref),
@@ -153,8 +268,10 @@ fn env_value(
     if let Some(f) = &src.field_ref {
         return facts.field(f).map(|v| Some(v.into_bytes()));
     }
-    if src.resource_field_ref.is_some() {
-        return Err("resourceFieldRef is not supported yet".into());
+    if let Some(r) = &src.resource_field_ref {
+        return facts
+            .resource(r, Some(container))
+            .map(|v| Some(v.into_bytes()));
     }
     Ok(None)
 }
@@ -216,7 +333,7 @@ pub fn env_of(
             .as_ref()
             .is_some_and(|s| s.secret_key_ref.is_some());
         let value = match &e.value_from {
-            Some(src) => match env_value(paths, ns, facts, src)? {
+            Some(src) => match env_value(paths, ns, facts, src, &c.name)? {
                 Some(v) => v,
                 None => continue,
             },
@@ -277,7 +394,7 @@ fn downward_files(
         check_path(&i.path)?;
         let value = match (&i.field_ref, &i.resource_field_ref) {
             (Some(f), _) => facts.field(f)?,
-            (None, Some(_)) => return Err("resourceFieldRef is not supported yet".into()),
+            (None, Some(r)) => facts.resource(r, None)?,
             (None, None) => continue,
         };
         out.insert(i.path.clone(), (value.into_bytes(), i.mode.unwrap_or(mode)));
@@ -365,6 +482,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resource_field_refs_as_the_kubelet_computes_them() {
+        let q = |s: &str| -> Quantity { s.parse().unwrap() };
+        let r = ResourceRequirements {
+            limits: [
+                ("cpu".to_string(), q("1500m")),
+                ("memory".to_string(), q("128Mi")),
+            ]
+            .into(),
+            requests: [("cpu".to_string(), q("250m"))].into(),
+        };
+        let node = NodeCapacity {
+            cpu: q("4"),
+            memory: q("8Gi"),
+            ephemeral_storage: q("100Gi"),
+        };
+        let sel = |resource: &str, divisor: Option<&str>| ResourceFieldSelector {
+            container_name: None,
+            resource: resource.into(),
+            divisor: divisor.map(String::from),
+        };
+        for (resource, divisor, want) in [
+            ("limits.cpu", None, "2"),
+            ("limits.cpu", Some("1m"), "1500"),
+            ("requests.cpu", Some("1m"), "250"),
+            ("requests.cpu", None, "1"),
+            ("limits.memory", None, "134217728"),
+            ("limits.memory", Some("1Mi"), "128"),
+            // No memory request: the limit's.
+            ("requests.memory", Some("1Mi"), "128"),
+            // No storage limit: the node's.
+            ("limits.ephemeral-storage", Some("1Gi"), "100"),
+            ("requests.ephemeral-storage", None, "0"),
+        ] {
+            assert_eq!(
+                resource_value(&sel(resource, divisor), &r, &node).unwrap(),
+                want,
+                "{resource} / {divisor:?}"
+            );
+        }
+        let empty = ResourceRequirements::default();
+        assert_eq!(
+            resource_value(&sel("limits.cpu", Some("1m")), &empty, &node).unwrap(),
+            "4000"
+        );
+        assert!(resource_value(&sel("limits.gpu", None), &r, &node).is_err());
+        assert!(resource_value(&sel("limits.cpu", Some("0")), &r, &node).is_err());
+    }
+
+    #[test]
     fn downward_fields_as_the_api_names_them() {
         let facts = PodFacts {
             name: "web".into(),
@@ -379,6 +545,7 @@ mod tests {
             node_name: "node".into(),
             pod_ip: "10.0.0.2".into(),
             host_ip: "127.0.0.1".into(),
+            ..Default::default()
         };
         let f = |p: &str| {
             facts.field(&ObjectFieldSelector {
