@@ -516,3 +516,73 @@ spec:
         format!("{}persistentvolumeclaim/a", before).trim()
     );
 }
+
+#[test]
+fn an_empty_dir_over_its_size_limit_evicts_the_pod() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let yaml = r#"apiVersion: v1
+kind: Pod
+metadata: {name: greedy}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, "sleep 1; head -c 3000000 /dev/zero > /scratch/big; exec sleep 1000"]
+    volumeMounts:
+    - {name: scratch, mountPath: /scratch}
+    - {name: mem, mountPath: /mem}
+  volumes:
+  - name: scratch
+    emptyDir: {sizeLimit: 1Mi}
+  - name: mem
+    emptyDir: {medium: Memory, sizeLimit: 2Mi}
+"#;
+        play(&s, "greedy.yaml", yaml);
+        wait_phase(&s, "pod", "greedy", "Failed");
+        let p = get(&s, "pod", "greedy");
+        assert_eq!(p["status"]["reason"], "Evicted");
+        assert_eq!(
+            p["status"]["message"],
+            "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". "
+        );
+        assert!(events_of(&s, "pod", "greedy").contains("Evicted"));
+        s.ok(&["kube", "delete", "pod", "greedy"]);
+        if mode == Mode::Root {
+            // As root, a memory volume is a tmpfs of its size: writes past it fail.
+            let yaml = r#"apiVersion: v1
+kind: Pod
+metadata: {name: mem}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: [sleep, "1000"]
+    volumeMounts: [{name: mem, mountPath: /mem}]
+  volumes:
+  - name: mem
+    emptyDir: {medium: Memory, sizeLimit: 2Mi}
+"#;
+            play(&s, "mem.yaml", yaml);
+            wait_phase(&s, "pod", "mem", "Running");
+            let out = s.run(&[
+                "kube",
+                "exec",
+                "mem",
+                "--",
+                "sh",
+                "-c",
+                "grep ' /mem ' /proc/mounts; head -c 3000000 /dev/zero > /mem/big",
+            ]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("tmpfs /mem tmpfs") && text.contains("size=2048k"),
+                "{text}"
+            );
+            assert!(!out.status.success());
+            s.ok(&["kube", "delete", "pod", "mem"]);
+        }
+    }
+}

@@ -97,7 +97,14 @@ struct Kubelet<'a> {
     claim_dirs: Option<BTreeMap<String, std::path::PathBuf>>,
     /// Why the pod cannot be placed yet (its claims), as last reported.
     unschedulable: Option<String>,
+    /// When emptyDir usage is next measured against the volumes' sizeLimit.
+    next_usage_check: Option<Instant>,
+    /// Why the pod was evicted: its containers are stopped and not restarted.
+    evicted: Option<String>,
 }
+
+/// How often emptyDir usage is measured, as the eviction manager's housekeeping.
+const USAGE_CHECK: Duration = Duration::from_secs(5);
 
 /// The hidden subcommand's body; `target` is `NS/NAME`.
 pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs::File>) -> i32 {
@@ -126,6 +133,8 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         images_ready: Default::default(),
         claim_dirs: None,
         unschedulable: None,
+        next_usage_check: None,
+        evicted: None,
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -615,8 +624,14 @@ impl Kubelet<'_> {
         }
         let skiff_pod = self.ensure_objects(pod)?;
         self.refresh_volumes(pod);
-        let policy = pod.spec.restart_policy;
         let now = Instant::now();
+        self.check_usage(pod, now);
+        // An evicted pod's containers stay down.
+        let policy = if self.evicted.is_some() {
+            RestartPolicy::Never
+        } else {
+            pod.spec.restart_policy
+        };
         let mut views_init = Vec::new();
         let mut views_app = Vec::new();
         // Init containers, in order: each must have succeeded before the next starts.
@@ -659,11 +674,45 @@ impl Kubelet<'_> {
             prev,
             &crate::time::now_rfc3339_seconds(),
         );
+        let mut st = st;
+        if let Some(m) = &self.evicted {
+            st["phase"] = Value::from("Failed");
+            st["reason"] = Value::from("Evicted");
+            st["message"] = Value::from(m.as_str());
+        }
         self.finished = matches!(st["phase"].as_str(), Some("Succeeded" | "Failed"));
         if st != *prev {
             store::write_status(self.paths, Kind::Pod, &self.ns, &self.name, &self.uid, st)?;
         }
         Ok(self.next_due(now))
+    }
+
+    /// Evicts the pod when an emptyDir holds more than its sizeLimit, as the
+    /// eviction manager does: the containers are stopped, the pod Failed/Evicted.
+    fn check_usage(&mut self, pod: &Pod, now: Instant) {
+        if self.evicted.is_some() || self.next_usage_check.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_usage_check = Some(now + USAGE_CHECK);
+        let Some(message) = volumes::over_size_limit(self.paths, &self.uid, pod) else {
+            return;
+        };
+        self.event(EventType::Warning, "Evicted", &message);
+        let grace = Duration::from_secs(
+            pod.spec
+                .termination_grace_period_seconds
+                .unwrap_or(30)
+                .clamp(0, 3600) as u64,
+        );
+        for r in self.records.values() {
+            let h = Container::new(self.paths, self.maps, r.clone());
+            if h.state().is_ok_and(|s| s.status == Status::Running) {
+                let m = format!("Stopping container {}", r.name);
+                crate::log::debug(&m);
+                let _ = h.stop(grace);
+            }
+        }
+        self.evicted = Some(message);
     }
 
     fn next_due(&self, now: Instant) -> Duration {

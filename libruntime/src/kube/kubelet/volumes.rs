@@ -170,10 +170,13 @@ pub fn prepare(
         let at = location(paths, uid, v, claims);
         if let Some(h) = &v.host_path {
             HostPathType::parse(h.type_.as_deref())?.prepare(&at)?;
-        } else if v.empty_dir.is_some() {
+        } else if let Some(e) = &v.empty_dir {
             if !at.exists() {
                 crate::fsutil::create_dir_all(&at).map_err(|e| e.to_string())?;
                 let _ = std::fs::set_permissions(&at, std::fs::Permissions::from_mode(0o777));
+            }
+            if let (Some("Memory"), Some(limit)) = (e.medium.as_deref(), e.size_limit) {
+                sized_tmpfs(&at, limit.value());
             }
         } else if v.claim_name("").is_some() {
             if !claims.contains_key(&v.name) {
@@ -185,6 +188,20 @@ pub fn prepare(
         }
     }
     Ok(())
+}
+
+/// Mounts a tmpfs of `bytes` at `at` (medium Memory with a sizeLimit), where this
+/// process may mount on the host (as root); elsewhere the size is held by eviction.
+fn sized_tmpfs(at: &Path, bytes: i128) {
+    use crate::syscall::Syscall;
+    if !nix::unistd::geteuid().is_root() || crate::syscall::is_mounted(at) {
+        return;
+    }
+    let flags = nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV;
+    let data = format!("size={bytes},mode=0777");
+    if let Err(e) = crate::syscall::LINUX.mount_fs("tmpfs", at, "tmpfs", flags, Some(&data)) {
+        crate::log::warn(&format!("sizing the memory volume {}: {e}", at.display()));
+    }
 }
 
 /// Rewrites the files of ConfigMap, Secret, downwardAPI and projected volumes whose
@@ -257,9 +274,51 @@ fn mount(
     })
 }
 
-/// Removes a pod's volume directories (not host paths).
+/// The first emptyDir that holds more than its sizeLimit, in the eviction
+/// manager's words.
+pub fn over_size_limit(paths: &Paths, uid: &str, pod: &Pod) -> Option<String> {
+    pod.spec.volumes.iter().find_map(|v| {
+        let limit = v.empty_dir.as_ref()?.size_limit?;
+        let used = disk_usage(&location(paths, uid, v, &ClaimDirs::new()));
+        (used > limit.value()).then(|| {
+            format!(
+                "Usage of EmptyDir volume {:?} exceeds the limit {:?}. ",
+                v.name,
+                limit.to_string()
+            )
+        })
+    })
+}
+
+/// Bytes a tree takes on disk, as du counts them (allocated blocks).
+fn disk_usage(dir: &Path) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    let mut total = m.blocks() as i128 * 512;
+    if m.is_dir() {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            total += disk_usage(&e.path());
+        }
+    }
+    total
+}
+
+/// Removes a pod's volume directories (not host paths); a sized tmpfs is unmounted
+/// first.
 pub fn remove(paths: &Paths, uid: &str) {
+    use crate::syscall::Syscall;
     for d in pod_dirs(paths, uid) {
+        for v in std::fs::read_dir(d.join("volumes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if crate::syscall::is_mounted(&v.path()) {
+                let _ = crate::syscall::LINUX.unmount(&v.path());
+            }
+        }
         let _ = std::fs::remove_dir_all(d);
     }
 }
