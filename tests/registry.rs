@@ -1045,3 +1045,82 @@ fn manifest_lists_are_made_annotated_and_pushed_whole() {
         s.ok(&["image", "exists", "localhost/second"]);
     }
 }
+
+/// A pod's imagePullSecrets (kubectl's docker-registry Secret) let its kubelet pull
+/// from a registry that asks for a password; without them the pull is refused.
+#[test]
+fn kube_pods_pull_with_their_image_pull_secrets() {
+    let reg = Registry::start(Some(("puller", "kube-pw")));
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let image = format!("{}/private/busybox:{mode:?}", reg.addr).to_lowercase();
+        s.ok(&[
+            "push",
+            "--cert-dir",
+            reg.cert_dir(),
+            "--creds",
+            "puller:kube-pw",
+            "busybox",
+            &image,
+        ]);
+        // The kubelet has no --cert-dir: registries.conf marks the registry insecure.
+        let conf = registries_conf(
+            &s,
+            &format!(
+                "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                reg.addr
+            ),
+        );
+        let secret = Command::new("kubectl")
+            .args([
+                "create",
+                "secret",
+                "docker-registry",
+                "regcred",
+                &format!("--docker-server={}", reg.addr),
+                "--docker-username=puller",
+                "--docker-password=kube-pw",
+                "--dry-run=client",
+                "-o",
+                "yaml",
+            ])
+            .output()
+            .unwrap();
+        assert!(secret.status.success());
+        let pod = |name: &str, secrets: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  terminationGracePeriodSeconds: 1\n{secrets}  containers:\n  - name: main\n    image: {image}\n    imagePullPolicy: Always\n    command: [sleep, \"1000\"]\n---\n"
+            )
+        };
+        let yaml = format!(
+            "{}---\n{}{}",
+            String::from_utf8_lossy(&secret.stdout),
+            pod("with", "  imagePullSecrets: [{name: regcred}]\n"),
+            pod("without", "")
+        );
+        let f = s.share("pull.yaml", yaml.as_bytes());
+        let out = with_env(
+            &s,
+            &["kube", "play", &f.display().to_string()],
+            &[("CONTAINERS_REGISTRIES_CONF", &conf)],
+        );
+        assert_ok(&out);
+        let phase = |p: &str| {
+            s.kube_pod(p)["status"]["phase"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(
+            wait_until(60, || phase("with") == "Running"),
+            "{mode:?}: {}",
+            s.ok(&["kube", "describe", "pod", "with"])
+        );
+        assert!(wait_until(60, || {
+            s.kube_pod("without")["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                .as_str()
+                .is_some_and(|r| r == "ErrImagePull" || r == "ImagePullBackOff")
+        }));
+        s.ok(&["kube", "down", &f.display().to_string()]);
+    }
+}

@@ -82,7 +82,6 @@ const UNSUPPORTED: &[&str] = &[
     "priorityClassName",
     "priority",
     "schedulerName",
-    "imagePullSecrets",
     "dnsConfig",
     "hostAliases",
     "runtimeClassName",

@@ -34,6 +34,9 @@ pub enum RestartPolicy {
 pub struct PodSpec {
     #[serde(default)]
     pub containers: Vec<Container>,
+    /// Secrets (kubernetes.io/dockerconfigjson) holding registry credentials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<super::volume::LocalRef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub init_containers: Vec<Container>,
     #[serde(default)]

@@ -5,7 +5,47 @@
 //! registry behind it must still play.
 
 use super::backoff;
+use crate::registry::auth::Credentials;
+use base64::Engine;
 use std::time::{Duration, Instant};
+
+/// The registry host a credentials key names: `https://host/v1/`, `host`, …; Docker
+/// Hub's several names are one.
+fn registry_host(key: &str) -> String {
+    let k = key
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = k.split('/').next().unwrap_or(k);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".into()
+        }
+        h => h.to_string(),
+    }
+}
+
+/// The credentials a dockerconfigjson (or legacy dockercfg) document holds for
+/// registry `host`: `auth` (base64 `user:password`) or `username` and `password`.
+pub fn credentials_for(doc: &[u8], host: &str) -> Option<Credentials> {
+    let v: serde_json::Value = serde_json::from_slice(doc).ok()?;
+    // dockerconfigjson nests under "auths"; dockercfg is the map itself.
+    let auths = v.get("auths").unwrap_or(&v).as_object()?;
+    let want = registry_host(host);
+    let entry = auths
+        .iter()
+        .find(|(k, _)| registry_host(k) == want)
+        .map(|(_, e)| e)?;
+    if let (Some(u), Some(p)) = (entry["username"].as_str(), entry["password"].as_str()) {
+        return Some(Credentials {
+            username: u.into(),
+            password: p.into(),
+        });
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(entry["auth"].as_str()?)
+        .ok()?;
+    Credentials::parse(&String::from_utf8(raw).ok()?).ok()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PullPolicy {
@@ -79,6 +119,26 @@ impl Pulls {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pull_secrets_name_their_registry() {
+        let doc = br#"{"auths": {"https://index.docker.io/v1/": {"auth": "aHViOnNlY3JldA=="},
+            "127.0.0.1:5000": {"username": "u", "password": "p", "auth": "dTpw"},
+            "http://reg.example:8443/v2/": {"auth": "YTpiOmM="}}}"#;
+        let c = |host: &str| credentials_for(doc, host).map(|c| (c.username, c.password));
+        assert_eq!(c("docker.io"), Some(("hub".into(), "secret".into())));
+        assert_eq!(c("127.0.0.1:5000"), Some(("u".into(), "p".into())));
+        // A password may hold ':'.
+        assert_eq!(c("reg.example:8443"), Some(("a".into(), "b:c".into())));
+        assert_eq!(c("quay.io"), None);
+        // The legacy dockercfg form: the map without "auths".
+        let legacy = br#"{"quay.io": {"auth": "cTp3"}}"#;
+        assert_eq!(
+            credentials_for(legacy, "quay.io").map(|c| c.username),
+            Some("q".into())
+        );
+        assert_eq!(credentials_for(b"not json", "quay.io"), None);
+    }
 
     #[test]
     fn policies_decide_as_the_kubelet_does() {

@@ -232,18 +232,54 @@ impl Kubelet<'_> {
     /// Whether container `c`'s image is here as its pull policy wants, pulling it if
     /// need be (with backoff after failures). Runs without the store lock: a pull may
     /// take long.
-    fn image_ready(&mut self, c: &crate::kube::api::Container, now: Instant) -> bool {
+    fn image_ready(&mut self, pod: &Pod, c: &crate::kube::api::Container, now: Instant) -> bool {
         if self.images_ready.contains(&c.name) {
             return true;
         }
-        let ready = self.get_image(c, now);
+        let ready = self.get_image(pod, c, now);
         if ready {
             self.images_ready.insert(c.name.clone());
         }
         ready
     }
 
-    fn get_image(&mut self, c: &crate::kube::api::Container, now: Instant) -> bool {
+    /// The credentials the pod's imagePullSecrets hold for `image`'s registry; a
+    /// secret that is missing is said in an event, and the pull goes on without.
+    fn pull_credentials(
+        &self,
+        pod: &Pod,
+        image: &str,
+    ) -> Option<crate::registry::auth::Credentials> {
+        let host = crate::reference::Reference::parse(image)
+            .ok()
+            .map(|r| r.domain.unwrap_or_else(|| "docker.io".into()))?;
+        let mut missing = Vec::new();
+        let mut found = None;
+        for r in &pod.spec.image_pull_secrets {
+            match sources::data_of(self.paths, Kind::Secret, &self.ns, &r.name) {
+                Ok(Some(data)) => {
+                    let doc = data.get(".dockerconfigjson").or(data.get(".dockercfg"));
+                    if found.is_none() {
+                        found = doc.and_then(|d| image::credentials_for(d, &host));
+                    }
+                }
+                _ => missing.push(format!("{}/{}", self.ns, r.name)),
+            }
+        }
+        if !missing.is_empty() {
+            self.event(
+                EventType::Warning,
+                "FailedToRetrieveImagePullSecret",
+                &format!(
+                    "Unable to retrieve some image pull secrets ({}); attempting to pull the image may not succeed.",
+                    missing.join(", ")
+                ),
+            );
+        }
+        found
+    }
+
+    fn get_image(&mut self, pod: &Pod, c: &crate::kube::api::Container, now: Instant) -> bool {
         let store = Store::open(self.paths);
         let have = store.find_image(&c.image).is_ok();
         let pulls = self.pulls.entry(c.name.clone()).or_default();
@@ -278,7 +314,10 @@ impl Kubelet<'_> {
                 );
                 let began = Instant::now();
                 let opts = crate::registry::pull::PullOptions {
-                    client: Default::default(),
+                    client: crate::registry::client::ClientOptions {
+                        creds: self.pull_credentials(pod, &c.image),
+                        ..Default::default()
+                    },
                     platform: crate::registry::manifest::Platform::host(),
                     extract: crate::layer::ExtractOptions {
                         ignore_chown_errors: self.paths.rootless && self.maps.is_single(),
@@ -506,7 +545,7 @@ impl Kubelet<'_> {
                 Ok(r) => {
                     found.insert(c.name.clone(), r);
                 }
-                Err(_) if !self.image_ready(c, now) => blocked.push(c.name.clone()),
+                Err(_) if !self.image_ready(pod, c, now) => blocked.push(c.name.clone()),
                 Err(_) => {}
             }
         }
