@@ -1057,3 +1057,59 @@ spec:
         assert!(err.contains(why), "{err}");
     }
 }
+
+/// A namespace deletion cut short (the command killed while a pod's grace period
+/// runs) leaves it Terminating; the next kube command finishes it.
+#[test]
+fn an_interrupted_namespace_deletion_is_finished_by_the_next_command() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        s.ok(&["kube", "create", "namespace", "slow"]);
+        let yaml = r#"apiVersion: v1
+kind: Pod
+metadata: {name: stubborn, namespace: slow}
+spec:
+  terminationGracePeriodSeconds: 4
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, "trap '' TERM; while true; do sleep 1; done"]
+"#;
+        let f = s.share("slow.yaml", yaml.as_bytes());
+        s.ok(&["kube", "play", "--wait", &f.display().to_string()]);
+        let mut delete = s.spawn(&["kube", "delete", "namespace", "slow"]);
+        // Read from the store itself: a kube command would finish the deletion.
+        let stored = s.root().join("kube/objects/_cluster/namespaces/slow.json");
+        assert!(wait_until(10, || std::fs::read_to_string(&stored)
+            .is_ok_and(|t| t.contains("Terminating"))));
+        // Killed mid-way, as a closed terminal or an OOM kill would (rootless, the
+        // skiff under runuser).
+        let child = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", delete.id()))
+            .unwrap_or_default();
+        for pid in child
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = delete.kill();
+        let _ = delete.wait();
+        assert!(std::fs::read_to_string(&stored).is_ok_and(|t| t.contains("Terminating")));
+        let listed = s.run(&["kube", "get", "ns", "slow", "-o", "json"]);
+        // This command (or the killed one, had it got that far) finished it.
+        assert!(
+            !listed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&listed.stdout)
+        );
+        assert!(
+            !s.ok(&["ps", "-a"]).contains("stubborn"),
+            "{}",
+            s.ok(&["ps", "-a"])
+        );
+        assert!(!s.ok(&["kube", "get", "pods", "-A"]).contains("stubborn"));
+    }
+}

@@ -298,7 +298,7 @@ fn create(ctx: &Ctx, a: KubeCreateArgs) -> Result<i32> {
 /// deletions a killed command left are finished.
 fn converge(ctx: &Ctx) -> Result<()> {
     libruntime::kube::namespaces::finish_terminating(&ctx.paths, &ctx.maps)?;
-    play::revive_owners(&ctx.paths)?;
+    play::revive_owners(&ctx.paths, &ctx.maps)?;
     libruntime::kube::namespaces::ensure_built_in(&ctx.paths)?;
     libruntime::kube::admission::refresh_quota_status(&ctx.paths)?;
     libruntime::kube::storage::ensure_built_in(&ctx.paths)?;

@@ -716,18 +716,11 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
         }
         _ => {}
     }
+    if kind == Kind::Pod {
+        return take_down_pod(paths, maps, ns, name);
+    }
     let old = store::delete(paths, kind, ns, name)?;
     match kind {
-        Kind::Pod => {
-            kubelet::stop(paths, ns, name);
-            kubelet::terminate(
-                paths,
-                maps,
-                ns,
-                name,
-                old.as_ref().and_then(typed_pod).as_ref(),
-            )?;
-        }
         Kind::ReplicaSet
         | Kind::Deployment
         | Kind::DaemonSet
@@ -751,6 +744,24 @@ pub fn take_down(paths: &Paths, maps: &IdMaps, kind: Kind, ns: &str, name: &str)
         _ => {}
     }
     Ok(old.is_some())
+}
+
+/// Deletes a Pod gracefully: marked (deletionTimestamp) first, its containers ended,
+/// and only then removed from the store, so that a deletion cut short is seen and
+/// finished by the next command rather than leaving containers nobody owns.
+fn take_down_pod(paths: &Paths, maps: &IdMaps, ns: &str, name: &str) -> Result<bool> {
+    let Some(old) = store::get(paths, Kind::Pod, ns, name)? else {
+        return Ok(false);
+    };
+    store::update(paths, Kind::Pod, ns, name, &old.metadata.uid, |o| {
+        if o.metadata.deletion_timestamp.is_none() {
+            o.metadata.deletion_timestamp = Some(crate::time::now_rfc3339_seconds());
+        }
+    })?;
+    kubelet::stop(paths, ns, name);
+    kubelet::terminate(paths, maps, ns, name, typed_pod(&old).as_ref())?;
+    store::delete(paths, Kind::Pod, ns, name)?;
+    Ok(true)
 }
 
 /// Takes down `objects` of one kind side by side, so that each pod's grace period runs
@@ -779,8 +790,17 @@ pub fn take_down_all(
 }
 
 /// Restarts the owners of stored objects that lost theirs (a killed kubelet or
-/// controller).
-pub fn revive_owners(paths: &Paths) -> Result<()> {
+/// controller), and finishes pod deletions a killed command left.
+pub fn revive_owners(paths: &Paths, maps: &IdMaps) -> Result<()> {
+    let deleting: Vec<Object> = store::list(paths, Kind::Pod, None)?
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .collect();
+    for p in &deleting {
+        if !kubelet::is_running(paths, p.namespace(), p.name()) {
+            take_down_pod(paths, maps, p.namespace(), p.name())?;
+        }
+    }
     for kind in [
         Kind::Deployment,
         Kind::ReplicaSet,
@@ -805,7 +825,7 @@ pub fn revive_owners(paths: &Paths) -> Result<()> {
             // (A started owner writes a status on its first pass; an owned object
             // always has an owner that wants it run.)
             let never_started = o.status.is_null() && !controller::has_controller(&o);
-            if finished || never_started {
+            if finished || never_started || o.metadata.deletion_timestamp.is_some() {
                 continue;
             }
             let running = match kind {

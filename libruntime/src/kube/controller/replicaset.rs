@@ -19,8 +19,11 @@ fn is_ready(p: &Object) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
+/// Counted toward the replicas: not finished, and not being deleted (a terminating
+/// pod is replaced at once, as the ReplicaSet controller does).
 fn is_active(p: &Object) -> bool {
     !matches!(p.status["phase"].as_str(), Some("Succeeded" | "Failed"))
+        && p.metadata.deletion_timestamp.is_none()
 }
 
 pub fn reconcile(paths: &Paths, _maps: &IdMaps, obj: &Object) -> Result<()> {
