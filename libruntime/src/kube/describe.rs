@@ -144,6 +144,9 @@ pub fn describe(obj: &Object, events: &[Event], now: i64, node: &str) -> String 
             l.map(0, "Annotations", annotations, ": ");
             tail = config_data(obj);
         }
+        Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::StorageClass => {
+            storage(&mut l, obj, labels, annotations)
+        }
         _ => workload(&mut l, obj, labels, annotations),
     }
     let mut out = l.render();
@@ -552,14 +555,6 @@ fn workload(
                     .map_or("<unset>".into(), time_text),
             );
         }
-        Kind::PersistentVolumeClaim => {
-            l.kv(0, "Status", st["phase"].as_str().unwrap_or("Pending"));
-            l.kv(
-                0,
-                "Capacity",
-                st["capacity"]["storage"].as_str().unwrap_or(""),
-            );
-        }
         _ => {}
     }
     controlled_by(l, obj);
@@ -579,6 +574,130 @@ fn workload(
         }
         for line in align(&rows, 2) {
             l.plain(1, &line);
+        }
+    }
+}
+
+/// A claim, a volume or a class, in kubectl's order of fields.
+fn storage(
+    l: &mut Lines,
+    obj: &Object,
+    labels: &serde_json::Map<String, Value>,
+    annotations: &serde_json::Map<String, Value>,
+) {
+    use super::api::storage::{access_modes_text, AccessMode};
+    let (spec, st) = (&obj.spec, &obj.status);
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let modes = |v: &Value| {
+        access_modes_text(&serde_json::from_value::<Vec<AccessMode>>(v.clone()).unwrap_or_default())
+    };
+    let finalizers = || format!("[{}]", obj.metadata.finalizers.join(" "));
+    match obj.kind {
+        Kind::PersistentVolumeClaim => {
+            l.kv(0, "StorageClass", text(&spec["storageClassName"]));
+            let phase = if obj.metadata.deletion_timestamp.is_some() {
+                "Terminating".to_string()
+            } else {
+                text(&st["phase"])
+            };
+            l.kv(0, "Status", phase);
+            l.kv(0, "Volume", text(&spec["volumeName"]));
+            l.map(0, "Labels", labels, "=");
+            l.map(0, "Annotations", annotations, ": ");
+            l.kv(0, "Finalizers", finalizers());
+            l.kv(0, "Capacity", text(&st["capacity"]["storage"]));
+            l.kv(0, "Access Modes", modes(&st["accessModes"]));
+            l.kv(
+                0,
+                "VolumeMode",
+                spec["volumeMode"].as_str().unwrap_or("Filesystem"),
+            );
+        }
+        Kind::PersistentVolume => {
+            l.map(0, "Labels", labels, "=");
+            l.map(0, "Annotations", annotations, ": ");
+            l.kv(0, "Finalizers", finalizers());
+            l.kv(0, "StorageClass", text(&spec["storageClassName"]));
+            l.kv(0, "Status", text(&st["phase"]));
+            let claim = &spec["claimRef"];
+            l.kv(
+                0,
+                "Claim",
+                if claim.is_null() {
+                    String::new()
+                } else {
+                    format!("{}/{}", text(&claim["namespace"]), text(&claim["name"]))
+                },
+            );
+            l.kv(
+                0,
+                "Reclaim Policy",
+                spec["persistentVolumeReclaimPolicy"]
+                    .as_str()
+                    .unwrap_or("Retain"),
+            );
+            l.kv(0, "Access Modes", modes(&spec["accessModes"]));
+            l.kv(
+                0,
+                "VolumeMode",
+                spec["volumeMode"].as_str().unwrap_or("Filesystem"),
+            );
+            l.kv(0, "Capacity", text(&spec["capacity"]["storage"]));
+            l.kv(0, "Node Affinity", "<none>");
+            l.kv(0, "Message", text(&st["message"]));
+            l.head(0, "Source");
+            if let Some(h) = spec["hostPath"].as_object() {
+                l.kv(1, "Type", "HostPath (bare host directory volume)");
+                l.kv(1, "Path", text(&h["path"]));
+                l.kv(1, "HostPathType", text(&h["type"]));
+            } else if let Some(h) = spec["local"].as_object() {
+                l.kv(
+                    1,
+                    "Type",
+                    "LocalVolume (a persistent volume backed by local storage on a node)",
+                );
+                l.kv(1, "Path", text(&h["path"]));
+            }
+        }
+        _ => {
+            let default = annotations
+                .get(super::api::storage::DEFAULT_CLASS_ANNOTATION)
+                .is_some_and(|v| v == "true");
+            l.kv(0, "IsDefaultClass", if default { "Yes" } else { "No" });
+            l.map(0, "Annotations", annotations, "=");
+            l.kv(0, "Provisioner", text(&spec["provisioner"]));
+            let params = spec["parameters"].as_object().cloned().unwrap_or_default();
+            l.map(0, "Parameters", &params, "=");
+            l.kv(
+                0,
+                "AllowVolumeExpansion",
+                if spec["allowVolumeExpansion"] == true {
+                    "True"
+                } else {
+                    "<unset>"
+                },
+            );
+            let mount = spec["mountOptions"].as_array().map(|m| {
+                m.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            l.kv(
+                0,
+                "MountOptions",
+                mount.filter(|m| !m.is_empty()).unwrap_or("<none>".into()),
+            );
+            l.kv(
+                0,
+                "ReclaimPolicy",
+                spec["reclaimPolicy"].as_str().unwrap_or("Delete"),
+            );
+            l.kv(
+                0,
+                "VolumeBindingMode",
+                spec["volumeBindingMode"].as_str().unwrap_or("Immediate"),
+            );
         }
     }
 }
