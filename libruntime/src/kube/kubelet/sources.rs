@@ -59,7 +59,7 @@ impl NodeCapacity {
             .unwrap_or(0)
             * 1024;
         let disk = nix::sys::statvfs::statvfs(root)
-            .map(|v| v.blocks() as u64 * v.fragment_size() as u64)
+            .map(|v| v.blocks() * v.fragment_size())
             .unwrap_or(0);
         NodeCapacity {
             cpu: q(cpus),

@@ -266,7 +266,7 @@ impl Pass<'_> {
                     &o,
                     EventType::Normal,
                     "VolumeRecycled",
-                    &format!("Volume recycled"),
+                    "Volume recycled",
                     SOURCE,
                 );
             }
@@ -327,7 +327,7 @@ impl Pass<'_> {
             })
             .collect();
         if let Some(i) = binder::find_match(&wanted, &candidates) {
-            return self.bind(i, o, c);
+            return self.bind(i, o);
         }
         if let Some(v) = c.spec.volume_name.as_deref().filter(|v| !v.is_empty()) {
             let message = match self.volumes.iter().find(|(x, _)| x.name() == v) {
@@ -453,7 +453,7 @@ impl Pass<'_> {
     }
 
     /// Binds volume `i` and the claim to each other.
-    fn bind(&mut self, i: usize, o: &Object, c: &PersistentVolumeClaim) -> Result<()> {
+    fn bind(&mut self, i: usize, o: &Object) -> Result<()> {
         let (v, pv) = self.volumes[i].clone();
         let claim_ref = json!({
             "kind": "PersistentVolumeClaim",
@@ -492,7 +492,6 @@ impl Pass<'_> {
                 }
             },
         )?;
-        let _ = c;
         store::write_status(
             self.paths,
             Kind::PersistentVolumeClaim,
@@ -566,7 +565,7 @@ impl Pass<'_> {
             &format!("Successfully provisioned volume {name}"),
             &class.provisioner,
         );
-        self.bind(i, o, c)
+        self.bind(i, o)
     }
 }
 

@@ -80,7 +80,7 @@ pub fn default_class(paths: &Paths) -> Result<Option<String>> {
 /// The API server's checks of a PersistentVolume.
 pub fn check_volume(pv: &PersistentVolume) -> std::result::Result<(), String> {
     let s = &pv.spec;
-    if s.capacity.get("storage").is_none() {
+    if !s.capacity.contains_key("storage") {
         return Err("spec.capacity: Required value".into());
     }
     if s.access_modes.is_empty() {
@@ -126,7 +126,7 @@ pub fn check_claim(
             "{at}accessModes: Required value: at least 1 access mode is required"
         ));
     }
-    if spec.resources.requests.get("storage").is_none() {
+    if !spec.resources.requests.contains_key("storage") {
         return Err(format!("{at}resources[storage]: Required value"));
     }
     if spec.request().is_zero() {
