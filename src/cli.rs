@@ -177,6 +177,17 @@ pub enum SystemCommand {
     Info(FormatArgs),
     /// Show the engine's events
     Events(crate::cli_container::EventsArgs),
+    /// Serve the Docker Engine API on a socket, for docker, compose and the SDKs
+    Service(ServiceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceArgs {
+    /// Exit after this many idle seconds (0: never)
+    #[arg(short, long, default_value_t = 5)]
+    pub time: u64,
+    /// unix:///PATH or tcp://IP:PORT (default: $XDG_RUNTIME_DIR/skiff/skiff.sock, as root /run/skiff/skiff.sock)
+    pub uri: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@
 // `inspect`'s JSON is one large json! literal, as podman's shape is one large object.
 #![recursion_limit = "256"]
 
+mod api;
 mod cli;
 mod cli_build;
 mod cli_container;
@@ -182,6 +183,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::System(SystemCommand::Df(a)) => commands::system_store::df(&ctx, a),
         Command::System(SystemCommand::Prune(a)) => commands::system_store::prune(&ctx, a),
         Command::System(SystemCommand::Reset(a)) => commands::system_store::reset(&ctx, a),
+        Command::System(SystemCommand::Service(a)) => {
+            let listen = api::Listen::parse(a.uri.as_deref(), &ctx)?;
+            api::serve(ctx, listen, std::time::Duration::from_secs(a.time))?;
+            Ok(0)
+        }
         Command::Version(a) => system::version(a),
         Command::Unshare(a) => system::unshare(&ctx, a),
         Command::Completion(a) => commands::completion::completion(a),

@@ -219,7 +219,7 @@ fn repo_digests(i: &ImageRecord) -> Vec<String> {
 }
 
 /// podman's image inspect shape, for the fields skiff has.
-fn inspect_value(store: &Store, i: &ImageRecord) -> Result<Value> {
+pub fn inspect_value(store: &Store, i: &ImageRecord) -> Result<Value> {
     let raw: Value =
         serde_json::from_slice(&store.read_blob(&i.config)?).context("parsing image config")?;
     let cfg = raw.get("config").cloned().unwrap_or(json!({}));
@@ -382,7 +382,7 @@ pub fn remove(ctx: &Ctx, a: RmiArgs) -> Result<i32> {
 }
 
 /// Removes one name, or the whole image when it is named by ID or by its last name.
-fn remove_one(
+pub fn remove_one(
     ctx: &Ctx,
     store: &Store,
     what: &str,

@@ -1,0 +1,244 @@
+//! The container endpoints that answer at once: list, inspect, create, start, stop,
+//! restart, kill, wait, delete. Each is a blocking function of the store, run on
+//! tokio's blocking pool, and goes through libruntime as the CLI does.
+
+use super::error::{ApiError, ApiResult};
+use super::query::Query;
+use crate::commands::ps;
+use crate::Ctx;
+use libruntime::container::{self as ctr, ContainerDirs, ContainerRecord, State, Status};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+pub fn find(ctx: &Ctx, name: &str) -> ApiResult<ContainerRecord> {
+    ctr::find(&ctx.paths, name).map_err(|_| ApiError::no_container(name))
+}
+
+/// docker's word for a state: created, running, paused, restarting, exited.
+pub fn state_word(st: &State) -> &'static str {
+    match st.status {
+        Status::Created | Status::Initialized => "created",
+        Status::Running => "running",
+        Status::Paused => "paused",
+        Status::Exited if st.restarting => "restarting",
+        Status::Exited => "exited",
+    }
+}
+
+fn unix_of(rfc3339: &str) -> i64 {
+    libruntime::time::unix(Some(rfc3339))
+}
+
+fn ports(r: &ContainerRecord) -> Vec<Value> {
+    r.config
+        .ports
+        .iter()
+        .map(|p| {
+            let ip = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
+            json!({"IP": ip, "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.protocol})
+        })
+        .collect()
+}
+
+/// One container as `GET /containers/json` lists it.
+fn summary(r: &ContainerRecord, st: &State) -> Value {
+    json!({
+        "Id": r.id,
+        "Names": [format!("/{}", r.name)],
+        "Image": r.image_name,
+        "ImageID": format!("sha256:{}", r.image_id),
+        "Command": r.command().join(" "),
+        "Created": unix_of(&r.created),
+        "Ports": ports(r),
+        "Labels": r.config.labels,
+        "State": state_word(st),
+        "Status": ps::status_text(st),
+        "HostConfig": {"NetworkMode": network_mode(r)},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+    })
+}
+
+fn network_mode(r: &ContainerRecord) -> String {
+    serde_json::to_value(&r.config.network)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "default".into())
+}
+
+pub fn list(ctx: &Ctx, q: &Query) -> ApiResult<Value> {
+    let filters = ps::parse_filters(&q.filters().map_err(ApiError::BadRequest)?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let pods = ps::PodNames::load(ctx)?;
+    let mut rows: Vec<(ContainerRecord, State)> = Vec::new();
+    for r in ctr::list(&ctx.paths)? {
+        let Ok(st) = State::load(&ContainerDirs::new(&ctx.paths, &r.id)) else {
+            continue;
+        };
+        if !q.flag("all") && st.status != Status::Running && st.status != Status::Paused {
+            continue;
+        }
+        if ps::matches(&r, &st, &filters, &pods)? {
+            rows.push((r, st));
+        }
+    }
+    // Newest first, as dockerd lists them.
+    rows.sort_by(|a, b| b.0.created.cmp(&a.0.created));
+    if let Some(n) = q.number::<usize>("limit").filter(|n| *n > 0) {
+        rows.truncate(n);
+    }
+    Ok(Value::Array(
+        rows.iter().map(|(r, st)| summary(r, st)).collect(),
+    ))
+}
+
+/// `GET /containers/{id}/json`: skiff's inspect document in docker's names.
+pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
+    let r = find(ctx, name)?;
+    let st = State::load(&ContainerDirs::new(&ctx.paths, &r.id))?;
+    let mut v = ps::inspect_value(ctx, &r)?;
+    v["Name"] = json!(format!("/{}", r.name));
+    v["Image"] = json!(format!("sha256:{}", r.image_id));
+    v["Config"]["Image"] = json!(r.image_name);
+    v["State"]["Status"] = json!(state_word(&st));
+    // docker's StopSignal is the signal's name.
+    v["Config"]["StopSignal"] = json!(nix::sys::signal::Signal::try_from(r.config.stop_signal)
+        .map(|s| s.as_str())
+        .unwrap_or("SIGTERM"));
+    v["Created"] = json!(r.created);
+    Ok(v)
+}
+
+/// `POST /containers/create?name=`; the new container's id.
+pub fn create(ctx: &Ctx, q: &Query, body: &[u8]) -> ApiResult<Value> {
+    let parsed: super::create::CreateBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid create request: {e}")))?;
+    let image = parsed.image.clone();
+    // docker's create never pulls: the client pulls on a 404 and asks again.
+    if libruntime::store::Store::open(&ctx.paths)
+        .find_image(&image)
+        .is_err()
+    {
+        return Err(ApiError::no_image(&image));
+    }
+    let name = q.get("name").map(String::from);
+    if let Some(n) = &name {
+        if ctr::find(&ctx.paths, n).is_ok() {
+            return Err(ApiError::Conflict(format!(
+                "Conflict. The container name \"/{n}\" is already in use"
+            )));
+        }
+    }
+    let args = super::create::run_args(parsed, name).map_err(ApiError::BadRequest)?;
+    let r = crate::commands::container::create_record(
+        ctx,
+        &args,
+        vec!["docker-api".into(), "create".into()],
+    )
+    .map_err(|e| ApiError::BadRequest(crate::exit::one_line(&e)))?;
+    Ok(json!({"Id": r.id, "Warnings": []}))
+}
+
+pub fn start(ctx: &Ctx, name: &str) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    if h.state()?.status == Status::Running {
+        return Err(ApiError::NotModified);
+    }
+    h.start().map_err(|e| ApiError::Engine(e.message))?;
+    Ok(())
+}
+
+pub fn stop(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    if !h.state()?.is_active() {
+        return Err(ApiError::NotModified);
+    }
+    let secs = q.number::<u64>("t").unwrap_or(r.config.stop_timeout as u64);
+    h.stop(Duration::from_secs(secs))?;
+    Ok(())
+}
+
+pub fn restart(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
+    match stop(ctx, name, q) {
+        Ok(()) | Err(ApiError::NotModified) => {}
+        Err(e) => return Err(e),
+    }
+    match start(ctx, name) {
+        Ok(()) | Err(ApiError::NotModified) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn kill(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    if !h.state()?.is_active() {
+        return Err(ApiError::Conflict(format!(
+            "Cannot kill container: {name}: Container {} is not running",
+            r.id
+        )));
+    }
+    let sig = libruntime::signals::parse(q.get("signal").unwrap_or("SIGKILL"))
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    h.kill(sig)?;
+    Ok(())
+}
+
+/// `POST /containers/{id}/wait?condition=`: not-running (the default), next-exit,
+/// removed; the exit code once the condition holds.
+pub fn wait(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<Value> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    let dirs = h.dirs();
+    let condition = q.get("condition").unwrap_or("not-running");
+    if !matches!(condition, "not-running" | "next-exit" | "removed") {
+        return Err(ApiError::BadRequest(format!(
+            "invalid condition: {condition:?}"
+        )));
+    }
+    let not_started = |st: &State| {
+        matches!(st.status, Status::Created | Status::Initialized) && !st.supervisor_alive()
+    };
+    let st = h.state()?;
+    let code = if condition == "not-running" && !st.is_active() && !not_started(&st) {
+        st.exit_code
+    } else {
+        // A container not started yet: its next run is the one waited for.
+        while State::load(&dirs).is_ok_and(|s| not_started(&s) || s.status == Status::Initialized) {
+            if condition == "not-running" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        match State::load(&dirs) {
+            Ok(_) => h.wait()?,
+            // Gone already (removed after its exit): what it left is all there is.
+            Err(_) => 0,
+        }
+    };
+    if condition == "removed" {
+        while dirs.dir.exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok(json!({"StatusCode": code, "Error": null}))
+}
+
+pub fn delete(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    let force = q.flag("force");
+    if h.state()?.is_active() && !force {
+        return Err(ApiError::Conflict(format!(
+            "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+            r.name
+        )));
+    }
+    h.remove(force)?;
+    if q.flag("v") {
+        libruntime::container::volumes::remove_anonymous_of(&ctx.paths, &ctx.maps, &r)?;
+    }
+    Ok(())
+}

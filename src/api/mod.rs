@@ -1,0 +1,593 @@
+//! `skiff system service`: the Docker Engine API on a unix socket (or a loopback TCP
+//! port), for docker, compose and the SDKs. It keeps no state of its own: each request
+//! runs the library calls the matching CLI command runs, on tokio's blocking pool, so
+//! the CLI and the API always agree. The only thing held in memory is an attach that
+//! waits for its container's start (docker attaches before it starts), so the start
+//! can hand it the supervisor that waits for that client. It exits after `--time` idle
+//! seconds.
+//!
+//! `route.rs` names the endpoint, `query.rs` reads the query, `body.rs` makes the
+//! responses, `error.rs` maps failures to docker's status codes; `system.rs`,
+//! `containers.rs`, `create.rs`, `exec.rs`, `images.rs` answer; `stream.rs` relays
+//! hijacked connections and logs.
+
+pub mod body;
+pub mod containers;
+pub mod create;
+pub mod error;
+pub mod exec;
+pub mod images;
+pub mod query;
+pub mod route;
+pub mod stream;
+pub mod system;
+
+use crate::Ctx;
+use body::Body;
+use bytes::Bytes;
+use error::{ApiError, ApiResult};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use query::Query;
+use route::Route;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Where the service listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Unix(std::path::PathBuf),
+    Tcp(std::net::SocketAddr),
+}
+
+impl Listen {
+    /// `unix:///PATH` or `tcp://HOST:PORT`; none means the default socket.
+    pub fn parse(uri: Option<&str>, ctx: &Ctx) -> anyhow::Result<Listen> {
+        let Some(uri) = uri else {
+            return Ok(Listen::Unix(default_socket(ctx)));
+        };
+        if let Some(p) = uri.strip_prefix("unix://") {
+            if !p.starts_with('/') {
+                anyhow::bail!("invalid socket {uri:?}: want unix:///ABSOLUTE/PATH");
+            }
+            return Ok(Listen::Unix(p.into()));
+        }
+        if let Some(a) = uri.strip_prefix("tcp://") {
+            let addr: std::net::SocketAddr = a
+                .parse()
+                .map_err(|_| anyhow::anyhow!("invalid address {uri:?}: want tcp://IP:PORT"))?;
+            return Ok(Listen::Tcp(addr));
+        }
+        anyhow::bail!("invalid URI {uri:?}: want unix:///PATH or tcp://IP:PORT")
+    }
+}
+
+/// `$XDG_RUNTIME_DIR/skiff/skiff.sock` rootless, /run/skiff/skiff.sock as root.
+pub fn default_socket(ctx: &Ctx) -> std::path::PathBuf {
+    if !ctx.paths.rootless {
+        return "/run/skiff/skiff.sock".into();
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) => std::path::Path::new(&d).join("skiff/skiff.sock"),
+        None => ctx.paths.runroot.join("skiff.sock"),
+    }
+}
+
+/// A supervisor that waits for its first client, handed from a start to an attach.
+type Handoff = Option<libruntime::container::spawn::Spawned>;
+
+struct Service {
+    ctx: Arc<Ctx>,
+    /// Attaches waiting for their container's start, by container id.
+    waiting: Mutex<HashMap<String, Vec<oneshot::Sender<Handoff>>>>,
+    busy: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+impl Service {
+    fn touch(&self) {
+        if let Ok(mut l) = self.last.lock() {
+            *l = Instant::now();
+        }
+    }
+}
+
+/// Serves until `idle` passes with no connection open (never when zero).
+pub fn serve(ctx: Ctx, listen: Listen, idle: Duration) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?;
+    let svc = Arc::new(Service {
+        ctx: Arc::new(ctx),
+        waiting: Mutex::new(HashMap::new()),
+        busy: AtomicUsize::new(0),
+        last: Mutex::new(Instant::now()),
+    });
+    rt.block_on(async move {
+        match listen {
+            Listen::Unix(path) => {
+                if let Some(d) = path.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+                // A socket a dead service left is taken over; a live one is not.
+                if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+                    anyhow::bail!("{} is in use by another service", path.display());
+                }
+                let _ = std::fs::remove_file(&path);
+                let l = tokio::net::UnixListener::bind(&path)?;
+                let result =
+                    accept_loop(&svc, idle, || async { l.accept().await.map(|(s, _)| s) }).await;
+                let _ = std::fs::remove_file(&path);
+                result
+            }
+            Listen::Tcp(addr) => {
+                let l = tokio::net::TcpListener::bind(addr).await?;
+                accept_loop(&svc, idle, || async { l.accept().await.map(|(s, _)| s) }).await
+            }
+        }
+    })
+}
+
+async fn accept_loop<S, F, Fut>(svc: &Arc<Service>, idle: Duration, accept: F) -> anyhow::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<S>>,
+{
+    loop {
+        let next = tokio::time::timeout(Duration::from_millis(500), accept()).await;
+        let stream = match next {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                libruntime::log::warn(&format!("accepting a connection: {e}"));
+                continue;
+            }
+            Err(_) => {
+                let quiet = svc.busy.load(Ordering::SeqCst) == 0
+                    && svc
+                        .last
+                        .lock()
+                        .map(|l| l.elapsed() >= idle)
+                        .unwrap_or(false);
+                if !idle.is_zero() && quiet {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        svc.busy.fetch_add(1, Ordering::SeqCst);
+        svc.touch();
+        let s = svc.clone();
+        tokio::task::spawn(async move {
+            let handler = s.clone();
+            let service = hyper::service::service_fn(move |req| handle(handler.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+            s.busy.fetch_sub(1, Ordering::SeqCst);
+            s.touch();
+        });
+    }
+}
+
+/// Runs blocking library work off the runtime's thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(ApiError::Engine(format!(
+            "the request's worker failed: {e}"
+        )))
+    })
+}
+
+fn with_headers(mut r: Response<Body>) -> Response<Body> {
+    let h = r.headers_mut();
+    for (k, v) in [
+        ("api-version", system::API_VERSION),
+        ("docker-experimental", "false"),
+        ("ostype", "linux"),
+        ("server", "skiff"),
+    ] {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    r
+}
+
+async fn handle(svc: Arc<Service>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    svc.touch();
+    let response = match answer(&svc, req).await {
+        Ok(r) => r,
+        Err(e) => body::error(&e),
+    };
+    Ok(with_headers(response))
+}
+
+async fn read_body(req: Request<Incoming>) -> ApiResult<Bytes> {
+    req.into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|e| ApiError::BadRequest(format!("reading the request: {e}")))
+}
+
+async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+    let (_, path) = route::split_version(req.uri().path());
+    let Some(route) = route::route(req.method(), path) else {
+        return Err(ApiError::NotFound("page not found".into()));
+    };
+    let q = Query::parse(req.uri().query());
+    let ctx = svc.ctx.clone();
+    let no_content = |_: ()| body::empty(StatusCode::NO_CONTENT);
+    Ok(match route {
+        Route::Ping => {
+            let mut r = if req.method() == hyper::Method::HEAD {
+                body::empty(StatusCode::OK)
+            } else {
+                Response::new(Body::Whole(Some(Bytes::from_static(b"OK"))))
+            };
+            let h = r.headers_mut();
+            h.insert(
+                HeaderName::from_static("builder-version"),
+                HeaderValue::from_static("1"),
+            );
+            h.insert(
+                hyper::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+            );
+            h.insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            r
+        }
+        Route::Version => body::json(StatusCode::OK, &system::version()),
+        Route::Info => body::json(
+            StatusCode::OK,
+            &blocking(move || Ok(system::info(&ctx))).await?,
+        ),
+        Route::ContainerList => body::json(
+            StatusCode::OK,
+            &blocking(move || containers::list(&ctx, &q)).await?,
+        ),
+        Route::ContainerInspect(id) => body::json(
+            StatusCode::OK,
+            &blocking(move || containers::inspect(&ctx, &id)).await?,
+        ),
+        Route::ContainerCreate => {
+            let b = read_body(req).await?;
+            body::json(
+                StatusCode::CREATED,
+                &blocking(move || containers::create(&ctx, &q, &b)).await?,
+            )
+        }
+        Route::ContainerStart(id) => {
+            let s = svc.clone();
+            blocking(move || start(&s, &id)).await.map(no_content)?
+        }
+        Route::ContainerStop(id) => blocking(move || containers::stop(&ctx, &id, &q))
+            .await
+            .map(no_content)?,
+        Route::ContainerRestart(id) => blocking(move || containers::restart(&ctx, &id, &q))
+            .await
+            .map(no_content)?,
+        Route::ContainerKill(id) => blocking(move || containers::kill(&ctx, &id, &q))
+            .await
+            .map(no_content)?,
+        Route::ContainerDelete(id) => blocking(move || containers::delete(&ctx, &id, &q))
+            .await
+            .map(no_content)?,
+        Route::ContainerWait(id) => {
+            // The container must exist now, before the (long) wait begins.
+            let c = ctx.clone();
+            let i = id.clone();
+            blocking(move || containers::find(&c, &i).map(|_| ())).await?;
+            // The headers go at once, the body when the condition holds: docker's
+            // client waits for the headers before it starts the container.
+            let (tx, b) = body::stream();
+            tokio::task::spawn_blocking(move || {
+                let v = containers::wait(&ctx, &id, &q).unwrap_or_else(
+                    |e| serde_json::json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
+                );
+                let _ = tx.blocking_send(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
+            });
+            let mut r = Response::new(b);
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Route::ContainerResize(_) | Route::ExecResize(_) => body::empty(StatusCode::OK),
+        Route::ContainerAttach(id) => attach(svc, req, id, q).await?,
+        Route::ContainerLogs(id) => {
+            let c = ctx.clone();
+            let i = id.clone();
+            let tty = blocking(move || containers::find(&c, &i).map(|r| r.config.tty)).await?;
+            let (tx, b) = body::stream();
+            tokio::task::spawn_blocking(move || {
+                stream::logs(&ctx, &id, &q, |bytes| {
+                    tx.blocking_send(Bytes::from(bytes)).is_ok()
+                })
+            });
+            let mut r = Response::new(b);
+            let kind = if tty {
+                "application/vnd.docker.raw-stream"
+            } else {
+                "application/vnd.docker.multiplexed-stream"
+            };
+            r.headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            r
+        }
+        Route::ExecCreate(id) => {
+            let b = read_body(req).await?;
+            body::json(
+                StatusCode::CREATED,
+                &blocking(move || exec::create(&ctx, &id, &b)).await?,
+            )
+        }
+        Route::ExecInspect(id) => body::json(
+            StatusCode::OK,
+            &blocking(move || exec::inspect(&ctx, &id)).await?,
+        ),
+        Route::ExecStart(id) => exec_start(svc, req, id).await?,
+        Route::ImageList => {
+            body::json(StatusCode::OK, &blocking(move || images::list(&ctx)).await?)
+        }
+        Route::ImageInspect(name) => body::json(
+            StatusCode::OK,
+            &blocking(move || images::inspect(&ctx, &name)).await?,
+        ),
+        Route::ImageTag(name) => {
+            blocking(move || images::tag(&ctx, &name, &q)).await?;
+            body::empty(StatusCode::CREATED)
+        }
+        Route::ImageDelete(name) => body::json(
+            StatusCode::OK,
+            &blocking(move || images::delete(&ctx, &name, &q)).await?,
+        ),
+        Route::ImageCreate => {
+            let auth = images::registry_auth(
+                req.headers()
+                    .get("x-registry-auth")
+                    .and_then(|v| v.to_str().ok()),
+            );
+            let (tx, b) = body::stream();
+            tokio::task::spawn_blocking(move || {
+                images::pull(&ctx, &q, auth, |v| {
+                    let mut line = serde_json::to_vec(&v).unwrap_or_default();
+                    line.push(b'\n');
+                    let _ = tx.blocking_send(Bytes::from(line));
+                })
+            });
+            let mut r = Response::new(b);
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+    })
+}
+
+/// Starts a container; an attach waiting for it gets the supervisor, which holds
+/// the program until that client is connected, so no output is lost.
+fn start(svc: &Service, id: &str) -> ApiResult<()> {
+    let r = containers::find(&svc.ctx, id)?;
+    let waiting = svc.waiting.lock().ok().and_then(|mut w| w.remove(&r.id));
+    let Some(mut waiting) = waiting.filter(|w| !w.is_empty()) else {
+        return containers::start(&svc.ctx, id);
+    };
+    let h = svc.ctx.handle(&r);
+    if h.state()?.status == libruntime::container::Status::Running {
+        return Err(ApiError::NotModified);
+    }
+    let spawned = h
+        .start_when_attached(0)
+        .map_err(|e| ApiError::Engine(e.message))?;
+    let first = waiting.remove(0);
+    let _ = first.send(Some(spawned));
+    for w in waiting {
+        let _ = w.send(None);
+    }
+    Ok(())
+}
+
+/// The answer that hands the connection over, and the blocking work that then owns it.
+fn hijack<B>(
+    req: Request<B>,
+    content_type: &'static str,
+    work: impl FnOnce(stream::Conn, Vec<u8>) + Send + 'static,
+) -> Response<Body> {
+    let upgrade = hyper::upgrade::on(req);
+    tokio::task::spawn(async move {
+        match upgrade.await {
+            Ok(up) => match take_back(up) {
+                Some((conn, leftover)) => {
+                    tokio::task::spawn_blocking(move || work(conn, leftover));
+                }
+                None => libruntime::log::warn("a hijacked connection of an unknown kind"),
+            },
+            Err(e) => libruntime::log::warn(&format!("upgrading the connection: {e}")),
+        }
+    });
+    let mut r = body::empty(StatusCode::SWITCHING_PROTOCOLS);
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONNECTION,
+        HeaderValue::from_static("Upgrade"),
+    );
+    h.insert(hyper::header::UPGRADE, HeaderValue::from_static("tcp"));
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// The socket under an upgraded connection, blocking again, with what hyper read
+/// ahead of it.
+fn take_back(up: hyper::upgrade::Upgraded) -> Option<(stream::Conn, Vec<u8>)> {
+    let up = match up.downcast::<TokioIo<tokio::net::UnixStream>>() {
+        Ok(p) => {
+            let s = p.io.into_inner().into_std().ok()?;
+            s.set_nonblocking(false).ok()?;
+            return Some((stream::Conn::Unix(s), p.read_buf.to_vec()));
+        }
+        Err(up) => up,
+    };
+    let p = up.downcast::<TokioIo<tokio::net::TcpStream>>().ok()?;
+    let s = p.io.into_inner().into_std().ok()?;
+    s.set_nonblocking(false).ok()?;
+    Some((stream::Conn::Tcp(s), p.read_buf.to_vec()))
+}
+
+fn stream_type(tty: bool) -> &'static str {
+    if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    }
+}
+
+/// `POST /containers/{id}/attach`: a container not started yet is attached when its
+/// start comes.
+async fn attach(
+    svc: &Arc<Service>,
+    req: Request<Incoming>,
+    id: String,
+    q: Query,
+) -> ApiResult<Response<Body>> {
+    use libruntime::supervisor::protocol;
+    let ctx = svc.ctx.clone();
+    let (r, st) = blocking(move || {
+        let r = containers::find(&ctx, &id)?;
+        let st = ctx.handle(&r).state()?;
+        Ok((r, st))
+    })
+    .await?;
+    let stdin = q.flag("stdin") && r.config.stdin;
+    let mut flags = 0;
+    if q.flag("stdout") || q.flag("stderr") || !q.flag("stdin") {
+        flags |= protocol::WANT_OUTPUT;
+    }
+    if stdin {
+        flags |= protocol::WANT_STDIN;
+    }
+    let not_started = matches!(
+        st.status,
+        libruntime::container::Status::Created | libruntime::container::Status::Initialized
+    ) && !st.supervisor_alive();
+    let handoff = if not_started {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut w) = svc.waiting.lock() {
+            w.entry(r.id.clone()).or_default().push(tx);
+        }
+        Some(rx)
+    } else {
+        None
+    };
+    let ctx = svc.ctx.clone();
+    let tty = r.config.tty;
+    Ok(hijack(req, stream_type(tty), move |conn, leftover| {
+        let held = handoff.map(|rx| rx.blocking_recv().ok().flatten());
+        let Ok(supervisor) = ctx.handle(&r).connect(flags, None) else {
+            return;
+        };
+        drop(held);
+        stream::relay_attach(supervisor, conn, leftover, tty, stdin);
+    }))
+}
+
+/// `POST /exec/{id}/start`: runs the instance on the hijacked connection (or in the
+/// background with `Detach`).
+async fn exec_start(
+    svc: &Arc<Service>,
+    req: Request<Incoming>,
+    id: String,
+) -> ApiResult<Response<Body>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct Start {
+        detach: bool,
+    }
+    let ctx = svc.ctx.clone();
+    let i = {
+        let c = ctx.clone();
+        let id = id.clone();
+        blocking(move || exec::load(&c, &id)).await?
+    };
+    let (parts, body) = req.into_parts();
+    let b = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let start: Start = serde_json::from_slice(&b).unwrap_or_default();
+    let run = move |ctx: &Ctx,
+                    i: &mut exec::Instance,
+                    detach: bool|
+          -> ApiResult<libruntime::sandbox::join::Joined> {
+        let r = containers::find(ctx, &i.container)?;
+        let joined = ctx
+            .handle(&r)
+            .exec(&exec::options(i, detach))
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
+        i.running = true;
+        i.pid = joined.pid.as_raw();
+        exec::save(ctx, i)?;
+        Ok(joined)
+    };
+    if start.detach {
+        let mut i = i;
+        blocking(move || {
+            let joined = run(&ctx, &mut i, true)?;
+            std::thread::spawn(move || {
+                let code = match nix::sys::wait::waitpid(joined.pid, None) {
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+                    _ => 137,
+                };
+                i.running = false;
+                i.exit_code = Some(code);
+                let _ = exec::save(&ctx, &i);
+            });
+            Ok(())
+        })
+        .await?;
+        return Ok(body::empty(StatusCode::OK));
+    }
+    let req = Request::from_parts(parts, http_body_util::Empty::<Bytes>::new());
+    let tty = i.config.tty;
+    let stdin = i.config.attach_stdin;
+    let mut i = i;
+    Ok(hijack(req, stream_type(tty), move |conn, leftover| {
+        let joined = match run(&ctx, &mut i, false) {
+            Ok(j) => j,
+            Err(e) => {
+                let mut c = conn;
+                let _ = std::io::Write::write_all(
+                    &mut c,
+                    &stream::docker_frame(2, format!("{e}\n").as_bytes()),
+                );
+                i.exit_code = Some(126);
+                let _ = exec::save(&ctx, &i);
+                return;
+            }
+        };
+        stream::relay_exec(joined, conn, leftover, tty, stdin, |code| {
+            i.running = false;
+            i.exit_code = Some(code);
+            let _ = exec::save(&ctx, &i);
+        });
+    }))
+}
