@@ -333,3 +333,180 @@ fn json_shapes_match_dockerd() {
     assert_eq!(kind(&mine["Names"]), "array");
     s.ok(&["rm", "shape"]);
 }
+
+#[test]
+fn volumes_networks_copies_and_events_through_the_docker_cli() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let svc = Service::start(&s, 0);
+        let sock = svc.sock.clone();
+        let since = chrono::Utc::now().timestamp().to_string();
+
+        // Volumes: made, used, listed, refused while in use, removed.
+        assert_eq!(
+            docker_ok(&s, &sock, &["volume", "create", "data"]).trim(),
+            "data"
+        );
+        assert!(docker_ok(&s, &sock, &["volume", "ls", "-q"]).contains("data"));
+        assert_eq!(s.ok(&["volume", "ls", "-q"]).trim(), "data");
+        docker_ok(
+            &s,
+            &sock,
+            &[
+                "run",
+                "--rm",
+                "-v",
+                "data:/data",
+                "busybox",
+                "sh",
+                "-c",
+                "echo kept > /data/f",
+            ],
+        );
+        docker_ok(
+            &s,
+            &sock,
+            &[
+                "run",
+                "-d",
+                "--name",
+                "user",
+                "-v",
+                "data:/data",
+                "busybox",
+                "sleep",
+                "100",
+            ],
+        );
+        let e = docker(&s, &sock, &["volume", "rm", "data"]);
+        assert!(
+            String::from_utf8_lossy(&e.stderr).contains("volume is in use"),
+            "{e:?}"
+        );
+        assert_eq!(
+            docker_ok(&s, &sock, &["exec", "user", "cat", "/data/f"]),
+            "kept\n"
+        );
+
+        // docker cp both ways, through the archive endpoints.
+        let src = s.dir.join("to-copy.txt");
+        std::fs::write(&src, "copied in\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o644)).unwrap();
+        docker_ok(
+            &s,
+            &sock,
+            &["cp", &src.display().to_string(), "user:/tmp/in.txt"],
+        );
+        assert_eq!(
+            docker_ok(&s, &sock, &["exec", "user", "cat", "/tmp/in.txt"]),
+            "copied in\n"
+        );
+        let back = host_dir(&s, "back");
+        docker_ok(
+            &s,
+            &sock,
+            &["cp", "user:/data/f", &back.join("f").display().to_string()],
+        );
+        assert_eq!(std::fs::read_to_string(back.join("f")).unwrap(), "kept\n");
+
+        // pause, unpause, rename, top.
+        docker_ok(&s, &sock, &["pause", "user"]);
+        assert_eq!(
+            docker_ok(&s, &sock, &["inspect", "-f", "{{.State.Status}}", "user"]).trim(),
+            "paused"
+        );
+        docker_ok(&s, &sock, &["unpause", "user"]);
+        docker_ok(&s, &sock, &["rename", "user", "holder"]);
+        assert!(docker_ok(&s, &sock, &["top", "holder"]).contains("sleep"));
+        docker_ok(&s, &sock, &["rm", "-f", "holder"]);
+        assert_eq!(
+            docker_ok(&s, &sock, &["volume", "rm", "data"]).trim(),
+            "data"
+        );
+        assert!(s.ok(&["volume", "ls", "-q"]).trim().is_empty());
+
+        // Networks: made with IPAM, joined with an alias that resolves, refused while
+        // in use, removed.
+        docker_ok(
+            &s,
+            &sock,
+            &["network", "create", "--subnet", "10.89.7.0/24", "backend"],
+        );
+        assert!(s
+            .ok(&["network", "ls", "--format", "{{.Name}}"])
+            .contains("backend"));
+        let subnet = docker_ok(
+            &s,
+            &sock,
+            &[
+                "network",
+                "inspect",
+                "-f",
+                "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                "backend",
+            ],
+        );
+        assert_eq!(subnet.trim(), "10.89.7.0/24");
+        docker_ok(
+            &s,
+            &sock,
+            &[
+                "run",
+                "-d",
+                "--name",
+                "db",
+                "--network",
+                "backend",
+                "--network-alias",
+                "database",
+                "busybox",
+                "sh",
+                "-c",
+                "echo reached > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
+            ],
+        );
+        let out = docker_ok(
+            &s,
+            &sock,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "backend",
+                "busybox",
+                "sh",
+                "-c",
+                "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://database:8080/ && exit; sleep 0.3; done",
+            ],
+        );
+        assert_eq!(out.trim(), "reached");
+        let e = docker(&s, &sock, &["network", "rm", "backend"]);
+        assert!(!e.status.success());
+        docker_ok(&s, &sock, &["rm", "-f", "db"]);
+        docker_ok(&s, &sock, &["network", "rm", "backend"]);
+
+        // The events of all that, as docker prints them.
+        let until = (chrono::Utc::now().timestamp() + 1).to_string();
+        let ev = docker_ok(
+            &s,
+            &sock,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=container",
+                "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}",
+            ],
+        );
+        assert!(
+            ev.contains("start holder") || ev.contains("start user"),
+            "{ev}"
+        );
+        assert!(ev.contains("pause user"), "{ev}");
+    }
+}

@@ -187,43 +187,50 @@ pub fn kill(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
 }
 
 /// `POST /containers/{id}/wait?condition=`: not-running (the default), next-exit,
-/// removed; the exit code once the condition holds.
-pub fn wait(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<Value> {
+/// removed; the exit code once the condition holds, None when the client left first.
+/// The exit is read from the container's `died` event, which outlives a container
+/// removed at once (`--rm`), however short its run.
+pub fn wait(ctx: &Ctx, name: &str, q: &Query, gone: impl Fn() -> bool) -> ApiResult<Option<Value>> {
+    use libruntime::events::{EventStatus, EventType, Follower};
     let r = find(ctx, name)?;
-    let h = ctx.handle(&r);
-    let dirs = h.dirs();
+    let dirs = ContainerDirs::new(&ctx.paths, &r.id);
     let condition = q.get("condition").unwrap_or("not-running");
     if !matches!(condition, "not-running" | "next-exit" | "removed") {
         return Err(ApiError::BadRequest(format!(
             "invalid condition: {condition:?}"
         )));
     }
-    let not_started = |st: &State| {
-        matches!(st.status, Status::Created | Status::Initialized) && !st.supervisor_alive()
-    };
-    let st = h.state()?;
-    let code = if condition == "not-running" && !st.is_active() && !not_started(&st) {
-        st.exit_code
-    } else {
-        // A container not started yet: its next run is the one waited for.
-        while State::load(&dirs).is_ok_and(|s| not_started(&s) || s.status == Status::Initialized) {
-            if condition == "not-running" {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        match State::load(&dirs) {
-            Ok(_) => h.wait()?,
-            // Gone already (removed after its exit): what it left is all there is.
-            Err(_) => 0,
-        }
-    };
-    if condition == "removed" {
-        while dirs.dir.exists() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    // Watching starts before the state is read, so no exit falls between them.
+    let mut events = Follower::at_end(&ctx.paths);
+    let st = ctx.handle(&r).state()?;
+    let done = |code: i32| Ok(Some(json!({"StatusCode": code, "Error": null})));
+    if condition == "not-running" && !st.is_active() && !st.supervisor_alive() {
+        return done(st.exit_code);
     }
-    Ok(json!({"StatusCode": code, "Error": null}))
+    let mut exit: Option<i32> = None;
+    loop {
+        if exit.is_none() {
+            exit = events
+                .poll()
+                .iter()
+                .filter(|e| {
+                    e.typ == EventType::Container && e.status == EventStatus::Died && e.id == r.id
+                })
+                .filter_map(|e| e.attributes.get("containerExitCode")?.parse().ok())
+                .next_back();
+        }
+        let present = dirs.dir.exists();
+        match exit {
+            Some(code) if condition != "removed" || !present => return done(code),
+            // Removed without a run (a created container deleted).
+            None if !present => return done(0),
+            _ => {}
+        }
+        if gone() {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 pub fn delete(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
@@ -241,4 +248,86 @@ pub fn delete(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
         libruntime::container::volumes::remove_anonymous_of(&ctx.paths, &ctx.maps, &r)?;
     }
     Ok(())
+}
+
+pub fn pause(ctx: &Ctx, name: &str, on: bool) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    let st = h.state()?;
+    match (on, st.status) {
+        (true, Status::Running) => {
+            h.pause()?;
+        }
+        (false, Status::Paused) => {
+            h.unpause()?;
+        }
+        (true, _) => {
+            return Err(ApiError::Conflict(format!(
+                "Container {} is not running",
+                r.id
+            )))
+        }
+        (false, _) => {
+            return Err(ApiError::Conflict(format!(
+                "Container {} is not paused",
+                r.id
+            )))
+        }
+    }
+    Ok(())
+}
+
+pub fn rename(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let to = q
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("a new name is required".into()))?;
+    if ctr::find(&ctx.paths, to).is_ok() {
+        return Err(ApiError::Conflict(format!(
+            "Conflict. The container name \"/{to}\" is already in use"
+        )));
+    }
+    let mut h = ctx.handle(&r);
+    h.rename(to)?;
+    Ok(())
+}
+
+/// `GET /containers/{id}/top?ps_args=`: ps's columns for the container's processes.
+pub fn top(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<Value> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    if !h.state()?.is_active() {
+        return Err(ApiError::Conflict(format!(
+            "Container {} is not running",
+            r.id
+        )));
+    }
+    let args: Vec<String> = q
+        .get("ps_args")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let descs = if args.is_empty() {
+        libruntime::container::top::Descriptor::defaults()
+    } else {
+        libruntime::container::top::Descriptor::parse_all(&args)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?
+    };
+    let t = h.top(&descs)?;
+    Ok(json!({"Titles": t.headers, "Processes": t.rows}))
+}
+
+/// `POST /containers/prune`: removes stopped containers.
+pub fn prune(ctx: &Ctx) -> ApiResult<Value> {
+    let mut gone = Vec::new();
+    for r in ctr::list(&ctx.paths)? {
+        let h = ctx.handle(&r);
+        if h.state().is_ok_and(|s| !s.is_active()) && h.held_by_pod().is_none() {
+            h.remove(false)?;
+            gone.push(r.id);
+        }
+    }
+    Ok(json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}))
 }

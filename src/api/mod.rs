@@ -11,16 +11,20 @@
 //! `containers.rs`, `create.rs`, `exec.rs`, `images.rs` answer; `stream.rs` relays
 //! hijacked connections and logs.
 
+pub mod archive;
 pub mod body;
 pub mod containers;
 pub mod create;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod query;
 pub mod route;
 pub mod stream;
 pub mod system;
+pub mod volumes;
 
 use crate::Ctx;
 use body::Body;
@@ -99,6 +103,41 @@ impl Service {
     }
 }
 
+/// Processes an exec started and waits for itself; the reaper leaves them alone.
+static EXECS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// An exec'd process has been waited for.
+pub fn exec_reaped(pid: i32) {
+    if let Ok(mut e) = EXECS.lock() {
+        e.retain(|p| *p != pid);
+    }
+}
+
+/// Reaps the children the service is done with (the short-lived parents of the
+/// supervisors it starts), every second: a long-lived service must not collect
+/// zombies. An exec'd process is left to the thread that waits for its exit code.
+fn reap_in_background() {
+    use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+    std::thread::spawn(|| loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let Ok(execs) = EXECS.lock() else { return };
+        loop {
+            let peek = waitid(
+                Id::All,
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+            );
+            let pid = match peek {
+                Ok(WaitStatus::Exited(p, _)) | Ok(WaitStatus::Signaled(p, _, _)) => p,
+                _ => break,
+            };
+            if execs.contains(&pid.as_raw()) {
+                break;
+            }
+            let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+        }
+    });
+}
+
 /// Serves until `idle` passes with no connection open (never when zero).
 pub fn serve(ctx: Ctx, listen: Listen, idle: Duration) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -111,6 +150,7 @@ pub fn serve(ctx: Ctx, listen: Listen, idle: Duration) -> anyhow::Result<()> {
         busy: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
     });
+    reap_in_background();
     rt.block_on(async move {
         match listen {
             Listen::Unix(path) => {
@@ -205,6 +245,7 @@ fn with_headers(mut r: Response<Body>) -> Response<Body> {
 
 async fn handle(svc: Arc<Service>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     svc.touch();
+    libruntime::log::debug(&format!("api: {} {}", req.method(), req.uri()));
     let response = match answer(&svc, req).await {
         Ok(r) => r,
         Err(e) => body::error(&e),
@@ -251,6 +292,28 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             r
         }
         Route::Version => body::json(StatusCode::OK, &system::version()),
+        Route::Events => {
+            let (tx, b) = body::stream();
+            tokio::task::spawn_blocking(move || {
+                let watch = tx.clone();
+                events::stream(
+                    &ctx,
+                    &q,
+                    |v| {
+                        let mut line = serde_json::to_vec(v).unwrap_or_default();
+                        line.push(b'\n');
+                        tx.blocking_send(Bytes::from(line)).is_ok()
+                    },
+                    || watch.is_closed(),
+                )
+            });
+            let mut r = Response::new(b);
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
         Route::Info => body::json(
             StatusCode::OK,
             &blocking(move || Ok(system::info(&ctx))).await?,
@@ -295,9 +358,14 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             // client waits for the headers before it starts the container.
             let (tx, b) = body::stream();
             tokio::task::spawn_blocking(move || {
-                let v = containers::wait(&ctx, &id, &q).unwrap_or_else(
-                    |e| serde_json::json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
-                );
+                let watch = tx.clone();
+                let v = match containers::wait(&ctx, &id, &q, || watch.is_closed()) {
+                    Ok(Some(v)) => v,
+                    Ok(None) => return,
+                    Err(e) => {
+                        serde_json::json!({"StatusCode": -1, "Error": {"Message": e.to_string()}})
+                    }
+                };
                 let _ = tx.blocking_send(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()));
             });
             let mut r = Response::new(b);
@@ -356,6 +424,106 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             StatusCode::OK,
             &blocking(move || images::delete(&ctx, &name, &q)).await?,
         ),
+        Route::ContainerPause(id) => blocking(move || containers::pause(&ctx, &id, true))
+            .await
+            .map(no_content)?,
+        Route::ContainerUnpause(id) => blocking(move || containers::pause(&ctx, &id, false))
+            .await
+            .map(no_content)?,
+        Route::ContainerRename(id) => blocking(move || containers::rename(&ctx, &id, &q))
+            .await
+            .map(no_content)?,
+        Route::ContainerTop(id) => body::json(
+            StatusCode::OK,
+            &blocking(move || containers::top(&ctx, &id, &q)).await?,
+        ),
+        Route::ContainerPrune => body::json(
+            StatusCode::OK,
+            &blocking(move || containers::prune(&ctx)).await?,
+        ),
+        Route::ArchiveStat(id) | Route::ArchiveGet(id) => {
+            let path = q.get("path").unwrap_or("").to_string();
+            let (c, i, p) = (ctx.clone(), id.clone(), path.clone());
+            let stat = blocking(move || archive::stat(&c, &i, &p)).await?;
+            let mut r = if req.method() == hyper::Method::HEAD {
+                body::empty(StatusCode::OK)
+            } else {
+                let (tx, b) = body::stream();
+                tokio::task::spawn_blocking(move || {
+                    let _ = archive::get(&ctx, &id, &path, &mut archive::ChannelWriter(tx));
+                });
+                Response::new(b)
+            };
+            if let Ok(v) = HeaderValue::from_str(&stat) {
+                r.headers_mut()
+                    .insert(HeaderName::from_static("x-docker-container-path-stat"), v);
+            }
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-tar"),
+            );
+            r
+        }
+        Route::ArchivePut(id) => {
+            let path = q.get("path").unwrap_or("").to_string();
+            let b = read_body(req).await?;
+            blocking(move || archive::put(&ctx, &id, &path, &b)).await?;
+            body::empty(StatusCode::OK)
+        }
+        Route::NetworkList => body::json(
+            StatusCode::OK,
+            &blocking(move || networks::list(&ctx, &q)).await?,
+        ),
+        Route::NetworkInspect(n) => body::json(
+            StatusCode::OK,
+            &blocking(move || networks::inspect(&ctx, &n)).await?,
+        ),
+        Route::NetworkCreate => {
+            let b = read_body(req).await?;
+            body::json(
+                StatusCode::CREATED,
+                &blocking(move || networks::create(&ctx, &b)).await?,
+            )
+        }
+        Route::NetworkDelete(n) => blocking(move || networks::delete(&ctx, &n))
+            .await
+            .map(no_content)?,
+        Route::NetworkConnect(n) => {
+            let b = read_body(req).await?;
+            blocking(move || networks::connect(&ctx, &n, &b, true)).await?;
+            body::empty(StatusCode::OK)
+        }
+        Route::NetworkDisconnect(n) => {
+            let b = read_body(req).await?;
+            blocking(move || networks::connect(&ctx, &n, &b, false)).await?;
+            body::empty(StatusCode::OK)
+        }
+        Route::NetworkPrune => body::json(
+            StatusCode::OK,
+            &blocking(move || networks::prune(&ctx)).await?,
+        ),
+        Route::VolumeList => body::json(
+            StatusCode::OK,
+            &blocking(move || volumes::list(&ctx, &q)).await?,
+        ),
+        Route::VolumeInspect(v) => body::json(
+            StatusCode::OK,
+            &blocking(move || volumes::inspect(&ctx, &v)).await?,
+        ),
+        Route::VolumeCreate => {
+            let b = read_body(req).await?;
+            body::json(
+                StatusCode::CREATED,
+                &blocking(move || volumes::create(&ctx, &b)).await?,
+            )
+        }
+        Route::VolumeDelete(v) => blocking(move || volumes::delete(&ctx, &v, &q))
+            .await
+            .map(no_content)?,
+        Route::VolumePrune => body::json(
+            StatusCode::OK,
+            &blocking(move || volumes::prune(&ctx)).await?,
+        ),
         Route::ImageCreate => {
             let auth = images::registry_auth(
                 req.headers()
@@ -403,18 +571,41 @@ fn start(svc: &Service, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Counts a hijacked connection as in use while it lives: hyper no longer serves it,
+/// but the service must not exit under it.
+struct InUse(Arc<Service>);
+
+impl InUse {
+    fn new(svc: &Arc<Service>) -> InUse {
+        svc.busy.fetch_add(1, Ordering::SeqCst);
+        InUse(svc.clone())
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+        self.0.touch();
+    }
+}
+
 /// The answer that hands the connection over, and the blocking work that then owns it.
 fn hijack<B>(
+    svc: &Arc<Service>,
     req: Request<B>,
     content_type: &'static str,
     work: impl FnOnce(stream::Conn, Vec<u8>) + Send + 'static,
 ) -> Response<Body> {
     let upgrade = hyper::upgrade::on(req);
+    let in_use = InUse::new(svc);
     tokio::task::spawn(async move {
         match upgrade.await {
             Ok(up) => match take_back(up) {
                 Some((conn, leftover)) => {
-                    tokio::task::spawn_blocking(move || work(conn, leftover));
+                    tokio::task::spawn_blocking(move || {
+                        work(conn, leftover);
+                        drop(in_use);
+                    });
                 }
                 None => libruntime::log::warn("a hijacked connection of an unknown kind"),
             },
@@ -499,7 +690,7 @@ async fn attach(
     };
     let ctx = svc.ctx.clone();
     let tty = r.config.tty;
-    Ok(hijack(req, stream_type(tty), move |conn, leftover| {
+    Ok(hijack(svc, req, stream_type(tty), move |conn, leftover| {
         let held = handoff.map(|rx| rx.blocking_recv().ok().flatten());
         let Ok(supervisor) = ctx.handle(&r).connect(flags, None) else {
             return;
@@ -539,12 +730,19 @@ async fn exec_start(
                     detach: bool|
           -> ApiResult<libruntime::sandbox::join::Joined> {
         let r = containers::find(ctx, &i.container)?;
+        // Held from before the process exists until it is known, so the reaper
+        // cannot take its exit status in between.
+        let mut execs = EXECS
+            .lock()
+            .map_err(|_| ApiError::Engine("the exec table is poisoned".into()))?;
         let joined = ctx
             .handle(&r)
             .exec(&exec::options(i, detach))
             .map_err(|e| ApiError::Conflict(e.to_string()))?;
         i.running = true;
         i.pid = joined.pid.as_raw();
+        execs.push(i.pid);
+        drop(execs);
         exec::save(ctx, i)?;
         Ok(joined)
     };
@@ -557,6 +755,7 @@ async fn exec_start(
                     Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
                     _ => 137,
                 };
+                exec_reaped(joined.pid.as_raw());
                 i.running = false;
                 i.exit_code = Some(code);
                 let _ = exec::save(&ctx, &i);
@@ -570,7 +769,7 @@ async fn exec_start(
     let tty = i.config.tty;
     let stdin = i.config.attach_stdin;
     let mut i = i;
-    Ok(hijack(req, stream_type(tty), move |conn, leftover| {
+    Ok(hijack(svc, req, stream_type(tty), move |conn, leftover| {
         let joined = match run(&ctx, &mut i, false) {
             Ok(j) => j,
             Err(e) => {

@@ -191,6 +191,7 @@ pub fn relay_exec(
         Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
         _ => 126,
     };
+    super::exec_reaped(joined.pid.as_raw());
     for r in readers {
         let _ = r.join();
     }

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 /// `--filter KEY=VALUE`s: one key's values are alternatives, different keys must all
 /// match, as podman's are.
-struct Filters(BTreeMap<String, Vec<String>>);
+pub struct Filters(BTreeMap<String, Vec<String>>);
 
 impl Filters {
-    fn parse(items: &[String]) -> Result<Filters> {
+    pub fn parse(items: &[String]) -> Result<Filters> {
         let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for f in items {
             let Some((k, v)) = f.split_once('=') else {
@@ -49,7 +49,7 @@ impl Filters {
         }
     }
 
-    fn keep(&self, e: &Event) -> bool {
+    pub fn keep(&self, e: &Event) -> bool {
         self.0
             .iter()
             .all(|(k, wants)| wants.iter().any(|w| Self::matches_one(k, w, e)))
