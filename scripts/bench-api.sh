@@ -35,6 +35,10 @@ cleanup() {
   as_user env CONTAINERS_CONF="$W/containers.conf" podman --root "$W/uo" --runroot "$W/uor" --storage-driver overlay rmi -af >/dev/null 2>&1 || true
   as_user "$SK" --root "$W/us" --runroot "$W/usr" rm -af -t 0 >/dev/null 2>&1 || true
   "$SK" --root "$W/s" --runroot "$W/sr" rm -af -t 0 >/dev/null 2>&1 || true
+  # podman's exec monitors linger for minutes (--exit-delay): they are ours, by pid.
+  for p in $(ps -u "$TEST_USER" -o pid=,args= | awk -v w="$W" 'index($0, w) {print $1}'); do
+    kill "$p" 2>/dev/null || true
+  done
   rm -rf "$W" 2>/dev/null || as_user "$SK" unshare rm -rf "$W" 2>/dev/null || true
 }
 trap cleanup EXIT

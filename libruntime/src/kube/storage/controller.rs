@@ -126,6 +126,17 @@ fn phase(o: &Object) -> &str {
 }
 
 impl Pass<'_> {
+    fn set_claim_status(&self, o: &Object, status: Value) -> Result<bool> {
+        store::write_status(
+            self.paths,
+            Kind::PersistentVolumeClaim,
+            o.namespace(),
+            o.name(),
+            &o.metadata.uid,
+            status,
+        )
+    }
+
     /// Claims marked for deletion while pods used them go once no pod does
     /// (kubernetes.io/pvc-protection); the claims left.
     fn finish_protected_deletions(
@@ -293,14 +304,7 @@ impl Pass<'_> {
             .consumers
             .contains(&(ns.to_string(), o.name().to_string()));
         if phase(o) != "Pending" {
-            store::write_status(
-                self.paths,
-                Kind::PersistentVolumeClaim,
-                ns,
-                o.name(),
-                &o.metadata.uid,
-                json!({"phase": "Pending"}),
-            )?;
+            self.set_claim_status(o, json!({"phase": "Pending"}))?;
         }
         if delayed && !consumed {
             return self.wait(
@@ -378,7 +382,6 @@ impl Pass<'_> {
     /// A bound claim whose volume went (or went to another claim) is Lost; one that
     /// asks for more than it has grows when its class allows.
     fn check_bound(&mut self, o: &Object, c: &PersistentVolumeClaim) -> Result<()> {
-        let ns = o.namespace();
         let vn = c.spec.volume_name.clone().unwrap_or_default();
         let found = self.volumes.iter().position(|(v, pv)| {
             v.name() == vn
@@ -391,14 +394,7 @@ impl Pass<'_> {
         let Some(i) = found else {
             let mut st = o.status.clone();
             st["phase"] = json!("Lost");
-            store::write_status(
-                self.paths,
-                Kind::PersistentVolumeClaim,
-                ns,
-                o.name(),
-                &o.metadata.uid,
-                st,
-            )?;
+            self.set_claim_status(o, st)?;
             return self.wait(
                 o,
                 EventType::Warning,
@@ -428,14 +424,7 @@ impl Pass<'_> {
                 .insert("storage".into(), size);
             let mut st = o.status.clone();
             st["capacity"]["storage"] = json!(size.to_string());
-            store::write_status(
-                self.paths,
-                Kind::PersistentVolumeClaim,
-                ns,
-                o.name(),
-                &o.metadata.uid,
-                st,
-            )?;
+            self.set_claim_status(o, st)?;
             note(
                 self.paths,
                 o,
@@ -492,12 +481,8 @@ impl Pass<'_> {
                 }
             },
         )?;
-        store::write_status(
-            self.paths,
-            Kind::PersistentVolumeClaim,
-            o.namespace(),
-            o.name(),
-            &o.metadata.uid,
+        self.set_claim_status(
+            o,
             json!({
                 "phase": "Bound",
                 "accessModes": pv.spec.access_modes,
