@@ -10,14 +10,15 @@ PACKAGES=(
   docker-registry skopeo podman catatonit buildah umoci apache2-utils openssl
   tar gzip zstd xz-utils bzip2 jq curl ca-certificates procps util-linux hyperfine
   build-essential pkg-config libssl-dev libseccomp-dev libseccomp2 runc bc file bsdutils
-  python3-grpcio python3-venv python3-pip
+  python3-grpcio python3-venv python3-pip docker.io docker-compose
 )
 # Reference tools from PyPI, in one virtualenv the tests call by path.
 PY_TOOLS_DIR=${SKIFF_PY_TOOLS:-/opt/skiff-py}
 PY_TOOLS=(kubernetes-validate)
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(xz bzip2 newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip nft
-  docker-registry skopeo podman catatonit buildah umoci htpasswd openssl jq curl hyperfine cc runc bc)
+  docker-registry skopeo podman catatonit buildah umoci htpasswd openssl jq curl hyperfine cc runc bc
+  docker docker-compose)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -510,3 +510,67 @@ fn volumes_networks_copies_and_events_through_the_docker_cli() {
         assert!(ev.contains("pause user"), "{ev}");
     }
 }
+
+/// Debian's docker-compose 1.29 brings a project up and down through skiff: a web
+/// service with a published port, a db it depends on with a named volume, reached by
+/// its service name; then nothing is left.
+#[test]
+fn docker_compose_brings_a_project_up_and_down() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let svc = Service::start(&s, 0);
+        let port = free_port();
+        let dir = host_dir(&s, "proj");
+        let compose = format!(
+            r#"version: "3"
+services:
+  db:
+    image: busybox
+    stop_grace_period: 1s
+    command: sh -c "echo db-ready > /data/ready; exec httpd -f -p 5432 -h /data"
+    volumes:
+      - dbdata:/data
+  web:
+    image: busybox
+    stop_grace_period: 1s
+    command: sh -c "echo web-up > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"
+    ports:
+      - "127.0.0.1:{port}:8080"
+    depends_on:
+      - db
+volumes:
+  dbdata:
+"#
+        );
+        let file = dir.join("docker-compose.yml");
+        std::fs::write(&file, compose).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let compose = |args: &[&str]| -> Output {
+            let mut c = s.command_for("docker-compose");
+            c.env("DOCKER_HOST", format!("unix://{}", svc.sock.display()))
+                .args(["-f", &file.display().to_string(), "-p", "proj"])
+                .args(args)
+                .stdin(Stdio::null());
+            c.output().unwrap()
+        };
+        let up = compose(&["up", "-d"]);
+        assert!(up.status.success(), "{mode:?} {up:?}");
+        assert!(wait_until(15, || http_get(port).is_some_and(|b| b.contains("web-up"))));
+        let ps = compose(&["ps"]);
+        let text = String::from_utf8_lossy(&ps.stdout);
+        assert!(
+            text.contains("proj_db_1") && text.contains("proj_web_1") && text.contains("Up"),
+            "{text}"
+        );
+        let ex = compose(&["exec", "-T", "web", "wget", "-qO-", "http://db:5432/ready"]);
+        assert_eq!(String::from_utf8_lossy(&ex.stdout), "db-ready\n", "{ex:?}");
+        let down = compose(&["down", "-v"]);
+        assert!(down.status.success(), "{down:?}");
+        assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
+        assert!(s.ok(&["volume", "ls", "-q"]).trim().is_empty());
+        assert!(!s
+            .ok(&["network", "ls", "--format", "{{.Name}}"])
+            .contains("proj"));
+    }
+}
