@@ -10,13 +10,7 @@ bench_prologue
 RUNS=${BENCH_RUNS:-10}
 W=$(mktemp -d /tmp/skiff-bench-api.XXXXXX)
 chown "$TEST_USER" "$W"
-cat >"$W/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-CONF
-chmod 644 "$W/containers.conf"
+write_podman_conf "$W/containers.conf"
 mkdir -p "$W/dockercfg" && chmod 777 "$W/dockercfg"
 PIDS=()
 DOCKERD_IMAGE=""

@@ -16,13 +16,7 @@ chown "$TEST_USER" "$W"
 # podman's default runtime (crun) refuses this host's hybrid cgroups and its default
 # ulimits exceed the hard limits here; a pod's infra takes both from containers.conf,
 # so that is where runc and the limits are set (for root and the user alike).
-cat >"$W/containers.conf" <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-runtime = "runc"
-CONF
-chmod 644 "$W/containers.conf"
+write_podman_conf "$W/containers.conf"
 PM_FLAGS=""
 cleanup() {
   export CONTAINERS_CONF="$W/containers.conf"

@@ -29,3 +29,16 @@ bench_prologue() {
   cargo build --release --quiet
   SK="$TOP/target/release/skiff"
 }
+
+# podman's default runtime (crun) refuses this host's hybrid cgroups and its default
+# ulimits exceed the hard limits here: a containers.conf with runc and explicit limits
+# (for root and the test user alike), written to FILE.
+write_podman_conf() {
+  cat >"$1" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+CONF
+  chmod 644 "$1"
+}

@@ -15,23 +15,6 @@ struct Service {
     sock: PathBuf,
 }
 
-/// Kills a spawned skiff and, rootless, the skiff under its runuser.
-fn kill_spawned(child: &mut Child) {
-    let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
-        .unwrap_or_default();
-    for pid in kids
-        .split_whitespace()
-        .filter_map(|p| p.parse::<i32>().ok())
-    {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 impl Service {
     fn start(s: &Skiff, idle: u64) -> Service {
         let sock = s.dir.join("docker.sock");
@@ -53,7 +36,7 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        kill_spawned(&mut self.child);
+        kill_spawned(&mut self.child, nix::sys::signal::Signal::SIGTERM);
     }
 }
 

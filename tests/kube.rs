@@ -1084,19 +1084,7 @@ spec:
             .is_ok_and(|t| t.contains("Terminating"))));
         // Killed mid-way, as a closed terminal or an OOM kill would (rootless, the
         // skiff under runuser).
-        let child = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", delete.id()))
-            .unwrap_or_default();
-        for pid in child
-            .split_whitespace()
-            .filter_map(|p| p.parse::<i32>().ok())
-        {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = delete.kill();
-        let _ = delete.wait();
+        kill_spawned(&mut delete, nix::sys::signal::Signal::SIGKILL);
         assert!(std::fs::read_to_string(&stored).is_ok_and(|t| t.contains("Terminating")));
         let listed = s.run(&["kube", "get", "ns", "slow", "-o", "json"]);
         // This command (or the killed one, had it got that far) finished it.
