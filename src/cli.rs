@@ -155,7 +155,7 @@ pub enum Command {
     Version(FormatArgs),
     /// Run a command in the storage user namespace (rootless)
     Unshare(UnshareArgs),
-    /// Manage the whole store: df, prune, reset, info
+    /// The whole store and engine: df, prune, reset, info, events, the Docker API service
     #[command(subcommand)]
     System(SystemCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
