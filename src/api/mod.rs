@@ -383,9 +383,14 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             let tty = blocking(move || containers::find(&c, &i).map(|r| r.config.tty)).await?;
             let (tx, b) = body::stream();
             tokio::task::spawn_blocking(move || {
-                stream::logs(&ctx, &id, &q, |bytes| {
-                    tx.blocking_send(Bytes::from(bytes)).is_ok()
-                })
+                let watch = tx.clone();
+                stream::logs(
+                    &ctx,
+                    &id,
+                    &q,
+                    |bytes| tx.blocking_send(Bytes::from(bytes)).is_ok(),
+                    || watch.is_closed(),
+                )
             });
             let mut r = Response::new(b);
             let kind = if tty {

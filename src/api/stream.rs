@@ -248,12 +248,13 @@ impl LogFilter {
 }
 
 /// `GET /containers/{id}/logs`: the lines asked for, then (with `follow`) new ones
-/// until the container stops, written through `send`.
+/// until the container stops or `gone` says the client left, written through `send`.
 pub fn logs(
     ctx: &Ctx,
     name: &str,
     q: &Query,
     mut send: impl FnMut(Vec<u8>) -> bool,
+    gone: impl Fn() -> bool,
 ) -> ApiResult<()> {
     let r = super::containers::find(ctx, name)?;
     let dirs = ContainerDirs::new(&ctx.paths, &r.id);
@@ -286,6 +287,9 @@ pub fn logs(
         let (more, next) = read_from(&file, offset);
         offset = next;
         if !more.is_empty() && !send(filter.encode(&more)) {
+            return Ok(());
+        }
+        if gone() {
             return Ok(());
         }
         if !h.state().is_ok_and(|s| s.is_active()) {

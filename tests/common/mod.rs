@@ -590,7 +590,10 @@ pub fn wait_all_ok(children: Vec<std::process::Child>) {
 pub fn kill_spawned(child: &mut std::process::Child, signal: nix::sys::signal::Signal) {
     let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
         .unwrap_or_default();
-    for pid in kids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+    for pid in kids
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+    {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
     }
     let _ = child.kill();
