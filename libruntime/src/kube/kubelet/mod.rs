@@ -101,6 +101,9 @@ struct Kubelet<'a> {
     next_usage_check: Option<Instant>,
     /// Why the pod was evicted: its containers are stopped and not restarted.
     evicted: Option<String>,
+    /// The node's capacity, read once (resourceFieldRef's value of an unset limit),
+    /// not on every pass that refreshes the downward API's files.
+    node: std::cell::OnceCell<sources::NodeCapacity>,
 }
 
 /// How often emptyDir usage is measured, as the eviction manager's housekeeping.
@@ -135,6 +138,7 @@ pub fn run(paths: Paths, maps: IdMaps, target: &str, mut report: Option<std::fs:
         unschedulable: None,
         next_usage_check: None,
         evicted: None,
+        node: std::cell::OnceCell::new(),
     };
     k.main(&mut report, crate::kube::owner::say)
 }
@@ -436,7 +440,10 @@ impl Kubelet<'_> {
                 .chain(&pod.spec.containers)
                 .map(|c| (c.name.clone(), c.resources.clone().unwrap_or_default()))
                 .collect(),
-            node: sources::NodeCapacity::of_this_node(&self.paths.root),
+            node: self
+                .node
+                .get_or_init(|| sources::NodeCapacity::of_this_node(&self.paths.root))
+                .clone(),
         }
     }
 
