@@ -15,6 +15,11 @@ PACKAGES=(
 # Reference tools from PyPI, in one virtualenv the tests call by path.
 PY_TOOLS_DIR=${SKIFF_PY_TOOLS:-/opt/skiff-py}
 PY_TOOLS=(kubernetes-validate)
+# Libraries the tests import from that virtualenv, at the versions the issues name.
+PY_LIBS=("docker==7.1.0")
+# Compose v2: the plugin binary from Debian trixie's docker-compose, unpacked (not
+# installed: bookworm keeps its compose 1.29); tests put it in $DOCKER_CONFIG/cli-plugins.
+COMPOSE_V2_DIR=${SKIFF_COMPOSE_V2:-/opt/skiff-compose-v2}
 # Programs that prove each package is really there (a package can be half-installed).
 CHECK_BINS=(xz bzip2 newuidmap newgidmap fuse-overlayfs slirp4netns pasta busybox ip nft
   docker-registry skopeo podman catatonit buildah umoci htpasswd openssl jq curl hyperfine cc runc bc
@@ -36,9 +41,21 @@ missing_py_tools() {
   done
 }
 
+missing_py_libs() {
+  local l
+  for l in "${PY_LIBS[@]}"; do
+    "$PY_TOOLS_DIR/bin/python" - "$l" >/dev/null 2>&1 <<'PY' || echo "$l"
+import importlib.metadata, sys
+name, version = sys.argv[1].split("==")
+sys.exit(importlib.metadata.version(name) != version)
+PY
+  done
+}
+
 install_py_tools() {
   local miss
-  miss=$(missing_py_tools)
+  miss="$(missing_py_tools) $(missing_py_libs)"
+  miss=$(echo $miss)
   [ -z "$miss" ] && return 0
   say "installing from PyPI into $PY_TOOLS_DIR: $(echo $miss)"
   [ -x "$PY_TOOLS_DIR/bin/pip" ] || /usr/bin/python3 -m venv "$PY_TOOLS_DIR"
@@ -51,6 +68,8 @@ check_only() {
   miss=$(missing_packages | tr '\n' ' ')
   for b in "${CHECK_BINS[@]}"; do command -v "$b" >/dev/null 2>&1 || bins+=("$b"); done
   for b in $(missing_py_tools); do bins+=("$PY_TOOLS_DIR/bin/$b"); done
+  for b in $(missing_py_libs); do bins+=("python library $b in $PY_TOOLS_DIR"); done
+  [ -x "$COMPOSE_V2_DIR/docker-compose" ] || bins+=("$COMPOSE_V2_DIR/docker-compose")
   if [ -z "$miss" ] && [ ${#bins[@]} -eq 0 ]; then
     say "everything skiff needs is installed"
     return 0
@@ -115,6 +134,25 @@ relax_devices() {
 }
 
 # Rootless user namespaces must be allowed (Debian kernels may gate them).
+# apt-get download from trixie through a private source list and cache: nothing in
+# the system's apt configuration changes, and nothing is installed.
+ensure_compose_v2() {
+  [ -x "$COMPOSE_V2_DIR/docker-compose" ] && return 0
+  say "unpacking compose v2 (Debian trixie's docker-compose) into $COMPOSE_V2_DIR"
+  local t
+  t=$(mktemp -d)
+  mkdir -p "$t/lists/partial" "$t/cache/archives/partial"
+  echo "deb http://deb.debian.org/debian trixie main" >"$t/sources.list"
+  local apt=(-q -o "Dir::Etc::SourceList=$t/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+    -o "Dir::State::Lists=$t/lists" -o "Dir::Cache=$t/cache" -o APT::Sandbox::User=root)
+  apt-get "${apt[@]}" update >/dev/null
+  (cd "$t" && apt-get "${apt[@]}" download docker-compose >/dev/null)
+  dpkg-deb -x "$t"/docker-compose_*.deb "$t/root"
+  mkdir -p "$COMPOSE_V2_DIR"
+  install -m 0755 "$t/root/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_V2_DIR/docker-compose"
+  rm -rf "$t"
+}
+
 allow_userns() {
   local f=/proc/sys/kernel/unprivileged_userns_clone
   if [ -w "$f" ] && [ "$(cat "$f")" != 1 ]; then echo 1 >"$f"; fi
@@ -129,6 +167,7 @@ fi
 
 install_packages
 install_py_tools
+ensure_compose_v2
 ensure_cargo
 ensure_test_user
 relax_devices

@@ -5,6 +5,7 @@
 //! dockerd where one runs.
 
 mod common;
+use common::registry::{world_readable, Registry};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
@@ -497,22 +498,37 @@ fn volumes_networks_copies_and_events_through_the_docker_cli() {
 /// Debian's docker-compose 1.29 brings a project up and down through skiff: a web
 /// service with a published port, a db it depends on with a named volume, reached by
 /// its service name; then nothing is left.
-#[test]
-fn docker_compose_brings_a_project_up_and_down() {
-    for mode in modes() {
-        let s = Skiff::with_busybox(mode);
-        let svc = Service::start(&s, 0);
-        let port = free_port();
-        let dir = host_dir(&s, "proj");
-        let compose = format!(
-            r#"version: "3"
+/// Which compose: Debian 12's docker-compose 1.29, or compose v2 (trixie's plugin
+/// binary, which scripts/setup.sh unpacks) run as `docker compose`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Compose {
+    V1,
+    V2,
+}
+
+const COMPOSE_V2_PLUGIN: &str = "/opt/skiff-compose-v2/docker-compose";
+
+/// A three-service project: web with a published port, the db it depends on with a
+/// named volume, and an api built from a Dockerfile; up, ps, logs, exec, down -v, and
+/// nothing left behind.
+fn compose_project(s: &Skiff, svc: &Service, which: Compose) {
+    let mode = s.mode;
+    let port = free_port();
+    let dir = host_dir(s, &format!("proj-{which:?}"));
+    std::fs::create_dir_all(dir.join("api")).unwrap();
+    let compose = format!(
+        r#"version: "3"
 services:
   db:
     image: busybox
     stop_grace_period: 1s
-    command: sh -c "echo db-ready > /data/ready; exec httpd -f -p 5432 -h /data"
+    command: sh -c "echo db-started; echo db-ready > /data/ready; exec httpd -f -p 5432 -h /data"
     volumes:
       - dbdata:/data
+  api:
+    build: ./api
+    image: proj-api:built
+    stop_grace_period: 1s
   web:
     image: busybox
     stop_grace_period: 1s
@@ -521,39 +537,350 @@ services:
       - "127.0.0.1:{port}:8080"
     depends_on:
       - db
+      - api
 volumes:
   dbdata:
 "#
-        );
-        let file = dir.join("docker-compose.yml");
-        std::fs::write(&file, compose).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let compose = |args: &[&str]| -> Output {
-            let mut c = s.command_for("docker-compose");
-            c.env("DOCKER_HOST", format!("unix://{}", svc.sock.display()))
-                .args(["-f", &file.display().to_string(), "-p", "proj"])
-                .args(args)
-                .stdin(Stdio::null());
-            c.output().unwrap()
+    );
+    let file = dir.join("docker-compose.yml");
+    std::fs::write(&file, compose).unwrap();
+    std::fs::write(
+        dir.join("api/Dockerfile"),
+        "FROM busybox\nRUN mkdir -p /srv && echo api-built > /srv/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"9000\", \"-h\", \"/srv\"]\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for f in [&file, &dir.join("api/Dockerfile")] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(dir.join("api"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = s.dir.join("docker-config");
+    std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
+    std::fs::copy(COMPOSE_V2_PLUGIN, cfg.join("cli-plugins/docker-compose")).unwrap();
+    for d in [&cfg, &cfg.join("cli-plugins")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let compose = |args: &[&str]| -> Output {
+        let mut c = match which {
+            Compose::V1 => s.command_for("docker-compose"),
+            Compose::V2 => {
+                let mut c = s.command_for("docker");
+                c.arg("compose");
+                c
+            }
         };
-        let up = compose(&["up", "-d"]);
-        assert!(up.status.success(), "{mode:?} {up:?}");
-        assert!(wait_until(15, || http_get(port).is_some_and(|b| b.contains("web-up"))));
-        let ps = compose(&["ps"]);
-        let text = String::from_utf8_lossy(&ps.stdout);
+        c.env("DOCKER_HOST", format!("unix://{}", svc.sock.display()))
+            .env("DOCKER_CONFIG", &cfg)
+            .env("DOCKER_BUILDKIT", "0")
+            .env("COMPOSE_DOCKER_CLI_BUILD", "0")
+            .current_dir(&dir)
+            .args(["-f", &file.display().to_string(), "-p", "proj"])
+            .args(args)
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let up = compose(&["up", "-d"]);
+    assert!(up.status.success(), "{mode:?} {which:?} {up:?}");
+    assert!(wait_until(15, || http_get(port).is_some_and(|b| b.contains("web-up"))));
+    let ps = compose(&["ps"]);
+    let text = String::from_utf8_lossy(&ps.stdout);
+    let sep = if which == Compose::V1 { "_" } else { "-" };
+    for svc_name in ["db", "web", "api"] {
         assert!(
-            text.contains("proj_db_1") && text.contains("proj_web_1") && text.contains("Up"),
-            "{text}"
+            text.contains(&format!("proj{sep}{svc_name}{sep}1")),
+            "{which:?} ps: {text}"
         );
-        let ex = compose(&["exec", "-T", "web", "wget", "-qO-", "http://db:5432/ready"]);
-        assert_eq!(String::from_utf8_lossy(&ex.stdout), "db-ready\n", "{ex:?}");
-        let down = compose(&["down", "-v"]);
-        assert!(down.status.success(), "{down:?}");
-        assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
-        assert!(s.ok(&["volume", "ls", "-q"]).trim().is_empty());
-        assert!(!s
-            .ok(&["network", "ls", "--format", "{{.Name}}"])
-            .contains("proj"));
+    }
+    assert!(text.contains("Up") || text.contains("running"), "{text}");
+    let ex = compose(&["exec", "-T", "web", "wget", "-qO-", "http://db:5432/ready"]);
+    assert_eq!(String::from_utf8_lossy(&ex.stdout), "db-ready\n", "{ex:?}");
+    let ex = compose(&["exec", "-T", "web", "wget", "-qO-", "http://api:9000/"]);
+    assert_eq!(String::from_utf8_lossy(&ex.stdout), "api-built\n", "{ex:?}");
+    let logs = compose(&["logs", "db"]);
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains("db-started"),
+        "{which:?} {logs:?}"
+    );
+    let down = compose(&["down", "-v"]);
+    assert!(down.status.success(), "{down:?}");
+    assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
+    assert!(s.ok(&["volume", "ls", "-q"]).trim().is_empty());
+    assert!(!s
+        .ok(&["network", "ls", "--format", "{{.Name}}"])
+        .contains("proj"));
+    s.ok(&["rmi", "proj-api:built"]);
+}
+
+#[test]
+fn docker_compose_brings_a_project_up_and_down() {
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let svc = Service::start(&s, 0);
+        compose_project(&s, &svc, Compose::V1);
+        compose_project(&s, &svc, Compose::V2);
     }
 }
+
+/// A build context of the test's own, readable by the store's user.
+fn build_context(s: &Skiff, name: &str, dockerfile: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = host_dir(s, name);
+    let f = dir.join("Dockerfile");
+    std::fs::write(&f, dockerfile).unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    dir
+}
+
+#[test]
+fn images_are_built_pushed_pulled_saved_and_measured_through_the_docker_cli() {
+    let reg = Registry::start(None);
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let svc = Service::start(&s, 0);
+        let sock = svc.sock.clone();
+        let d = |args: &[&str]| {
+            let mut c = docker_cmd(&s, &sock, args);
+            c.env("DOCKER_BUILDKIT", "0");
+            c.output().unwrap()
+        };
+        let ok = |args: &[&str]| {
+            let out = d(args);
+            assert!(out.status.success(), "{mode:?} docker {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let remote = format!("{}/app", reg.addr);
+
+        // The classic builder: build args, the step output, tags, and an image that runs.
+        let ctx = build_context(
+            &s,
+            "app",
+            "FROM busybox\nARG V=0\nRUN echo built-$V > /v && echo step-ran\nLABEL role=test\nCMD [\"cat\", \"/v\"]\n",
+        );
+        let ctx_arg = ctx.display().to_string();
+        let out = ok(&[
+            "build",
+            "-t",
+            "app:1",
+            "-t",
+            &format!("{remote}:1"),
+            "--build-arg",
+            "V=7",
+            &ctx_arg,
+        ]);
+        assert!(out.contains("step-ran"), "{out}");
+        assert!(
+            out.contains("Successfully built ") && out.contains("Successfully tagged app:1"),
+            "{out}"
+        );
+        assert_eq!(ok(&["run", "--rm", "app:1"]), "built-7\n");
+        assert_eq!(
+            ok(&[
+                "image",
+                "inspect",
+                "app:1",
+                "--format",
+                "{{.Config.Labels.role}}"
+            ])
+            .trim(),
+            "test"
+        );
+        assert!(ok(&["history", "app:1"]).contains("echo built"));
+        // A failing step fails the build with its status, and tags nothing.
+        let bad = build_context(&s, "bad", "FROM busybox\nRUN exit 3\n");
+        let out = d(&["build", "-t", "bad:1", &bad.display().to_string()]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("status 3"),
+            "{out:?}"
+        );
+        assert!(!d(&["image", "inspect", "bad:1"]).status.success());
+
+        // Push to the local registry (loopback is trusted over HTTP, as by dockerd),
+        // remove, pull back, and run.
+        let out = ok(&["push", &format!("{remote}:1")]);
+        assert!(out.contains("1: digest: sha256:"), "{out}");
+        ok(&["rmi", &format!("{remote}:1")]);
+        ok(&["pull", &format!("{remote}:1")]);
+        assert_eq!(ok(&["run", "--rm", &format!("{remote}:1")]), "built-7\n");
+
+        // save, rmi, load.
+        let tar = host_dir(&s, "saved").join("app.tar");
+        ok(&["save", "-o", &tar.display().to_string(), "app:1"]);
+        ok(&["rmi", "app:1"]);
+        ok(&["load", "-i", &tar.display().to_string()]);
+        assert_eq!(ok(&["run", "--rm", "app:1"]), "built-7\n");
+
+        // A running container's use, changes and files.
+        ok(&[
+            "run",
+            "-d",
+            "--name",
+            "busy",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi > /tmp/made; rm /bin/ls; exec sleep 100",
+        ]);
+        assert!(wait_until(10, || ok(&["diff", "busy"]).contains("A /tmp/made")));
+        let diff = ok(&["diff", "busy"]);
+        assert!(
+            diff.contains("D /bin/ls") && diff.contains("C /tmp"),
+            "{diff}"
+        );
+        let stats = ok(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.PIDs}} {{.MemUsage}}",
+        ]);
+        assert!(stats.starts_with("busy 1 "), "{stats}");
+        assert!(!stats.contains(" 0B /"), "{stats}");
+        let mut export = docker_cmd(&s, &sock, &["export", "busy"]);
+        let exported = export.output().unwrap();
+        let names = list_tar(&exported.stdout);
+        assert!(
+            names.iter().any(|n| n == "tmp/made") && !names.iter().any(|n| n == "bin/ls"),
+            "{names:?}"
+        );
+        let df = ok(&["system", "df"]);
+        assert!(
+            df.contains("Images") && df.contains("Containers") && df.contains("Local Volumes"),
+            "{df}"
+        );
+        let update = d(&["update", "--memory", "64m", "busy"]);
+        if mode == Mode::Root {
+            assert!(update.status.success(), "{update:?}");
+            assert_eq!(
+                ok(&["inspect", "busy", "--format", "{{.HostConfig.Memory}}"]).trim(),
+                "67108864"
+            );
+        } else {
+            // Rootless on cgroup v1 nothing can be limited; the error says so.
+            assert!(
+                String::from_utf8_lossy(&update.stderr).contains("need root"),
+                "{update:?}"
+            );
+        }
+        ok(&["rm", "-f", "busy"]);
+        // The dangling images the build left go with prune; tagged ones stay.
+        ok(&["image", "prune", "-f"]);
+        let left = ok(&["images", "-q", "app:1"]);
+        assert_eq!(left.trim().len(), 12, "{left}");
+        for i in ["app:1", &format!("{remote}:1")] {
+            let _ = d(&["rmi", i]);
+        }
+    }
+}
+
+fn list_tar(data: &[u8]) -> Vec<String> {
+    let mut a = tar::Archive::new(data);
+    a.entries()
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .path()
+                .ok()
+                .map(|p| p.to_string_lossy().trim_end_matches('/').to_string())
+        })
+        .collect()
+}
+
+/// The Python docker SDK 7.1 (in scripts/setup.sh's virtualenv) against skiff.
+#[test]
+fn the_python_docker_sdk_drives_skiff() {
+    let reg = Registry::start(None);
+    for mode in modes() {
+        let s = Skiff::with_busybox(mode);
+        let svc = Service::start(&s, 0);
+        let ctx = build_context(
+            &s,
+            "sdk-app",
+            "FROM busybox\nRUN echo from-sdk > /greeting\nCMD [\"cat\", \"/greeting\"]\n",
+        );
+        let script = host_dir(&s, "sdk").join("drive.py");
+        std::fs::write(&script, PY_SDK_SCRIPT).unwrap();
+        world_readable(&script);
+        let mut c = s.command_for("/opt/skiff-py/bin/python");
+        c.arg(&script)
+            .arg(&ctx)
+            .arg(&reg.addr)
+            .env("DOCKER_HOST", format!("unix://{}", svc.sock.display()))
+            .stdin(Stdio::null());
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).ends_with("sdk ok\n"),
+            "{mode:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
+        assert!(s.ok(&["volume", "ls", "-q"]).trim().is_empty());
+    }
+}
+
+const PY_SDK_SCRIPT: &str = r#"
+import io, sys, tarfile
+import docker
+
+ctx, registry = sys.argv[1], sys.argv[2]
+c = docker.from_env()
+assert c.ping()
+assert c.version()["ApiVersion"] == "1.44"
+
+# containers.run attached: its output; create/start/logs/exec_run/archives/stop/remove.
+out = c.containers.run("busybox", ["echo", "run-out"], remove=True)
+assert out == b"run-out\n", out
+ct = c.containers.create("busybox", ["sh", "-c", "echo started; exec sleep 100"], name="sdk-ctr", labels={"k": "v"})
+ct.start()
+ct.reload()
+assert ct.status == "running", ct.status
+assert ct.labels == {"k": "v"}
+code, out = ct.exec_run(["sh", "-c", "echo exec-out; exit 4"])
+assert (code, out) == (4, b"exec-out\n"), (code, out)
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as t:
+    data = b"put-in\n"
+    info = tarfile.TarInfo("put.txt")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+assert ct.put_archive("/tmp", buf.getvalue())
+code, out = ct.exec_run(["cat", "/tmp/put.txt"])
+assert out == b"put-in\n", out
+stream, stat = ct.get_archive("/tmp/put.txt")
+got = tarfile.open(fileobj=io.BytesIO(b"".join(stream)))
+assert got.extractfile("put.txt").read() == b"put-in\n"
+assert stat["name"] == "put.txt", stat
+assert b"started" in ct.logs()
+ct.stop(timeout=1)
+ct.reload()
+assert ct.status == "exited", ct.status
+ct.remove()
+
+# images: build, list, tag, push, remove, pull.
+img, logs = c.images.build(path=ctx, tag="sdk-app:1")
+assert any("Successfully built" in l.get("stream", "") for l in logs)
+out = c.containers.run("sdk-app:1", remove=True)
+assert out == b"from-sdk\n", out
+assert any("sdk-app:1" in t for i in c.images.list() for t in i.tags)
+remote = registry + "/sdk-app"
+assert img.tag(remote, "1")
+for line in c.images.push(remote, tag="1", stream=True, decode=True):
+    assert "error" not in line, line
+c.images.remove(remote + ":1")
+pulled = c.images.pull(remote, tag="1")
+assert pulled.id == img.id, (pulled.id, img.id)
+c.images.remove(remote + ":1")
+c.images.remove("sdk-app:1")
+
+# networks and volumes.
+net = c.networks.create("sdk-net")
+vol = c.volumes.create("sdk-vol")
+ct = c.containers.run("busybox", ["sleep", "100"], detach=True, network="sdk-net", volumes={"sdk-vol": {"bind": "/data", "mode": "rw"}})
+net.reload()
+assert ct.id in [x.id for x in net.containers], net.attrs
+ct.remove(force=True)
+net.remove()
+vol.remove()
+assert "sdk-net" not in [n.name for n in c.networks.list()]
+print("sdk ok")
+"#;

@@ -111,21 +111,3 @@ pub fn put(ctx: &Ctx, name: &str, path: &str, tar: &[u8]) -> ApiResult<()> {
         why.trim().trim_start_matches("Error: ").to_string(),
     ))
 }
-
-/// A writer whose bytes go to a streamed response, a chunk per write.
-pub struct ChannelWriter(pub tokio::sync::mpsc::Sender<bytes::Bytes>);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .blocking_send(bytes::Bytes::copy_from_slice(buf))
-            .map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
-            })?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}

@@ -60,3 +60,21 @@ pub fn error(e: &ApiError) -> Response<Body> {
         _ => json(e.status(), &serde_json::json!({ "message": e.to_string() })),
     }
 }
+
+/// A writer whose bytes go to a streamed response, a chunk per write.
+pub struct ChannelWriter(pub tokio::sync::mpsc::Sender<bytes::Bytes>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(bytes::Bytes::copy_from_slice(buf))
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+            })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

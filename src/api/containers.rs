@@ -106,6 +106,13 @@ pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
         .map(|s| s.as_str())
         .unwrap_or("SIGTERM"));
     v["Created"] = json!(r.created);
+    // Clients read logs only from drivers they know (docker-py's run() checks for
+    // json-file); skiff's file log answers /logs as json-file does.
+    let driver = match r.config.log.driver {
+        libruntime::container::logconfig::LogDriver::K8sFile => "json-file",
+        libruntime::container::logconfig::LogDriver::None => "none",
+    };
+    v["HostConfig"]["LogConfig"] = json!({"Type": driver, "Config": {}});
     Ok(v)
 }
 
@@ -330,4 +337,28 @@ pub fn prune(ctx: &Ctx) -> ApiResult<Value> {
         }
     }
     Ok(json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}))
+}
+
+/// `POST /containers/{id}/update`: new limits, applied to a running container's
+/// cgroup at once and kept for its next start.
+pub fn update(ctx: &Ctx, name: &str, body: &[u8]) -> ApiResult<Value> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "PascalCase", default)]
+    struct UpdateBody {
+        #[serde(flatten)]
+        resources: super::create::Resources,
+        restart_policy: Option<super::create::RestartPolicy>,
+    }
+    let b: UpdateBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid update body: {e}")))?;
+    if b.restart_policy.is_some_and(|p| !p.name.is_empty()) {
+        return Err(ApiError::BadRequest(
+            "changing the restart policy of a container is not supported; recreate it".into(),
+        ));
+    }
+    let r = find(ctx, name)?;
+    let changes = crate::commands::create_options::resources_of(&b.resources.flags())?;
+    let mut h = ctx.handle(&r);
+    h.update(&changes)?;
+    Ok(json!({"Warnings": []}))
 }

@@ -67,6 +67,42 @@ pub struct LogConfig {
     pub type_: String,
 }
 
+/// The limits HostConfig and `POST /containers/{id}/update` share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Resources {
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub cpu_shares: i64,
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    pub pids_limit: Option<i64>,
+}
+
+impl Resources {
+    /// The CLI's flags for these limits; zero means unset, as in docker.
+    pub fn flags(&self) -> crate::cli_container::ResourceFlags {
+        let mut f = crate::cli_container::ResourceFlags::default();
+        if self.memory > 0 {
+            f.memory = Some(self.memory.to_string());
+        }
+        if self.nano_cpus > 0 {
+            f.cpus = Some(self.nano_cpus as f64 / 1e9);
+        }
+        if self.cpu_quota > 0 {
+            f.cpu_quota = Some(self.cpu_quota);
+        }
+        if self.cpu_period > 0 {
+            f.cpu_period = Some(self.cpu_period as u64);
+        }
+        if self.cpu_shares > 0 {
+            f.cpu_shares = Some(self.cpu_shares as u64);
+        }
+        f.pids_limit = self.pids_limit.filter(|p| *p > 0);
+        f
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct HostConfig {
@@ -84,10 +120,8 @@ pub struct HostConfig {
     pub dns: Option<Vec<String>>,
     pub dns_search: Option<Vec<String>>,
     pub init: Option<bool>,
-    pub memory: i64,
-    pub nano_cpus: i64,
-    pub cpu_shares: i64,
-    pub pids_limit: Option<i64>,
+    #[serde(flatten)]
+    pub resources: Resources,
     pub tmpfs: Option<BTreeMap<String, String>>,
     pub mounts: Option<Vec<Mount>>,
     pub log_config: Option<LogConfig>,
@@ -238,16 +272,7 @@ pub fn run_args(body: CreateBody, name: Option<String>) -> Result<RunArgs, Strin
     a.dns = hc.dns.unwrap_or_default();
     a.dns_search = hc.dns_search.unwrap_or_default();
     a.init = hc.init.unwrap_or(false);
-    if hc.memory > 0 {
-        a.resources.memory = Some(hc.memory.to_string());
-    }
-    if hc.nano_cpus > 0 {
-        a.resources.cpus = Some(hc.nano_cpus as f64 / 1e9);
-    }
-    if hc.cpu_shares > 0 {
-        a.resources.cpu_shares = Some(hc.cpu_shares as u64);
-    }
-    a.resources.pids_limit = hc.pids_limit.filter(|p| *p > 0);
+    a.resources = hc.resources.flags();
     a.tmpfs = hc
         .tmpfs
         .unwrap_or_default()

@@ -17,6 +17,9 @@ pub enum ApiError {
     /// The request itself is wrong (400).
     #[error("{0}")]
     BadRequest(String),
+    /// The registry refused the credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The engine failed (500).
     #[error("{0}")]
     Engine(String),
@@ -29,6 +32,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotModified => StatusCode::NOT_MODIFIED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

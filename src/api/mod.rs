@@ -13,15 +13,21 @@
 
 pub mod archive;
 pub mod body;
+pub mod build;
+pub mod child;
+pub mod container_files;
 pub mod containers;
 pub mod create;
+pub mod disk_usage;
 pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
 pub mod networks;
 pub mod query;
+pub mod registry;
 pub mod route;
+pub mod stats;
 pub mod stream;
 pub mod system;
 pub mod volumes;
@@ -414,9 +420,10 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             &blocking(move || exec::inspect(&ctx, &id)).await?,
         ),
         Route::ExecStart(id) => exec_start(svc, req, id).await?,
-        Route::ImageList => {
-            body::json(StatusCode::OK, &blocking(move || images::list(&ctx)).await?)
-        }
+        Route::ImageList => body::json(
+            StatusCode::OK,
+            &blocking(move || images::list(&ctx, &q)).await?,
+        ),
         Route::ImageInspect(name) => body::json(
             StatusCode::OK,
             &blocking(move || images::inspect(&ctx, &name)).await?,
@@ -455,7 +462,7 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             } else {
                 let (tx, b) = body::stream();
                 tokio::task::spawn_blocking(move || {
-                    let _ = archive::get(&ctx, &id, &path, &mut archive::ChannelWriter(tx));
+                    let _ = archive::get(&ctx, &id, &path, &mut body::ChannelWriter(tx));
                 });
                 Response::new(b)
             };
@@ -530,27 +537,147 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             &blocking(move || volumes::prune(&ctx)).await?,
         ),
         Route::ImageCreate => {
-            let auth = images::registry_auth(
-                req.headers()
-                    .get("x-registry-auth")
-                    .and_then(|v| v.to_str().ok()),
-            );
-            let (tx, b) = body::stream();
-            tokio::task::spawn_blocking(move || {
-                images::pull(&ctx, &q, auth, |v| {
-                    let mut line = serde_json::to_vec(&v).unwrap_or_default();
-                    line.push(b'\n');
-                    let _ = tx.blocking_send(Bytes::from(line));
-                })
-            });
-            let mut r = Response::new(b);
+            let auth = header_auth(&req);
+            json_lines(move |send| {
+                let _ = registry::pull(&ctx, &q, auth, |v| {
+                    send(v);
+                });
+            })
+        }
+        Route::ImagePush(name) => {
+            let auth = header_auth(&req);
+            json_lines(move |send| {
+                if let Err(e) = registry::push(&ctx, &name, &q, auth, |v| {
+                    send(v);
+                }) {
+                    let m = e.to_string();
+                    send(serde_json::json!({"errorDetail": {"message": m}, "error": m}));
+                }
+            })
+        }
+        Route::Auth => {
+            let b = read_body(req).await?;
+            body::json(StatusCode::OK, &blocking(move || registry::auth(&b)).await?)
+        }
+        Route::ImageHistory(name) => body::json(
+            StatusCode::OK,
+            &blocking(move || images::history(&ctx, &name)).await?,
+        ),
+        Route::ImagePrune => body::json(
+            StatusCode::OK,
+            &blocking(move || images::prune(&ctx, &q)).await?,
+        ),
+        Route::ImageGet(name) => {
+            let names: Vec<String> = match name {
+                Some(n) => vec![n],
+                None => q.all("names").into_iter().map(String::from).collect(),
+            };
+            let c = ctx.clone();
+            let args = blocking(move || images::save_args(&c, &names)).await?;
+            child_stream(ctx, args, None, "application/x-tar")
+        }
+        Route::ImageLoad => {
+            let b = read_body(req).await?;
+            let quiet = q.flag("quiet");
+            let lines = blocking(move || images::load(&ctx, &b)).await?;
+            let mut text = Vec::new();
+            for l in lines.iter().filter(|_| !quiet) {
+                text.extend(serde_json::to_vec(l).unwrap_or_default());
+                text.push(b'\n');
+            }
+            let mut r = Response::new(Body::Whole(Some(Bytes::from(text))));
             r.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
             r
         }
+        Route::Build => {
+            let req_args = build::request(&q)?;
+            let b = read_body(req).await?;
+            let quiet = q.flag("q");
+            json_lines(move |send| build::build(&ctx, &req_args, quiet, &b, send))
+        }
+        Route::SystemDf => body::json(
+            StatusCode::OK,
+            &blocking(move || disk_usage::df(&ctx)).await?,
+        ),
+        Route::ContainerStats(id) => {
+            let c = ctx.clone();
+            let r = blocking(move || containers::find(&c, &id)).await?;
+            json_lines(move |send| {
+                let _ = stats::stats(&ctx, &r, &q, send);
+            })
+        }
+        Route::ContainerChanges(id) => body::json(
+            StatusCode::OK,
+            &blocking(move || container_files::changes(&ctx, &id)).await?,
+        ),
+        Route::ContainerExport(id) => {
+            let c = ctx.clone();
+            let args = blocking(move || container_files::export_args(&c, &id)).await?;
+            child_stream(ctx, args, None, "application/x-tar")
+        }
+        Route::ContainerUpdate(id) => {
+            let b = read_body(req).await?;
+            body::json(
+                StatusCode::OK,
+                &blocking(move || containers::update(&ctx, &id, &b)).await?,
+            )
+        }
     })
+}
+
+fn header_auth<B>(req: &Request<B>) -> Option<libruntime::registry::auth::Credentials> {
+    registry::registry_auth(
+        req.headers()
+            .get("x-registry-auth")
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// A response of JSON lines that blocking work writes as it goes; `send` says false
+/// once the client has left.
+fn json_lines(
+    work: impl FnOnce(&(dyn Fn(serde_json::Value) -> bool + Sync)) + Send + 'static,
+) -> Response<Body> {
+    let (tx, b) = body::stream();
+    tokio::task::spawn_blocking(move || {
+        let send = move |v: serde_json::Value| {
+            let mut line = serde_json::to_vec(&v).unwrap_or_default();
+            line.push(b'\n');
+            tx.blocking_send(Bytes::from(line)).is_ok()
+        };
+        work(&send)
+    });
+    let mut r = Response::new(b);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A response whose body is a `skiff` child's standard output (an archive).
+fn child_stream(
+    ctx: Arc<Ctx>,
+    args: Vec<String>,
+    input: Option<Bytes>,
+    content_type: &'static str,
+) -> Response<Body> {
+    let (tx, b) = body::stream();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        if let Err(e) = child::stream(&ctx, &args, input.as_deref(), &mut body::ChannelWriter(tx)) {
+            libruntime::log::warn(&format!("api: skiff {}: {e}", args[0]));
+        }
+    });
+    let mut r = Response::new(b);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
 }
 
 /// Starts a container; an attach waiting for it gets the supervisor, which holds

@@ -2,21 +2,43 @@
 
 use std::collections::BTreeMap;
 
+/// Every value of every key, in order: `t=a&t=b` names two tags.
 #[derive(Debug, Default, Clone)]
-pub struct Query(BTreeMap<String, String>);
+pub struct Query(BTreeMap<String, Vec<String>>);
 
 impl Query {
     pub fn parse(q: Option<&str>) -> Query {
-        let mut m = BTreeMap::new();
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            m.insert(decode(k), decode(v));
+            m.entry(decode(k)).or_default().push(decode(v));
         }
         Query(m)
     }
 
+    /// The first value, as Go's `url.Values.Get`.
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0.get(k).map(String::as_str)
+        self.0.get(k).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    /// Every value of a repeated key.
+    pub fn all(&self, k: &str) -> Vec<&str> {
+        self.0
+            .get(k)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// A JSON object of strings in one value (`buildargs`, `labels`); absent is empty.
+    pub fn json_map(&self, k: &str) -> Result<BTreeMap<String, String>, String> {
+        let Some(raw) = self.get(k).filter(|s| !s.is_empty()) else {
+            return Ok(BTreeMap::new());
+        };
+        let v: BTreeMap<String, Option<String>> =
+            serde_json::from_str(raw).map_err(|e| format!("invalid {k} {raw:?}: {e}"))?;
+        Ok(v.into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect())
     }
 
     /// docker's booleans: `1`, `true`, `True`; absent is false.
@@ -97,5 +119,19 @@ mod tests {
             vec!["label=a=b".to_string(), "status=running".to_string()]
         );
         assert!(Query::parse(Some("filters=nope")).filters().is_err());
+        let t = Query::parse(Some("t=a%3A1&t=b&buildargs=%7B%22X%22%3A%221%22%7D"));
+        assert_eq!(t.all("t"), vec!["a:1", "b"]);
+        assert_eq!(t.get("t"), Some("a:1"));
+        assert_eq!(
+            t.json_map("buildargs")
+                .unwrap()
+                .get("X")
+                .map(String::as_str),
+            Some("1")
+        );
+        assert!(t.json_map("nolabels").unwrap().is_empty());
+        assert!(Query::parse(Some("labels=%5B1%5D"))
+            .json_map("labels")
+            .is_err());
     }
 }

@@ -31,7 +31,11 @@ fn newest_first(mut images: Vec<ImageRecord>) -> Vec<ImageRecord> {
     images
 }
 
-fn matches_filters(img: &ImageRecord, filters: &[String], reference: Option<&str>) -> Result<bool> {
+pub(crate) fn matches_filters(
+    img: &ImageRecord,
+    filters: &[String],
+    reference: Option<&str>,
+) -> Result<bool> {
     for f in filters {
         let (k, v) = f
             .split_once('=')

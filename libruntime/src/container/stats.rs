@@ -12,6 +12,8 @@ use crate::procinfo;
 pub struct Usage {
     /// CPU time over the container's life, as a share of one CPU (1.0 = 100 %).
     pub cpu_share: f64,
+    /// CPU time over the container's life, in nanoseconds.
+    pub cpu_nanos: u64,
     pub memory_bytes: u64,
     /// `--memory`, or the machine's memory for a container without a limit.
     pub memory_limit: u64,
@@ -58,6 +60,7 @@ pub fn usage(paths: &Paths, record: &ContainerRecord) -> Option<Usage> {
         net_io(&std::fs::read_to_string(format!("/proc/{}/net/dev", st.pid)).unwrap_or_default());
     Some(Usage {
         cpu_share: cpu_secs / elapsed,
+        cpu_nanos: (cpu_secs * 1e9) as u64,
         memory_bytes,
         // The container's own limit when it has one, else the machine's memory.
         memory_limit: record.config.resources.memory.unwrap_or_else(|| {
@@ -113,6 +116,7 @@ mod tests {
         assert_eq!(mem_total(""), 0);
         let u = Usage {
             cpu_share: 0.5,
+            cpu_nanos: 0,
             memory_bytes: 25,
             memory_limit: 100,
             net_rx: 0,

@@ -226,7 +226,7 @@ impl Client {
         opts: &ClientOptions,
     ) -> Result<Client> {
         let opts = ClientOptions {
-            insecure: ep.insecure || conf.is_insecure(&ep.host),
+            insecure: opts.insecure || ep.insecure || conf.is_insecure(&ep.host),
             ..opts.clone()
         };
         Client::new(&ep.host, &opts)
