@@ -253,6 +253,132 @@ fn the_service_exits_when_idle() {
 
 /// Where this machine runs its own dockerd: the same requests give JSON with the same
 /// keys, and values of the same types.
+/// The machine's dockerd, driven with its own client; what a test makes in it is
+/// removed when this is dropped.
+struct Dockerd {
+    made: Vec<Vec<String>>,
+}
+
+impl Dockerd {
+    fn run(&mut self, args: &[&str], undo: &[&str]) -> String {
+        let out = std::process::Command::new("docker")
+            .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "dockerd: docker {args:?}: {out:?}");
+        if !undo.is_empty() {
+            self.made.push(undo.iter().map(|s| s.to_string()).collect());
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        for undo in self.made.iter().rev() {
+            let _ = std::process::Command::new("docker")
+                .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+                .args(undo)
+                .output();
+        }
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Objects whose keys are data (label names, port specs, network names), not fields.
+const DATA_KEYED: &[&str] = &[
+    "Labels",
+    "Networks",
+    "Ports",
+    "ExposedPorts",
+    "Volumes",
+    "Options",
+    "Containers",
+    "PortBindings",
+    "Status",
+    "Config",
+    "Plugins",
+    "DriverStatus",
+    "RegistryConfig",
+    "Runtimes",
+    "Data",
+    "GraphDriver",
+    "RootFS",
+    "IPAM",
+    "Healthcheck",
+    "Health",
+    "IndexConfigs",
+    "DriverOpts",
+    "Swarm",
+    "ContainerdCommit",
+    "RuncCommit",
+    "InitCommit",
+    "Components",
+    "Platform",
+    "Details",
+    "Tmpfs",
+    "Sysctls",
+    "StorageOpt",
+];
+
+/// Keys dockerd itself leaves out on some hosts: per-CPU usage and peak memory exist
+/// only on cgroup v1 (API 1.44 on cgroup v2 has neither).
+const HOST_DEPENDENT: &[&str] = &["percpu_usage", "max_usage"];
+
+/// Every key dockerd's answer has, ours has too, with the same JSON type where both
+/// are set; down through objects and the first element of arrays.
+fn same_shape(
+    path: &str,
+    theirs: &serde_json::Value,
+    ours: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (theirs, ours) {
+        (Value::Object(t), Value::Object(o)) => {
+            for (k, v) in t {
+                let Some(mine) = o.get(k) else {
+                    if !HOST_DEPENDENT.contains(&k.as_str()) {
+                        out.push(format!("{path}.{k}: missing"));
+                    }
+                    continue;
+                };
+                if v.is_null() || mine.is_null() {
+                    continue;
+                }
+                if json_kind(v) != json_kind(mine) {
+                    out.push(format!(
+                        "{path}.{k}: {} where dockerd has {}",
+                        json_kind(mine),
+                        json_kind(v)
+                    ));
+                } else if !DATA_KEYED.contains(&k.as_str()) {
+                    same_shape(&format!("{path}.{k}"), v, mine, out);
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(o)) if !t.is_empty() && !o.is_empty() => {
+            same_shape(&format!("{path}[0]"), &t[0], &o[0], out)
+        }
+        (Value::Object(_), _) => out.push(format!(
+            "{path}: {} where dockerd has object",
+            json_kind(ours)
+        )),
+        _ => {}
+    }
+}
+
 #[test]
 fn json_shapes_match_dockerd() {
     let dockerd = Path::new("/var/run/docker.sock");
@@ -262,7 +388,57 @@ fn json_shapes_match_dockerd() {
     }
     let s = Skiff::with_busybox(Mode::Root);
     let svc = Service::start(&s, 0);
-    s.ok(&["create", "--name", "shape", "busybox", "true"]);
+    // The same image, container, network and volume in both engines.
+    let tag = format!("skiff-shape-{}", std::process::id());
+    s.ok(&["tag", "busybox", &format!("{tag}:latest")]);
+    let archive = s.dir.join("shape.tar");
+    s.ok(&[
+        "save",
+        "-o",
+        &archive.display().to_string(),
+        &format!("{tag}:latest"),
+    ]);
+    let mut real = Dockerd { made: vec![] };
+    // The archive names it as skiff stores it, localhost/NAME, in both engines.
+    let image = format!("localhost/{tag}:latest");
+    real.run(
+        &["load", "-i", &archive.display().to_string()],
+        &["rmi", "-f", &image],
+    );
+    let create = |image: &str| -> Vec<String> {
+        [
+            "create",
+            "--name",
+            &tag,
+            "-p",
+            "127.0.0.1:0:80",
+            "-v",
+            &format!("{tag}-vol:/data"),
+            "-l",
+            "k=v",
+            image,
+            "sleep",
+            "60",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let args: Vec<String> = create(&image);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    real.run(&args, &["volume", "rm", &format!("{tag}-vol")]);
+    real.made.push(vec!["rm".into(), "-f".into(), tag.clone()]);
+    real.run(
+        &["network", "create", &format!("{tag}-net")],
+        &["network", "rm", &format!("{tag}-net")],
+    );
+    real.run(&["start", &tag], &[]);
+    let ours_args = create(&image);
+    let ours_args: Vec<&str> = ours_args.iter().map(String::as_str).collect();
+    docker_ok(&s, &svc.sock, &ours_args);
+    docker_ok(&s, &svc.sock, &["network", "create", &format!("{tag}-net")]);
+    docker_ok(&s, &svc.sock, &["start", &tag]);
+
     let get = |sock: &Path, path: &str| -> serde_json::Value {
         let out = std::process::Command::new("curl")
             .args([
@@ -273,49 +449,57 @@ fn json_shapes_match_dockerd() {
             ])
             .output()
             .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{path}: {e}: {out:?}"))
     };
-    let kind = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "bool",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
-    };
-    for path in ["/version", "/info"] {
-        let theirs = get(dockerd, path);
-        let ours = get(&svc.sock, path);
-        for (k, v) in theirs.as_object().unwrap() {
-            let mine = ours.get(k).unwrap_or_else(|| panic!("{path}: no {k}"));
-            if !v.is_null() && !mine.is_null() {
-                assert_eq!(kind(mine), kind(v), "{path}: {k}");
-            }
-        }
-    }
-    // Container lists: every key dockerd gives a container, with its type.
-    let ours = get(&svc.sock, "/containers/json?all=1");
-    let mine = &ours[0];
-    for k in [
-        "Id",
-        "Names",
-        "Image",
-        "ImageID",
-        "Command",
-        "Created",
-        "Ports",
-        "Labels",
-        "State",
-        "Status",
-        "HostConfig",
-        "NetworkSettings",
-        "Mounts",
+    let mut diffs = Vec::new();
+    for (theirs, ours) in [
+        ("/version".to_string(), "/version".to_string()),
+        ("/info".into(), "/info".into()),
+        (
+            format!("/containers/json?filters=%7B%22name%22%3A%5B%22{tag}%22%5D%7D"),
+            format!("/containers/json?filters=%7B%22name%22%3A%5B%22{tag}%22%5D%7D"),
+        ),
+        (
+            format!("/containers/{tag}/json"),
+            format!("/containers/{tag}/json"),
+        ),
+        (
+            format!("/images/json?filters=%7B%22reference%22%3A%5B%22{tag}%22%5D%7D"),
+            format!("/images/json?filters=%7B%22reference%22%3A%5B%22{tag}%22%5D%7D"),
+        ),
+        (
+            format!("/images/{image}/json"),
+            format!("/images/{image}/json"),
+        ),
+        (
+            format!("/images/{image}/history"),
+            format!("/images/{image}/history"),
+        ),
+        (
+            format!("/networks/{tag}-net"),
+            format!("/networks/{tag}-net"),
+        ),
+        (format!("/volumes/{tag}-vol"), format!("/volumes/{tag}-vol")),
+        ("/volumes".into(), "/volumes".into()),
+        ("/networks".into(), "/networks".into()),
+        ("/system/df".into(), "/system/df".into()),
+        (
+            format!("/containers/{tag}/stats?stream=false"),
+            format!("/containers/{tag}/stats?stream=false"),
+        ),
     ] {
-        assert!(mine.get(k).is_some(), "containers/json: no {k}");
+        let t = get(dockerd, &theirs);
+        let o = get(&svc.sock, &ours);
+        assert!(!t.is_null() && !o.is_null(), "{theirs}");
+        same_shape(&ours, &t, &o, &mut diffs);
     }
-    assert_eq!(kind(&mine["Created"]), "number");
-    assert_eq!(kind(&mine["Names"]), "array");
-    s.ok(&["rm", "shape"]);
+    assert!(
+        diffs.is_empty(),
+        "shapes differ from dockerd's:\n{}",
+        diffs.join("\n")
+    );
+    docker_ok(&s, &svc.sock, &["rm", "-f", &tag]);
+    docker_ok(&s, &svc.sock, &["network", "rm", &format!("{tag}-net")]);
 }
 
 #[test]

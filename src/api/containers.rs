@@ -113,7 +113,8 @@ pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
         libruntime::container::logconfig::LogDriver::None => "none",
     };
     v["HostConfig"]["LogConfig"] = json!({"Type": driver, "Config": {}});
-    Ok(v)
+    let pid = if st.is_active() { st.pid } else { 0 };
+    Ok(super::inspect::container(v, &r, pid))
 }
 
 /// `POST /containers/create?name=`; the new container's id.

@@ -41,5 +41,7 @@ pub fn df(ctx: &Ctx) -> ApiResult<Value> {
         "Containers": containers,
         "Volumes": volumes,
         "BuildCache": [],
+        // Deprecated in 1.42 but still read by older clients.
+        "BuilderSize": 0,
     }))
 }

@@ -74,8 +74,7 @@ pub fn inspect(ctx: &Ctx, name: &str) -> ApiResult<Value> {
         .map_err(|_| ApiError::no_image(name))?;
     let mut v = crate::commands::image::inspect_value(&store, &img)?;
     v["Id"] = json!(format!("sha256:{}", img.id));
-    v["ContainerConfig"] = v["Config"].clone();
-    Ok(v)
+    Ok(super::inspect::image(v))
 }
 
 /// `POST /images/{name}/tag?repo=&tag=`.

@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod inspect;
 pub mod networks;
 pub mod query;
 pub mod registry;

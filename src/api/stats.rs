@@ -92,7 +92,7 @@ fn value(r: &ContainerRecord, now: &Sample, pre: Option<&Sample>) -> Value {
         "precpu_stats": cpu_stats(pre),
         "memory_stats": u.map_or(json!({}), |u| json!({
             "usage": u.memory_bytes,
-            "stats": {},
+            "stats": u.memory_stat,
             "limit": u.memory_limit,
         })),
         "name": format!("/{}", r.name),

@@ -269,6 +269,15 @@ impl ContainerCgroup {
         self.read_u64("memory", self.manager.memory_current())
     }
 
+    /// `memory.stat`'s counters, by the kernel's names (the same file in v1 and v2);
+    /// empty without a memory cgroup.
+    pub fn memory_stat(&self) -> std::collections::BTreeMap<String, u64> {
+        self.file("memory", "memory.stat")
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|t| parse_flat_keyed(&t))
+            .unwrap_or_default()
+    }
+
     pub fn pids(&self) -> Option<u64> {
         self.read_u64("pids", "pids.current")
     }
@@ -415,5 +424,25 @@ mod tests {
         assert_eq!(cg.version(), None);
         assert!(!cg.freeze(true));
         assert_eq!(cg.memory_usage(), None);
+    }
+}
+
+/// A cgroup "flat keyed" file: `name value` lines.
+pub fn parse_flat_keyed(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod flat_keyed_tests {
+    #[test]
+    fn counters_by_name() {
+        let m = super::parse_flat_keyed("cache 4096\nrss 8192\nbad x\n");
+        assert_eq!(m.get("rss"), Some(&8192));
+        assert_eq!(m.len(), 2);
     }
 }

@@ -15,6 +15,8 @@ pub struct Usage {
     /// CPU time over the container's life, in nanoseconds.
     pub cpu_nanos: u64,
     pub memory_bytes: u64,
+    /// The memory cgroup's `memory.stat` counters; empty without one.
+    pub memory_stat: std::collections::BTreeMap<String, u64>,
     /// `--memory`, or the machine's memory for a container without a limit.
     pub memory_limit: u64,
     pub net_rx: u64,
@@ -62,6 +64,7 @@ pub fn usage(paths: &Paths, record: &ContainerRecord) -> Option<Usage> {
         cpu_share: cpu_secs / elapsed,
         cpu_nanos: (cpu_secs * 1e9) as u64,
         memory_bytes,
+        memory_stat: cg.memory_stat(),
         // The container's own limit when it has one, else the machine's memory.
         memory_limit: record.config.resources.memory.unwrap_or_else(|| {
             mem_total(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
@@ -118,6 +121,7 @@ mod tests {
             cpu_share: 0.5,
             cpu_nanos: 0,
             memory_bytes: 25,
+            memory_stat: Default::default(),
             memory_limit: 100,
             net_rx: 0,
             net_tx: 0,
