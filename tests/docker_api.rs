@@ -251,6 +251,173 @@ fn the_service_exits_when_idle() {
     assert!(!sock.exists());
 }
 
+/// One request by curl on the service's socket: the status and the body.
+fn request(sock: &Path, method: &str, path: &str, body: Option<&Path>) -> (u16, String) {
+    let mut c = std::process::Command::new("curl");
+    c.args([
+        "-s",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "--unix-socket",
+    ])
+    .arg(sock)
+    .arg(format!("http://d{path}"));
+    if let Some(b) = body {
+        c.args(["-H", "Content-Type: application/x-tar", "--data-binary"])
+            .arg(format!("@{}", b.display()));
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn hostile_requests_get_docker_errors_and_change_nothing() {
+    let s = Skiff::with_busybox(Mode::Root);
+    let svc = Service::start(&s, 0);
+    let sock = &svc.sock;
+    let images_before = s.ok(&["images", "-q", "--no-trunc"]);
+    let dir = host_dir(&s, "hostile");
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, b"{\"not\": a tar").unwrap();
+    // A context whose Dockerfile names a file outside it, and one whose tar climbs out.
+    let ctx = dir.join("ctx.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&ctx).unwrap());
+        let mut h = tar::Header::new_gnu();
+        let data = b"FROM busybox\nCOPY . /\n";
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "Dockerfile", &data[..]).unwrap();
+        b.finish().unwrap();
+    }
+    let climbing = dir.join("climb.tar");
+    {
+        let mut data = vec![0u8; 512];
+        let name = b"../../escaped-by-build";
+        data[..name.len()].copy_from_slice(name);
+        data[100..108].copy_from_slice(b"0000644\0");
+        data[124..136].copy_from_slice(b"00000000004\0");
+        data[156] = b'0';
+        data[257..263].copy_from_slice(b"ustar\0");
+        data[263..265].copy_from_slice(b"00");
+        data[148..156].copy_from_slice(b"        ");
+        let sum: u32 = data.iter().map(|b| *b as u32).sum();
+        data[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        data.extend(b"hey!");
+        data.resize(512 * 2, 0);
+        data.extend(vec![0u8; 1024]);
+        std::fs::write(&climbing, data).unwrap();
+    }
+    for (method, path, body, want, says) in [
+        (
+            "POST",
+            "/build?dockerfile=..%2F..%2Fetc%2Fpasswd",
+            Some(&ctx),
+            400,
+            "inside the build context",
+        ),
+        (
+            "POST",
+            "/build?dockerfile=%2Fetc%2Fshadow",
+            Some(&ctx),
+            400,
+            "inside the build context",
+        ),
+        (
+            "POST",
+            "/build?remote=http%3A%2F%2F127.0.0.1%3A1%2Fx.tar",
+            Some(&ctx),
+            400,
+            "remote build contexts",
+        ),
+        (
+            "POST",
+            "/build?buildargs=%5B1",
+            Some(&ctx),
+            400,
+            "buildargs",
+        ),
+        ("POST", "/containers/create", Some(&garbage), 400, ""),
+        ("POST", "/images/load", Some(&garbage), 500, ""),
+        ("POST", "/images/create?fromImage=", None, 400, "fromImage"),
+        (
+            "GET",
+            "/containers/nope/stats?stream=false",
+            None,
+            404,
+            "No such container: nope",
+        ),
+        (
+            "GET",
+            "/containers/nope/changes",
+            None,
+            404,
+            "No such container: nope",
+        ),
+        (
+            "GET",
+            "/containers/nope/export",
+            None,
+            404,
+            "No such container: nope",
+        ),
+        (
+            "GET",
+            "/images/get?names=nope",
+            None,
+            404,
+            "No such image: nope",
+        ),
+        (
+            "GET",
+            "/images/nope/history",
+            None,
+            404,
+            "No such image: nope",
+        ),
+        ("POST", "/images/nope/push", None, 404, "No such image"),
+        (
+            "POST",
+            "/images/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%7D",
+            None,
+            400,
+            "invalid filter",
+        ),
+        ("POST", "/auth", Some(&garbage), 400, "invalid auth body"),
+    ] {
+        let (code, text) = request(sock, method, path, body.map(|p| p.as_path()));
+        assert_eq!(code, want, "{method} {path}: {text}");
+        let msg: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        assert!(
+            msg["message"].as_str().unwrap().contains(says),
+            "{path}: {text}"
+        );
+    }
+    // A context that climbs out of itself fails the build with an error line, and
+    // nothing lands outside.
+    let (code, text) = request(sock, "POST", "/build?t=climb", Some(&climbing));
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("\"error\""), "{text}");
+    assert!(!s.dir.join("escaped-by-build").exists() && !Path::new("/escaped-by-build").exists());
+    assert_eq!(s.ok(&["images", "-q", "--no-trunc"]), images_before);
+    // update refuses what it cannot do, with the container untouched.
+    docker_ok(&s, sock, &["create", "--name", "u", "busybox", "true"]);
+    let out = docker(&s, sock, &["update", "--restart", "always", "u"]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("restart policy"),
+        "{out:?}"
+    );
+    docker_ok(&s, sock, &["rm", "u"]);
+}
+
 /// Where this machine runs its own dockerd: the same requests give JSON with the same
 /// keys, and values of the same types.
 /// The machine's dockerd, driven with its own client; what a test makes in it is

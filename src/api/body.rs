@@ -29,6 +29,21 @@ impl HttpBody for Body {
             Body::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
         }
     }
+
+    /// A whole body's exact size, so hyper sends Content-Length (as dockerd does)
+    /// rather than chunks.
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Body::Whole(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream(_) => http_body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Whole(None))
+    }
 }
 
 /// A sender for a streamed body; blocking code (a log reader) writes through it.

@@ -54,7 +54,9 @@ pub fn save(ctx: &Ctx, i: &Instance) -> ApiResult<()> {
     if let Some(d) = f.parent() {
         libruntime::fsutil::create_dir_all(d)?;
     }
-    Ok(libruntime::fsutil::write_json(&f, i)?)
+    // The runtime root is volatile (gone at reboot) and so are exec instances: an
+    // atomic rename is enough, a sync would only cost each exec.
+    Ok(libruntime::fsutil::write_json_unsynced(&f, i)?)
 }
 
 /// `POST /containers/{id}/exec`: the new instance's id.

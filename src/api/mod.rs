@@ -539,21 +539,21 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
         ),
         Route::ImageCreate => {
             let auth = header_auth(&req);
+            let name = registry::pull_name(&q)?;
             json_lines(move |send| {
-                let _ = registry::pull(&ctx, &q, auth, |v| {
+                registry::pull(&ctx, &name, auth, |v| {
                     send(v);
-                });
+                })
             })
         }
         Route::ImagePush(name) => {
             let auth = header_auth(&req);
+            let c = ctx.clone();
+            let plan = blocking(move || registry::push_plan(&c, &name, &q)).await?;
             json_lines(move |send| {
-                if let Err(e) = registry::push(&ctx, &name, &q, auth, |v| {
+                registry::push(&ctx, plan, auth, |v| {
                     send(v);
-                }) {
-                    let m = e.to_string();
-                    send(serde_json::json!({"errorDetail": {"message": m}, "error": m}));
-                }
+                })
             })
         }
         Route::Auth => {

@@ -96,13 +96,9 @@ fn error_line(message: &str) -> Value {
     json!({"errorDetail": {"message": message}, "error": message})
 }
 
-/// `POST /images/create?fromImage=&tag=`: pulls, writing docker's progress lines.
-pub fn pull(
-    ctx: &Ctx,
-    q: &Query,
-    auth: Option<Credentials>,
-    send: impl Fn(Value) + Sync,
-) -> ApiResult<()> {
+/// The image `POST /images/create?fromImage=&tag=` names, checked before the
+/// progress stream begins.
+pub fn pull_name(q: &Query) -> ApiResult<String> {
     let from = q
         .get("fromImage")
         .filter(|f| !f.is_empty())
@@ -114,9 +110,26 @@ pub fn pull(
         Some(t) => format!("{from}:{t}"),
         None => from.to_string(),
     };
-    send(json!({"status": format!("Pulling from {from}"), "id": q.get("tag").unwrap_or("latest")}));
+    Reference::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(name)
+}
+
+/// Pulls `name`, writing docker's progress lines.
+pub fn pull(ctx: &Ctx, name: &str, auth: Option<Credentials>, send: impl Fn(Value) + Sync) {
+    if let Ok(r) = Reference::parse(name) {
+        let shown = r
+            .tag
+            .clone()
+            .or(r.digest.as_ref().map(|d| d.to_string()))
+            .unwrap_or_else(|| "latest".into());
+        let repo = match &r.domain {
+            Some(d) => format!("{d}/{}", r.path),
+            None => r.path.clone(),
+        };
+        send(json!({"status": format!("Pulling from {repo}"), "id": shown}));
+    }
     let opts = libruntime::registry::pull::PullOptions {
-        client: client_options(&name, auth),
+        client: client_options(name, auth),
         platform: libruntime::registry::manifest::Platform::host(),
         extract: ctx.extract_options(),
     };
@@ -130,30 +143,29 @@ pub fn pull(
     let result = libruntime::registry::policy::ensure_image(
         &store,
         &ctx.maps,
-        &name,
+        name,
         libruntime::registry::policy::PullPolicy::Always,
         &opts,
         &progress,
     );
-    match result.and_then(|_| store.find_image(&name)) {
+    match result.and_then(|_| store.find_image(name)) {
         Ok(img) => {
             send(json!({"status": format!("Digest: {}", img.digest)}));
             send(json!({"status": format!("Status: Downloaded newer image for {name}")}));
         }
         Err(e) => send(error_line(&e.to_string())),
     }
-    Ok(())
 }
 
-/// `POST /images/{name}/push?tag=`: pushes one tag, or every tag of the repository
-/// when none is given, as dockerd does.
-pub fn push(
-    ctx: &Ctx,
-    name: &str,
-    q: &Query,
-    auth: Option<Credentials>,
-    send: impl Fn(Value) + Sync,
-) -> ApiResult<()> {
+/// What a push sends: the registry's repository and each tag with its image.
+pub struct PushPlan {
+    repository: String,
+    tags: Vec<(String, libruntime::store::ImageRecord)>,
+}
+
+/// `POST /images/{name}/push?tag=`: one tag, or every tag of the repository when none
+/// is given, as dockerd does; all checked before anything is sent.
+pub fn push_plan(ctx: &Ctx, name: &str, q: &Query) -> ApiResult<PushPlan> {
     let store = Store::open(&ctx.paths);
     let repo = Reference::parse(name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let full_repo = repo.repository(DefaultDomain::Localhost);
@@ -169,21 +181,31 @@ pub fn push(
     if tags.is_empty() {
         return Err(ApiError::no_image(name));
     }
+    let tags = tags
+        .into_iter()
+        .map(|t| match store.find_image(&t) {
+            Ok(i) => Ok((t, i)),
+            Err(_) => Err(ApiError::no_image(&t)),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     let Some(domain) = repo.domain.as_deref().filter(|d| *d != "localhost") else {
         return Err(ApiError::BadRequest(format!(
             "{name}: name a registry to push to, like 127.0.0.1:5000/{}",
             repo.path
         )));
     };
-    let image_of = |t: &str| store.find_image(t).map_err(|_| ApiError::no_image(t));
-    // Every tag must exist before anything is sent.
-    let images = tags
-        .iter()
-        .map(|t| image_of(t).map(|i| (t.clone(), i)))
-        .collect::<ApiResult<Vec<_>>>()?;
-    send(json!({"status": format!("The push refers to repository [{domain}/{}]", repo.path)}));
+    Ok(PushPlan {
+        repository: format!("{domain}/{}", repo.path),
+        tags,
+    })
+}
+
+/// Pushes what the plan names, writing docker's progress lines.
+pub fn push(ctx: &Ctx, plan: PushPlan, auth: Option<Credentials>, send: impl Fn(Value) + Sync) {
+    let store = Store::open(&ctx.paths);
+    send(json!({"status": format!("The push refers to repository [{}]", plan.repository)}));
     let opts = libruntime::registry::push::PushOptions {
-        client: client_options(name, auth),
+        client: client_options(&plan.repository, auth),
     };
     let progress = JsonProgress {
         send: &send,
@@ -191,8 +213,11 @@ pub fn push(
         exists: "Layer already exists",
         started: Mutex::new(()),
     };
-    for (tag, image) in images {
-        let dest = Reference::parse(&tag).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    for (tag, image) in plan.tags {
+        let dest = match Reference::parse(&tag) {
+            Ok(d) => d,
+            Err(e) => return send(error_line(&e.to_string())),
+        };
         let t = dest.tag.clone().unwrap_or_else(|| "latest".into());
         match libruntime::registry::push::push(&store, &image, &dest, &opts, &progress) {
             Ok(digest) => {
@@ -206,13 +231,9 @@ pub fn push(
                     json!({"progressDetail": {}, "aux": {"Tag": t, "Digest": digest.as_str(), "Size": size}}),
                 );
             }
-            Err(e) => {
-                send(error_line(&e.to_string()));
-                break;
-            }
+            Err(e) => return send(error_line(&e.to_string())),
         }
     }
-    Ok(())
 }
 
 /// `POST /auth`: checks the credentials against the registry, as `docker login`
