@@ -191,10 +191,22 @@ fn the_docker_cli_drives_skiff() {
         let line = line_of(&docker_cmd(
             &s,
             &sock,
-            &["exec", "-it", "web", "sh", "-c", "tty; echo $TERM"],
+            &[
+                "exec",
+                "-it",
+                "web",
+                "sh",
+                "-c",
+                "tty; echo $TERM; stty size",
+            ],
         ));
+        // The program sees the client's terminal size from its start.
         let tty = std::process::Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
+            .args([
+                "-qec",
+                &format!("stty rows 33 cols 97; {line}"),
+                "/dev/null",
+            ])
             .env("DOCKER_HOST", format!("unix://{}", sock.display()))
             .env("DOCKER_CONFIG", s.dir.join("docker-config"))
             .stdin(Stdio::null())
@@ -202,7 +214,7 @@ fn the_docker_cli_drives_skiff() {
             .unwrap();
         let text = String::from_utf8_lossy(&tty.stdout);
         assert!(
-            text.contains("/dev/pts/") && text.contains("xterm"),
+            text.contains("/dev/pts/") && text.contains("xterm") && text.contains("33 97"),
             "{text}"
         );
 

@@ -363,3 +363,22 @@ pub fn update(ctx: &Ctx, name: &str, body: &[u8]) -> ApiResult<Value> {
     h.update(&changes)?;
     Ok(json!({"Warnings": []}))
 }
+
+/// `POST /containers/{id}/resize?h=&w=`: a running container's terminal gets the size,
+/// through its supervisor (a client that only says hello with a size).
+pub fn resize(ctx: &Ctx, name: &str, size: (u16, u16)) -> ApiResult<()> {
+    let r = find(ctx, name)?;
+    let h = ctx.handle(&r);
+    // A container held before its start takes any hello as the start: only a running
+    // one is resized.
+    if h.state()?.status != Status::Running {
+        return Err(ApiError::Conflict(format!(
+            "Container {} is not running",
+            r.id
+        )));
+    }
+    if r.config.tty {
+        h.connect(0, Some(size))?;
+    }
+    Ok(())
+}

@@ -6,6 +6,8 @@ use super::error::{ApiError, ApiResult};
 use crate::Ctx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -20,6 +22,9 @@ pub struct ExecConfig {
     pub working_dir: String,
     pub user: String,
     pub privileged: bool,
+    /// The terminal's first size, `[height, width]`, so the program starts at the
+    /// client's size rather than waiting for a resize.
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// An exec instance as stored.
@@ -104,8 +109,44 @@ pub fn options(i: &Instance, detach: bool) -> libruntime::container::verbs::Exec
         interactive: i.config.attach_stdin,
         detach,
         privileged: i.config.privileged,
-        size: None,
+        size: i
+            .config
+            .console_size
+            .filter(|[h, w]| *h > 0 && *w > 0)
+            .map(|[h, w]| (h, w)),
     }
+}
+
+/// The terminals of running exec instances, by instance id: a resize arrives on a
+/// connection of its own while another relays the program.
+static TERMINALS: std::sync::Mutex<BTreeMap<String, OwnedFd>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Keeps a copy of a running instance's terminal for resizes.
+pub fn hold_terminal(id: &str, master: &OwnedFd) {
+    if let (Ok(fd), Ok(mut t)) = (master.try_clone(), TERMINALS.lock()) {
+        t.insert(id.to_string(), fd);
+    }
+}
+
+pub fn release_terminal(id: &str) {
+    if let Ok(mut t) = TERMINALS.lock() {
+        t.remove(id);
+    }
+}
+
+/// `POST /exec/{id}/resize?h=&w=`: the running instance's terminal gets the size.
+pub fn resize(ctx: &Ctx, id: &str, size: (u16, u16)) -> ApiResult<()> {
+    let i = load(ctx, id)?;
+    if !i.running {
+        return Err(ApiError::Conflict(format!("exec {id} is not running")));
+    }
+    if let Ok(t) = TERMINALS.lock() {
+        if let Some(fd) = t.get(id) {
+            libruntime::sandbox::sys::set_window_size(fd.as_raw_fd(), size.0, size.1);
+        }
+    }
+    Ok(())
 }
 
 /// `GET /exec/{id}/json`.

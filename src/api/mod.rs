@@ -382,7 +382,16 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             );
             r
         }
-        Route::ContainerResize(_) | Route::ExecResize(_) => body::empty(StatusCode::OK),
+        Route::ContainerResize(id) => {
+            let size = window_size(&q)?;
+            blocking(move || containers::resize(&ctx, &id, size)).await?;
+            body::empty(StatusCode::OK)
+        }
+        Route::ExecResize(id) => {
+            let size = window_size(&q)?;
+            blocking(move || exec::resize(&ctx, &id, size)).await?;
+            body::empty(StatusCode::OK)
+        }
         Route::ContainerAttach(id) => attach(svc, req, id, q).await?,
         Route::ContainerLogs(id) => {
             let c = ctx.clone();
@@ -627,6 +636,16 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             )
         }
     })
+}
+
+/// `?h=ROWS&w=COLS` of a resize.
+fn window_size(q: &Query) -> ApiResult<(u16, u16)> {
+    match (q.number::<u16>("h"), q.number::<u16>("w")) {
+        (Some(h), Some(w)) => Ok((h, w)),
+        _ => Err(ApiError::BadRequest(
+            "h and w must be numbers of rows and columns".into(),
+        )),
+    }
 }
 
 fn header_auth<B>(req: &Request<B>) -> Option<libruntime::registry::auth::Credentials> {
@@ -916,7 +935,12 @@ async fn exec_start(
                 return;
             }
         };
+        if let Some(master) = &joined.terminal {
+            exec::hold_terminal(&i.id, master);
+        }
+        let id = i.id.clone();
         stream::relay_exec(joined, conn, leftover, tty, stdin, |code| {
+            exec::release_terminal(&id);
             i.running = false;
             i.exit_code = Some(code);
             let _ = exec::save(&ctx, &i);
