@@ -7,7 +7,7 @@
 use super::error::{ApiError, ApiResult};
 use crate::Ctx;
 use base64::Engine;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Child, Stdio};
 
 fn copy_out(ctx: &Ctx, name: &str, path: &str) -> ApiResult<Child> {
@@ -68,46 +68,15 @@ pub fn stat(ctx: &Ctx, name: &str, path: &str) -> ApiResult<String> {
 
 /// GET: `path` as a tar stream, written through `out`.
 pub fn get(ctx: &Ctx, name: &str, path: &str, out: &mut dyn Write) -> ApiResult<()> {
-    let mut child = copy_out(ctx, name, path)?;
-    if let Some(mut from) = child.stdout.take() {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if out.write_all(&buf[..n]).is_err() {
-                        let _ = child.kill();
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    let _ = child.wait();
-    Ok(())
+    let r = super::containers::find(ctx, name)?;
+    super::child::stream(ctx, &["cp", &format!("{}:{path}", r.id), "-"], out)
 }
 
 /// PUT: a tar archive extracted into the container directory `path`.
 pub fn put(ctx: &Ctx, name: &str, path: &str, tar: &[u8]) -> ApiResult<()> {
     let r = super::containers::find(ctx, name)?;
-    let mut child = crate::commands::registry::skiff_child(ctx)
-        .args(["cp", "-", &format!("{}:{path}", r.id)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ApiError::Engine(format!("starting the copy: {e}")))?;
-    if let Some(mut to) = child.stdin.take() {
-        let _ = to.write_all(tar);
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| ApiError::Engine(format!("copying: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let why = String::from_utf8_lossy(&out.stderr);
-    Err(ApiError::NotFound(
-        why.trim().trim_start_matches("Error: ").to_string(),
-    ))
+    // dockerd answers a copy into a path that is not there with 404.
+    super::child::run(ctx, &["cp", "-", &format!("{}:{path}", r.id)], Some(tar))
+        .map(|_| ())
+        .map_err(|e| ApiError::NotFound(e.to_string()))
 }

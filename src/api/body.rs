@@ -26,7 +26,13 @@ impl HttpBody for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             Body::Whole(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+            // An empty chunk would read as the end of a chunked body: skip it.
+            Body::Stream(rx) => loop {
+                match rx.poll_recv(cx) {
+                    Poll::Ready(Some(b)) if b.is_empty() => continue,
+                    other => return other.map(|c| c.map(|b| Ok(Frame::data(b)))),
+                }
+            },
         }
     }
 

@@ -34,58 +34,43 @@ pub fn failure(code: Option<i32>, stderr: &[u8]) -> ApiError {
     }
 }
 
-/// Runs `skiff ARGS` with `input` on its standard input; its standard output.
-pub fn run(ctx: &Ctx, args: &[&str], input: Option<&[u8]>) -> ApiResult<Vec<u8>> {
-    let mut child = command(ctx)
+/// Starts `skiff ARGS` with its output piped (and its input, when there is some).
+fn spawn(ctx: &Ctx, args: &[&str], input: bool) -> ApiResult<std::process::Child> {
+    command(ctx)
         .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if input { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| ApiError::Engine(format!("starting skiff {}: {e}", args[0])))?;
-    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A child that fails early closes its input; its error says why.
-        let _ = stdin.write_all(data);
-    }
+        .map_err(|e| ApiError::Engine(format!("starting skiff {}: {e}", args[0])))
+}
+
+/// Waits for a child; its failure as the API error its exit code names.
+fn finish(child: std::process::Child, what: &str) -> ApiResult<Vec<u8>> {
     let out = child
         .wait_with_output()
-        .map_err(|e| ApiError::Engine(format!("waiting for skiff {}: {e}", args[0])))?;
+        .map_err(|e| ApiError::Engine(format!("waiting for skiff {what}: {e}")))?;
     if !out.status.success() {
         return Err(failure(out.status.code(), &out.stderr));
     }
     Ok(out.stdout)
 }
 
+/// Runs `skiff ARGS` with `input` on its standard input; its standard output.
+pub fn run(ctx: &Ctx, args: &[&str], input: Option<&[u8]>) -> ApiResult<Vec<u8>> {
+    let mut child = spawn(ctx, args, input.is_some())?;
+    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A child that fails early closes its input; its error says why.
+        let _ = stdin.write_all(data);
+    }
+    finish(child, args[0])
+}
+
 /// Runs `skiff ARGS`, copying its standard output to `out` as it comes (an archive
 /// of any size); a client that leaves ends the child.
-pub fn stream(
-    ctx: &Ctx,
-    args: &[&str],
-    input: Option<&[u8]>,
-    out: &mut dyn Write,
-) -> ApiResult<()> {
+pub fn stream(ctx: &Ctx, args: &[&str], out: &mut dyn Write) -> ApiResult<()> {
     use std::io::Read;
-    let mut child = command(ctx)
-        .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ApiError::Engine(format!("starting skiff {}: {e}", args[0])))?;
-    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
-    }
+    let mut child = spawn(ctx, args, false)?;
     if let Some(mut from) = child.stdout.take() {
         let mut buf = vec![0u8; 64 << 10];
         loop {
@@ -100,13 +85,7 @@ pub fn stream(
             }
         }
     }
-    let done = child
-        .wait_with_output()
-        .map_err(|e| ApiError::Engine(format!("waiting for skiff {}: {e}", args[0])))?;
-    if !done.status.success() {
-        return Err(failure(done.status.code(), &done.stderr));
-    }
-    Ok(())
+    finish(child, args[0]).map(|_| ())
 }
 
 #[cfg(test)]

@@ -216,6 +216,9 @@ pub fn wait(ctx: &Ctx, name: &str, q: &Query, gone: impl Fn() -> bool) -> ApiRes
         return done(st.exit_code);
     }
     let mut exit: Option<i32> = None;
+    // The exit code the state last showed: a container that died between the watch
+    // and the first state read, or was removed before its event was seen, ends with it.
+    let mut last_code = (!st.is_active()).then_some(st.exit_code);
     loop {
         if exit.is_none() {
             exit = events
@@ -230,9 +233,19 @@ pub fn wait(ctx: &Ctx, name: &str, q: &Query, gone: impl Fn() -> bool) -> ApiRes
         let present = dirs.dir.exists();
         match exit {
             Some(code) if condition != "removed" || !present => return done(code),
-            // Removed without a run (a created container deleted).
-            None if !present => return done(0),
+            None if !present => return done(last_code.unwrap_or(0)),
             _ => {}
+        }
+        if condition != "next-exit" && exit.is_none() {
+            if let Ok(now) = ctx.handle(&r).state() {
+                let over = !now.is_active() && !now.supervisor_alive();
+                if over {
+                    last_code = Some(now.exit_code);
+                }
+                if over && condition == "not-running" {
+                    return done(now.exit_code);
+                }
+            }
         }
         if gone() {
             return Ok(None);

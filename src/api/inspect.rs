@@ -3,6 +3,7 @@
 //! checking (`HostConfig.Binds`, `NetworkSettings.SandboxKey`, `ContainerConfig`).
 //! Keys skiff has a value for get it; the rest get dockerd's value for "not set".
 
+use libruntime::container::spec::{MASKED_PATHS, READONLY_PATHS};
 use libruntime::container::ContainerRecord;
 use serde_json::{json, Map, Value};
 
@@ -32,27 +33,6 @@ fn binds(r: &ContainerRecord) -> Vec<String> {
         })
         .collect()
 }
-
-/// The paths the runtime masks and makes read-only, as dockerd reports its defaults.
-const MASKED: &[&str] = &[
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-];
-const READ_ONLY: &[&str] = &[
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-];
 
 /// The container inspect: `v` is the CLI's, `pid` the running process (0 when none).
 pub fn container(mut v: Value, r: &ContainerRecord, pid: i32) -> Value {
@@ -105,13 +85,18 @@ pub fn container(mut v: Value, r: &ContainerRecord, pid: i32) -> Value {
             ("CpuPercent", json!(0)),
             ("IOMaximumIOps", json!(0)),
             ("IOMaximumBandwidth", json!(0)),
+            // What the runtime masks and makes read-only; nothing when privileged.
             (
                 "MaskedPaths",
-                json!(if c.privileged { &[][..] } else { MASKED }),
+                json!(if c.privileged { &[][..] } else { MASKED_PATHS }),
             ),
             (
                 "ReadonlyPaths",
-                json!(if c.privileged { &[][..] } else { READ_ONLY }),
+                json!(if c.privileged {
+                    &[][..]
+                } else {
+                    READONLY_PATHS
+                }),
             ),
         ],
     );

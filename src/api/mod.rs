@@ -584,7 +584,7 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
             };
             let c = ctx.clone();
             let args = blocking(move || images::save_args(&c, &names)).await?;
-            child_stream(ctx, args, None, "application/x-tar")
+            child_stream(ctx, args, "application/x-tar")
         }
         Route::ImageLoad => {
             let b = read_body(req).await?;
@@ -626,7 +626,7 @@ async fn answer(svc: &Arc<Service>, req: Request<Incoming>) -> ApiResult<Respons
         Route::ContainerExport(id) => {
             let c = ctx.clone();
             let args = blocking(move || container_files::export_args(&c, &id)).await?;
-            child_stream(ctx, args, None, "application/x-tar")
+            child_stream(ctx, args, "application/x-tar")
         }
         Route::ContainerUpdate(id) => {
             let b = read_body(req).await?;
@@ -679,16 +679,11 @@ fn json_lines(
 }
 
 /// A response whose body is a `skiff` child's standard output (an archive).
-fn child_stream(
-    ctx: Arc<Ctx>,
-    args: Vec<String>,
-    input: Option<Bytes>,
-    content_type: &'static str,
-) -> Response<Body> {
+fn child_stream(ctx: Arc<Ctx>, args: Vec<String>, content_type: &'static str) -> Response<Body> {
     let (tx, b) = body::stream();
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        if let Err(e) = child::stream(&ctx, &args, input.as_deref(), &mut body::ChannelWriter(tx)) {
+        if let Err(e) = child::stream(&ctx, &args, &mut body::ChannelWriter(tx)) {
             libruntime::log::warn(&format!("api: skiff {}: {e}", args[0]));
         }
     });

@@ -7,7 +7,7 @@
 use super::error::{ApiError, ApiResult};
 use super::query::Query;
 use crate::Ctx;
-use libruntime::container::logfile::{read_from, LogLine};
+use libruntime::container::logfile::{read_open, LogLine};
 use libruntime::container::ContainerDirs;
 use libruntime::supervisor::protocol;
 use std::io::{Read, Write};
@@ -271,7 +271,19 @@ pub fn logs(
         until: q.number::<f64>("until").unwrap_or(0.0) as i64,
         tty: r.config.tty,
     };
-    let (mut lines, mut offset) = read_from(&file, 0);
+    // Held open from the first read: a client may remove the container while this
+    // still follows (docker-py's run() does), and what it wrote must still come.
+    let mut open = std::fs::File::open(&file).ok();
+    let read = |open: &mut Option<std::fs::File>, offset: u64| {
+        if open.is_none() {
+            *open = std::fs::File::open(&file).ok();
+        }
+        match open {
+            Some(f) => read_open(f, offset),
+            None => (Vec::new(), offset),
+        }
+    };
+    let (mut lines, mut offset) = read(&mut open, 0);
     if let Some(n) = q.get("tail").and_then(|t| t.parse::<usize>().ok()) {
         let skip = lines.len().saturating_sub(n);
         lines.drain(..skip);
@@ -284,7 +296,7 @@ pub fn logs(
     }
     let h = ctx.handle(&r);
     loop {
-        let (more, next) = read_from(&file, offset);
+        let (more, next) = read(&mut open, offset);
         offset = next;
         if !more.is_empty() && !send(filter.encode(&more)) {
             return Ok(());
@@ -292,8 +304,13 @@ pub fn logs(
         if gone() {
             return Ok(());
         }
-        if !h.state().is_ok_and(|s| s.is_active()) {
-            let (rest, _) = read_from(&file, offset);
+        // A container whose start is still under way is not "active" yet, but its
+        // supervisor is alive: follow on until both are done.
+        if !h
+            .state()
+            .is_ok_and(|s| s.is_active() || s.supervisor_alive())
+        {
+            let (rest, _) = read(&mut open, offset);
             send(filter.encode(&rest));
             return Ok(());
         }

@@ -97,10 +97,17 @@ pub fn parse_line(line: &str) -> Option<LogLine> {
 /// Every parseable line of the log from byte `offset`; returns them and the new offset
 /// (only complete lines are consumed, so a follower never sees half a line).
 pub fn read_from(path: &Path, offset: u64) -> (Vec<LogLine>, u64) {
+    match File::open(path) {
+        Ok(f) => read_open(&f, offset),
+        Err(_) => (vec![], offset),
+    }
+}
+
+/// `read_from` on a file already open: a follower that holds it reads what was
+/// written even after the container (and its log's name) is removed.
+pub fn read_open(file: &File, offset: u64) -> (Vec<LogLine>, u64) {
     use std::io::{Seek, SeekFrom};
-    let Ok(mut f) = File::open(path) else {
-        return (vec![], offset);
-    };
+    let mut f = file;
     if f.seek(SeekFrom::Start(offset)).is_err() {
         return (vec![], offset);
     }
