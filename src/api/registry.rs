@@ -13,7 +13,6 @@ use libruntime::registry::client::ClientOptions;
 use libruntime::registry::Progress;
 use libruntime::store::Store;
 use serde_json::{json, Value};
-use std::sync::Mutex;
 
 /// Credentials from `X-Registry-Auth`: base64url JSON with username and password.
 pub fn registry_auth(header: Option<&str>) -> Option<Credentials> {
@@ -67,7 +66,6 @@ struct JsonProgress<F: Fn(Value) + Sync> {
     /// The verb for a finished blob: "Pull complete" or "Pushed".
     done: &'static str,
     exists: &'static str,
-    started: Mutex<()>,
 }
 
 fn short(id: &str) -> String {
@@ -77,7 +75,6 @@ fn short(id: &str) -> String {
 
 impl<F: Fn(Value) + Sync> Progress for JsonProgress<F> {
     fn begin(&self, id: &str, total: u64) {
-        let _g = self.started.lock();
         (self.send)(
             json!({"status": "Waiting", "progressDetail": {"current": 0, "total": total}, "id": short(id)}),
         );
@@ -138,7 +135,6 @@ pub fn pull(ctx: &Ctx, name: &str, auth: Option<Credentials>, send: impl Fn(Valu
         send: &send,
         done: "Pull complete",
         exists: "Already exists",
-        started: Mutex::new(()),
     };
     let result = libruntime::registry::policy::ensure_image(
         &store,
@@ -211,7 +207,6 @@ pub fn push(ctx: &Ctx, plan: PushPlan, auth: Option<Credentials>, send: impl Fn(
         send: &send,
         done: "Pushed",
         exists: "Layer already exists",
-        started: Mutex::new(()),
     };
     for (tag, image) in plan.tags {
         let dest = match Reference::parse(&tag) {
