@@ -7,9 +7,13 @@
 //! seconds.
 //!
 //! `route.rs` names the endpoint, `query.rs` reads the query, `body.rs` makes the
-//! responses, `error.rs` maps failures to docker's status codes; `system.rs`,
-//! `containers.rs`, `create.rs`, `exec.rs`, `images.rs` answer; `stream.rs` relays
-//! hijacked connections and logs.
+//! responses, `error.rs` maps failures to docker's status codes. `system.rs`,
+//! `containers.rs`, `create.rs`, `exec.rs`, `stats.rs`, `images.rs`, `registry.rs`
+//! (pull, push, auth), `build.rs`, `networks.rs`, `volumes.rs`, `disk_usage.rs` and
+//! `events.rs` answer; `inspect.rs` completes inspect answers to dockerd's shape;
+//! `stream.rs` relays hijacked connections and logs; `child.rs`, `archive.rs` and
+//! `container_files.rs` hand work that needs the storage user namespace to a `skiff`
+//! child.
 
 pub mod archive;
 pub mod body;
