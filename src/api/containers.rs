@@ -219,6 +219,7 @@ pub fn wait(ctx: &Ctx, name: &str, q: &Query, gone: impl Fn() -> bool) -> ApiRes
     // The exit code the state last showed: a container that died between the watch
     // and the first state read, or was removed before its event was seen, ends with it.
     let mut last_code = (!st.is_active()).then_some(st.exit_code);
+    let mut tick = 0u32;
     loop {
         if exit.is_none() {
             exit = events
@@ -236,7 +237,10 @@ pub fn wait(ctx: &Ctx, name: &str, q: &Query, gone: impl Fn() -> bool) -> ApiRes
             None if !present => return done(last_code.unwrap_or(0)),
             _ => {}
         }
-        if condition != "next-exit" && exit.is_none() {
+        // The event is the quick way to learn of the exit; the state, read once a
+        // second, catches one that fell before the watch began.
+        tick += 1;
+        if condition != "next-exit" && exit.is_none() && tick % 50 == 0 {
             if let Ok(now) = ctx.handle(&r).state() {
                 let over = !now.is_active() && !now.supervisor_alive();
                 if over {

@@ -67,16 +67,11 @@ pub fn list(ctx: &Ctx, q: &Query) -> ApiResult<Value> {
     let filters = q.filters().map_err(ApiError::BadRequest)?;
     let mut out = Vec::new();
     for n in definition::list(&ctx.paths)? {
-        let keep = filters.iter().all(|f| match f.split_once('=') {
-            Some(("name", x)) => n.name.contains(x),
-            Some(("id", x)) => n.id.starts_with(x),
-            Some(("driver", x)) => n.driver == x,
-            Some(("label", l)) => match l.split_once('=') {
-                Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-                None => n.labels.contains_key(l),
-            },
-            _ => true,
-        });
+        let mut keep = true;
+        for f in &filters {
+            keep &= crate::commands::network::matches_filter(&n, f)
+                .map_err(|e| ApiError::BadRequest(crate::exit::one_line(&e)))?;
+        }
         if keep {
             out.push(value(ctx, &n)?);
         }

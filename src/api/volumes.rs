@@ -31,18 +31,8 @@ pub fn list(ctx: &Ctx, q: &Query) -> ApiResult<Value> {
     for v in volume::list(&ctx.paths) {
         let mut keep = true;
         for f in &filters {
-            keep &= match f.split_once('=') {
-                Some(("name", n)) => v.name.contains(n),
-                Some(("label", l)) => match l.split_once('=') {
-                    Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
-                    None => v.labels.contains_key(l),
-                },
-                Some(("dangling", d)) => {
-                    (d == "true" || d == "1")
-                        == libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty()
-                }
-                _ => return Err(ApiError::BadRequest(format!("invalid filter {f:?}"))),
-            };
+            keep &= crate::commands::volume::matches_filter(ctx, &v, f)
+                .map_err(|e| ApiError::BadRequest(crate::exit::one_line(&e)))?;
         }
         if keep {
             out.push(value(&v));

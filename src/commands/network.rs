@@ -54,7 +54,7 @@ fn value(n: &Network, containers: Option<Value>) -> Value {
     v
 }
 
-fn matches_filter(n: &Network, f: &str) -> Result<bool> {
+pub(crate) fn matches_filter(n: &Network, f: &str) -> Result<bool> {
     Ok(match f.split_once('=') {
         Some(("name", x)) => n.name.contains(x),
         Some(("id", x)) => n.id.starts_with(x),

@@ -44,23 +44,28 @@ fn value(v: &VolumeRecord) -> Value {
     j
 }
 
+/// One `--filter KEY=VALUE` of `volume ls` (and the API's list): name, label, dangling.
+pub(crate) fn matches_filter(ctx: &Ctx, v: &VolumeRecord, f: &str) -> Result<bool> {
+    Ok(match f.split_once('=') {
+        Some(("name", n)) => v.name.contains(n),
+        Some(("label", l)) => match l.split_once('=') {
+            Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
+            None => v.labels.contains_key(l),
+        },
+        Some(("dangling", d)) => {
+            matches!(d, "true" | "1")
+                == libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty()
+        }
+        _ => bail!("invalid filter {f:?}: use name=, label= or dangling="),
+    })
+}
+
 fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result<i32> {
     let mut rows = Vec::new();
     for v in volume::list(&ctx.paths) {
         let mut keep = true;
         for f in &a.filter {
-            keep &= match f.split_once('=') {
-                Some(("name", n)) => v.name.contains(n),
-                Some(("label", l)) => match l.split_once('=') {
-                    Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
-                    None => v.labels.contains_key(l),
-                },
-                Some(("dangling", d)) => {
-                    (d == "true")
-                        == libruntime::container::volumes::users_of(&ctx.paths, &v.name)?.is_empty()
-                }
-                _ => bail!("invalid filter {f:?}: use name=, label= or dangling="),
-            };
+            keep &= matches_filter(ctx, &v, f)?;
         }
         if keep {
             rows.push(value(&v));
